@@ -1,0 +1,44 @@
+"""Scaled dot-product and multi-head attention as pure functions (Vaswani et al. 2017).
+
+Flax's `dot_product_attention` needs a heads axis and `jax.nn.dot_product_attention` needs the
+[B, T, N, H] layout with equal key and value widths; the contract's headless `[..., L, d]` form
+with `dv != d` is what these two functions add. `multi_head_attention` takes parameters in the
+exact layout of `flax.linen.MultiHeadDotProductAttention`, so one parameter tree serves both.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from zoo.registry import register
+
+
+@register("scaled_dot_product_attention", family="attention",
+          paper="Vaswani et al. 2017, Attention Is All You Need",
+          shapes="q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv], mask [..., Lq, Lk] -> [..., Lq, dv]")
+def scaled_dot_product_attention(q, k, v, mask=None):
+  """softmax(q·kᵀ/√d, masked)·v; `mask` True = may attend."""
+  d = q.shape[-1]
+  logits_QxK = jnp.einsum("...qd,...kd->...qk", q, k) / jnp.sqrt(jnp.asarray(d, q.dtype))
+  if mask is not None:
+    logits_QxK = jnp.where(mask, logits_QxK, jnp.finfo(logits_QxK.dtype).min)
+  w_QxK = jax.nn.softmax(logits_QxK, axis=-1)
+  return jnp.einsum("...qk,...kv->...qv", w_QxK, v)
+
+
+@register("multi_head_attention", family="attention",
+          paper="Vaswani et al. 2017, Attention Is All You Need",
+          shapes="x_q [B, Lq, d_in], x_kv [B, Lk, d_in], mask [B, Lq, Lk] -> [B, Lq, d_out]")
+def multi_head_attention(params, x_q, x_kv, num_heads, mask=None):
+  """Multi-head attention with `flax.linen.MultiHeadDotProductAttention`'s parameter layout."""
+  def proj(p, x):  # [B, L, d_in] @ [d_in, h, d_head] -> [B, L, h, d_head]
+    return jnp.einsum("bld,dhk->blhk", x, p["kernel"]) + p["bias"]
+  q_BxQxHxK = proj(params["query"], x_q)
+  k_BxLxHxK = proj(params["key"], x_kv)
+  v_BxLxHxK = proj(params["value"], x_kv)
+  if q_BxQxHxK.shape[2] != num_heads:
+    raise ValueError(f"params hold {q_BxQxHxK.shape[2]} heads, num_heads={num_heads}")
+  # Heads become a batch axis: [B, h, L, d_head].
+  q, k, v = (jnp.swapaxes(t, 1, 2) for t in (q_BxQxHxK, k_BxLxHxK, v_BxLxHxK))
+  o_BxHxQxK = scaled_dot_product_attention(q, k, v, None if mask is None else mask[:, None])
+  return jnp.einsum("bhqk,hko->bqo", o_BxHxQxK, params["out"]["kernel"]) + params["out"]["bias"]
