@@ -1,0 +1,309 @@
+"""The source article's three architectures, made precise: serial (cascade), parallel (late fusion), alignment.
+
+The article (§4) names them without defining them; docs/architectures.md gives the definitions we chose, with
+references and diagrams. Every model maps a batch dict ("text" [B, Lt] int32, "image" [B, H, W, C],
+"audio" [B, S]) to `(logits [B, num_classes], aux)`; aux holds intermediates (big_vision style):
+  aux["pooled"][m]       [B, D] each modality encoder's pooled vector,
+  aux["pre_logits"]      [B, D'] what the classification head reads,
+  aux["contrastive_loss"] [] (alignment model with cfg.contrastive) for training to add.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from zoo import registry
+from zoo.align.features import clip_loss
+from zoo.align.time import dtw_accumulated_cost, interp_align, pairwise_distances
+from zoo.encoders import ImageEncoder, AudioEncoder, TextEncoder, Transformer, encode_all, masked_mean
+from zoo.registry import register
+
+if TYPE_CHECKING:
+  from zoo.models import ModelConfig
+
+# Fusions that cannot sit on the parallel model's raw encoder outputs, and why.
+PARALLEL_NOT_APPLICABLE = {
+    "EarlyConcat": "needs streams of one length on one clock; the alignment model uses it after aligning",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fusions by name.
+
+def fusion_names(kind: str | None = None) -> list[str]:
+  """Registered fusion Modules (those with `input_kind`), optionally of one kind ("pooled" | "tokens")."""
+  out = []
+  for e in registry.entries("fusion"):
+    obj = e.obj
+    if isinstance(obj, type) and issubclass(obj, nn.Module) and hasattr(obj, "input_kind"):
+      if kind in (None, obj.input_kind):
+        out.append(e.name)
+  return out
+
+
+def make_fusion(cfg: ModelConfig, fusion_name: str, *, name: str = "fusion") -> nn.Module:
+  """The catalog Module `fusion_name`, with the config's width/heads/dtype filled into the fields it has."""
+  cls = registry.get(fusion_name)
+  if not (isinstance(cls, type) and hasattr(cls, "input_kind")):
+    raise ValueError(f"{fusion_name!r} is not a fusion Module; choose one of {fusion_names()}")
+  fields = {f.name for f in dataclasses.fields(cls)}
+  # Only fields the fusion declares are filled, so each keeps its own defaults for everything else;
+  # cfg.fusion_kwargs (pairs) override, e.g. (("rank", 8),) for LMF.
+  common = {"features": cfg.width, "num_heads": cfg.heads, "heads": cfg.heads, "mlp_dim": cfg.mlp_dim,
+            "dtype": cfg.compute_dtype}
+  kwargs = {k: v for k, v in common.items() if k in fields}
+  kwargs.update(dict(cfg.fusion_kwargs))
+  return cls(**kwargs, name=name)
+
+
+def fused_mask(fusion: nn.Module, xs: Sequence[jax.Array], masks: Sequence[jax.Array], fused_BxLxD):
+  """Which fused tokens are real, [B, L_out].
+
+  A fusion that knows (has `output_mask`) says; otherwise the output length decides: the inputs'
+  total (a concatenation) -> the concatenated masks; the first input's length (queries from the first
+  modality, as MulT's cross-modal attention) -> its mask; anything else (latents, bottlenecks) -> all real.
+  """
+  if hasattr(fusion, "output_mask"):
+    return fusion.output_mask(xs, masks)
+  b, l = fused_BxLxD.shape[:2]
+  lengths = [x.shape[1] for x in xs]
+  if l == sum(lengths):
+    return jnp.concatenate(masks, axis=1)
+  if l == lengths[0]:
+    return masks[0]
+  return jnp.ones((b, l), bool)
+
+
+def fuse(fusion: nn.Module, enc: dict[str, dict]):
+  """Apply a catalog fusion to encoder outputs: (pooled vector [B, d], fused tokens or None, their mask)."""
+  mods = list(enc)
+  if fusion.input_kind == "pooled":
+    return fusion([enc[m]["pooled"] for m in mods]), None, None
+  xs, masks = [enc[m]["tokens"] for m in mods], [enc[m]["mask"] for m in mods]
+  fused_BxLxD = fusion(xs, masks)
+  mask_BxL = fused_mask(fusion, xs, masks, fused_BxLxD)
+  return masked_mean(fused_BxLxD, mask_BxL), fused_BxLxD, mask_BxL
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The architectures.
+
+@register("UnimodalModel", family="architecture",
+          paper="Baseline: one modality's encoder and a linear head (the unimodal rows of Baltrušaitis et al. 2019)",
+          shapes="batch[m] -> logits [B, num_classes]; m = the single entry of cfg.modalities")
+class UnimodalModel(nn.Module):
+  """One encoder, mean-pooled, and a linear head: the baseline every fusion must beat."""
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, batch: dict, train: bool = False):
+    """A single-modality classifier (the unimodal baseline of Baltrušaitis et al. 2019)."""
+    cfg = self.cfg
+    if len(cfg.modalities) != 1:
+      raise ValueError(f"unimodal needs exactly one modality, got cfg.modalities={cfg.modalities}")
+    enc = encode_all(cfg, batch, train)
+    (m, e), = enc.items()
+    logits = nn.Dense(cfg.num_classes, name="head")(e["pooled"])
+    return logits, {"pooled": {m: e["pooled"]}, "pre_logits": e["pooled"]}
+
+
+@register("ParallelModel", family="architecture",
+          paper="Late fusion: Baltrušaitis et al. 2019 survey §4 (model-agnostic late fusion); Ngiam et al. 2011",
+          shapes="batch -> logits [B, num_classes]; encoders side by side, one catalog fusion (cfg.fusion)")
+class ParallelModel(nn.Module):
+  """Independent encoders side by side, combined late by the catalog fusion `cfg.fusion`.
+
+  Pooled fusions read each encoder's pooled vector; token fusions read the token sequences and their
+  masks, and their output is masked-mean pooled.
+  """
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, batch: dict, train: bool = False):
+    """Parallel encoders + late fusion (Baltrušaitis et al. 2019, §4)."""
+    cfg = self.cfg
+    if cfg.fusion in PARALLEL_NOT_APPLICABLE:
+      raise ValueError(f"parallel cannot use {cfg.fusion}: {PARALLEL_NOT_APPLICABLE[cfg.fusion]}")
+    enc = encode_all(cfg, batch, train)
+    fused_BxD, _, _ = fuse(make_fusion(cfg, cfg.fusion), enc)
+    logits = nn.Dense(cfg.num_classes, name="head")(fused_BxD)
+    return logits, {"pooled": {m: e["pooled"] for m, e in enc.items()}, "pre_logits": fused_BxD}
+
+
+@register("Projector", family="architecture",
+          paper="Liu et al. 2023, Improved Baselines with Visual Instruction Tuning (LLaVA-1.5's two-layer MLP)",
+          shapes="tokens [B, L, d_in] -> [B, L, D]")
+class Projector(nn.Module):
+  """Maps one encoder's tokens into the next model's embedding space: Dense-GELU-Dense (LLaVA-1.5)."""
+  features: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_BxLxD):
+    """LLaVA-1.5's MLP connector (Liu et al. 2023)."""
+    h = nn.gelu(nn.Dense(self.features, dtype=self.dtype, name="fc1")(x_BxLxD))
+    return nn.Dense(self.features, dtype=self.dtype, name="fc2")(h)
+
+
+@register("SerialModel", family="architecture",
+          paper="Cascade as in LLaVA (Liu et al. 2023, Visual Instruction Tuning) and BLIP-2 (Li et al. 2023)",
+          shapes="batch -> logits [B, num_classes]; [image tokens; audio tokens; text] through the text transformer")
+class SerialModel(nn.Module):
+  """One model feeds the next: image (and audio) encoders -> projector -> the text transformer's prefix.
+
+  Decision: audio joins the same way as the image, as a second projected prefix after the image's
+  (as speech LLMs such as SALMONN / Qwen-Audio feed audio tokens to the LLM). Each prefix gets a learned
+  modality-type embedding so the text transformer can tell them apart. The pooled output is the masked
+  mean over the whole sequence the text transformer returns (prefix and text).
+  """
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, batch: dict, train: bool = False):
+    """A LLaVA / BLIP-2 style cascade (Liu et al. 2023; Li et al. 2023)."""
+    cfg = self.cfg
+    if "text" not in cfg.modalities:
+      raise ValueError("serial ends in the text transformer, so cfg.modalities must include 'text'")
+    pooled, prefix, prefix_mask = {}, [], []
+    for m, enc_cls in (("image", ImageEncoder), ("audio", AudioEncoder)):
+      if m not in cfg.modalities:
+        continue
+      e = enc_cls(cfg, name=f"{m}_encoder")(batch[m], train)
+      pooled[m] = e["pooled"]
+      p = Projector(cfg.width, cfg.compute_dtype, name=f"{m}_projector")(e["tokens"])
+      type_emb = self.param(f"{m}_type_embedding", nn.initializers.normal(0.02), (1, 1, cfg.width))
+      prefix.append(p + type_emb.astype(p.dtype))
+      prefix_mask.append(e["mask"])
+    prefix_BxPxD = jnp.concatenate(prefix, axis=1) if prefix else None
+    prefix_mask_BxP = jnp.concatenate(prefix_mask, axis=1) if prefix else None
+    t = TextEncoder(cfg, name="text_encoder")(batch["text"], train, prefix_BxPxD, prefix_mask_BxP)
+    pooled["text"] = t["pooled"]
+    logits = nn.Dense(cfg.num_classes, name="head")(t["pooled"])
+    return logits, {"pooled": pooled, "pre_logits": t["pooled"]}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Alignment: put every stream on one clock, then fuse early.
+
+def uniform_clock(mask_BxL, duration):
+  """Times of the real tokens spread evenly over `duration` seconds, [B, L]: token i of n at (i + ½)·duration/n.
+
+  A constant speaking rate: the assumption under which time interpolation aligns text with audio.
+  Padded positions get times past the end (they are masked out downstream anyway).
+  """
+  n_B = jnp.maximum(mask_BxL.sum(axis=1), 1).astype(jnp.float32)
+  i_L = jnp.arange(mask_BxL.shape[1], dtype=jnp.float32)
+  return (i_L[None, :] + 0.5) * duration / n_B[:, None]
+
+
+def dtw_alignment_matrix(cost_NxM, row_mask_N):
+  """The optimal DTW path as a 0/1 matrix [N, M]: ∂DTW/∂cost (Sakoe & Chiba 1978).
+
+  The accumulated cost's gradient with respect to the local costs is 1 on the optimal path and 0 off it
+  (split evenly between tied paths), so the path comes out of autodiff, batched and jittable.
+  Padded rows (row_mask False) are forced to the end: they cost 0 in the last column and a large penalty
+  elsewhere, so the path over the real rows is the unpadded one and then runs down the last column.
+  """
+  big = 1e4 * (1.0 + jnp.max(cost_NxM))
+  m = cost_NxM.shape[1]
+  pad_cost = jnp.where(jnp.arange(m) == m - 1, 0.0, big)
+  cost_NxM = jnp.where(row_mask_N[:, None], cost_NxM, pad_cost[None, :])
+  return jax.grad(lambda c: dtw_accumulated_cost(c)[-1, -1])(cost_NxM)
+
+
+ALIGNERS = ("interp", "dtw")
+
+
+@register("AlignmentModel", family="architecture",
+          paper="Align then fuse early: Baltrušaitis et al. 2019 §5 (alignment); CLIP (Radford et al. 2021) "
+                "for the shared space; Tsai et al. 2019 (MulT) on unaligned vs aligned streams",
+          shapes="batch -> logits [B, num_classes]; aux['contrastive_loss'] []")
+class AlignmentModel(nn.Module):
+  """Align first, then fuse early on the aligned sequences.
+
+  1. Feature alignment: a linear projection head per modality into a shared `cfg.embed_dim` space
+     (CLIP's), and `clip_loss` of every modality against the clock modality, returned as
+     aux["contrastive_loss"] for training to add (cfg.contrastive).
+  2. Time alignment onto the clock (the text's tokens; the audio's frames if there is no text):
+     audio tokens by `cfg.align` = "interp" (zoo.align.time.interp_align at the text tokens' times,
+     spread evenly over the clip) or "dtw" (the DTW path between text and audio tokens in the shared
+     space, each text token taking the mean of the audio tokens matched to it; the path is a constant
+     of the forward pass, gradients flow through the averaged audio features). The image has no time
+     axis: its pooled vector holds for the whole clip, so it is repeated at every step.
+  3. Early fusion: the aligned streams, one length and one mask, go through the catalog token fusion
+     `cfg.align_fusion` (EarlyConcat by default) and a transformer; masked mean; linear head.
+  """
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, batch: dict, train: bool = False):
+    """Alignment model (Baltrušaitis et al. 2019 §5; Radford et al. 2021)."""
+    cfg = self.cfg
+    if cfg.align not in ALIGNERS:
+      raise ValueError(f"cfg.align={cfg.align!r}; choose one of {ALIGNERS}")
+    enc = encode_all(cfg, batch, train)
+    aux: dict[str, Any] = {"pooled": {m: e["pooled"] for m, e in enc.items()}}
+    clock = next(m for m in ("text", "audio", "image") if m in enc)
+
+    # 1. Shared space: CLIP's linear projections (no bias), one per modality.
+    proj = {m: nn.Dense(cfg.embed_dim, use_bias=False, dtype=cfg.compute_dtype, name=f"{m}_proj")
+            for m in enc}
+    others = [m for m in enc if m != clock]
+    if cfg.contrastive and others:
+      # CLIP's learnable temperature, initialised at 0.07 and kept as a log.
+      log_t = self.param("log_temperature", nn.initializers.constant(jnp.log(0.07)), ())
+      losses = [clip_loss(proj[m](enc[m]["pooled"]).astype(jnp.float32),
+                          proj[clock](enc[clock]["pooled"]).astype(jnp.float32), jnp.exp(log_t))
+                for m in others]
+      aux["contrastive_loss"] = jnp.mean(jnp.stack(losses))
+
+    # 2. Every stream onto the clock.
+    ref = enc[clock]
+    mask_BxL = ref["mask"]
+    b, l, _ = ref["tokens"].shape
+    streams = [ref["tokens"]]
+    for m in others:
+      if m == "image":
+        streams.append(jnp.broadcast_to(enc[m]["pooled"][:, None, :], (b, l, enc[m]["pooled"].shape[-1])))
+      else:  # audio onto the text clock (the clock is audio only when there is no text)
+        streams.append(self._align_audio(enc["audio"], ref, proj, clock))
+    aux["aligned"] = streams
+
+    # 3. Early fusion on the aligned streams, then a transformer over the fused sequence.
+    fusion = make_fusion(cfg, cfg.align_fusion)
+    if fusion.input_kind != "tokens":
+      raise ValueError(f"cfg.align_fusion={cfg.align_fusion!r} must be a token fusion")
+    masks = [mask_BxL] * len(streams)
+    fused_BxLxF = fusion(streams, masks)
+    fmask_BxL = fused_mask(fusion, streams, masks, fused_BxLxF)
+    x = nn.Dense(cfg.width, dtype=cfg.compute_dtype, name="fused_in")(fused_BxLxF)
+    x = Transformer(cfg.depth, cfg.heads, cfg.mlp_dim, cfg.dropout, cfg.compute_dtype,
+                    name="fusion_transformer")(x, fmask_BxL, not train)
+    pooled_BxD = masked_mean(x, fmask_BxL)
+    aux["pre_logits"] = pooled_BxD
+    return nn.Dense(cfg.num_classes, name="head")(pooled_BxD), aux
+
+  def _align_audio(self, a: dict, ref: dict, proj: dict, clock: str):
+    """Audio tokens [B, La, D] onto the clock's positions, [B, L, D]."""
+    cfg = self.cfg
+    tok_BxLaxD = a["tokens"]
+    if self.cfg.align == "interp":
+      times_La = a["times"]
+      duration = cfg.audio_len / cfg.sample_rate
+      t_dst_BxL = uniform_clock(ref["mask"], duration)
+      return jax.vmap(lambda x, t: interp_align(times_La, x, t))(
+          tok_BxLaxD.astype(jnp.float32), t_dst_BxL).astype(tok_BxLaxD.dtype)
+    # DTW in the shared space, on L2-normalised token embeddings (cosine geometry, as CLIP's loss).
+    def unit(x):
+      x = x.astype(jnp.float32)
+      return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-6)
+    q_BxLxE = jax.lax.stop_gradient(unit(proj[clock](ref["tokens"])))
+    k_BxLaxE = jax.lax.stop_gradient(unit(proj["audio"](tok_BxLaxD)))
+    cost_BxLxLa = jax.vmap(pairwise_distances)(q_BxLxE, k_BxLaxE)
+    path_BxLxLa = jax.vmap(dtw_alignment_matrix)(cost_BxLxLa, ref["mask"])
+    w_BxLxLa = path_BxLxLa / jnp.maximum(path_BxLxLa.sum(axis=-1, keepdims=True), 1e-9)
+    return jnp.einsum("blm,bmd->bld", w_BxLxLa.astype(tok_BxLaxD.dtype), tok_BxLaxD)
