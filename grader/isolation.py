@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -88,15 +89,15 @@ def child_env(scratch: Path, tmpdir: str) -> dict[str, str]:
   }
 
 
-def _user_tasks(uid: int) -> int:
-  """How many tasks (threads included) a host uid runs now; RLIMIT_NPROC counts these."""
+def _user_tasks(uid: int, zombies: bool = False) -> int:
+  """How many tasks (threads included; zombies only if asked) a host uid has; RLIMIT_NPROC counts them all."""
   n = 0
   for d in Path("/proc").iterdir():
     if d.name.isdigit():
       try:
-        if d.stat().st_uid == uid:
+        if d.stat().st_uid == uid and (zombies or (d / "stat").read_text().rpartition(")")[2].split()[0] != "Z"):
           n += len(os.listdir(d / "task"))
-      except OSError:
+      except (OSError, IndexError):
         pass
   return n
 
@@ -105,7 +106,8 @@ def _prlimit(limits: Limits, nproc: int) -> list[str]:
   """A prlimit(1) prefix that sets every rlimit on itself and then execs the rest (no preexec_fn)."""
   def both(v: int) -> str:
     return f"{v}:{v}"
-  return [_tool("prlimit"), f"--cpu={both(limits.cpu_s)}", f"--as={both(limits.mem_bytes)}",
+  # CPU: SIGXCPU at the soft limit (a clear reason), SIGKILL a second later if that signal is caught.
+  return [_tool("prlimit"), f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}", f"--as={both(limits.mem_bytes)}",
           f"--fsize={both(limits.fsize_bytes)}", f"--nofile={both(limits.nofile)}",
           f"--nproc={both(nproc)}", "--core=0:0", "--"]
 
@@ -131,19 +133,170 @@ def _plain_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None)
     nproc = _user_tasks(os.getuid()) + limits.nproc
     prefix = _prlimit(limits, nproc)
   else:
+    # No namespace to stage through here: a venv the sandbox's uid cannot read (a clone under a 0700
+    # /root) is refused rather than run as root, where RLIMIT_NPROC would not hold.
+    blocked = [p for p, _ in _exposures(scratch, []) if not _reachable(p, uid)]
+    if blocked:
+      raise IsolationUnavailable(f"plain: the sandbox uid cannot read {blocked}; make them world-readable")
     prefix = _setpriv(uid) + _prlimit(limits, limits.nproc)
   return prefix + argv, child_env(scratch, str(scratch))
 
 
-def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits,
-          uid_slot: int = 0) -> subprocess.Popen:
-  """Starts argv in the given isolation mode; stdin, stdout and stderr are unbuffered binary pipes."""
+def _under(path: str, top: str) -> bool:
+  """Whether path is top or lies below it."""
+  return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def _exposures(scratch: Path, ro_paths: list[Path]) -> list[tuple[str, bool]]:
+  """The host paths shown inside the sandbox at the same place: (path, writable)."""
+  ro = [sys.prefix, *(() if _under(sys.base_prefix, "/usr") else (sys.base_prefix,))]
+  ro += [str(Path(p).resolve()) for p in ro_paths]
+  return [(p, False) for p in dict.fromkeys(ro)] + [(str(scratch), True)]
+
+
+def _reachable(path: str, uid: int) -> bool:
+  """Whether a host uid (in no group) can walk to path and read it, by the permission bits."""
+  p = Path(path)
+  for a in [*reversed(p.parents), p]:
+    st = os.stat(a)
+    if st.st_uid != uid and not st.st_mode & 0o001:
+      return False
+  st = os.stat(p)
+  return st.st_uid == uid or bool(st.st_mode & 0o004)
+
+
+def _stage_dir(exposed: list[str]) -> str:
+  """An existing, normally empty directory to mount a private tmpfs on (in a mount namespace of our own)."""
+  for d in ("/srv", "/media", "/mnt", "/opt"):
+    if os.path.isdir(d) and not any(_under(p, d) for p in exposed):
+      return d
+  raise IsolationUnavailable("no directory to stage paths on (/srv, /media, /mnt, /opt)")
+
+
+def _wrap_uid(cmd: list[str], limits: Limits, uid: int | None) -> list[str]:
+  """Prefixes cmd with the drop to the sandbox's host uid (when root) and the rlimits."""
+  if uid is None:
+    return _prlimit(limits, _user_tasks(os.getuid()) + limits.nproc) + cmd
+  return _setpriv(uid) + _prlimit(limits, limits.nproc) + cmd
+
+
+TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # merged-/usr symlinks (or real dirs)
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")  # all of /etc Python needs
+
+
+def _bwrap_args(argv: list[str], scratch: Path, limits: Limits, exposed, source: dict) -> list[str]:
+  """bwrap's own command line: every namespace, no capabilities, /usr, the venv and scratch, nothing else."""
+  args = [_tool("bwrap"), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(NOBODY),
+          "--gid", str(NOBODY), "--hostname", "sandbox", "--die-with-parent", "--new-session",
+          "--cap-drop", "ALL", "--clearenv"]
+  for k, v in child_env(scratch, "/tmp").items():
+    args += ["--setenv", k, v]
+  args += ["--ro-bind", "/usr", "/usr"]
+  for name in TOP_LEVEL:
+    host = f"/{name}"
+    if os.path.islink(host):
+      args += ["--symlink", os.readlink(host), host]
+    elif os.path.isdir(host):
+      args += ["--ro-bind", host, host]
+  args += ["--dir", "/etc"]
+  for f in ETC_FILES:
+    args += ["--ro-bind-try", f, f]
+  # /tmp is private and size-capped: tmpfs pages are host memory that RLIMIT_AS does not count.
+  args += ["--size", str(limits.fsize_bytes), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+  for p, writable in exposed:
+    args += ["--bind" if writable else "--ro-bind", source[p], p]
+  # The root and /dev are tmpfs owned by the sandbox's uid: read-only, else an unbounded memory sink.
+  return args + ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", str(scratch), "--"] + argv
+
+
+def _bwrap_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None,
+                ro_paths: list[Path]) -> list[str]:
+  """bwrap, started as the sandbox's non-root host uid (an unprivileged user namespace) so RLIMIT_NPROC holds."""
+  exposed = _exposures(scratch, ro_paths)
+  # That uid must reach the venv and scratch. A clone under a 0700 /root is out of its reach, so such
+  # paths are first bind-mounted onto a private staging tmpfs in a mount namespace of our own
+  # (`unshare --mount`, propagation private: the host sees nothing) and bwrap binds them from there.
+  staged = [] if uid is None else [p for p, _ in exposed if not _reachable(p, uid)]
+  stage = _stage_dir([p for p, _ in exposed]) if staged else ""
+  source = {p: (f"{stage}/{i}" if p in staged else p) for i, (p, _) in enumerate(exposed)}
+  cmd = _wrap_uid(_bwrap_args(argv, scratch, limits, exposed, source), limits, uid)
+  if not staged:
+    return cmd
+  script = ["umask 022", f"mount -t tmpfs -o size=64k,mode=0755 mmzoo-stage {stage}"]
+  for i, (p, _) in enumerate(exposed):
+    if p in staged:
+      script += [f"mkdir {stage}/{i}", f"mount --bind {shlex.quote(p)} {stage}/{i}"]
+  script.append("exec " + shlex.join(cmd))
+  return [_tool("unshare"), "--mount", "--propagation", "private", "--", "/bin/sh", "-ec", "\n".join(script)]
+
+
+DEV_NODES = ("null", "zero", "full", "random", "urandom")  # the device nodes unshare mode shows
+
+
+def _ro_bind(src: str, dest: str) -> list[str]:
+  """Shell lines that bind-mount src on dest read-only (dest must exist)."""
+  q = shlex.quote
+  return [f"mount --rbind {q(src)} {q(dest)}", f"mount -o remount,bind,ro {q(dest)}"]
+
+
+def _chroot_script(scratch: Path, limits: Limits, exposed, r: str) -> list[str]:
+  """Shell lines (run as root in a private mount namespace) that build a bwrap-like root at r."""
+  q = shlex.quote
+  s = ["umask 022", f"mount -t tmpfs -o size=1m,mode=0755 mmzoo-root {r}", f"mkdir {r}/usr", *_ro_bind("/usr", f"{r}/usr")]
+  for name in TOP_LEVEL:
+    host = f"/{name}"
+    if os.path.islink(host):
+      s.append(f"ln -s {q(os.readlink(host))} {r}{host}")
+    elif os.path.isdir(host):
+      s += [f"mkdir {r}{host}", *_ro_bind(host, f"{r}{host}")]
+  s.append(f"mkdir {r}/etc")
+  for f in ETC_FILES:
+    if os.path.isfile(f):
+      s += [f"touch {r}{f}", *_ro_bind(f, f"{r}{f}")]
+  s += [f"mkdir {r}/tmp", f"mount -t tmpfs -o size={limits.fsize_bytes},mode=1777 mmzoo-tmp {r}/tmp",
+        f"mkdir {r}/proc", f"mount -t proc proc {r}/proc",
+        f"mkdir {r}/dev", f"mount -t tmpfs -o size=64k,mode=0755 mmzoo-dev {r}/dev"]
+  for n in DEV_NODES:
+    s += [f"touch {r}/dev/{n}", f"mount --bind /dev/{n} {r}/dev/{n}"]
+  for p, writable in exposed:
+    s += [f"mkdir -p {q(r + p)}"] + ([f"mount --rbind {q(p)} {q(r + p)}"] if writable else _ro_bind(p, r + p))
+  return s + [f"mount -o remount,ro {r}/dev", f"mount -o remount,ro {r}"]
+
+
+def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None,
+                  ro_paths: list[Path]) -> list[str]:
+  """unshare (root only): new mount/net/pid/ipc/uts namespaces, a chroot built like bwrap's, a non-root uid."""
+  if uid is None:
+    raise IsolationUnavailable("unshare: needs root (namespaces without a user namespace)")
+  exposed = _exposures(scratch, ro_paths)
+  r = _stage_dir([p for p, _ in exposed])
+  s = _chroot_script(scratch, limits, exposed, r)
+  env = [f"{k}={v}" for k, v in child_env(scratch, "/tmp").items()]
+  # Inside the chroot the tools are found at their /usr paths. chroot also bars the student from making
+  # user namespaces: the kernel refuses them to a chrooted process.
+  inner = ["/usr/bin/setpriv", *_setpriv(uid)[1:], "/usr/bin/prlimit", *_prlimit(limits, limits.nproc)[1:],
+           "/usr/bin/env", "-i", f"--chdir={scratch}", *env, *argv]
+  # Not exec: this shell stays the namespace's init and exits 128+N when the student dies of signal N,
+  # as bwrap does (unshare itself fails to re-raise a signal such as SIGXCPU and would say only 1).
+  s.append(shlex.join(["/usr/sbin/chroot", r, *inner]) + "; exit $?")
+  return [_tool("unshare"), "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
+          "--propagation", "private", "--", "/bin/sh", "-ec", "\n".join(s)]
+
+
+def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot: int = 0,
+          ro_paths: list[Path] = ()) -> subprocess.Popen:
+  """Starts argv isolated; stdin, stdout, stderr are unbuffered binary pipes; ro_paths: extra read-only paths."""
   scratch = Path(scratch).resolve()
   uid = sandbox_uid(uid_slot) if _is_root() else None
   if uid is not None:
     _give_scratch(scratch, uid)
+  env: dict[str, str] = {}  # bwrap and unshare start with no environment: /proc/1/environ must not leak ours
   if mode == "plain":
     full, env = _plain_argv(argv, scratch, limits, uid)
+  elif mode == "bwrap":
+    full = _bwrap_argv(argv, scratch, limits, uid, list(ro_paths))
+  elif mode == "unshare":
+    full = _unshare_argv(argv, scratch, limits, uid, list(ro_paths))
   else:
     raise IsolationUnavailable(f"unknown isolation mode {mode!r}")
   proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -154,27 +307,33 @@ def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits,
 
 
 def _sweep_uid(uid: int) -> None:
-  """Kills every process of a sandbox's host uid: kill(-1) sent as that uid reaches all of them."""
+  """Kills every process of a sandbox's host uid (kill(-1) sent as that uid reaches them all), then
+  waits a little for their zombies to be reaped: a zombie still counts toward the next sandbox's
+  RLIMIT_NPROC in the same slot."""
   kill_bin = _tool("kill")
   for _ in range(20):  # a fork loop may create processes while a sweep runs; repeat until none is left
     subprocess.run(_setpriv(uid) + [kill_bin, "-KILL", "-1"], env={}, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if _user_tasks(uid) == 0:
-      return
+      break
     time.sleep(0.01)
-  _warn(f"processes of sandbox uid {uid} survived 20 sweeps")
+  else:
+    _warn(f"processes of sandbox uid {uid} survived 20 sweeps")
+  deadline = time.monotonic() + 2.0
+  while _user_tasks(uid, zombies=True) and time.monotonic() < deadline:
+    time.sleep(0.01)
 
 
 def kill(proc: subprocess.Popen) -> None:
-  """Kills the whole sandbox (its session, its namespace, every process of its uid) and reaps it."""
+  """Kills the whole sandbox (its session, its namespaces, every process of its uid) and reaps it."""
   try:
     os.killpg(proc.pid, signal.SIGKILL)
   except (ProcessLookupError, PermissionError):
     pass
+  proc.wait()  # SIGKILL cannot be caught; bwrap's and unshare's pid namespaces die with their first process
   uid = getattr(proc, "sandbox_uid", None)
   if uid is not None:
-    _sweep_uid(uid)
-  proc.wait()
+    _sweep_uid(uid)  # plain mode: a setsid grandchild has left the session, but not the uid
   for pipe in (proc.stdin, proc.stdout, proc.stderr):
     if pipe is not None:
       try:
@@ -190,6 +349,40 @@ def read_capped(pipe, cap: int) -> bytes:
     if len(kept) < cap:
       kept += chunk[: cap - len(kept)]
   return bytes(kept)
+
+
+SIGNAL_REASONS = {
+  signal.SIGXCPU: "it used up its CPU time limit",
+  signal.SIGXFSZ: "it wrote a file larger than the size limit",
+  signal.SIGKILL: "it was killed (time or memory limit, or the grader stopped it)",
+  signal.SIGSEGV: "it crashed (segmentation fault; often a stack overflow from deep recursion)",
+  signal.SIGABRT: "it aborted",
+  signal.SIGBUS: "it crashed (bus error)",
+  signal.SIGFPE: "it crashed (arithmetic error)",
+}
+
+
+def exit_signal(returncode: int | None) -> int | None:
+  """The signal that ended a sandbox: -N from a plain process, 128+N through bwrap or unshare."""
+  if returncode is None:
+    return None
+  if returncode < 0:
+    return -returncode
+  if 128 < returncode < 128 + 65:
+    return returncode - 128
+  return None
+
+
+def describe_exit(returncode: int | None) -> str:
+  """Why a sandboxed process ended, in words a student understands."""
+  sig = exit_signal(returncode)
+  if sig is None:
+    return f"the process exited with status {returncode}"
+  try:
+    name = signal.Signals(sig).name
+  except ValueError:
+    name = f"signal {sig}"
+  return f"{SIGNAL_REASONS.get(sig, 'it was stopped by a signal')} ({name})"
 
 
 def _probe(mode: str) -> None:
@@ -231,6 +424,8 @@ def detect(requested: str = "auto") -> str:
   for mode in MODES:
     why = _check(mode)
     if why is None:
+      if mode == "plain":
+        _warn("running student code in a plain subprocess: rlimits only, it can read the project's files")
       return mode
     _warn(f"isolation mode {mode!r} is unavailable, falling back to a weaker one: {why}")
   raise IsolationUnavailable("no isolation mode works here, not even a plain subprocess")
