@@ -1,0 +1,288 @@
+"""The contract's grading rules: tolerances, pairs, the DTW path check, and the article's errata.
+
+`got` is a submission's decoded answer: plain data, but possibly hostile (ragged, huge, deeply
+nested, of the wrong type). `compare` never raises, never calls a method of an object whose type
+it does not know, and bounds its work by the size of the expected answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.cases import SPECS, Case, FunctionSpec, max_abs_input
+
+PART1_RTOL = 1e-5
+PART1_ATOL_PER_SCALE = 1e-5   # atol = 1e-5 · s, s = max(1, largest |input value|)
+PART2_RTOL = 1e-4
+PART2_ATOL = 1e-4
+_MAX_DEPTH = 16               # deeper nesting than any answer needs is "wrong shape"
+
+
+@dataclass(frozen=True)
+class Verdict:
+  ok: bool
+  reason: str                       # "ok" | "wrong type" | "wrong shape" | "not finite" | "wrong values" | "invalid path"
+  detail: str = ""                  # student-facing, English; never reveals a hidden case's values or shapes
+  first_diff: str | None = None     # "index, expected, got" of the first differing element (visible cases only)
+  article_erratum: bool = False     # the answer is the article's printed (wrong) value for its own call
+
+
+OK = Verdict(True, "ok", "correct")
+
+
+def tolerance(spec: FunctionSpec, case: Case) -> tuple[float, float]:
+  """(rtol, atol) for a case, as the contract's grading rules say."""
+  if spec.part == 1:
+    s = max(1.0, max_abs_input(case.args))
+    return PART1_RTOL, PART1_ATOL_PER_SCALE * s
+  return PART2_RTOL, PART2_ATOL
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading untrusted data into float64 arrays.
+
+class _Unreadable(Exception):
+  def __init__(self, reason: str, detail: str):
+    super().__init__(reason)
+    self.reason, self.detail = reason, detail
+
+
+_NP_SCALARS = frozenset(t for t in set(np.sctypeDict.values())
+                        if issubclass(t, (np.integer, np.floating)))
+_TYPE_WORDS = {str: "a string", bytes: "bytes", dict: "a dict", type(None): "None", bool: "a bool",
+               complex: "a complex number", set: "a set"}
+
+
+def _describe(x) -> str:
+  t = type(x)
+  if t is np.ndarray:
+    return f"a numpy array of dtype {x.dtype.str}"
+  return _TYPE_WORDS.get(t, "an unsupported object")
+
+
+def _int_to_float(x: int) -> float:
+  try:
+    return float(x)
+  except OverflowError:
+    return float("inf") if x > 0 else float("-inf")
+
+
+def _read(x, budget: int, depth: int = 0) -> np.ndarray:
+  """`x` as a float64 array; raises _Unreadable. `budget` bounds the number of elements read."""
+  t = type(x)
+  if t is float:
+    return np.asarray(x, dtype=np.float64)
+  if t is int:
+    return np.asarray(_int_to_float(x), dtype=np.float64)
+  if t in _NP_SCALARS:
+    return np.asarray(x, dtype=np.float64)
+  if t is np.ndarray:
+    if x.dtype.kind not in "iuf":
+      raise _Unreadable("wrong type", f"the answer contains {_describe(x)}, not numbers")
+    if x.size > budget:
+      raise _Unreadable("wrong shape", "the answer has far more elements than expected")
+    return x.astype(np.float64)
+  if t is list or t is tuple:
+    if depth >= _MAX_DEPTH:
+      raise _Unreadable("wrong shape", "the answer is nested far deeper than expected")
+    n = len(x)
+    if n > budget:
+      raise _Unreadable("wrong shape", "the answer has far more elements than expected")
+    if n == 0:
+      return np.zeros((0,), np.float64)
+    parts, used, shape = [], 0, None
+    for item in x:
+      a = _read(item, budget - used, depth + 1)
+      used += max(a.size, 1)
+      if used > budget:
+        raise _Unreadable("wrong shape", "the answer has far more elements than expected")
+      if shape is None:
+        shape = a.shape
+      elif a.shape != shape:
+        raise _Unreadable("wrong shape", "the answer is ragged (its rows have different lengths)")
+      parts.append(a)
+    return np.stack(parts)
+  raise _Unreadable("wrong type", f"the answer contains {_describe(x)} where a number or a sequence "
+                                   "of numbers belongs")
+
+
+def _budget(want: np.ndarray) -> int:
+  return 4 * int(want.size) + 64
+
+
+def _expected_array(x) -> np.ndarray:
+  return np.asarray(x, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Element-wise comparison.
+
+def _fmt(v: float) -> str:
+  return repr(float(v))
+
+
+def _idx(i: tuple) -> str:
+  return "[" + ", ".join(str(int(k)) for k in i) + "]" if i else "(the scalar)"
+
+
+def _compare_values(want: np.ndarray, got: np.ndarray, rtol: float, atol: float, visible: bool,
+                    what: str = "the answer") -> Verdict | None:
+  """None when `got` matches `want`; else the failing Verdict."""
+  if got.shape != want.shape:
+    detail = (f"{what} has shape {got.shape}, expected {want.shape}" if visible
+              else f"{what} does not have the expected shape")
+    return Verdict(False, "wrong shape", detail)
+  with np.errstate(all="ignore"):
+    want_fin, got_fin = np.isfinite(want), np.isfinite(got)
+    # Where the reference is not finite, the answer must hold the same NaN or infinity.
+    same_special = np.where(np.isnan(want), np.isnan(got), got == want)
+    close = np.abs(got - want) <= atol + rtol * np.abs(want)
+    good = np.where(want_fin, got_fin & close, same_special)
+  if good.all():
+    return None
+  bad_idx = tuple(int(k) for k in np.argwhere(~good)[0]) if want.ndim else ()
+  not_finite = bool(np.any(want_fin & ~got_fin))
+  reason = "not finite" if not_finite else "wrong values"
+  nbad, n = int((~good).sum()), int(good.size)
+  first = None
+  if visible:
+    first = f"{what} at index {_idx(bad_idx)}: expected {_fmt(want[bad_idx])}, got {_fmt(got[bad_idx])}"
+  if not_finite:
+    detail = f"{what} contains NaN or infinity where a finite number is expected"
+  else:
+    detail = f"{nbad} of {n} values of {what} differ from the expected ones beyond the tolerance"
+  if visible:
+    detail += f" (rtol={rtol:g}, atol={atol:g})"
+  return Verdict(False, reason, detail, first)
+
+
+def _read_or_verdict(x, want: np.ndarray, what: str):
+  try:
+    return _read(x, _budget(want)), None
+  except _Unreadable as e:
+    return None, Verdict(False, e.reason, f"{what}: {e.detail}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds.
+
+_ORDINAL = ("first", "second")
+
+
+def _pair_parts(got):
+  """The two parts of a pair answer (a tuple, a list or a 2×k array), or None."""
+  t = type(got)
+  if (t is tuple or t is list) and len(got) == 2:
+    return got[0], got[1]
+  if t is np.ndarray and got.ndim >= 1 and got.shape[0] == 2 and got.dtype.kind in "iuf":
+    return got[0], got[1]
+  return None
+
+
+def _compare_array(want, got, rtol, atol, visible) -> Verdict:
+  want = _expected_array(want)
+  arr, bad = _read_or_verdict(got, want, "the answer")
+  if bad:
+    return bad
+  return _compare_values(want, arr, rtol, atol, visible) or OK
+
+
+def _compare_pair(want, got, rtol, atol, visible) -> Verdict:
+  parts = _pair_parts(got)
+  if parts is None:
+    return Verdict(False, "wrong type", "expected a pair of two sequences (a tuple, a list or a 2×k array), "
+                                        f"got {_describe(got) if type(got) not in (list, tuple) else 'a sequence of another length'}")
+  for k in range(2):
+    w = _expected_array(want[k])
+    what = f"the {_ORDINAL[k]} sequence of the pair"
+    arr, bad = _read_or_verdict(parts[k], w, what)
+    if bad:
+      return bad
+    v = _compare_values(w, arr, rtol, atol, visible, what)
+    if v:
+      return v
+  return OK
+
+
+def _path_cost(x: np.ndarray, y: np.ndarray, path: np.ndarray) -> float:
+  d = x[path[:, 0]] - y[path[:, 1]]
+  return float(np.sqrt((d * d).sum(axis=1)).sum())
+
+
+def _compare_dtw(case: Case, want, got, rtol, atol, visible) -> Verdict:
+  t = type(got)
+  if not ((t is tuple or t is list) and len(got) == 2):
+    return Verdict(False, "wrong type", "expected a pair (cost, path)")
+  want_cost = _expected_array(want[0]).reshape(())
+  cost, bad = _read_or_verdict(got[0], want_cost, "the cost")
+  if bad:
+    return bad
+  v = _compare_values(want_cost, cost, rtol, atol, visible, "the cost")
+  if v:
+    return v
+  x = np.asarray(case.args[0], dtype=np.float64)
+  y = np.asarray(case.args[1], dtype=np.float64)
+  n, m = x.shape[0], y.shape[0]
+  # A valid path has at most n + m − 1 pairs.
+  path, bad = _read_or_verdict(got[1], np.zeros((n + m, 2)), "the path")
+  if bad:
+    return Verdict(False, "invalid path", bad.detail)
+  if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] == 0:
+    return Verdict(False, "invalid path", "the path must be a non-empty sequence of (i, j) pairs")
+  if not (np.isfinite(path).all() and (path == np.round(path)).all()):
+    return Verdict(False, "invalid path", "the path's indices must be integers")
+  p = path.astype(np.int64)
+  if tuple(p[0]) != (0, 0):
+    return Verdict(False, "invalid path", "the path must start at (0, 0)")
+  if tuple(p[-1]) != (n - 1, m - 1):
+    detail = (f"the path must end at (n−1, m−1) = ({n - 1}, {m - 1})" if visible
+              else "the path must end at (n−1, m−1)")
+    return Verdict(False, "invalid path", detail)
+  steps = np.diff(p, axis=0)
+  ok_step = ((steps == (1, 0)).all(axis=1) | (steps == (0, 1)).all(axis=1) | (steps == (1, 1)).all(axis=1))
+  if not ok_step.all():
+    k = int(np.argmin(ok_step))
+    detail = "every step of the path must be (1, 0), (0, 1) or (1, 1)"
+    first = f"the step from {tuple(int(a) for a in p[k])} to {tuple(int(a) for a in p[k + 1])}" if visible else None
+    return Verdict(False, "invalid path", detail, first)
+  own = np.asarray(_path_cost(x, y, p))
+  v = _compare_values(want_cost, own, rtol, atol, visible, "the path's own cost")
+  if v:
+    return Verdict(False, "invalid path",
+                   "the path is a warping path but its own cost is not the optimum: " + v.detail, v.first_diff)
+  return OK
+
+
+def _is_erratum(spec: FunctionSpec, case: Case, got, rtol, atol) -> bool:
+  """The answer to the article's own call equals the article's printed, wrong, value."""
+  if spec.part != 1 or case.index != 0 or spec.erratum_en is None or spec.article_printed is None:
+    return False
+  printed = _expected_array(spec.article_printed)
+  try:
+    arr = _read(got, _budget(printed))
+  except _Unreadable:
+    return False
+  return _compare_values(printed, arr, rtol, atol, False) is None
+
+
+def compare(spec: FunctionSpec | str, case: Case, expected: Any, got: Any) -> Verdict:
+  """Grade one answer against the reference; never raises."""
+  try:
+    if type(spec) is str:
+      spec = SPECS[spec]
+    rtol, atol = tolerance(spec, case)
+    if spec.kind == "pair":
+      v = _compare_pair(expected, got, rtol, atol, case.visible)
+    elif spec.kind == "dtw":
+      v = _compare_dtw(case, expected, got, rtol, atol, case.visible)
+    else:   # "array" and "scalar" (a scalar is a 0-d array: the shape check demands a single number)
+      v = _compare_array(expected, got, rtol, atol, case.visible)
+    if not v.ok and _is_erratum(spec, case, got, rtol, atol):
+      detail = ("your answer equals the value the article printed for this call, which is a known "
+                f"erratum of the article: {spec.erratum_en}")
+      return Verdict(False, v.reason, detail, v.first_diff, True)
+    return v
+  except Exception as e:  # noqa: BLE001 — a grader must not crash on any answer
+    return Verdict(False, "wrong type", f"the answer could not be read ({type(e).__name__})")
