@@ -32,7 +32,9 @@ class Limits:
   wall_s: float = 900.0  # the caller's wall-clock budget for one submission (enforced by the caller)
   call_wall_s: float = 30.0  # the caller's wall-clock budget for one call (a first jit compile ~1 s)
   mem_bytes: int = 4 << 30  # RLIMIT_AS; JAX reserves ~1.5 GiB of address space just to import
-  nproc: int = 128  # RLIMIT_NPROC: tasks (processes and threads) of the sandbox's host uid
+  # RLIMIT_NPROC: tasks (processes and threads) of the sandbox's host uid. JAX starts ~16 threads on 2 cores
+  # and its pools grow with the core count, so the default grows with it too.
+  nproc: int = max(128, 8 * (os.cpu_count() or 1) + 32)
   fsize_bytes: int = 64 << 20  # RLIMIT_FSIZE; also the size of bwrap's private /tmp
   nofile: int = 256  # RLIMIT_NOFILE
   output_bytes: int = 1 << 20  # what the caller reads of stderr (see read_capped)
@@ -334,7 +336,9 @@ def kill(proc: subprocess.Popen) -> None:
   uid = getattr(proc, "sandbox_uid", None)
   if uid is not None:
     _sweep_uid(uid)  # plain mode: a setsid grandchild has left the session, but not the uid
-  for pipe in (proc.stdin, proc.stdout, proc.stderr):
+  # stdin and stdout are closed; stderr stays open so the caller can still read what the dead process
+  # left there (a pipe buffer at most: with every writer gone, a read reaches the end).
+  for pipe in (proc.stdin, proc.stdout):
     if pipe is not None:
       try:
         pipe.close()
