@@ -1,0 +1,220 @@
+"""`python -m grader`: grade a submission, a roster (--batch), or build the hand-out or the Gradescope bundle.
+
+  python -m grader SUBMISSION [--results results.json] [--seed N] [--lang en|zh] [--sandbox MODE]
+  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N]
+  python -m grader handout OUT_DIR
+  python -m grader gradescope OUT.zip
+
+Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error or a path
+that does not exist, 1 for an internal error of the grader (results.json is still written).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+SUBCOMMANDS = ("handout", "gradescope")
+USAGE_ERROR = 2
+
+
+def _env_seed() -> int:
+  """GRADER_SEED (the instructor's secret), else 0."""
+  raw = os.environ.get("GRADER_SEED", "").strip()
+  if not raw:
+    return 0
+  try:
+    return int(raw)
+  except ValueError:
+    raise SystemExit(_usage(f"GRADER_SEED must be an integer, got {raw!r}")) from None
+
+
+def _usage(message: str) -> int:
+  print(f"python -m grader: error: {message}", file=sys.stderr)
+  return USAGE_ERROR
+
+
+def _seconds(text: str) -> float:
+  value = float(text)
+  if not value > 0:
+    raise argparse.ArgumentTypeError("must be a positive number of seconds")
+  return value
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+  from grader.report import VISIBILITIES
+  p.add_argument("--seed", type=int, default=None,
+                 help="seed of the hidden cases (default: $GRADER_SEED, else 0); keep the real one secret")
+  p.add_argument("--lang", choices=("en", "zh"), default=None,
+                 help="language of the feedback (default: from the locale, else en)")
+  p.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto",
+                 help="isolation for student code; auto picks the strongest that works here")
+  p.add_argument("--call-timeout", type=_seconds, default=None, metavar="S",
+                 help="wall-clock limit of one call, in seconds (default 30)")
+  p.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
+                 help="wall-clock budget of one whole submission, in seconds (default 900)")
+  p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
+                 help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
+
+
+def _main_parser() -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(
+      prog="python -m grader",
+      description="Grade a submission of the coursework (a .py file, a folder, a .zip or a .ipynb notebook). "
+                  "Subcommands: 'handout OUT_DIR' builds the student pack, 'gradescope OUT.zip' the "
+                  "Gradescope autograder; write ./handout for a path of that name.")
+  p.add_argument("submission", nargs="?", help="the submission: a .py file, a folder, a .zip or a .ipynb")
+  p.add_argument("--results", metavar="FILE", help="also write Gradescope's results.json to FILE")
+  p.add_argument("--batch", metavar="ROSTER_DIR",
+                 help="grade every entry of ROSTER_DIR (one student each: file, folder, zip or notebook)")
+  p.add_argument("--out", metavar="OUT_DIR", help="with --batch: where gradebook.csv and <student>/results.json go")
+  p.add_argument("--workers", type=int, default=None, metavar="N",
+                 help="with --batch: submissions graded at once (default: one per CPU core)")
+  _common(p)
+  return p
+
+
+def _handout_parser() -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(prog="python -m grader handout",
+                              description="Build the student hand-out: the exercise stubs, the visible cases "
+                                          "with their expected values, and a self-check grader.")
+  p.add_argument("out_dir", help="folder to write the hand-out into (created; must be empty if it exists)")
+  return p
+
+
+def _gradescope_parser() -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(prog="python -m grader gradescope",
+                              description="Build a Gradescope autograder bundle (setup.sh, run_autograder, "
+                                          "the grader and its references).")
+  p.add_argument("out_zip", help="the .zip to write")
+  p.add_argument("--seed", type=int, default=None,
+                 help="seed of the hidden cases baked into the bundle (default: $GRADER_SEED, else 0)")
+  return p
+
+
+def _limits(args):
+  from grader.sandbox import Limits
+  import dataclasses
+  limits = Limits()
+  if args.call_timeout:
+    limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
+  if args.time_budget:
+    limits = dataclasses.replace(limits, wall_s=args.time_budget)
+  return limits
+
+
+def _mode(requested: str):
+  """The isolation to use, or (None, why) when the requested one cannot run here."""
+  from grader.isolation import IsolationUnavailable, detect
+  try:
+    return detect(requested), None
+  except IsolationUnavailable as e:
+    return None, str(e)
+
+
+def _failure_results(path: str, message: str, lang: str, results: str | None) -> None:
+  """results.json scoring 0 with a reason, for the cases where grading could not happen."""
+  if not results:
+    return
+  from grader.grade import GradeReport, _unreadable, load_caseset
+  from grader.report import results_json, write_json
+  try:
+    caseset = load_caseset(0)
+    functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
+  except Exception:  # noqa: BLE001 — the reason still has to reach the student
+    functions = []
+  report = GradeReport(path, functions, [], {}, internal_error=message)
+  write_json(results, results_json(report, lang))
+
+
+def grade_one(args) -> int:
+  """Grades one submission, prints the table, writes results.json; 0 whenever graded."""
+  from grader.i18n import default_lang
+  lang = args.lang or default_lang()
+  path = Path(args.submission)
+  if not os.path.lexists(path):
+    return _usage(f"no such file or folder: {path}")
+  mode, why = _mode(args.sandbox)
+  if mode is None:
+    _failure_results(str(path), f"the isolation {args.sandbox!r} cannot run here: {why}", lang, args.results)
+    return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
+  try:
+    from grader.grade import grade_submission, load_caseset
+    from grader.report import results_json, table, write_json
+    seed = args.seed if args.seed is not None else _env_seed()
+    caseset = load_caseset(seed)
+    report = grade_submission(path, caseset, mode=mode, limits=_limits(args))
+    print(table(report, lang))
+    if args.results:
+      write_json(args.results, results_json(report, lang, args.hidden_visibility))
+    return 0
+  except SystemExit:
+    raise
+  except BaseException as e:  # noqa: BLE001 — still write the results, then fail loudly
+    traceback.print_exc()
+    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results)
+    return 1
+
+
+def batch(args) -> int:
+  """--batch: every roster entry graded in parallel, gradebook.csv and <student>/results.json."""
+  from grader.i18n import default_lang
+  roster = Path(args.batch)
+  if not roster.is_dir():
+    return _usage(f"--batch needs a folder: {roster}")
+  if not args.out:
+    return _usage("--batch needs --out OUT_DIR")
+  if args.workers is not None and args.workers < 1:
+    return _usage("--workers must be at least 1")
+  mode, why = _mode(args.sandbox)
+  if mode is None:
+    return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
+  from grader.batch import run_batch
+  seed = args.seed if args.seed is not None else _env_seed()
+  run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
+            lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility)
+  return 0
+
+
+def handout(argv) -> int:
+  args = _handout_parser().parse_args(argv)
+  from grader.handout import build_handout
+  out = Path(args.out_dir)
+  if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    return _usage(f"{out} exists and is not an empty folder")
+  build_handout(out)
+  print(f"hand-out written to {out} (self-check: cd {out} && python -m grader exercises/)")
+  return 0
+
+
+def gradescope(argv) -> int:
+  args = _gradescope_parser().parse_args(argv)
+  from grader.gradescope import build_bundle
+  seed = args.seed if args.seed is not None else _env_seed()
+  build_bundle(Path(args.out_zip), seed=seed)
+  print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
+  return 0
+
+
+def main(argv=None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if argv and argv[0] in SUBCOMMANDS:
+    from grader.grade import HANDOUT_CASES
+    if HANDOUT_CASES.exists():
+      return _usage(f"'{argv[0]}' is not part of the hand-out's self-check grader")
+    return (handout if argv[0] == "handout" else gradescope)(argv[1:])
+  args = _main_parser().parse_args(argv)
+  if args.batch:
+    if args.submission:
+      return _usage("give either a SUBMISSION or --batch ROSTER_DIR, not both")
+    return batch(args)
+  if not args.submission:
+    _main_parser().print_usage(sys.stderr)
+    return _usage("a SUBMISSION (or --batch ROSTER_DIR) is required")
+  return grade_one(args)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

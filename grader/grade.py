@@ -1,0 +1,389 @@
+"""Grading one submission: references (cached on disk), the sandboxed calls, the comparison, the points.
+
+The results are structured (codes and parameters); report.py turns them into text in either language.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader import wire
+from grader.sandbox import IMPORT_TIMEOUT_S, Limits, SandboxError, run_submission
+from grader.submission import Problem, ReadLimits, read_submission
+
+HERE = Path(__file__).resolve().parent
+# The hand-out's copy of the grader carries its visible cases here, precomputed; the full grader does not.
+HANDOUT_CASES = HERE / "visible_cases.json"
+POINTS_PER_CASE = 1
+CACHE_FORMAT = 1
+
+
+@dataclasses.dataclass
+class CaseResult:
+  """One graded case: points and the feedback lines as (i18n key, params) pairs."""
+  function: str
+  index: int
+  visible: bool
+  score: int
+  max_score: int
+  reason: str  # "passed", a compare reason, or an outcome code ("exception", "timeout", ...)
+  lines: list = dataclasses.field(default_factory=list)
+
+  @property
+  def passed(self):
+    return self.score == self.max_score
+
+
+@dataclasses.dataclass
+class FunctionResult:
+  """A graded function: its cases and, when one thing sank all of them, that thing."""
+  name: str
+  cases: list
+  state: str = "graded"  # "graded" | "missing" | "import_error" | "not_implemented" | "unreadable"
+  state_params: dict = dataclasses.field(default_factory=dict)
+  clash: list | None = None
+
+  @property
+  def score(self):
+    return sum(c.score for c in self.cases)
+
+  @property
+  def max_score(self):
+    return sum(c.max_score for c in self.cases)
+
+
+@dataclasses.dataclass
+class GradeReport:
+  """Everything the table and results.json need."""
+  submission: str
+  functions: list
+  problems: list  # submission.Problem
+  module_errors: dict  # module path -> error info
+  isolation: str = ""
+  seed: int = 0
+  self_check: bool = False
+  execution_time: float = 0.0
+  internal_error: str | None = None
+
+  @property
+  def score(self):
+    return sum(f.score for f in self.functions)
+
+  @property
+  def max_score(self):
+    return sum(f.max_score for f in self.functions)
+
+
+@dataclasses.dataclass
+class CaseSet:
+  """The graded functions' specs, their cases and the expected values, for one seed."""
+  specs: list  # cases.FunctionSpec, contract order
+  cases: dict  # name -> [cases.Case]
+  expected: dict  # name -> [expected value per case]
+  seed: int
+  self_check: bool = False
+  key: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions, the case set and the reference cache.
+
+def _hash_files(paths) -> str:
+  h = hashlib.sha256()
+  for p in sorted(paths):
+    h.update(str(p.relative_to(HERE.parent)).encode())
+    h.update(p.read_bytes())
+  return h.hexdigest()
+
+
+def grader_version() -> str:
+  """A hash of the grader's code and of the zoo's (the references come from it)."""
+  files = list(HERE.glob("*.py"))
+  zoo = HERE.parent / "zoo"
+  if zoo.is_dir():
+    files += list(zoo.rglob("*.py"))
+  return _hash_files(files)[:16]
+
+
+def cache_dir() -> Path:
+  """GRADER_CACHE_DIR, else $XDG_CACHE_HOME/mmzoo-grader, else ~/.cache/mmzoo-grader."""
+  if os.environ.get("GRADER_CACHE_DIR"):
+    return Path(os.environ["GRADER_CACHE_DIR"])
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return Path(base) / "mmzoo-grader"
+
+
+def _caseset_digest(all_cases) -> str:
+  h = hashlib.sha256()
+  for name, cs in all_cases.items():
+    for c in cs:
+      h.update(json.dumps([name, c.index, c.visible, wire.encode(c.args)], sort_keys=True).encode())
+  return h.hexdigest()[:16]
+
+
+def load_caseset(seed: int, *, use_cache=True) -> CaseSet:
+  """The hand-out's visible cases if this is the hand-out; else every case with cached references."""
+  if HANDOUT_CASES.exists():
+    return load_handout_cases(HANDOUT_CASES)
+  from grader import cases as cases_mod
+  all_cases = cases_mod.all_cases(seed)
+  key = f"{CACHE_FORMAT}-{grader_version()}-{seed}-{_caseset_digest(all_cases)}"
+  path = cache_dir() / f"references-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+  expected = _read_cache(path, key, all_cases) if use_cache else None
+  if expected is None:
+    expected = {n: [cases_mod.reference(n, c.args) for c in cs] for n, cs in all_cases.items()}
+    if use_cache:
+      _write_cache(path, key, expected)
+  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed, key=key)
+
+
+def _read_cache(path: Path, key: str, all_cases) -> dict | None:
+  try:
+    data = wire.loads_file(path.read_text(encoding="utf-8"))
+  except (OSError, ValueError, UnicodeDecodeError):
+    return None
+  if not isinstance(data, dict) or data.get("key") != key:
+    return None
+  expected = data.get("expected")
+  ok = isinstance(expected, dict) and all(
+      isinstance(expected.get(n), list) and len(expected[n]) == len(cs) for n, cs in all_cases.items())
+  return expected if ok else None
+
+
+def _write_cache(path: Path, key: str, expected: dict) -> None:
+  """Atomically (a temporary file renamed into place): parallel graders may write the same cache."""
+  try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+      f.write(wire.dumps_file({"key": key, "expected": expected}))
+    os.replace(tmp, path)
+  except OSError:
+    pass  # a read-only cache folder only costs the next run the recomputation
+
+
+def load_handout_cases(path: Path) -> CaseSet:
+  """The hand-out's precomputed visible cases (the self-check grades these only)."""
+  from grader import cases as cases_mod
+  data = wire.loads_file(Path(path).read_text(encoding="utf-8"))
+  all_cases, expected = {}, {}
+  for name, items in data["cases"].items():
+    all_cases[name] = [cases_mod.Case(name, it["index"], True, tuple(it["args"])) for it in items]
+    expected[name] = [it["expected"] for it in items]
+  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed=0, self_check=True,
+                 key="handout-" + str(data.get("version", "")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading.
+
+def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None = None, uid_slot=0,
+                     import_timeout=IMPORT_TIMEOUT_S, read_limits=ReadLimits(), progress=None) -> GradeReport:
+  """Reads, runs and grades one submission; never raises for anything the submission does."""
+  t0 = time.monotonic()
+  report = GradeReport(str(path), [], [], {}, isolation=mode, seed=caseset.seed, self_check=caseset.self_check)
+  scratch = Path(tempfile.mkdtemp(prefix="grader-"))
+  try:
+    src = scratch / "sub"
+    reading = read_submission(path, src, read_limits)
+    report.problems = reading.problems
+    if not reading.files:
+      report.functions = [_unreadable(spec, caseset) for spec in caseset.specs]
+    else:
+      _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress)
+  except SandboxError as e:
+    report.internal_error = str(e)
+    report.functions = [_unreadable(spec, caseset, "internal", {"error": str(e)}) for spec in caseset.specs]
+  finally:
+    remove_tree(scratch)
+  report.execution_time = time.monotonic() - t0
+  return report
+
+
+def _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress):
+  names = [s.name for s in caseset.specs]
+  calls = [(n, c.args) for n in names for c in caseset.cases[n]]
+  load, outcomes, used = run_submission(src, calls, names, mode=mode, limits=limits, uid_slot=uid_slot,
+                                        import_timeout=import_timeout, progress=progress)
+  report.isolation = used
+  report.module_errors = load.modules
+  it = iter(outcomes)
+  for spec in caseset.specs:
+    cs = caseset.cases[spec.name]
+    outs = [next(it) for _ in cs]
+    report.functions.append(_grade_function(spec, cs, caseset.expected[spec.name], outs, load))
+
+
+def _unreadable(spec, caseset, key="not_run_unreadable", params=None) -> FunctionResult:
+  cases = [CaseResult(spec.name, c.index, c.visible, 0, POINTS_PER_CASE, "unreadable", [(key, params or {})])
+           for c in caseset.cases[spec.name]]
+  return FunctionResult(spec.name, cases, state="unreadable", state_params={"key": key, **(params or {})})
+
+
+def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
+  found = load.found.get(spec.name, "missing")
+  clash = load.clashes.get(spec.name)
+  if found == "missing":
+    lines = [("missing", {"name": spec.name})]
+    return FunctionResult(spec.name, [_zero(c, "missing", lines) for c in cases], "missing", {}, clash)
+  if found == "import_error":
+    params = import_error_params(load.errors.get(spec.name, {}))
+    lines = [("import_error", params)]
+    return FunctionResult(spec.name, [_zero(c, "import_error", lines) for c in cases], "import_error",
+                          params, clash)
+  results = [grade_case(spec, c, e, o) for c, e, o in zip(cases, expected, outcomes)]
+  nie = all(o.status == "exception" and o.info.get("not_implemented") for o in outcomes)
+  return FunctionResult(spec.name, results, "not_implemented" if nie else "graded", {}, clash)
+
+
+def _zero(case, reason, lines) -> CaseResult:
+  return CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, reason, list(lines))
+
+
+def import_error_params(info: dict) -> dict:
+  """{module, error} for the "import_error" message: the exception and the line, from the module's traceback."""
+  module = info.get("module", "?")
+  if info.get("stopped"):
+    why = _stop_text(info)
+    return {"module": module, "error": why}
+  exc = info.get("exc_type", "Exception")
+  error = f"{exc}: {info.get('message', '')}".rstrip(": ")
+  if info.get("line"):
+    error += f" (line {info['line']}"
+    error += f": {info['text']})" if info.get("text") else ")"
+  return {"module": module, "error": error}
+
+
+def _stop_text(info):
+  if info.get("status") == "timeout":
+    return "time limit"
+  if info.get("kind") == "signal":
+    return f"killed by {info.get('signal')}"
+  if info.get("kind") == "exit":
+    return f"exit code {info.get('code')}"
+  return str(info.get("message", "stopped"))
+
+
+def grade_case(spec, case, expected, outcome) -> CaseResult:
+  """Scores one case from its Outcome; the feedback follows the contract (hidden cases: a reason only)."""
+  from grader.compare import compare
+  res = CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, outcome.status)
+  if outcome.status != "ok":
+    res.lines = outcome_lines(outcome, case.visible)
+    return res
+  verdict = compare(spec, case, expected, outcome.value)
+  if verdict.ok:
+    res.score, res.reason, res.lines = POINTS_PER_CASE, "passed", [("passed", {})]
+    return res
+  res.reason = verdict.reason
+  res.lines = [(verdict.reason, {})]
+  if verdict.article_erratum:
+    # compare's own detail says the same in English; the erratum line says it in either language.
+    res.lines.append(("erratum", {"why_en": spec.erratum_en, "why_zh": spec.erratum_zh}))
+  elif verdict.detail:
+    res.lines.append(("detail", {"detail": verdict.detail}))
+  if case.visible:
+    res.lines += [("call", {"call": format_call(spec.name, case.args)}),
+                  ("expected", {"value": abbreviate(expected)}),
+                  ("got", {"value": abbreviate(outcome.value)})]
+    if verdict.first_diff:
+      res.lines.append(("first_diff", {"diff": verdict.first_diff}))
+  return res
+
+
+def outcome_lines(outcome, visible) -> list:
+  """Feedback lines for a call that gave no answer to compare."""
+  info = outcome.info
+  if outcome.status == "exception":
+    if info.get("not_implemented"):
+      return [("not_implemented", {})]
+    exc = info.get("exc_type", "Exception")
+    lines = [("exception_at", {"exc": exc, "path": info["path"], "line": info["line"]})
+             if info.get("path") and info.get("line") else ("exception", {"exc": exc})]
+    # A hidden case shows the exception's name only: its message could reveal the hidden input.
+    if visible and info.get("message"):
+      lines.append(("exception_message", {"message": info["message"]}))
+    if visible and info.get("text"):
+      lines.append(("source_line", {"line": info.get("line"), "text": info["text"]}))
+    return lines
+  if outcome.status == "timeout":
+    return [("timeout", {"seconds": info.get("seconds", "?")})]
+  if outcome.status == "crashed":
+    return [_crash_line(outcome)]
+  if outcome.status == "bad_output":
+    key = "flood" if info.get("kind") == "flood" else "bad_output"
+    return [(key, {"error": outcome.error})]
+  if outcome.status == "skipped":
+    if info.get("kind") == "budget":
+      return [("skipped_budget", {"seconds": info.get("seconds")})]
+    return [("skipped_repeat", {"prior": info.get("prior", "?")})]
+  return [("crash_other", {"error": outcome.error})]
+
+
+def _crash_line(outcome):
+  info = outcome.info
+  kind = info.get("kind")
+  if kind == "signal":
+    sig = info.get("signal", "?")
+    return ("crash_signal", {"signal": sig, "hint_key": f"hint_{sig}"})
+  if kind == "exit":
+    return ("crash_exit", {"code": info.get("code")})
+  if kind == "restart_failed":
+    return ("restart_failed", {"error": outcome.error})
+  if kind == "gone_after_restart":
+    return ("gone_after_restart", {})
+  return ("crash_other", {"error": outcome.error})
+
+
+# ---------------------------------------------------------------------------------------------
+# Showing values.
+
+def abbreviate(value: Any, limit: int = 300) -> str:
+  """A short, readable rendering of a value (arrays summarised by numpy, long text cut)."""
+  import numpy as np
+  with np.printoptions(threshold=20, edgeitems=3, precision=6, linewidth=100):
+    try:
+      text = _show(value)
+    except Exception:  # noqa: BLE001 — showing must never break grading
+      text = f"<{type(value).__name__}>"
+  text = " ".join(text.split())
+  return text if len(text) <= limit else text[: limit - 5] + " ..."
+
+
+def _show(v) -> str:
+  import numpy as np
+  if isinstance(v, np.ndarray):
+    return f"array({np.array2string(v, separator=', ')}, dtype={v.dtype})" if v.ndim else repr(v.item())
+  if isinstance(v, tuple):
+    inner = ", ".join(_show(x) for x in v[:20])
+    return f"({inner}{',' if len(v) == 1 else ''}{', ...' if len(v) > 20 else ''})"
+  if isinstance(v, list):
+    return "[" + ", ".join(_show(x) for x in v[:20]) + (", ..." if len(v) > 20 else "") + "]"
+  if isinstance(v, dict):
+    return "{" + ", ".join(f"{k!r}: {_show(x)}" for k, x in list(v.items())[:20]) + "}"
+  return repr(v)
+
+
+def format_call(name: str, args: tuple) -> str:
+  """name(arg, ...) with every argument abbreviated."""
+  return f"{name}({', '.join(abbreviate(a, 200) for a in args)})"
+
+
+def remove_tree(path: Path) -> None:
+  """Removes a scratch folder even where student code took away permissions inside it."""
+  def fix(func, p, _exc):
+    try:
+      os.chmod(os.path.dirname(p), stat.S_IRWXU)
+      os.chmod(p, stat.S_IRWXU)
+      func(p)
+    except OSError:
+      pass
+  shutil.rmtree(path, onerror=fix)

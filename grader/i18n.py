@@ -1,0 +1,188 @@
+"""The grader's feedback in English and Chinese: one catalog of messages, filled with str.format."""
+from __future__ import annotations
+
+import os
+
+LANGS = ("en", "zh")
+
+EN = {
+    # the table and the summary
+    "title": "Grading {path}",
+    "self_check_banner": ("SELF-CHECK of the VISIBLE cases only: this is not your grade. The hidden cases "
+                          "(8 of the 10 points of every function) are graded after you submit."),
+    "isolation": "isolation: {mode}",
+    "seed": "hidden cases drawn from seed {seed}",
+    "col_function": "function",
+    "col_points": "points",
+    "col_result": "result",
+    "total": "total",
+    "all_passed": "all {n} cases passed",
+    "some_passed": "{passed}/{n} cases passed; first failure: {first}",
+    "case_visible": "visible case {k}",
+    "case_hidden": "hidden case {k}",
+    # per-function states
+    "missing": "missing: no top-level function named {name} was found in the submission",
+    "not_implemented": "not implemented (it still raises NotImplementedError)",
+    "import_error": "import failed: {module}: {error}",
+    "clash": "defined in more than one module ({modules}); the one in {winner} (first by path) is graded",
+    # per-case reasons
+    "passed": "passed",
+    "wrong shape": "wrong shape",
+    "wrong values": "wrong values",
+    "not finite": "NaN or infinity where a finite number is expected",
+    "wrong type": "wrong type",
+    "invalid path": "invalid warping path",
+    "exception": "raised {exc}",
+    "exception_at": "raised {exc} at {path}, line {line}",
+    "exception_message": "message: {message}",
+    "source_line": "line {line}: {text}",
+    "timeout": "time limit: no answer within {seconds} s",
+    "crash_signal": "the sandboxed process was killed ({signal}{hint})",
+    "crash_exit": "the sandboxed process exited (exit code {code}), for instance through os._exit",
+    "crash_other": "the sandboxed process stopped: {error}",
+    "hint_SIGKILL": "; it may have run out of memory",
+    "hint_SIGXCPU": "; it ran out of CPU time",
+    "hint_SIGXFSZ": "; it wrote a file larger than the limit",
+    "hint_SIGSEGV": "; a segmentation fault",
+    "bad_output": "the answer could not be read back: {error}",
+    "flood": "the answer broke the result channel's limits: {error}",
+    "skipped_repeat": "not run: two earlier calls of this function already stopped the sandbox ({prior})",
+    "skipped_budget": "not run: the submission's total time budget ({seconds} s) ran out",
+    "restart_failed": "the sandbox could not be restarted after an earlier call stopped it: {error}",
+    "gone_after_restart": "the function was no longer found after the sandbox was restarted",
+    "stopped_import": "importing {module} stopped the sandbox ({why})",
+    "not_run_unreadable": "not graded: the submission could not be read",
+    "internal": "internal grader error: {error}",
+    # visible-case details
+    "call": "call: {call}",
+    "expected": "expected: {value}",
+    "got": "got: {value}",
+    "first_diff": "first difference: {diff}",
+    "detail": "{detail}",
+    "erratum": ("Your answer equals the value the article printed for this call, which is a known erratum of "
+                "the article: {why}"),
+    # reading the submission
+    "problems": "Problems found while reading the submission:",
+    "binary": "{path} is a binary file, not Python source; it was not graded",
+    "not_utf8": "{path} is not UTF-8 text (first bad byte at offset {offset}); save it as UTF-8",
+    "unreadable": "{path} could not be read ({error})",
+    "too_large": "{path} is larger than the limit of {limit} bytes; it was not graded",
+    "too_big_total": "the submission is larger than the limit of {limit} bytes in all; it was not graded",
+    "too_many_files": "the submission holds more than {limit} files; it was not graded",
+    "symlink_skipped": "{path} is a symbolic link; links are not followed",
+    "bad_name": "{path} has a name that cannot be used safely; it was not graded",
+    "duplicate": "{path} appears twice; the first copy is graded",
+    "zip_damaged": "the zip file is damaged or not a zip file ({error}); nothing was graded",
+    "zip_too_many": "the zip file holds {count} entries, more than the limit of {limit}; nothing was graded",
+    "zip_unsafe_path": ("the zip file was refused: its entry {member!r} points outside the folder "
+                        "(an absolute path or ..); nothing was graded"),
+    "zip_symlink": "the zip file was refused: its entry {member!r} is a symbolic link; nothing was graded",
+    "zip_too_big": ("the zip file was refused: it unpacks to more than {limit} bytes (a zip bomb?); "
+                    "nothing was graded"),
+    "zip_encrypted": "{path} is encrypted in the zip file; it was not graded",
+    "zip_member_damaged": "{path} is damaged in the zip file ({error}); it was not graded",
+    "notebook_malformed": "{path} is not a valid Jupyter notebook ({error}); it was not graded",
+    "unsupported": "{path} is not a .py file, a .ipynb notebook, a .zip or a folder; nothing was graded",
+    "no_python": "no Python file (.py or .ipynb) was found in the submission",
+    "module_failed": "{module} failed to import: {error}",
+}
+
+ZH = {
+    "title": "评分：{path}",
+    "self_check_banner": "仅为可见用例的自测（SELF-CHECK），不是你的成绩。隐藏用例（每个函数 10 分中的 8 分）在提交后评分。",
+    "isolation": "隔离方式：{mode}",
+    "seed": "隐藏用例由种子 {seed} 生成",
+    "col_function": "函数",
+    "col_points": "得分",
+    "col_result": "结果",
+    "total": "总分",
+    "all_passed": "全部 {n} 个用例通过",
+    "some_passed": "通过 {passed}/{n} 个用例；第一个失败：{first}",
+    "case_visible": "可见用例 {k}",
+    "case_hidden": "隐藏用例 {k}",
+    "missing": "缺失：提交中没有找到顶层函数 {name}",
+    "not_implemented": "未实现（仍然抛出 NotImplementedError）",
+    "import_error": "导入失败：{module}：{error}",
+    "clash": "在多个模块中定义（{modules}）；评分的是 {winner} 中的版本（按路径排序第一个）",
+    "passed": "通过",
+    "wrong shape": "形状错误",
+    "wrong values": "数值错误",
+    "not finite": "在应为有限数的位置出现 NaN 或无穷大",
+    "wrong type": "类型错误",
+    "invalid path": "规整路径无效",
+    "exception": "抛出 {exc}",
+    "exception_at": "在 {path} 第 {line} 行抛出 {exc}",
+    "exception_message": "信息：{message}",
+    "source_line": "第 {line} 行：{text}",
+    "timeout": "超时：{seconds} 秒内没有返回结果",
+    "crash_signal": "沙箱进程被终止（{signal}{hint}）",
+    "crash_exit": "沙箱进程退出（退出码 {code}），例如调用了 os._exit",
+    "crash_other": "沙箱进程停止：{error}",
+    "hint_SIGKILL": "；可能是内存耗尽",
+    "hint_SIGXCPU": "；CPU 时间耗尽",
+    "hint_SIGXFSZ": "；写入的文件超过限制",
+    "hint_SIGSEGV": "；段错误",
+    "bad_output": "无法读取返回值：{error}",
+    "flood": "返回值超出结果通道的限制：{error}",
+    "skipped_repeat": "未运行：此函数之前已有两次调用使沙箱停止（{prior}）",
+    "skipped_budget": "未运行：本次提交的总时间预算（{seconds} 秒）已用完",
+    "restart_failed": "之前的调用使沙箱停止后无法重新启动：{error}",
+    "gone_after_restart": "沙箱重启后找不到该函数",
+    "stopped_import": "导入 {module} 时沙箱停止（{why}）",
+    "not_run_unreadable": "未评分：无法读取提交",
+    "internal": "评分程序内部错误：{error}",
+    "call": "调用：{call}",
+    "expected": "期望：{value}",
+    "got": "实际：{value}",
+    "first_diff": "第一处差异：{diff}",
+    "detail": "{detail}",
+    "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
+    "problems": "读取提交时发现的问题：",
+    "binary": "{path} 是二进制文件，不是 Python 源代码；未评分",
+    "not_utf8": "{path} 不是 UTF-8 文本（第一个错误字节位于偏移 {offset}）；请保存为 UTF-8",
+    "unreadable": "无法读取 {path}（{error}）",
+    "too_large": "{path} 超过 {limit} 字节的限制；未评分",
+    "too_big_total": "提交总大小超过 {limit} 字节的限制；未评分",
+    "too_many_files": "提交包含的文件超过 {limit} 个；未评分",
+    "symlink_skipped": "{path} 是符号链接；不跟随链接",
+    "bad_name": "{path} 的文件名无法安全使用；未评分",
+    "duplicate": "{path} 出现了两次；评分第一份",
+    "zip_damaged": "zip 文件已损坏或不是 zip 文件（{error}）；未评分",
+    "zip_too_many": "zip 文件包含 {count} 个条目，超过 {limit} 的限制；未评分",
+    "zip_unsafe_path": "zip 文件被拒绝：条目 {member!r} 指向文件夹之外（绝对路径或 ..）；未评分",
+    "zip_symlink": "zip 文件被拒绝：条目 {member!r} 是符号链接；未评分",
+    "zip_too_big": "zip 文件被拒绝：解压后超过 {limit} 字节（zip 炸弹？）；未评分",
+    "zip_encrypted": "{path} 在 zip 文件中被加密；未评分",
+    "zip_member_damaged": "{path} 在 zip 文件中已损坏（{error}）；未评分",
+    "notebook_malformed": "{path} 不是有效的 Jupyter 笔记本（{error}）；未评分",
+    "unsupported": "{path} 不是 .py 文件、.ipynb 笔记本、.zip 或文件夹；未评分",
+    "no_python": "提交中没有找到 Python 文件（.py 或 .ipynb）",
+    "module_failed": "{module} 导入失败：{error}",
+}
+
+CATALOG = {"en": EN, "zh": ZH}
+
+
+def default_lang(environ=None) -> str:
+  """zh when the locale says Chinese (LC_ALL, LC_MESSAGES, LANG, LANGUAGE), else en."""
+  env = os.environ if environ is None else environ
+  for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+    value = env.get(var, "")
+    if value:
+      return "zh" if value.lower().startswith("zh") else "en"
+  return "en"
+
+
+class _Blank(dict):
+  def __missing__(self, key):
+    return "{" + key + "}"
+
+
+def t(lang: str, key: str, **params) -> str:
+  """The message `key` in `lang`, filled; an unknown key is shown as itself (never an error)."""
+  table = CATALOG.get(lang, EN)
+  text = table.get(key) or EN.get(key) or key
+  try:
+    return text.format_map(_Blank(params))
+  except (ValueError, IndexError, KeyError):
+    return text

@@ -1,0 +1,138 @@
+"""Feedback: the terminal table and Gradescope's results.json, in English or Chinese."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from grader.grade import import_error_params
+from grader.i18n import t
+
+# Gradescope's visibility for the hidden cases' tests; the instructor may choose another with
+# --hidden-visibility. "visible" is the default because a hidden case's output holds a reason only.
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+RESULT_CHARS = 110
+
+
+def render_line(lang: str, key: str, params: dict) -> str:
+  """One feedback line; a few keys pick language-specific parameters."""
+  params = dict(params)
+  if key == "erratum":
+    params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params.get("why_en", "")
+  if key == "crash_signal":
+    hint_key = params.get("hint_key", "")
+    params["hint"] = t(lang, hint_key) if hint_key in ("hint_SIGKILL", "hint_SIGXCPU", "hint_SIGXFSZ",
+                                                         "hint_SIGSEGV") else ""
+  return t(lang, key, **params)
+
+
+def case_label(lang: str, case) -> str:
+  """"visible case 1" .. "visible case 2", "hidden case 1" .. "hidden case 8"."""
+  if case.visible:
+    return t(lang, "case_visible", k=case.index + 1)
+  return t(lang, "case_hidden", k=case.index - 1)
+
+
+def case_name(lang: str, case) -> str:
+  """The results.json test name: the function's name, a colon, the case."""
+  return f"{case.function}: {case_label(lang, case)}"
+
+
+def case_text(lang: str, case) -> str:
+  """Every feedback line of a case."""
+  return "\n".join(render_line(lang, k, p) for k, p in case.lines)
+
+
+def function_summary(lang: str, fr) -> str:
+  """The table's short reason for one function."""
+  if fr.state == "missing":
+    text = t(lang, "missing", name=fr.name)
+  elif fr.state == "import_error":
+    text = t(lang, "import_error", **fr.state_params)
+  elif fr.state == "not_implemented":
+    text = t(lang, "not_implemented")
+  elif fr.state == "unreadable":
+    params = dict(fr.state_params)
+    text = t(lang, params.pop("key", "not_run_unreadable"), **params)
+  elif all(c.passed for c in fr.cases):
+    text = t(lang, "all_passed", n=len(fr.cases))
+  else:
+    first = next(c for c in fr.cases if not c.passed)
+    reason = render_line(lang, *first.lines[0]) if first.lines else first.reason
+    text = t(lang, "some_passed", passed=sum(c.passed for c in fr.cases), n=len(fr.cases),
+             first=f"{case_label(lang, first)}: {reason}")
+  if fr.clash:
+    text += "; " + clash_text(lang, fr.clash)
+  return text
+
+
+def clash_text(lang: str, modules: list) -> str:
+  return t(lang, "clash", modules=", ".join(modules), winner=modules[0])
+
+
+def header_lines(lang: str, report) -> list:
+  """Title, the self-check banner, the isolation, and every problem with the submission."""
+  lines = [t(lang, "title", path=report.submission)]
+  if report.self_check:
+    lines.append(t(lang, "self_check_banner"))
+  elif report.seed:
+    lines.append(t(lang, "seed", seed=report.seed))
+  if report.isolation:
+    lines.append(t(lang, "isolation", mode=report.isolation))
+  if report.internal_error:
+    lines.append(t(lang, "internal", error=report.internal_error))
+  if report.problems:
+    lines.append(t(lang, "problems"))
+    lines += ["  - " + t(lang, p.code, **p.params) for p in report.problems]
+  for module, info in sorted(report.module_errors.items()):
+    error = import_error_params({**info, "module": module})["error"]
+    lines.append(t(lang, "module_failed", module=module, error=error))
+  return lines
+
+
+def table(report, lang: str) -> str:
+  """The terminal table: one row per graded function, points, a short reason, and the total."""
+  width = max([len(t(lang, "col_function"))] + [len(f.name) for f in report.functions])
+  rows = [f"{t(lang, 'col_function'):<{width}}  {t(lang, 'col_points'):>7}  {t(lang, 'col_result')}",
+          "-" * (width + 11 + RESULT_CHARS // 2)]
+  for f in report.functions:
+    summary = function_summary(lang, f)
+    if len(summary) > RESULT_CHARS:
+      summary = summary[: RESULT_CHARS - 3] + "..."
+    rows.append(f"{f.name:<{width}}  {f'{f.score}/{f.max_score}':>7}  {summary}")
+  rows.append("-" * (width + 11 + RESULT_CHARS // 2))
+  rows.append(f"{t(lang, 'total'):<{width}}  {f'{report.score}/{report.max_score}':>7}")
+  return "\n".join(header_lines(lang, report) + [""] + rows)
+
+
+def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
+  """Gradescope's results.json: the total, a summary, and one test per case."""
+  tests = []
+  for f in report.functions:
+    for c in f.cases:
+      tests.append({
+          "name": case_name(lang, c),
+          "score": c.score,
+          "max_score": c.max_score,
+          "status": "passed" if c.passed else "failed",
+          "output": case_text(lang, c),
+          "visibility": "visible" if c.visible else hidden_visibility,
+      })
+  return {
+      "score": report.score,
+      "output": table(report, lang),
+      "execution_time": round(report.execution_time, 3),
+      "tests": tests,
+  }
+
+
+def write_json(path, data) -> None:
+  """Writes JSON atomically (a temporary file renamed into place)."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+  with os.fdopen(fd, "w", encoding="utf-8") as f:
+    json.dump(data, f, ensure_ascii=False, indent=1)
+    f.write("\n")
+  os.replace(tmp, path)

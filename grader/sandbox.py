@@ -1,0 +1,360 @@
+"""Running student code: one isolated worker process per submission, restarted when a call kills it.
+
+The grader never imports student code. It starts grader/worker.py (with wire.py beside it) inside the
+isolation chosen by grader/isolation.py, sends it one call at a time, and reads back plain data only,
+under the limits of wire.WireLimits. A call that times out, crashes the process, or breaks the
+protocol costs that call its point; the worker is restarted and grading goes on with the next call.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import select
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grader import wire
+from grader.isolation import IsolationUnavailable, Limits, detect, kill, spawn  # noqa: F401 (re-exported)
+
+HERE = Path(__file__).resolve().parent
+# Decisions where the contract is silent, made so that a hostile submission cannot keep the grader
+# busy for long: a function whose calls stop the sandbox twice (time limit, crash, broken protocol)
+# has its remaining cases scored 0 without running them, and a submission gets at most this many
+# restarts in all.
+KILLS_PER_FUNCTION = 2
+MAX_RESTARTS = 20
+IMPORT_TIMEOUT_S = 60.0  # per module import; `import jax` takes a few seconds on a busy machine
+
+
+@dataclasses.dataclass
+class Outcome:
+  """What one call came to; `info` holds the details feedback needs (exception type, line, signal)."""
+  status: str  # "ok" | "exception" | "timeout" | "crashed" | "bad_output" | "skipped"
+  value: Any = None
+  error: str = ""
+  info: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class LoadReport:
+  """Which graded functions the submission defines, and what went wrong importing it."""
+  found: dict = dataclasses.field(default_factory=dict)  # name -> "ok" | "missing" | "import_error"
+  errors: dict = dataclasses.field(default_factory=dict)  # name -> error info (module, exc_type, line ...)
+  clashes: dict = dataclasses.field(default_factory=dict)  # name -> [winning module, other modules ...]
+  modules: dict = dataclasses.field(default_factory=dict)  # module path -> error info, for every failed import
+
+
+class SandboxError(RuntimeError):
+  """The worker could not be started at all (a grader or machine problem, not the submission's)."""
+
+
+class _Stop(Exception):
+  """The worker stopped answering: why (status "timeout" | "crashed" | "bad_output") and details."""
+
+  def __init__(self, status, error, info=None):
+    super().__init__(error)
+    self.status, self.error, self.info = status, error, info or {}
+
+
+def install_worker(scratch: Path) -> Path:
+  """Copies worker.py and wire.py into scratch/_grader; returns the worker's path."""
+  dest = Path(scratch) / "_grader"
+  dest.mkdir(exist_ok=True)
+  for name in ("worker.py", "wire.py"):
+    shutil.copyfile(HERE / name, dest / name)
+  return dest / "worker.py"
+
+
+def _signal_name(num):
+  try:
+    return signal.Signals(num).name
+  except ValueError:
+    return f"signal {num}"
+
+
+def describe_exit(returncode) -> tuple[str, dict]:
+  """An English sentence and the details for how the worker process ended."""
+  if returncode is None:
+    return "the process stopped answering", {"kind": "gone"}
+  if returncode < 0:
+    name = _signal_name(-returncode)
+    return f"the process was killed by {name}", {"kind": "signal", "signal": name}
+  return f"the process exited with code {returncode}", {"kind": "exit", "code": returncode}
+
+
+class Worker:
+  """One running worker process and its framed channel."""
+
+  def __init__(self, mode, scratch, src_dir, limits, uid_slot, wire_limits):
+    self.wire_limits = wire_limits
+    self.limits = limits
+    worker = install_worker(scratch)
+    argv = [sys.executable, "-I", "-B", str(worker), str(src_dir)]
+    self.proc = spawn(mode, argv, scratch=Path(scratch), limits=limits, uid_slot=uid_slot)
+    self.rfd = self.proc.stdout.fileno()
+    self.wfd = self.proc.stdin.fileno()
+    os.set_blocking(self.wfd, False)
+    self.buf = bytearray()
+
+  def close(self):
+    kill(self.proc)
+
+  def stderr_tail(self) -> str:
+    """What the process wrote on stderr before the worker silenced it (read after close)."""
+    try:
+      data = self.proc.stderr.read(self.limits.output_bytes) if self.proc.stderr else b""
+    except (OSError, ValueError):
+      data = b""
+    return (data or b"").decode("utf-8", "replace")[-2000:]
+
+  def send(self, message, deadline):
+    data = memoryview(wire.frame(message))
+    while data:
+      left = deadline - time.monotonic()
+      if left <= 0:
+        raise _Stop("timeout", "the worker did not read its input in time")
+      _, w, _ = select.select([], [self.wfd], [], left)
+      if not w:
+        continue
+      try:
+        n = os.write(self.wfd, data)
+      except (BrokenPipeError, OSError):
+        raise self._gone() from None
+      data = data[n:]
+
+  def _gone(self):
+    try:
+      code = self.proc.wait(timeout=2)
+    except Exception:  # noqa: BLE001 — still running with its channel closed
+      code = None
+    error, info = describe_exit(code)
+    return _Stop("crashed", error, info)
+
+  def receive(self, deadline, budget):
+    """The next frame's envelope; _Stop on a timeout, an exit, or a broken limit."""
+    while True:
+      message = self._parse(budget)
+      if message is not None:
+        return message
+      left = deadline - time.monotonic()
+      if left <= 0:
+        raise _Stop("timeout", "time limit")
+      r, _, _ = select.select([self.rfd], [], [], left)
+      if not r:
+        continue
+      chunk = os.read(self.rfd, 1 << 16)
+      if not chunk:
+        raise self._gone()
+      budget["bytes"] += len(chunk)
+      if budget["bytes"] > self.wire_limits.call_bytes:
+        raise _Stop("bad_output", f"more than {self.wire_limits.call_bytes} bytes came back for one call",
+                    {"kind": "flood"})
+      self.buf += chunk
+
+  def _parse(self, budget):
+    if len(self.buf) < wire.HEADER.size:
+      return None
+    try:
+      length = wire.parse_header(bytes(self.buf[:wire.HEADER.size]), self.wire_limits)
+    except wire.WireError as e:
+      raise _Stop("bad_output", str(e), {"kind": "wire"}) from None
+    end = wire.HEADER.size + length
+    if len(self.buf) < end:
+      return None
+    payload = bytes(self.buf[wire.HEADER.size:end])
+    del self.buf[:end]
+    budget["messages"] += 1
+    if budget["messages"] > budget["max_messages"]:
+      raise _Stop("bad_output", "a flood of messages on the result channel", {"kind": "flood"})
+    try:
+      return wire.parse_payload(payload, self.wire_limits)
+    except wire.WireError as e:
+      raise _Stop("bad_output", str(e), {"kind": "wire"}) from None
+
+
+class Session:
+  """Grades calls against one submission, restarting the worker whenever a call kills it."""
+
+  def __init__(self, src_dir, names, *, mode, limits, uid_slot=0, wire_limits=None,
+               import_timeout=IMPORT_TIMEOUT_S):
+    self.src_dir = Path(src_dir).resolve()
+    self.scratch = self.src_dir.parent
+    self.names = list(names)
+    self.mode, self.limits, self.uid_slot = mode, limits, uid_slot
+    self.wire_limits = wire_limits or wire.WireLimits()
+    self.import_timeout = import_timeout
+    self.skip: dict[str, dict] = {}  # module -> why it was left out (it killed the worker on import)
+    self.worker: Worker | None = None
+    self.restarts = 0
+    self.counter = 0
+    self.report: LoadReport | None = None
+    self.started = time.monotonic()
+
+  def _budget_left(self):
+    return self.limits.wall_s - (time.monotonic() - self.started)
+
+  def _new_worker(self):
+    try:
+      return Worker(self.mode, self.scratch, self.src_dir, self.limits, self.uid_slot, self.wire_limits)
+    except (OSError, IsolationUnavailable) as e:
+      raise SandboxError(f"could not start the sandbox: {e}") from e
+
+  def start(self) -> LoadReport:
+    """Starts the worker and loads the submission; modules that kill it on import are left out."""
+    while True:
+      self.worker = self._new_worker()
+      try:
+        report = self._load()
+      except _Stop as stop:
+        self._blame(stop)
+        continue
+      if self.report is None:
+        self.report = report
+        self._add_skipped(report)
+      return self.report
+
+  def _load(self):
+    w, current = self.worker, None
+    budget = {"bytes": 0, "messages": 0, "max_messages": 10_000}
+    deadline = time.monotonic() + min(self.import_timeout, max(self._budget_left(), 1.0))
+    try:
+      hello = w.receive(deadline, budget)
+      if hello.get("type") != "hello":
+        raise _Stop("bad_output", "the worker did not start properly", {"kind": "wire"})
+      w.send({"op": "load", "names": self.names, "skip": sorted(self.skip)}, deadline)
+      while True:
+        message = w.receive(deadline, budget)
+        if message.get("type") == "importing":
+          current = str(message.get("path", ""))[:500]
+          deadline = time.monotonic() + min(self.import_timeout, max(self._budget_left(), 1.0))
+        elif message.get("type") == "loaded":
+          return self._report(message)
+    except _Stop as stop:
+      stop.module = current
+      raise
+
+  def _blame(self, stop):
+    """A module stopped the worker while importing: leave it out and say why; else give up."""
+    tail = ""
+    self.worker.close()
+    if stop.module is None:
+      tail = self.worker.stderr_tail()
+      raise SandboxError(f"the sandboxed worker did not start ({stop.error}) {tail}".strip())
+    if stop.module in self.skip or self.restarts >= MAX_RESTARTS:
+      raise SandboxError(f"the sandboxed worker kept stopping while importing {stop.module}")
+    self.restarts += 1
+    self.skip[stop.module] = {"exc_type": "", "status": stop.status, "message": stop.error, **stop.info,
+                              "stopped": True}
+
+  def _report(self, message) -> LoadReport:
+    try:
+      r = LoadReport(found=dict(message["found"]), errors=dict(message["errors"]),
+                     clashes=dict(message["clashes"]), modules=dict(message.get("modules", {})))
+    except (KeyError, TypeError, ValueError):
+      raise _Stop("bad_output", "the worker's load report was malformed", {"kind": "wire"}) from None
+    if set(r.found) != set(self.names) or any(v not in ("ok", "missing", "import_error")
+                                              for v in r.found.values()):
+      raise _Stop("bad_output", "the worker's load report was malformed", {"kind": "wire"})
+    return r
+
+  def _add_skipped(self, report):
+    """Modules left out because they stopped the worker count as failed imports of what they define."""
+    for module, why in self.skip.items():
+      report.modules[module] = why
+
+  def call(self, name, args) -> Outcome:
+    """One call with the per-call wall-clock limit; a worker that dies or hangs is replaced."""
+    if self.worker is None:
+      if self.restarts >= MAX_RESTARTS:
+        return Outcome("crashed", error="the sandbox was restarted too many times", info={"kind": "restarts"})
+      self.restarts += 1
+      try:
+        self.start()
+      except SandboxError as e:
+        return Outcome("crashed", error=str(e), info={"kind": "restart_failed"})
+    left = self._budget_left()
+    if left <= 0:
+      return Outcome("skipped", error="the submission's time budget ran out",
+                     info={"kind": "budget", "seconds": self.limits.wall_s})
+    timeout = min(self.limits.call_wall_s, left)
+    self.counter += 1
+    rid = self.counter
+    budget = {"bytes": 0, "messages": 0, "max_messages": self.wire_limits.messages_per_call}
+    deadline = time.monotonic() + timeout
+    try:
+      self.worker.send({"op": "call", "id": rid, "name": name, "args": wire.encode(args)}, deadline)
+      while True:
+        message = self.worker.receive(deadline, budget)
+        if message.get("type") == "reply" and message.get("id") == rid:
+          return self._outcome(message)
+    except _Stop as stop:
+      self.worker.close()
+      self.worker = None
+      info = dict(stop.info)
+      if stop.status == "timeout":
+        info.setdefault("seconds", round(timeout, 1))
+      return Outcome(stop.status, error=stop.error, info=info)
+
+  def _outcome(self, m) -> Outcome:
+    status = m.get("status")
+    if status == "ok":
+      try:
+        return Outcome("ok", value=wire.decode(m.get("value"), self.wire_limits))
+      except wire.WireError as e:
+        return Outcome("bad_output", error=str(e), info={"kind": "wire"})
+    if status == "exception":
+      info = {k: m.get(k) for k in ("exc_type", "message", "path", "line", "text", "not_implemented")}
+      info = {k: (v[:2000] if isinstance(v, str) else v) for k, v in info.items() if v is not None}
+      return Outcome("exception", error=f"{info.get('exc_type', 'Exception')}: {info.get('message', '')}",
+                     info=info)
+    if status == "bad_output":
+      return Outcome("bad_output", error=str(m.get("message", ""))[:2000], info={"kind": "result"})
+    if status == "missing":
+      return Outcome("crashed", error="the function was gone after a restart", info={"kind": "gone_after_restart"})
+    return Outcome("bad_output", error="a malformed reply", info={"kind": "wire"})
+
+  def close(self):
+    if self.worker is not None:
+      self.worker.close()
+      self.worker = None
+
+
+def run_submission(src_dir, calls, names, *, mode="auto", limits=None, uid_slot=0,
+                   import_timeout=IMPORT_TIMEOUT_S, progress=None):
+  """Loads the submission in `src_dir` (whose parent is its scratch folder) and runs `calls`.
+
+  `calls` is a list of (function name, args tuple). Returns (LoadReport, [Outcome per call], mode used).
+  A function that is not "ok" in the load report is not called (its Outcome is "skipped").
+  """
+  limits = limits or Limits()
+  mode = detect(mode) if mode == "auto" else mode
+  session = Session(src_dir, names, mode=mode, limits=limits, uid_slot=uid_slot,
+                    import_timeout=import_timeout)
+  try:
+    report = session.start()
+    outcomes, stops = [], {}
+    for name, args in calls:
+      outcomes.append(_one(session, report, stops, name, args))
+      if progress:
+        progress()
+    return report, outcomes, mode
+  finally:
+    session.close()
+
+
+def _one(session, report, stops, name, args) -> Outcome:
+  if report.found.get(name) != "ok":
+    return Outcome("skipped", error=report.found.get(name, "missing"), info={"kind": "not_loaded"})
+  prior = stops.get(name, [])
+  if len(prior) >= KILLS_PER_FUNCTION:
+    last = prior[-1]
+    return Outcome("skipped", error=f"not run: earlier calls of {name} stopped the sandbox ({last.status})",
+                   info={"kind": "repeat", "prior": last.status})
+  out = session.call(name, args)
+  if out.status in ("timeout", "crashed") or (out.status == "bad_output" and out.info.get("kind") != "result"):
+    stops.setdefault(name, []).append(out)
+  return out
