@@ -194,7 +194,7 @@ def _visible(name: str) -> list[tuple]:
   if name == "clip_loss":
     return [(_f32([[1, 0], [0, 1]]), _f32([[1, 0], [0, 1]]), 1.0),
             (_f32([[1, 2, 0], [0, 1, 1], [2, 0, 1]]), _f32([[1, 1, 0], [0, 2, 1], [1, 0, 0]]),
-             float(np.float32(0.07)))]
+             0.07)]
   if name == "interp_align":
     return [(_f32([0, 1, 3]), _f32([[0, 1], [2, 3], [4, -1]]), _f32([-1, 0.5, 2, 4])),
             (_f32([0, 0.5, 2]), _f32([[10], [20], [-10]]), _f32([0.25, 1.25, 2, 3]))]
@@ -354,12 +354,12 @@ def _hidden_part2(name, rng):
       out.append((params, _normal(rng, b, d), _normal(rng, b, c)))
     return out
   if name == "clip_loss":
-    # Temperatures log-uniform over CLIP's range [0.01, 1], both ends included; float32-exact.
-    temps = [0.01, 1.0] + [float(np.exp(rng.uniform(np.log(0.01), 0.0))) for _ in range(N_HIDDEN - 2)]
+    # Temperatures log-uniform over CLIP's range [0.01, 1], both ends included, to 3 significant digits.
+    temps = [0.01, 1.0] + [float(f"{np.exp(rng.uniform(np.log(0.01), 0.0)):.3g}") for _ in range(N_HIDDEN - 2)]
     out = []
     for j, t in enumerate(temps):
       b, d = batch(j), k(1, 8)
-      out.append((_normal(rng, b, d), _normal(rng, b, d), float(np.float32(t))))
+      out.append((_normal(rng, b, d), _normal(rng, b, d), t))
     return out
   if name == "interp_align":
     return _hidden_interp(rng)

@@ -80,16 +80,16 @@ def _read(x, budget: int, depth: int = 0) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
   if t is np.ndarray:
     if x.dtype.kind not in "iuf":
-      raise _Unreadable("wrong type", f"the answer contains {_describe(x)}, not numbers")
+      raise _Unreadable("wrong type", f"contains {_describe(x)}, not numbers")
     if x.size > budget:
-      raise _Unreadable("wrong shape", "the answer has far more elements than expected")
+      raise _Unreadable("wrong shape", "has far more elements than expected")
     return x.astype(np.float64)
   if t is list or t is tuple:
     if depth >= _MAX_DEPTH:
-      raise _Unreadable("wrong shape", "the answer is nested far deeper than expected")
+      raise _Unreadable("wrong shape", "is nested far deeper than expected")
     n = len(x)
     if n > budget:
-      raise _Unreadable("wrong shape", "the answer has far more elements than expected")
+      raise _Unreadable("wrong shape", "has far more elements than expected")
     if n == 0:
       return np.zeros((0,), np.float64)
     parts, used, shape = [], 0, None
@@ -97,14 +97,14 @@ def _read(x, budget: int, depth: int = 0) -> np.ndarray:
       a = _read(item, budget - used, depth + 1)
       used += max(a.size, 1)
       if used > budget:
-        raise _Unreadable("wrong shape", "the answer has far more elements than expected")
+        raise _Unreadable("wrong shape", "has far more elements than expected")
       if shape is None:
         shape = a.shape
       elif a.shape != shape:
-        raise _Unreadable("wrong shape", "the answer is ragged (its rows have different lengths)")
+        raise _Unreadable("wrong shape", "is ragged (its rows have different lengths)")
       parts.append(a)
     return np.stack(parts)
-  raise _Unreadable("wrong type", f"the answer contains {_describe(x)} where a number or a sequence "
+  raise _Unreadable("wrong type", f"contains {_describe(x)} where a number or a sequence "
                                    "of numbers belongs")
 
 
@@ -162,7 +162,7 @@ def _read_or_verdict(x, want: np.ndarray, what: str):
   try:
     return _read(x, _budget(want)), None
   except _Unreadable as e:
-    return None, Verdict(False, e.reason, f"{what}: {e.detail}")
+    return None, Verdict(False, e.reason, f"{what} {e.detail}")
 
 
 # ---------------------------------------------------------------------------------------------
