@@ -91,6 +91,10 @@ def _gradescope_parser() -> argparse.ArgumentParser:
   p.add_argument("out_zip", help="the .zip to write")
   p.add_argument("--seed", type=int, default=None,
                  help="seed of the hidden cases baked into the bundle (default: $GRADER_SEED, else 0)")
+  p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the feedback (default en)")
+  from grader.report import VISIBILITIES
+  p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
+                 help="Gradescope visibility of the hidden cases' tests (default visible)")
   return p
 
 
@@ -114,19 +118,26 @@ def _mode(requested: str):
     return None, str(e)
 
 
-def _failure_results(path: str, message: str, lang: str, results: str | None) -> None:
+def _failure_results(path: str, message: str, lang: str, results: str | None, seed: int = 0) -> None:
   """results.json scoring 0 with a reason, for the cases where grading could not happen."""
   if not results:
     return
-  from grader.grade import GradeReport, _unreadable, load_caseset
+  from grader.grade import GradeReport, failure_report
   from grader.report import results_json, write_json
   try:
-    caseset = load_caseset(0)
-    functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
+    report = failure_report(path, message, seed)
   except Exception:  # noqa: BLE001 — the reason still has to reach the student
-    functions = []
-  report = GradeReport(path, functions, [], {}, internal_error=message)
+    report = GradeReport(path, [], [], {}, internal_error=message)
   write_json(results, results_json(report, lang))
+
+
+def _print(text: str) -> None:
+  """Prints, ignoring a reader that went away (`| head`): the grading itself is done."""
+  try:
+    print(text, flush=True)
+  except BrokenPipeError:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def grade_one(args) -> int:
@@ -136,25 +147,27 @@ def grade_one(args) -> int:
   path = Path(args.submission)
   if not os.path.lexists(path):
     return _usage(f"no such file or folder: {path}")
+  seed = args.seed if args.seed is not None else _env_seed()
   mode, why = _mode(args.sandbox)
   if mode is None:
-    _failure_results(str(path), f"the isolation {args.sandbox!r} cannot run here: {why}", lang, args.results)
-    return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
+    # Falling back to a weaker isolation than the one asked for would be a silent downgrade: refuse.
+    message = f"the isolation {args.sandbox!r} cannot run here: {why}"
+    _failure_results(str(path), message, lang, args.results, seed)
+    return _usage(message)
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
-    seed = args.seed if args.seed is not None else _env_seed()
     caseset = load_caseset(seed)
     report = grade_submission(path, caseset, mode=mode, limits=_limits(args))
-    print(table(report, lang))
     if args.results:
       write_json(args.results, results_json(report, lang, args.hidden_visibility))
+    _print(table(report, lang))
     return 0
   except SystemExit:
     raise
   except BaseException as e:  # noqa: BLE001 — still write the results, then fail loudly
     traceback.print_exc()
-    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results)
+    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results, seed)
     return 1
 
 
@@ -193,7 +206,7 @@ def gradescope(argv) -> int:
   args = _gradescope_parser().parse_args(argv)
   from grader.gradescope import build_bundle
   seed = args.seed if args.seed is not None else _env_seed()
-  build_bundle(Path(args.out_zip), seed=seed)
+  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility)
   print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
   return 0
 

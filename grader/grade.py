@@ -91,6 +91,7 @@ class CaseSet:
   seed: int
   self_check: bool = False
   key: str = ""
+  deps: dict = dataclasses.field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,13 +105,14 @@ def _hash_files(paths) -> str:
   return h.hexdigest()
 
 
-def grader_version() -> str:
-  """A hash of the grader's code and of the zoo's (the references come from it)."""
-  files = list(HERE.glob("*.py"))
+def _zoo_files():
   zoo = HERE.parent / "zoo"
-  if zoo.is_dir():
-    files += list(zoo.rglob("*.py"))
-  return _hash_files(files)[:16]
+  return list(zoo.rglob("*.py")) if zoo.is_dir() else []
+
+
+def grader_version() -> str:
+  """A hash of the grader's code and of the zoo's (the references come from it): a change re-grades."""
+  return _hash_files(list(HERE.glob("*.py")) + _zoo_files())[:16]
 
 
 def cache_dir() -> Path:
@@ -129,45 +131,109 @@ def _caseset_digest(all_cases) -> str:
   return h.hexdigest()[:16]
 
 
+def _deps() -> dict:
+  """{relative path: sha256} of every project module loaded now (after computing the references: the
+  zoo modules they came from, and cases.py)."""
+  import sys
+  deps = {}
+  root = HERE.parent
+  for mod in list(sys.modules.values()):
+    f = getattr(mod, "__file__", None)
+    if not f:
+      continue
+    p = Path(f).resolve()
+    if p.suffix == ".py" and (p.is_relative_to(root / "zoo") or p == HERE / "cases.py"):
+      deps[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+  return deps
+
+
+def _deps_current(deps) -> bool:
+  root = HERE.parent
+  try:
+    return all(hashlib.sha256((root / rel).read_bytes()).hexdigest() == h for rel, h in deps.items())
+  except OSError:
+    return False
+
+
 def load_caseset(seed: int, *, use_cache=True) -> CaseSet:
-  """The hand-out's visible cases if this is the hand-out; else every case with cached references."""
+  """The hand-out's visible cases if this is the hand-out; else every case with cached references.
+
+  The cache is keyed by the seed and the case set itself (a digest of every case's arguments), and
+  records the version of the code the references came from (a hash of each zoo module loaded, and of
+  cases.py): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
+  """
   if HANDOUT_CASES.exists():
     return load_handout_cases(HANDOUT_CASES)
   from grader import cases as cases_mod
   all_cases = cases_mod.all_cases(seed)
-  key = f"{CACHE_FORMAT}-{grader_version()}-{seed}-{_caseset_digest(all_cases)}"
-  path = cache_dir() / f"references-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
-  expected = _read_cache(path, key, all_cases) if use_cache else None
-  if expected is None:
+  key = f"{CACHE_FORMAT}-{seed}-{_caseset_digest(all_cases)}"
+  path = cache_dir() / cache_file_name(key)
+  hit = _read_cache(path, key, all_cases) if use_cache else None
+  if hit is None:
     expected = {n: [cases_mod.reference(n, c.args) for c in cs] for n, cs in all_cases.items()}
+    deps = _deps()
     if use_cache:
-      _write_cache(path, key, expected)
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed, key=key)
+      _write_cache(path, key, expected, deps)
+  else:
+    expected, deps = hit
+  version = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
+  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed, key=f"{key}-{version}", deps=deps)
 
 
-def _read_cache(path: Path, key: str, all_cases) -> dict | None:
+def cache_file_name(key: str) -> str:
+  """The reference cache's file name for a key."""
+  return f"references-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
+def write_cache(folder: Path, caseset: CaseSet) -> Path:
+  """Writes a case set's references where load_caseset will find them (the Gradescope bundle ships one)."""
+  key = caseset.key.rsplit("-", 1)[0]
+  path = Path(folder) / cache_file_name(key)
+  _write_cache(path, key, caseset.expected, caseset.deps)
+  return path
+
+
+def _read_cache(path: Path, key: str, all_cases):
   try:
     data = wire.loads_file(path.read_text(encoding="utf-8"))
   except (OSError, ValueError, UnicodeDecodeError):
     return None
   if not isinstance(data, dict) or data.get("key") != key:
     return None
-  expected = data.get("expected")
+  expected, deps = data.get("expected"), data.get("deps")
   ok = isinstance(expected, dict) and all(
       isinstance(expected.get(n), list) and len(expected[n]) == len(cs) for n, cs in all_cases.items())
-  return expected if ok else None
+  if not ok or not isinstance(deps, dict) or not deps or not _deps_current(deps):
+    return None
+  return expected, deps
 
 
-def _write_cache(path: Path, key: str, expected: dict) -> None:
+def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
   """Atomically (a temporary file renamed into place): parallel graders may write the same cache."""
   try:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(wire.dumps_file({"key": key, "expected": expected}))
+      f.write(wire.dumps_file({"key": key, "deps": deps, "expected": expected}))
     os.replace(tmp, path)
   except OSError:
     pass  # a read-only cache folder only costs the next run the recomputation
+
+
+def cases_only(seed: int) -> CaseSet:
+  """The specs and cases without their references (cheap): for reports of submissions never run."""
+  if HANDOUT_CASES.exists():
+    return load_handout_cases(HANDOUT_CASES)
+  from grader import cases as cases_mod
+  return CaseSet(list(cases_mod.FUNCTIONS), cases_mod.all_cases(seed), {}, seed)
+
+
+def failure_report(path, message: str, seed: int = 0) -> GradeReport:
+  """A report scoring every case 0 with `message` (the grader itself could not grade)."""
+  caseset = cases_only(seed)
+  functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
+  return GradeReport(str(path), functions, [], {}, seed=seed, self_check=caseset.self_check,
+                     internal_error=message)
 
 
 def load_handout_cases(path: Path) -> CaseSet:

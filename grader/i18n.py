@@ -58,6 +58,7 @@ EN = {
     "expected": "expected: {value}",
     "got": "got: {value}",
     "first_diff": "first difference: {diff}",
+    "erratum_short": "the answer repeats a known erratum of the article (see the visible case)",
     "detail": "{detail}",
     "erratum": ("Your answer equals the value the article printed for this call, which is a known erratum of "
                 "the article: {why}"),
@@ -135,6 +136,7 @@ ZH = {
     "expected": "期望：{value}",
     "got": "实际：{value}",
     "first_diff": "第一处差异：{diff}",
+    "erratum_short": "答案重复了原文的已知勘误（见可见用例）",
     "detail": "{detail}",
     "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
     "problems": "读取提交时发现的问题：",

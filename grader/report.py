@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from grader.grade import import_error_params
@@ -62,6 +63,8 @@ def function_summary(lang: str, fr) -> str:
     reason = render_line(lang, *first.lines[0]) if first.lines else first.reason
     text = t(lang, "some_passed", passed=sum(c.passed for c in fr.cases), n=len(fr.cases),
              first=f"{case_label(lang, first)}: {reason}")
+    if any(k == "erratum" for c in fr.cases for k, _ in c.lines):
+      text += "; " + t(lang, "erratum_short")
   if fr.clash:
     text += "; " + clash_text(lang, fr.clash)
   return text
@@ -91,18 +94,32 @@ def header_lines(lang: str, report) -> list:
   return lines
 
 
+def _cells(text: str) -> int:
+  """Terminal columns a text takes (CJK characters take two)."""
+  return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _left(text: str, width: int) -> str:
+  return text + " " * max(0, width - _cells(text))
+
+
+def _right(text: str, width: int) -> str:
+  return " " * max(0, width - _cells(text)) + text
+
+
 def table(report, lang: str) -> str:
   """The terminal table: one row per graded function, points, a short reason, and the total."""
-  width = max([len(t(lang, "col_function"))] + [len(f.name) for f in report.functions])
-  rows = [f"{t(lang, 'col_function'):<{width}}  {t(lang, 'col_points'):>7}  {t(lang, 'col_result')}",
-          "-" * (width + 11 + RESULT_CHARS // 2)]
+  width = max([_cells(t(lang, "col_function"))] + [len(f.name) for f in report.functions])
+  rule = "-" * (width + 11 + RESULT_CHARS // 2)
+  rows = [f"{_left(t(lang, 'col_function'), width)}  {_right(t(lang, 'col_points'), 7)}  {t(lang, 'col_result')}",
+          rule]
   for f in report.functions:
     summary = function_summary(lang, f)
     if len(summary) > RESULT_CHARS:
       summary = summary[: RESULT_CHARS - 3] + "..."
-    rows.append(f"{f.name:<{width}}  {f'{f.score}/{f.max_score}':>7}  {summary}")
-  rows.append("-" * (width + 11 + RESULT_CHARS // 2))
-  rows.append(f"{t(lang, 'total'):<{width}}  {f'{report.score}/{report.max_score}':>7}")
+    rows.append(f"{_left(f.name, width)}  {_right(f'{f.score}/{f.max_score}', 7)}  {summary}")
+  rows.append(rule)
+  rows.append(f"{_left(t(lang, 'total'), width)}  {_right(f'{report.score}/{report.max_score}', 7)}")
   return "\n".join(header_lines(lang, report) + [""] + rows)
 
 

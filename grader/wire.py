@@ -70,7 +70,7 @@ def _le_dtype(arr):
 
 def _enc_array(arr, readable):
   dt = _le_dtype(arr)
-  arr = np.ascontiguousarray(arr, dtype=dt)
+  arr = np.asarray(arr, dtype=dt, order="C")  # not ascontiguousarray: that makes a 0-d array 1-d
   name = dt.str if dt.itemsize > 1 else "|" + dt.str[1:]
   if name not in DTYPES:
     raise WireError(f"an array of dtype {arr.dtype} is not supported")
@@ -271,9 +271,11 @@ def parse_header(head, limits=WireLimits()):
   return length
 
 
-def dumps_file(obj, *, readable=False):
+def dumps_file(obj, *, readable=False, indent=None):
   """A value -> JSON text for a file (the reference cache, the hand-out's visible cases)."""
-  return json.dumps(encode(obj, readable=readable), allow_nan=False, separators=(",", ":"))
+  seps = (",", ": ") if indent is not None else (",", ":")
+  return json.dumps(encode(obj, readable=readable), allow_nan=False, separators=seps, indent=indent,
+                    ensure_ascii=False)
 
 
 def loads_file(text, limits=TRUSTED):

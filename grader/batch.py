@@ -1,0 +1,155 @@
+"""`--batch`: a roster graded in parallel, a gradebook, and re-runs that re-grade only what changed.
+
+Parallelism is threads, each driving its own sandbox subprocess; the grader process is never forked
+(it may have started JAX to compute the references). Each thread owns a uid slot for isolation.spawn.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import queue
+import stat
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_caseset
+from grader.report import results_json, write_json
+
+SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
+
+
+def students(roster: Path) -> list[tuple[str, Path]]:
+  """(student, entry) for every visible roster entry; student = the entry's name without its extension.
+
+  Two entries with one name (alice.py and alice.zip) keep their full names, so neither is lost.
+  """
+  entries = sorted(p for p in roster.iterdir() if not p.name.startswith("."))
+  stems = [p.name if p.is_dir() else p.stem for p in entries]
+  out = []
+  for p, stem in zip(entries, stems):
+    name = stem if stems.count(stem) == 1 else p.name
+    out.append((_safe_name(name), p))
+  return out
+
+
+def _safe_name(name: str) -> str:
+  """A student name usable as a folder name and a CSV cell."""
+  cleaned = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in name).strip()
+  return cleaned if cleaned not in ("", ".", "..") else "_"
+
+
+def content_hash(path: Path) -> str:
+  """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes."""
+  h = hashlib.sha256()
+  h.update(path.name.encode("utf-8", "replace"))
+  if path.is_dir() and not path.is_symlink():
+    for root, dirs, files in os.walk(path, followlinks=False):
+      dirs.sort()
+      for f in sorted(files):
+        _hash_entry(h, Path(root) / f, path)
+  else:
+    _hash_entry(h, path, path.parent)
+  return h.hexdigest()
+
+
+def _hash_entry(h, p: Path, base: Path):
+  h.update(b"\0" + str(p.relative_to(base)).encode("utf-8", "replace") + b"\0")
+  try:
+    st = os.lstat(p)
+    if stat.S_ISLNK(st.st_mode):
+      h.update(b"link:" + os.readlink(p).encode("utf-8", "replace"))
+    elif stat.S_ISREG(st.st_mode):
+      with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+          h.update(chunk)
+  except OSError as e:
+    h.update(f"error:{e.errno}".encode())
+
+
+def grading_key(entry: Path, caseset, version: str) -> str:
+  """What a result depends on: the submission's content, the grader's version, the seed, the case set."""
+  parts = [content_hash(entry), version, str(caseset.seed), caseset.key]
+  return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _reusable(folder: Path, key: str) -> dict | None:
+  try:
+    summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+  except (OSError, ValueError):
+    return None
+  if summary.get("key") != key or not (folder / "results.json").is_file():
+    return None
+  return summary
+
+
+def _summary(report, key) -> dict:
+  return {"key": key, "score": report.score, "max_score": report.max_score,
+          "functions": {f.name: f.score for f in report.functions}}
+
+
+def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility, slots):
+  """Grades one entry into out/<student>/; any failure becomes a 0 with the reason, never an exception."""
+  folder = out / student
+  slot = slots.get()
+  try:
+    report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot)
+    summary = _summary(report, key)
+  except Exception as e:  # noqa: BLE001 — one submission never stops the others
+    traceback.print_exc()
+    message = f"{type(e).__name__}: {e}"
+    report = GradeReport(str(entry), [_unreadable(s, caseset, "internal", {"error": message})
+                                      for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message)
+    summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
+  finally:
+    slots.put(slot)
+  write_json(folder / "results.json", results_json(report, lang, visibility))
+  write_json(folder / SUMMARY, summary)
+  return student, summary
+
+
+def write_gradebook(path: Path, names: list, rows: list) -> None:
+  """gradebook.csv: student, score, max_score, then one column per graded function."""
+  tmp = path.with_suffix(".csv.tmp")
+  with open(tmp, "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["student", "score", "max_score"] + names)
+    for student, s in rows:
+      w.writerow([student, s["score"], s["max_score"]] + [s["functions"].get(n, 0) for n in names])
+  os.replace(tmp, path)
+
+
+def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, lang: str, limits=None,
+              hidden_visibility="visible") -> dict:
+  """Grades the roster; returns {"graded": n, "reused": m, "students": k}."""
+  from tqdm import tqdm
+  caseset = load_caseset(seed)  # the references, once, before any thread starts
+  names = [s.name for s in caseset.specs]
+  out.mkdir(parents=True, exist_ok=True)
+  entries = students(roster)
+  done, todo = {}, []
+  version = grader_version()
+  for student, entry in entries:
+    key = grading_key(entry, caseset, version)
+    summary = _reusable(out / student, key)
+    if summary is not None:
+      done[student] = summary
+    else:
+      todo.append((student, entry, key))
+  slots = queue.Queue()
+  for k in range(max(1, workers)):
+    slots.put(k)
+  bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
+  with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    futures = [pool.submit(_grade_one, s, e, out, k, caseset, mode, lang, limits, hidden_visibility, slots)
+               for s, e, k in todo]
+    for fut in as_completed(futures):
+      student, summary = fut.result()
+      done[student] = summary
+      bar.update(1)
+  bar.close()
+  write_gradebook(out / "gradebook.csv", names, [(s, done[s]) for s, _ in entries])
+  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'}")
+  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries)}
