@@ -444,11 +444,17 @@ def format_call(name: str, args: tuple) -> str:
 
 
 def remove_tree(path: Path) -> None:
-  """Removes a scratch folder even where student code took away permissions inside it."""
+  """Removes a scratch folder even where student code took away permissions inside it.
+
+  Only called once the sandbox is dead; a symlink is removed, never followed (chmod would follow it).
+  """
   def fix(func, p, _exc):
     try:
-      os.chmod(os.path.dirname(p), stat.S_IRWXU)
-      os.chmod(p, stat.S_IRWXU)
+      parent = os.path.dirname(p)
+      if not os.path.islink(parent):
+        os.chmod(parent, stat.S_IRWXU)
+      if not os.path.islink(p):
+        os.chmod(p, stat.S_IRWXU)
       func(p)
     except OSError:
       pass

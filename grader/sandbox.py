@@ -1,7 +1,7 @@
 """Running student code: one isolated worker process per submission, restarted when a call kills it.
 
-The grader never imports student code. It starts grader/worker.py (with wire.py beside it) inside the
-isolation chosen by grader/isolation.py, sends it one call at a time, and reads back plain data only,
+The grader never imports student code. It starts grader/worker.py (with wire.py beside it, both in a
+read-only folder of their own) inside the isolation chosen by grader/isolation.py, sends it one call at a time, and reads back plain data only,
 under the limits of wire.WireLimits. A call that times out, crashes the process, or breaks the
 protocol costs that call its point; the worker is restarted and grading goes on with the next call.
 """
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import select
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -60,13 +62,28 @@ class _Stop(Exception):
     self.status, self.error, self.info = status, error, info or {}
 
 
-def install_worker(scratch: Path) -> Path:
-  """Copies worker.py and wire.py into scratch/_grader; returns the worker's path."""
-  dest = Path(scratch) / "_grader"
-  dest.mkdir(exist_ok=True)
+def install_worker() -> Path:
+  """A fresh folder, owned by the grader and read-only to the sandbox, holding worker.py and wire.py.
+
+  It lies outside the scratch folder (which the sandbox's uid owns and may fill with symlinks), is
+  written once before any student code runs, and is shown to the sandbox read-only (isolation.spawn's
+  ro_paths); the grader never writes where student code could have planted a link.
+  """
+  dest = Path(tempfile.mkdtemp(prefix="grader-worker-"))
   for name in ("worker.py", "wire.py"):
     shutil.copyfile(HERE / name, dest / name)
-  return dest / "worker.py"
+    os.chmod(dest / name, 0o444)
+  os.chmod(dest, 0o555)
+  return dest
+
+
+def remove_worker(folder: Path) -> None:
+  """Removes a folder made by install_worker."""
+  try:
+    os.chmod(folder, 0o755)
+  except OSError:
+    pass
+  shutil.rmtree(folder, ignore_errors=True)
 
 
 def _signal_name(num):
@@ -89,12 +106,12 @@ def describe_exit(returncode) -> tuple[str, dict]:
 class Worker:
   """One running worker process and its framed channel."""
 
-  def __init__(self, mode, scratch, src_dir, limits, uid_slot, wire_limits):
+  def __init__(self, mode, scratch, src_dir, worker_dir, limits, uid_slot, wire_limits):
     self.wire_limits = wire_limits
     self.limits = limits
-    worker = install_worker(scratch)
-    argv = [sys.executable, "-I", "-B", str(worker), str(src_dir)]
-    self.proc = spawn(mode, argv, scratch=Path(scratch), limits=limits, uid_slot=uid_slot)
+    argv = [sys.executable, "-I", "-B", str(worker_dir / "worker.py"), str(src_dir)]
+    self.proc = spawn(mode, argv, scratch=Path(scratch), limits=limits, uid_slot=uid_slot,
+                      ro_paths=[worker_dir])
     self.rfd = self.proc.stdout.fileno()
     self.wfd = self.proc.stdin.fileno()
     os.set_blocking(self.wfd, False)
@@ -133,6 +150,10 @@ class Worker:
       code = None
     error, info = describe_exit(code)
     return _Stop("crashed", error, info)
+
+  def has_more(self) -> bool:
+    """Whether anything beyond the frames read so far has arrived."""
+    return bool(self.buf) or bool(select.select([self.rfd], [], [], 0)[0])
 
   def receive(self, deadline, budget):
     """The next frame's envelope; _Stop on a timeout, an exit, or a broken limit."""
@@ -190,16 +211,17 @@ class Session:
     self.skip: dict[str, dict] = {}  # module -> why it was left out (it killed the worker on import)
     self.worker: Worker | None = None
     self.restarts = 0
-    self.counter = 0
     self.report: LoadReport | None = None
     self.started = time.monotonic()
+    self.worker_dir = install_worker()
 
   def _budget_left(self):
     return self.limits.wall_s - (time.monotonic() - self.started)
 
   def _new_worker(self):
     try:
-      return Worker(self.mode, self.scratch, self.src_dir, self.limits, self.uid_slot, self.wire_limits)
+      return Worker(self.mode, self.scratch, self.src_dir, self.worker_dir, self.limits, self.uid_slot,
+                    self.wire_limits)
     except (OSError, IsolationUnavailable) as e:
       raise SandboxError(f"could not start the sandbox: {e}") from e
 
@@ -281,8 +303,8 @@ class Session:
       return Outcome("skipped", error="the submission's time budget ran out",
                      info={"kind": "budget", "seconds": self.limits.wall_s})
     timeout = min(self.limits.call_wall_s, left)
-    self.counter += 1
-    rid = self.counter
+    # An unpredictable id: a reply forged by student code for a later call can never match it.
+    rid = secrets.randbits(62)
     budget = {"bytes": 0, "messages": 0, "max_messages": self.wire_limits.messages_per_call}
     deadline = time.monotonic() + timeout
     try:
@@ -290,10 +312,12 @@ class Session:
       while True:
         message = self.worker.receive(deadline, budget)
         if message.get("type") == "reply" and message.get("id") == rid:
+          if self.worker.has_more():
+            # More frames than the one reply: the channel is not clean, so the next call gets a fresh worker.
+            self.close_worker()
           return self._outcome(message)
     except _Stop as stop:
-      self.worker.close()
-      self.worker = None
+      self.close_worker()
       info = dict(stop.info)
       if stop.status == "timeout":
         info.setdefault("seconds", round(timeout, 1))
@@ -317,10 +341,14 @@ class Session:
       return Outcome("crashed", error="the function was gone after a restart", info={"kind": "gone_after_restart"})
     return Outcome("bad_output", error="a malformed reply", info={"kind": "wire"})
 
-  def close(self):
+  def close_worker(self):
     if self.worker is not None:
       self.worker.close()
       self.worker = None
+
+  def close(self):
+    self.close_worker()
+    remove_worker(self.worker_dir)
 
 
 def run_submission(src_dir, calls, names, *, mode="auto", limits=None, uid_slot=0,

@@ -1,7 +1,7 @@
 """The sandboxed side of the grader: imports a submission, then runs one call per request.
 
-A standalone script (standard library and numpy only; never the grader package), copied into the
-scratch folder with wire.py beside it and started as `python -I -B worker.py SUBMISSION_DIR`.
+A standalone script (standard library and numpy only; never the grader package), copied with wire.py
+into a read-only folder of its own and started as `python -I -B worker.py SUBMISSION_DIR`.
 
 Protocol (frames of wire.py). Requests arrive on a private copy of stdin; replies leave on a private
 copy of stdout; fds 0, 1 and 2 are pointed at /dev/null first, so whatever the student's code prints
