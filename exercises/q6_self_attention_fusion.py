@@ -68,7 +68,7 @@ def self_attention_fusion(vector_text, vector_image, vector_audio):
 
   Second visible case:
   >>> self_attention_fusion([1, 0], [0, 1], [1, 1])
-  [0.71761935, 0.71761935]
+  [0.71761900, 0.71761900]
 
   任务：把三个模态向量当作三个 token，对它们做 `self_attention`，返回三行输出的平均。
 
@@ -80,6 +80,6 @@ def self_attention_fusion(vector_text, vector_image, vector_audio):
   原文代码根本无法运行：它对单个数字调用 self_attention(vector_text[i])，对数字求 len() 会抛出 TypeError。
   它的“自注意力”也只按位置加权。
 
-  第二个公开用例：self_attention_fusion([1, 0], [0, 1], [1, 1]) 约为 [0.71761935, 0.71761935]。
+  第二个公开用例：self_attention_fusion([1, 0], [0, 1], [1, 1]) 约为 [0.71761900, 0.71761900]。
   """
   raise NotImplementedError("self_attention_fusion: write your answer here / 在此实现")
