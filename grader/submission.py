@@ -354,13 +354,10 @@ def read_submission(path, dest, limits: ReadLimits = ReadLimits()) -> Reading:
     reading.problems.append(r.problem)
   except OSError as e:
     reading.problems.append(Problem("unreadable", {"path": path.name[:200], "error": e.strerror or str(e)}))
-  if not reading.files and not any(p.code in FATAL for p in reading.problems):
+  if not reading.files and not reading.problems:
     reading.problems.append(Problem("no_python", {}))
   return reading
 
-
-FATAL = frozenset(["too_big_total", "too_many_files", "zip_damaged", "zip_too_many", "zip_unsafe_path",
-                   "zip_symlink", "zip_too_big", "unsupported"])
 
 
 def _empty(dest: Path):

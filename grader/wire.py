@@ -252,6 +252,8 @@ def parse_payload(payload, limits=WireLimits()):
     raise WireError(f"a message of {len(payload)} bytes (the limit is {limits.frame_bytes})")
   try:
     message = json.loads(payload.decode("utf-8"), parse_constant=_no_constants)
+  except WireError:
+    raise
   except RecursionError:
     raise WireError("a message nested too deeply to read") from None
   except (UnicodeDecodeError, ValueError) as e:
@@ -286,6 +288,8 @@ def loads_file(text, limits=TRUSTED):
 def _loads(text, limits):
   try:
     return json.loads(text, parse_constant=_no_constants)
+  except WireError:
+    raise
   except RecursionError:
     raise WireError("a file nested too deeply to read") from None
   except ValueError as e:
