@@ -6,6 +6,8 @@ references and diagrams. Every model maps a batch dict ("text" [B, Lt] int32, "i
   aux["pooled"][m]       [B, D] each modality encoder's pooled vector,
   aux["pre_logits"]      [B, D'] what the classification head reads,
   aux["contrastive_loss"] [] (alignment model with cfg.contrastive) for training to add.
+Logits are computed in float32 even when cfg.dtype is bfloat16 (the head is tiny, and the softmax
+cross-entropy on top of it wants the range).
 """
 from __future__ import annotations
 
@@ -18,17 +20,26 @@ import jax.numpy as jnp
 
 from zoo import registry
 from zoo.align.features import clip_loss
-from zoo.align.time import dtw_accumulated_cost, interp_align, pairwise_distances
+from zoo.align.time import dtw_warp, interp_align
 from zoo.encoders import ImageEncoder, AudioEncoder, TextEncoder, Transformer, encode_all, masked_mean
 from zoo.registry import register
 
 if TYPE_CHECKING:
   from zoo.models import ModelConfig
 
-# Fusions that cannot sit on the parallel model's raw encoder outputs, and why.
-PARALLEL_NOT_APPLICABLE = {
+# Fusions that cannot sit on raw, unaligned encoder outputs (the parallel model, the encoder-decoder's
+# memory), and why.
+NEEDS_ALIGNED = {
     "EarlyConcat": "needs streams of one length on one clock; the alignment model uses it after aligning",
 }
+# Fusions that take a fixed number of modalities (a fusion class may also say so itself with a
+# `num_modalities` class attribute, which wins).
+_FUSION_ARITY = {"CoAttention": 2}  # ViLBERT is two-stream
+
+
+def fusion_arity(fusion_name: str) -> int | None:
+  """How many modalities the fusion takes (None: any number from 2 up)."""
+  return getattr(registry.get(fusion_name), "num_modalities", _FUSION_ARITY.get(fusion_name))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -107,7 +118,7 @@ class UnimodalModel(nn.Module):
       raise ValueError(f"unimodal needs exactly one modality, got cfg.modalities={cfg.modalities}")
     enc = encode_all(cfg, batch, train)
     (m, e), = enc.items()
-    logits = nn.Dense(cfg.num_classes, name="head")(e["pooled"])
+    logits = nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(e["pooled"])
     return logits, {"pooled": {m: e["pooled"]}, "pre_logits": e["pooled"]}
 
 
@@ -126,11 +137,11 @@ class ParallelModel(nn.Module):
   def __call__(self, batch: dict, train: bool = False):
     """Parallel encoders + late fusion (Baltrušaitis et al. 2019, §4)."""
     cfg = self.cfg
-    if cfg.fusion in PARALLEL_NOT_APPLICABLE:
-      raise ValueError(f"parallel cannot use {cfg.fusion}: {PARALLEL_NOT_APPLICABLE[cfg.fusion]}")
+    if cfg.fusion in NEEDS_ALIGNED:
+      raise ValueError(f"parallel cannot use {cfg.fusion}: {NEEDS_ALIGNED[cfg.fusion]}")
     enc = encode_all(cfg, batch, train)
     fused_BxD, _, _ = fuse(make_fusion(cfg, cfg.fusion), enc)
-    logits = nn.Dense(cfg.num_classes, name="head")(fused_BxD)
+    logits = nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(fused_BxD)
     return logits, {"pooled": {m: e["pooled"] for m, e in enc.items()}, "pre_logits": fused_BxD}
 
 
@@ -182,7 +193,7 @@ class SerialModel(nn.Module):
     prefix_mask_BxP = jnp.concatenate(prefix_mask, axis=1) if prefix else None
     t = TextEncoder(cfg, name="text_encoder")(batch["text"], train, prefix_BxPxD, prefix_mask_BxP)
     pooled["text"] = t["pooled"]
-    logits = nn.Dense(cfg.num_classes, name="head")(t["pooled"])
+    logits = nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(t["pooled"])
     return logits, {"pooled": pooled, "pre_logits": t["pooled"]}
 
 
@@ -200,22 +211,7 @@ def uniform_clock(mask_BxL, duration):
   return (i_L[None, :] + 0.5) * duration / n_B[:, None]
 
 
-def dtw_alignment_matrix(cost_NxM, row_mask_N):
-  """The optimal DTW path as a 0/1 matrix [N, M]: ∂DTW/∂cost (Sakoe & Chiba 1978).
-
-  The accumulated cost's gradient with respect to the local costs is 1 on the optimal path and 0 off it
-  (split evenly between tied paths), so the path comes out of autodiff, batched and jittable.
-  Padded rows (row_mask False) are forced to the end: they cost 0 in the last column and a large penalty
-  elsewhere, so the path over the real rows is the unpadded one and then runs down the last column.
-  """
-  big = 1e4 * (1.0 + jnp.max(cost_NxM))
-  m = cost_NxM.shape[1]
-  pad_cost = jnp.where(jnp.arange(m) == m - 1, 0.0, big)
-  cost_NxM = jnp.where(row_mask_N[:, None], cost_NxM, pad_cost[None, :])
-  return jax.grad(lambda c: dtw_accumulated_cost(c)[-1, -1])(cost_NxM)
-
-
-ALIGNERS = ("interp", "dtw")
+ALIGNERS = ("interp", "dtw", "soft_dtw")
 
 
 @register("AlignmentModel", family="architecture",
@@ -230,9 +226,10 @@ class AlignmentModel(nn.Module):
      aux["contrastive_loss"] for training to add (cfg.contrastive).
   2. Time alignment onto the clock (the text's tokens; the audio's frames if there is no text):
      audio tokens by `cfg.align` = "interp" (zoo.align.time.interp_align at the text tokens' times,
-     spread evenly over the clip) or "dtw" (the DTW path between text and audio tokens in the shared
-     space, each text token taking the mean of the audio tokens matched to it; the path is a constant
-     of the forward pass, gradients flow through the averaged audio features). The image has no time
+     spread evenly over the clip), "dtw" or "soft_dtw" (zoo.align.time.dtw_warp: the DTW path, or
+     soft-DTW's expected alignment at γ = cfg.soft_dtw_gamma, between text and audio tokens in the
+     shared space, each text token taking the mean of the audio tokens matched to it; the hard path is
+     a constant of the forward pass, the soft one also trains the projections). The image has no time
      axis: its pooled vector holds for the whole clip, so it is repeated at every step.
   3. Early fusion: the aligned streams, one length and one mask, go through the catalog token fusion
      `cfg.align_fusion` (EarlyConcat by default) and a transformer; masked mean; linear head.
@@ -285,7 +282,7 @@ class AlignmentModel(nn.Module):
                     name="fusion_transformer")(x, fmask_BxL, not train)
     pooled_BxD = masked_mean(x, fmask_BxL)
     aux["pre_logits"] = pooled_BxD
-    return nn.Dense(cfg.num_classes, name="head")(pooled_BxD), aux
+    return nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(pooled_BxD), aux
 
   def _align_audio(self, a: dict, ref: dict, proj: dict, clock: str):
     """Audio tokens [B, La, D] onto the clock's positions, [B, L, D]."""
@@ -297,13 +294,13 @@ class AlignmentModel(nn.Module):
       t_dst_BxL = uniform_clock(ref["mask"], duration)
       return jax.vmap(lambda x, t: interp_align(times_La, x, t))(
           tok_BxLaxD.astype(jnp.float32), t_dst_BxL).astype(tok_BxLaxD.dtype)
-    # DTW in the shared space, on L2-normalised token embeddings (cosine geometry, as CLIP's loss).
+    # (Soft-)DTW in the shared space between L2-normalised token embeddings (CLIP's cosine geometry:
+    # the squared distance is 2 − 2·cos), averaging the audio encoder's own tokens along the alignment.
     def unit(x):
       x = x.astype(jnp.float32)
       return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-6)
-    q_BxLxE = jax.lax.stop_gradient(unit(proj[clock](ref["tokens"])))
-    k_BxLaxE = jax.lax.stop_gradient(unit(proj["audio"](tok_BxLaxD)))
-    cost_BxLxLa = jax.vmap(pairwise_distances)(q_BxLxE, k_BxLaxE)
-    path_BxLxLa = jax.vmap(dtw_alignment_matrix)(cost_BxLxLa, ref["mask"])
-    w_BxLxLa = path_BxLxLa / jnp.maximum(path_BxLxLa.sum(axis=-1, keepdims=True), 1e-9)
-    return jnp.einsum("blm,bmd->bld", w_BxLxLa.astype(tok_BxLaxD.dtype), tok_BxLaxD)
+    gamma = 0.0 if cfg.align == "dtw" else cfg.soft_dtw_gamma
+    q_BxLxE, k_BxLaxE = unit(proj[clock](ref["tokens"])), unit(proj["audio"](tok_BxLaxD))
+    warp = lambda q, k, v, qm, km: dtw_warp(q, k, gamma, x_mask_N=qm, y_mask_M=km, values_MxE=v)
+    return jax.vmap(warp)(q_BxLxE, k_BxLaxE, tok_BxLaxD.astype(jnp.float32), ref["mask"],
+                          a["mask"]).astype(tok_BxLaxD.dtype)

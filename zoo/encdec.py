@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from zoo import tokenizer
-from zoo.architectures import fused_mask, make_fusion
+from zoo.architectures import NEEDS_ALIGNED, fused_mask, make_fusion
 from zoo.encoders import ENCODERS, MlpBlock
 from zoo.registry import register
 
@@ -111,6 +111,8 @@ class EncoderDecoder(nn.Module):
     if cfg.memory == "concat":
       self.type_embeddings = {m: self.param(f"{m}_type_embedding", nn.initializers.normal(0.02),
                                             (1, 1, cfg.width)) for m in cfg.modalities}
+    elif cfg.memory in NEEDS_ALIGNED:
+      raise ValueError(f"the memory cannot use {cfg.memory}: {NEEDS_ALIGNED[cfg.memory]}")
     else:
       self.fusion = make_fusion(cfg, cfg.memory, name="memory_fusion")
       if self.fusion.input_kind != "tokens":

@@ -56,8 +56,9 @@ class ModelConfig:
   # Parallel: the catalog fusion by name (`python -m zoo list --family fusion`), and extra fields for it.
   fusion: str = "LateConcat"
   fusion_kwargs: tuple[tuple[str, Any], ...] = ()
-  # Alignment: "interp" | "dtw" onto the text clock, the early token fusion, and the CLIP-style loss.
+  # Alignment: "interp" | "dtw" | "soft_dtw" onto the text clock, the early token fusion, the CLIP loss.
   align: str = "interp"
+  soft_dtw_gamma: float = 0.1
   align_fusion: str = "EarlyConcat"
   contrastive: bool = True
   embed_dim: int = 64            # the shared (contrastive) space
