@@ -25,7 +25,8 @@ class FunctionSpec:
   module: str                   # exercise module, e.g. "q1_time_align"
   kind: str                     # "array" | "pair" | "scalar" | "dtw"
   article_printed: Any | None   # what the article printed for its own call (Part I), else None
-  erratum_en: str | None        # why the printed value is wrong (None when it is right)
+  erratum_en: str | None        # why the printed value is wrong (None when it is right); the grader's
+                                # feedback wraps it in "... a known erratum of the article: {why}"
   erratum_zh: str | None
   signature: str = ""           # e.g. "time_align(A, B)"
   params: tuple = field(default=())  # the parameter names, in order
@@ -44,24 +45,24 @@ def _spec(name, part, module, kind, params, printed=None, en=None, zh=None):
                       f"{name}({', '.join(params)})", tuple(params))
 
 
-_ATT_EN = ("a known erratum of the article: it prints [7.8, 8.9, 9.0], but its own code computes "
+_ATT_EN = ("the article prints [7.8, 8.9, 9.0], but its own code computes "
            "0.5·text + 0.3·image + 0.2·audio = [0.5·1 + 0.3·4 + 0.2·7, 0.5·2 + 0.3·5 + 0.2·8, "
            "0.5·3 + 0.3·6 + 0.2·9] = [3.1, 4.1, 5.1]; the printed numbers are not what the code computes.")
-_ATT_ZH = ("原文的已知勘误：原文打印 [7.8, 8.9, 9.0]，但它自己的代码计算的是 0.5·text + 0.3·image + "
+_ATT_ZH = ("原文打印 [7.8, 8.9, 9.0]，但它自己的代码计算的是 0.5·text + 0.3·image + "
            "0.2·audio = [0.5·1 + 0.3·4 + 0.2·7, 0.5·2 + 0.3·5 + 0.2·8, 0.5·3 + 0.3·6 + 0.2·9] = "
            "[3.1, 4.1, 5.1]；打印值并不是代码算出的结果。")
-_DEC_EN = ("a known erratum of the article: it prints [0.5, 1.0, 1.5, 2.0, 2.5] for "
+_DEC_EN = ("the article prints [0.5, 1.0, 1.5, 2.0, 2.5] for "
            "decode(encode([1, 2, 3, 4, 5])), that is decode([2, 4, 6, 8, 10]); but decode halves what "
            "encode doubled, so the result is the original [1.0, 2.0, 3.0, 4.0, 5.0]. The printed value "
            "halves once too often.")
-_DEC_ZH = ("原文的已知勘误：原文对 decode(encode([1, 2, 3, 4, 5]))，即 decode([2, 4, 6, 8, 10])，打印 "
+_DEC_ZH = ("原文对 decode(encode([1, 2, 3, 4, 5]))，即 decode([2, 4, 6, 8, 10])，打印 "
            "[0.5, 1.0, 1.5, 2.0, 2.5]；但 decode 把 encode 乘上的 2 除回去，结果是原向量 "
            "[1.0, 2.0, 3.0, 4.0, 5.0]。打印值多除了一次 2。")
-_SAF_EN = ("a known erratum of the article: it prints [9.0, 10.5, 12.0], but its code raises TypeError "
+_SAF_EN = ("the article prints [9.0, 10.5, 12.0], but its code raises TypeError "
            "(it calls len() on a single number), and its 'self-attention' only weights elements by "
            "their position. Real self-attention over the three modality vectors, softmax(X·Xᵀ/√d)·X "
            "averaged over the rows, gives [6.99996933, 7.99996933, 8.99996933].")
-_SAF_ZH = ("原文的已知勘误：原文打印 [9.0, 10.5, 12.0]，但它的代码会抛出 TypeError（对单个数字调用 "
+_SAF_ZH = ("原文打印 [9.0, 10.5, 12.0]，但它的代码会抛出 TypeError（对单个数字调用 "
            "len()），而且它的“自注意力”只按位置加权。对三个模态向量做真正的自注意力 softmax(X·Xᵀ/√d)·X "
            "再对行取平均，结果是 [6.99996933, 7.99996933, 8.99996933]。")
 

@@ -280,7 +280,8 @@ def compare(spec: FunctionSpec | str, case: Case, expected: Any, got: Any) -> Ve
     else:   # "array" and "scalar" (a scalar is a 0-d array: the shape check demands a single number)
       v = _compare_array(expected, got, rtol, atol, case.visible)
     if not v.ok and _is_erratum(spec, case, got, rtol, atol):
-      detail = f"your answer equals the value the article printed for this call; that value is {spec.erratum_en}"
+      detail = ("your answer equals the value the article printed for this call, which is a known erratum "
+                f"of the article: {spec.erratum_en}")
       return Verdict(False, v.reason, detail, v.first_diff, True)
     return v
   except Exception as e:  # noqa: BLE001 — a grader must not crash on any answer

@@ -88,8 +88,8 @@ def test_errata_specs():
   assert wrong == {"attention_fusion", "decode", "self_attention_fusion"}
   for s in C.FUNCTIONS:
     assert (s.erratum_en is None) == (s.erratum_zh is None)
-    if s.erratum_en:
-      assert "erratum" in s.erratum_en and "勘误" in s.erratum_zh
+    if s.erratum_en:   # the reason, which the grader's feedback quotes after "a known erratum of the article:"
+      assert str(s.article_printed) in s.erratum_en and str(s.article_printed) in s.erratum_zh
     if s.part == 2:
       assert s.article_printed is None and s.erratum_en is None
   printed = {s.name: s.article_printed for s in C.FUNCTIONS}
