@@ -329,13 +329,14 @@ def import_error_params(info: dict) -> dict:
 
 
 def _stop_text(info):
+  """Why a module stopped the sandbox while it was imported (the module is then left out)."""
   if info.get("status") == "timeout":
-    return "time limit"
+    return "importing it ran into the time limit"
   if info.get("kind") == "signal":
-    return f"killed by {info.get('signal')}"
+    return f"the sandboxed process was killed by {info.get('signal')} while importing it"
   if info.get("kind") == "exit":
-    return f"exit code {info.get('code')}"
-  return str(info.get("message", "stopped"))
+    return f"the sandboxed process exited (exit code {info.get('code')}) while importing it"
+  return f"the sandbox stopped while importing it: {info.get('message', '')}"
 
 
 def grade_case(spec, case, expected, outcome) -> CaseResult:

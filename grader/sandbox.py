@@ -287,6 +287,9 @@ class Session:
     """Modules left out because they stopped the worker count as failed imports of what they define."""
     for module, why in self.skip.items():
       report.modules[module] = why
+    for name, info in report.errors.items():
+      if info.get("skipped") and info.get("module") in self.skip:
+        report.errors[name] = {**self.skip[info["module"]], "module": info["module"]}
 
   def call(self, name, args) -> Outcome:
     """One call with the per-call wall-clock limit; a worker that dies or hangs is replaced."""

@@ -323,6 +323,19 @@ def _read_member(zf, info, rel, kind, writer):
   _add(writer, rel, kind, data)
 
 
+def _lone_zip(folder: Path) -> Path | None:
+  """The one .zip in a folder holding no Python at all (Gradescope keeps an uploaded zip as it is)."""
+  try:
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+  except OSError:
+    return None
+  zips = [p for p in entries if p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink()]
+  others = [p for p in entries if p not in zips]
+  if len(zips) != 1 or any(p.is_dir() or p.suffix in (".py", ".ipynb") for p in others):
+    return None
+  return zips[0]
+
+
 def kind_of(path: Path) -> str:
   """"folder", "zip", "ipynb", "py" or "other"."""
   if path.is_dir():
@@ -339,7 +352,9 @@ def read_submission(path, dest, limits: ReadLimits = ReadLimits()) -> Reading:
   writer = _Writer(dest, limits, reading)
   kind = kind_of(path)
   try:
-    if kind == "folder":
+    if kind == "folder" and _lone_zip(path):
+      _read_zip(_lone_zip(path), writer)
+    elif kind == "folder":
       _read_folder(path, writer)
     elif kind == "zip":
       _read_zip(path, writer)

@@ -184,3 +184,12 @@ def test_cell_magic_lines_keep_line_numbers():
   out = cell_to_python(src)
   assert out.count("\n") == src.count("\n")
   assert out.splitlines()[2] == "  return undefined_name"
+
+
+def test_a_folder_holding_only_a_zip_is_read_as_that_zip(tmp_path):
+  folder = tmp_path / "submission"  # as Gradescope stores an uploaded zip
+  folder.mkdir()
+  make_zip(folder / "upload.zip", {"hw/a.py": GOOD})
+  (folder / "readme.txt").write_text("hi")
+  r, files, problems = read(folder, tmp_path)
+  assert list(files) == ["hw/a.py"] and problems == []
