@@ -23,7 +23,7 @@ _MAX_DEPTH = 16               # deeper nesting than any answer needs is "wrong s
 @dataclass(frozen=True)
 class Verdict:
   ok: bool
-  reason: str                       # "ok" | "wrong type" | "wrong shape" | "not finite" | "wrong values" | "invalid path"
+  reason: str                       # "ok", "wrong type", "wrong shape", "not finite", "wrong values", "invalid path"
   detail: str = ""                  # student-facing, English; never reveals a hidden case's values or shapes
   first_diff: str | None = None     # "index, expected, got" of the first differing element (visible cases only)
   article_erratum: bool = False     # the answer is the article's printed (wrong) value for its own call
@@ -192,8 +192,8 @@ def _compare_array(want, got, rtol, atol, visible) -> Verdict:
 def _compare_pair(want, got, rtol, atol, visible) -> Verdict:
   parts = _pair_parts(got)
   if parts is None:
-    return Verdict(False, "wrong type", "expected a pair of two sequences (a tuple, a list or a 2×k array), "
-                                        f"got {_describe(got) if type(got) not in (list, tuple) else 'a sequence of another length'}")
+    what = "a sequence of another length" if type(got) in (list, tuple) else _describe(got)
+    return Verdict(False, "wrong type", f"expected a pair of two sequences (a tuple, a list or a 2×k array), got {what}")
   for k in range(2):
     w = _expected_array(want[k])
     what = f"the {_ORDINAL[k]} sequence of the pair"

@@ -77,8 +77,10 @@ def test_solution_import_does_not_load_the_zoo():
   import subprocess
   import sys
   code = ("import importlib.util, sys, pathlib\n"
-          "for p in sorted(pathlib.Path('solutions').glob('*.py')) + sorted(pathlib.Path('tests/answers_f64').glob('*.py')):\n"
-          "  s = importlib.util.spec_from_file_location('m_' + p.stem, p); m = importlib.util.module_from_spec(s)\n"
+          "files = sorted(pathlib.Path('solutions').glob('*.py')) + sorted(pathlib.Path('tests/answers_f64').glob('*.py'))\n"
+          "for p in files:\n"
+          "  s = importlib.util.spec_from_file_location('m_' + p.stem, p)\n"
+          "  m = importlib.util.module_from_spec(s)\n"
           "  s.loader.exec_module(m)\n"
           "assert not any(k == 'zoo' or k.startswith('zoo.') for k in sys.modules)\n")
   r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -112,8 +114,10 @@ def _examples(doc: str):
 
 
 def _close(want, got, where):
-  if isinstance(want, tuple) and len(want) == 2 and isinstance(want[1], list) and want[1] and isinstance(want[1][0], tuple):
-    cost, path = got   # dtw: (cost, path)
+  is_dtw = isinstance(want, tuple) and len(want) == 2 and isinstance(want[1], list) and want[1] and \
+      isinstance(want[1][0], tuple)
+  if is_dtw:
+    cost, path = got
     assert float(cost) == pytest.approx(want[0], abs=1e-6), where
     assert [tuple(p) for p in np.asarray(path).tolist()] == want[1], where
     return
@@ -151,11 +155,11 @@ def test_docstring_examples_match_the_reference():
 
 def test_part1_stubs_show_both_visible_cases():
   for s in C.FUNCTIONS[:8]:
-    doc = ast.get_docstring(next(n for n in ast.parse((ROOT / "exercises" / f"{s.module}.py").read_text(encoding="utf-8")).body
-                                 if isinstance(n, ast.FunctionDef) and n.name == s.name))
-    calls = [ast.literal_eval(f"({call.split('(', 1)[1]}") if call.count("(") else None
-             for _, call, _ in _examples(doc)]
-    args = [tuple(c) if isinstance(c, tuple) else (c,) for c in calls]
+    tree = ast.parse((ROOT / "exercises" / f"{s.module}.py").read_text(encoding="utf-8"))
+    doc = ast.get_docstring(next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == s.name))
+    # "f([1, 2], [3])" -> ([1, 2], [3]); "f([1, 2])" -> ([1, 2],)
+    calls = [ast.literal_eval("(" + call.split("(", 1)[1]) for _, call, _ in _examples(doc)]
+    args = [c if isinstance(c, tuple) else (c,) for c in calls]
     for case in C.cases(s.name, 0)[:2]:
       assert case.args in args, (s.name, case.args, args)
 
