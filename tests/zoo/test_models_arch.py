@@ -140,8 +140,9 @@ def test_encdec_concat_memory(batch):
   np.testing.assert_allclose(noisy, logits, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name,changes", [("parallel", {"fusion": "GMU"}), ("serial", {}),
-                                          ("alignment", {"align": "dtw"}), ("encdec", {})])
+# Serial is left out: it is the parallel model's encoders rewired, with nothing jit could change.
+@pytest.mark.parametrize("name,changes", [("parallel", {"fusion": "GMU"}), ("alignment", {"align": "dtw"}),
+                                          ("encdec", {})])
 def test_jit_equals_eager(batch, name, changes):
   cfg = CFG.replace(**changes)
   model, params, eager = _init(name, cfg, batch)  # eager; only the jitted apply compiles a program
@@ -157,9 +158,9 @@ def test_alignment_interp_puts_audio_on_the_text_clock(batch):
 
 
 def test_bfloat16_compute(batch):
-  cfg = CFG.replace(dtype="bfloat16", fusion="LMF")
-  model, params, (logits, aux) = _init("parallel", cfg, batch)
-  assert aux["pre_logits"].dtype == jnp.bfloat16 and aux["pooled"]["text"].dtype == jnp.bfloat16
+  cfg = CFG.replace(dtype="bfloat16", modalities=("text",))  # one encoder: bf16 compiles every op anew
+  model, params, (logits, aux) = _init("unimodal", cfg, batch)
+  assert aux["pre_logits"].dtype == jnp.bfloat16
   assert logits.dtype == jnp.float32  # the head computes in float32 by design
   chex.assert_tree_all_finite(logits)
   assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))  # parameters stay float32
