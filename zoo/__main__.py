@@ -129,8 +129,8 @@ def main(argv=None) -> int:
   inf.add_argument("--checkpoint", help="orbax checkpoint directory of {'params': ...} (else random weights)")
   inf.add_argument("--bf16", action="store_true", help="compute and hold parameters in bfloat16")
   inf.add_argument("--preset", default="default", help="base config: default or tiny")
-  inf.add_argument("--config", nargs="*", metavar="FIELD=VALUE",
-                   help="ModelConfig overrides, e.g. fusion=GMU modalities=text,image width=128")
+  inf.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE",
+                   help="ModelConfig overrides (repeatable), e.g. fusion=GMU modalities=text,image width=128")
   inf.add_argument("--beam", type=int, default=1, help="encdec: beam size (1 = greedy)")
   inf.add_argument("--max-len", type=int, default=0, help="encdec: tokens to generate (0 = cfg.target_len)")
   inf.add_argument("--seed", type=int, default=0, help="seed for random weights and inputs")
