@@ -145,10 +145,27 @@ def save_params(path: str, params: Any) -> None:
     ckpt.save(os.path.abspath(path), {"params": params})
 
 
-def load_params(path: str) -> Any:
-  """The "params" of an orbax StandardCheckpointer / PyTreeCheckpointer checkpoint of {"params": ...}."""
-  import orbax.checkpoint as ocp
+def checkpoint_dir(path: str) -> str:
+  """The orbax item directory under `path`: itself, or zoo.train's `<workdir>/checkpoints/<latest step>/default`.
+
+  Accepts a training workdir, its `checkpoints/` folder, one `checkpoints/<step>/` folder, or the item
+  directory itself (what `save_params` writes).
+  """
   path = os.path.abspath(path)
+  if os.path.isdir(os.path.join(path, "checkpoints")):
+    path = os.path.join(path, "checkpoints")
+  steps = [int(d) for d in os.listdir(path) if d.isdigit()] if os.path.isdir(path) else []
+  if steps:
+    path = os.path.join(path, str(max(steps)))
+  if os.path.isdir(os.path.join(path, "default")):
+    path = os.path.join(path, "default")
+  return path
+
+
+def load_params(path: str) -> Any:
+  """The "params" of an orbax StandardCheckpointer checkpoint of {"params": ..., ...} (see `checkpoint_dir`)."""
+  import orbax.checkpoint as ocp
+  path = checkpoint_dir(path)
   with ocp.StandardCheckpointer() as ckpt:
     restored = ckpt.restore(path)
   if not isinstance(restored, dict) or "params" not in restored:

@@ -46,3 +46,20 @@ def test_infer_random_encdec_beam_bf16(capsys):
   out = capsys.readouterr().out
   assert "beam 0: score" in out and "beam 1: score" in out and "dtype bfloat16" in out
   assert "text, image, audio random" in out
+
+
+def test_load_params_reads_the_training_layout(tmp_path):
+  """zoo.train writes <workdir>/checkpoints/<step>/default with step and optimizer state beside the params."""
+  import optax
+  import orbax.checkpoint as ocp
+  params = {"dense": {"kernel": jnp.ones((2, 3)), "bias": jnp.arange(3.0)}}
+  with ocp.CheckpointManager(str(tmp_path / "checkpoints")) as mngr:
+    for step in (3, 8):
+      tree = {"step": jnp.array(step), "params": jax.tree.map(lambda x: x * step, params),
+              "opt_state": optax.adam(1e-3).init(params)}
+      mngr.save(step, args=ocp.args.StandardSave(tree))
+    mngr.wait_until_finished()
+  latest = models.load_params(str(tmp_path))  # the workdir: the latest step
+  np.testing.assert_array_equal(latest["dense"]["bias"], [0.0, 8.0, 16.0])
+  older = models.load_params(str(tmp_path / "checkpoints" / "3"))
+  np.testing.assert_array_equal(older["dense"]["kernel"], 3 * np.ones((2, 3)))
