@@ -27,6 +27,10 @@ def _cmd_infer(args) -> int:
   from zoo import encdec, imageio, models, tokenizer
 
   cfg = models.preset(args.preset)
+  found = models.find_model_config(args.checkpoint) if args.checkpoint else None
+  if found:  # the config the checkpoint was trained with; --config still overrides it
+    cfg = models.config_from_json(open(found).read())
+    print(f"config from {found}")
   for item in args.config or ():
     cfg = models.parse_override(cfg, item)
   if args.bf16:
@@ -128,7 +132,8 @@ def main(argv=None) -> int:
   inf.add_argument("--random", action="store_true", help="random inputs for the modalities not given")
   inf.add_argument("--checkpoint", help="orbax checkpoint directory of {'params': ...} (else random weights)")
   inf.add_argument("--bf16", action="store_true", help="compute and hold parameters in bfloat16")
-  inf.add_argument("--preset", default="default", help="base config: default or tiny")
+  inf.add_argument("--preset", default="default",
+                   help="base config: default or tiny (a model_config.json beside --checkpoint replaces it)")
   inf.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE",
                    help="ModelConfig overrides (repeatable), e.g. fusion=GMU modalities=text,image width=128")
   inf.add_argument("--beam", type=int, default=1, help="encdec: beam size (1 = greedy)")

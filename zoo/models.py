@@ -13,6 +13,7 @@ train=True needs `rngs={"dropout": key}`.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Any
 
@@ -172,6 +173,33 @@ def load_params(path: str) -> Any:
     raise ValueError(f"{path}: expected a checkpoint of {{'params': ...}}, found keys "
                      f"{list(restored) if isinstance(restored, dict) else type(restored).__name__}")
   return jax.tree.map(jnp.asarray, restored["params"])
+
+
+MODEL_CONFIG_FILE = "model_config.json"  # beside a checkpoint: the ModelConfig it was trained with
+
+
+def config_to_json(cfg: ModelConfig) -> str:
+  """The config as JSON (tuples become lists)."""
+  return json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True)
+
+
+def config_from_json(text: str) -> ModelConfig:
+  """Inverse of `config_to_json`; unknown keys are an error, missing ones take the defaults."""
+  d = json.loads(text)
+  d["modalities"] = tuple(d.get("modalities", MODALITIES))
+  d["fusion_kwargs"] = tuple(tuple(kv) for kv in d.get("fusion_kwargs", ()))
+  return ModelConfig(**d)
+
+
+def find_model_config(path: str) -> str | None:
+  """`MODEL_CONFIG_FILE` in `path` or up to three folders above it (a step folder sits under a workdir)."""
+  path = os.path.abspath(path)
+  for _ in range(4):
+    candidate = os.path.join(path, MODEL_CONFIG_FILE)
+    if os.path.isfile(candidate):
+      return candidate
+    path = os.path.dirname(path)
+  return None
 
 
 def parse_override(cfg: ModelConfig, item: str) -> ModelConfig:

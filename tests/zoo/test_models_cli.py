@@ -39,6 +39,14 @@ def test_infer_png_wav_text_from_checkpoint(tmp_path, capsys):
 
   # A checkpoint that does not fit the config is refused before anything runs.
   assert main(args + ["--config", "width=32"]) == 2
+  capsys.readouterr()
+  # With the config saved beside it, the checkpoint needs no --preset/--config.
+  (tmp_path / "ckpt" / models.MODEL_CONFIG_FILE).write_text(models.config_to_json(CFG))
+  assert main(["infer", "parallel", "--checkpoint", ckpt, "--text", "a cat", "--image", png, "--audio", wav]) == 0
+  out = capsys.readouterr().out
+  assert "config from" in out
+  again = np.array(eval(re.search(r"logits \(1, 3\) float32: (\[.*\])", out).group(1)))
+  np.testing.assert_allclose(again, printed, atol=1e-6)
 
 
 def test_infer_random_encdec_beam_bf16(capsys):
@@ -63,3 +71,12 @@ def test_load_params_reads_the_training_layout(tmp_path):
   np.testing.assert_array_equal(latest["dense"]["bias"], [0.0, 8.0, 16.0])
   older = models.load_params(str(tmp_path / "checkpoints" / "3"))
   np.testing.assert_array_equal(older["dense"]["kernel"], 3 * np.ones((2, 3)))
+
+
+def test_model_config_json_roundtrip(tmp_path):
+  cfg = CFG.replace(modalities=("text", "audio"), fusion_kwargs=(("rank", 2),), dtype="bfloat16")
+  assert models.config_from_json(models.config_to_json(cfg)) == cfg
+  (tmp_path / models.MODEL_CONFIG_FILE).write_text(models.config_to_json(cfg))
+  (tmp_path / "checkpoints" / "4" / "default").mkdir(parents=True)
+  assert models.find_model_config(str(tmp_path / "checkpoints" / "4" / "default")) == str(
+      tmp_path / models.MODEL_CONFIG_FILE)
