@@ -1,0 +1,90 @@
+"""The benchmark's PyTorch twins compute what the zoo computes; `zoo_bench.py --quick` runs end to end.
+
+The twin tests need torch (the optional `.venv-bench`); they are skipped where it is not installed.
+No timing is asserted anywhere: speed is what benchmarks/zoo_bench.py measures and reports.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "benchmarks")
+sys.path.insert(0, BENCH)
+
+import zoo_bench  # noqa: E402  (benchmarks/ is not a package)
+
+zoo_bench._imports()
+
+
+def _twin_cases():
+  return [c for c in zoo_bench.all_cases(quick=True, models=False) if c.fn is not None and c.twin is not None]
+
+
+@pytest.mark.parametrize("case", _twin_cases(), ids=lambda c: c.name)
+def test_twin_matches_zoo(case):
+  """Each PyTorch twin gives the zoo's output on the same parameters and inputs, within float32 rounding."""
+  pytest.importorskip("torch")
+  import jax
+  ref = np.asarray(jax.jit(case.fn)(case.params, *case.inputs), np.float32)
+  fields, run = zoo_bench.twin_check(case, ref, zoo_bench.torch_or_none())
+  assert fields.get("torch") != "no twin", f"{case.name}: no twin builder in torch_twins.py"
+  assert run is not None, fields.get("torch")
+  assert fields["twin_rel_err"] < 1e-5
+
+
+def test_gmu_twin_two_modalities():
+  """GMU with two modalities is `gated_fusion`'s layout (W_a, W_b, W_z); the twin follows it too."""
+  torch = pytest.importorskip("torch")
+  import jax
+  import torch_twins as tt
+  from zoo.fusion.gating import GMU
+  zs = [jax.random.normal(jax.random.key(i), (3, d)) for i, d in enumerate((5, 7))]
+  module = GMU(features=4)
+  params = module.init(jax.random.key(9), zs)["params"]
+  want = np.asarray(module.apply({"params": params}, zs))
+  with torch.inference_mode():
+    got = tt.twin_GMU(jax.tree.map(np.asarray, params), module)(tt.to_torch([np.asarray(z) for z in zs])).numpy()
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_token_twin_with_masks():
+  """Token twins honour padding masks at the real positions (padded keys never reach real outputs)."""
+  torch = pytest.importorskip("torch")
+  import jax
+  import jax.numpy as jnp
+  import torch_twins as tt
+  from zoo.fusion.tokens import ModalityTokenSelfAttention
+  xs = [jax.random.normal(jax.random.key(i), (2, l, d)) for i, (l, d) in enumerate(((4, 6), (5, 3)))]
+  masks = [jnp.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool), jnp.array([[1, 0, 0, 0, 0], [1, 1, 1, 0, 0]], bool)]
+  module = ModalityTokenSelfAttention(features=8, num_heads=2, mlp_dim=16)
+  params = module.init(jax.random.key(3), xs, masks)["params"]
+  want = np.asarray(module.apply({"params": params}, xs, masks))
+  real = np.asarray(module.output_mask(xs, masks))
+  with torch.inference_mode():
+    f = tt.twin_ModalityTokenSelfAttention(jax.tree.map(np.asarray, params), module)
+    got = f(tt.to_torch([np.asarray(x) for x in xs]), tt.to_torch([np.asarray(m) for m in masks])).numpy()
+  np.testing.assert_allclose(got[real], want[real], rtol=1e-4, atol=1e-5)
+
+
+def test_quick_run_end_to_end(tmp_path):
+  """`zoo_bench.py --quick --no-torch` runs every case and writes a JSON with the torch column marked."""
+  out = tmp_path / "quick.json"
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  proc = subprocess.run([sys.executable, os.path.join(BENCH, "zoo_bench.py"), "--quick", "--no-torch",
+                         "--out", str(out)], capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  run = json.loads(out.read_text())["runs"]["default"]
+  names = {r["name"] for r in run["rows"]}
+  assert {"attention/multi_head_attention", "fusion/low_rank_fusion", "model/proj+LMF"} <= names
+  assert run["peak"]["f32_peak"] > 0
+  for r in run["rows"]:
+    if r["name"].startswith("model/") and "error" in r:
+      continue  # an architecture still being written is reported, not fatal
+    assert "error" not in r, r
+    assert r["jit_ms"] > 0 and r["eager_ms"] > 0
+    assert r["torch"].startswith("unavailable"), r
+  assert "| attention/multi_head_attention |" in proc.stdout
