@@ -260,6 +260,18 @@ def test_a_process_killed_by_a_signal_is_named_by_its_signal(work):
   assert "sigsegv" in g.text["feature_fusion"].lower() and "exit code" not in g.text["feature_fusion"]
 
 
+@pytest.mark.xfail(strict=True, reason="grader bug (reported to the lead): wire.decode raises TypeError on "
+                   "{'__float__': []}, which Session._outcome does not catch; the whole grading ends as an "
+                   "internal error (exit 1, every point lost)")
+def test_a_forged_reply_that_breaks_the_decoder_costs_only_its_own_call(work):
+  """Student code writes a reply frame for its own call onto the worker's channel, with a malformed value."""
+  sub = work / "sub"
+  attacked = build(sub, ["forged_reply.py"])
+  g = run_cli(sub, work)
+  g.check(attacked)
+  assert "internal" not in g.results["output"].lower()
+
+
 def test_escapes_reach_no_secret_no_network_and_no_file_outside(work):
   """Reading the project, the solutions, the cached references and the seed; importing the project's
   packages; the network; writing outside scratch; a fake results.json; output spam; a forged channel."""
