@@ -11,10 +11,12 @@ import json
 import os
 import queue
 import stat
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from grader import isolation
 from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_caseset
 from grader.report import results_json, write_json
 
@@ -90,12 +92,55 @@ def _summary(report, key) -> dict:
           "functions": {f.name: f.score for f in report.functions}}
 
 
+class Slots:
+  """The uid slots of isolation.spawn. A slot is busy from a submission's start until its sandbox is
+  swept away; that sweep runs in the background, overlapping the next submission, which takes
+  another free slot (twice as many slots as workers). A sweep kills every process of its slot's
+  uid, so a slot is never reused before its sweep is over."""
+
+  def __init__(self, workers):
+    self.free = queue.Queue()
+    for k in range(2 * workers):
+      self.free.put(k)
+    self.threads = []
+    self.lock = threading.Lock()
+
+  def take(self) -> int:
+    return self.free.get()
+
+  def defer_for(self, slot):
+    """A `defer` for grade_submission: runs the clean-up in a thread, then frees the slot."""
+    def defer(cleanup):
+      def run():
+        try:
+          cleanup()
+        except Exception:  # noqa: BLE001 — a failed clean-up must not lose the slot or stop the batch
+          traceback.print_exc()
+        finally:
+          self.free.put(slot)
+      t = threading.Thread(target=run, name=f"sweep-slot-{slot}")
+      with self.lock:
+        self.threads.append(t)
+      t.start()
+    return defer
+
+  def join(self):
+    """Waits for every clean-up: no sandbox outlives the batch."""
+    with self.lock:
+      threads = list(self.threads)
+    for t in threads:
+      t.join()
+
+
 def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility, slots):
   """Grades one entry into out/<student>/; any failure becomes a 0 with the reason, never an exception."""
   folder = out / student
-  slot = slots.get()
+  slot = slots.take()
+  deferred = []
+  defer = slots.defer_for(slot)
   try:
-    report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot)
+    report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
+                              defer=lambda f: (deferred.append(f), defer(f)))
     summary = _summary(report, key)
   except Exception as e:  # noqa: BLE001 — one submission never stops the others
     traceback.print_exc()
@@ -103,8 +148,8 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
     report = GradeReport(str(entry), [_unreadable(s, caseset, "internal", {"error": message})
                                       for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
-  finally:
-    slots.put(slot)
+    if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here
+      slots.free.put(slot)
   write_json(folder / "results.json", results_json(report, lang, visibility))
   write_json(folder / SUMMARY, summary)
   return student, summary
@@ -138,9 +183,8 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
       done[student] = summary
     else:
       todo.append((student, entry, key))
-  slots = queue.Queue()
-  for k in range(max(1, workers)):
-    slots.put(k)
+  workers = max(1, min(workers, isolation.SLOTS // 2))  # each worker may hold two uid slots at once
+  slots = Slots(workers)
   bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
   with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
     futures = [pool.submit(_grade_one, s, e, out, k, caseset, mode, lang, limits, hidden_visibility, slots)
@@ -149,6 +193,7 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
       student, summary = fut.result()
       done[student] = summary
       bar.update(1)
+  slots.join()
   bar.close()
   write_gradebook(out / "gradebook.csv", names, [(s, done[s]) for s, _ in entries])
   print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'}")

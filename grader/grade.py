@@ -105,14 +105,9 @@ def _hash_files(paths) -> str:
   return h.hexdigest()
 
 
-def _zoo_files():
-  zoo = HERE.parent / "zoo"
-  return list(zoo.rglob("*.py")) if zoo.is_dir() else []
-
-
 def grader_version() -> str:
-  """A hash of the grader's code and of the zoo's (the references come from it): a change re-grades."""
-  return _hash_files(list(HERE.glob("*.py")) + _zoo_files())[:16]
+  """A hash of the grader's code: a change re-grades (the references' own version is in CaseSet.key)."""
+  return _hash_files(list(HERE.glob("*.py")))[:16]
 
 
 def cache_dir() -> Path:
@@ -252,11 +247,17 @@ def load_handout_cases(path: Path) -> CaseSet:
 # Grading.
 
 def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None = None, uid_slot=0,
-                     import_timeout=IMPORT_TIMEOUT_S, read_limits=ReadLimits(), progress=None) -> GradeReport:
-  """Reads, runs and grades one submission; never raises for anything the submission does."""
+                     import_timeout=IMPORT_TIMEOUT_S, read_limits=ReadLimits(), progress=None,
+                     defer=None) -> GradeReport:
+  """Reads, runs and grades one submission; never raises for anything the submission does.
+
+  The clean-up (ending the sandbox, removing the scratch folder) runs before returning, or, given
+  `defer`, is handed to it as a function: batch grading overlaps it with the next submission.
+  """
   t0 = time.monotonic()
   report = GradeReport(str(path), [], [], {}, isolation=mode, seed=caseset.seed, self_check=caseset.self_check)
   scratch = Path(tempfile.mkdtemp(prefix="grader-"))
+  closers = []
   try:
     src = scratch / "sub"
     reading = read_submission(path, src, read_limits)
@@ -264,21 +265,27 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
     if not reading.files:
       report.functions = [_unreadable(spec, caseset) for spec in caseset.specs]
     else:
-      _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress)
+      _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress, closers)
   except SandboxError as e:
     report.internal_error = str(e)
     report.functions = [_unreadable(spec, caseset, "internal", {"error": str(e)}) for spec in caseset.specs]
   finally:
-    remove_tree(scratch)
+    def cleanup():
+      try:
+        for close in closers:
+          close()
+      finally:
+        remove_tree(scratch)  # only once the sandbox is dead: nothing writes there any more
+    (defer or (lambda f: f()))(cleanup)
   report.execution_time = time.monotonic() - t0
   return report
 
 
-def _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress):
+def _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress, closers):
   names = [s.name for s in caseset.specs]
   calls = [(n, c.args) for n in names for c in caseset.cases[n]]
   load, outcomes, used = run_submission(src, calls, names, mode=mode, limits=limits, uid_slot=uid_slot,
-                                        import_timeout=import_timeout, progress=progress)
+                                        import_timeout=import_timeout, progress=progress, closers=closers)
   report.isolation = used
   report.module_errors = load.modules
   it = iter(outcomes)

@@ -13,6 +13,7 @@ import secrets
 import select
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,7 +118,14 @@ class Worker:
     os.set_blocking(self.wfd, False)
     self.buf = bytearray()
 
-  def close(self):
+  def close(self, graceful=False):
+    """Ends the sandbox; `graceful` first asks the worker to exit (a forced kill costs the uid sweep time)."""
+    if graceful and self.proc.poll() is None:
+      try:
+        self.send({"op": "exit"}, time.monotonic() + 0.5)
+        self.proc.wait(timeout=1.0)
+      except (_Stop, OSError, ValueError, subprocess.TimeoutExpired):
+        pass
     kill(self.proc)
 
   def stderr_tail(self) -> str:
@@ -350,16 +358,19 @@ class Session:
       self.worker = None
 
   def close(self):
-    self.close_worker()
+    if self.worker is not None:
+      self.worker.close(graceful=True)
+      self.worker = None
     remove_worker(self.worker_dir)
 
 
 def run_submission(src_dir, calls, names, *, mode="auto", limits=None, uid_slot=0,
-                   import_timeout=IMPORT_TIMEOUT_S, progress=None):
+                   import_timeout=IMPORT_TIMEOUT_S, progress=None, closers=None):
   """Loads the submission in `src_dir` (whose parent is its scratch folder) and runs `calls`.
 
   `calls` is a list of (function name, args tuple). Returns (LoadReport, [Outcome per call], mode used).
   A function that is not "ok" in the load report is not called (its Outcome is "skipped").
+  With a `closers` list, ending the sandbox is left to the caller: its close action is appended there.
   """
   limits = limits or Limits()
   mode = detect(mode) if mode == "auto" else mode
@@ -374,7 +385,10 @@ def run_submission(src_dir, calls, names, *, mode="auto", limits=None, uid_slot=
         progress()
     return report, outcomes, mode
   finally:
-    session.close()
+    if closers is None:
+      session.close()
+    else:
+      closers.append(session.close)
 
 
 def _one(session, report, stops, name, args) -> Outcome:

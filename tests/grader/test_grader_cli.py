@@ -153,6 +153,8 @@ MAIN = '''import os
 import sys
 import numpy as np
 
+from d_helpers import softmax_last  # the submission's own module, imported by its name
+
 
 def time_align(A, B):
   k = min(len(A), len(B))
@@ -193,8 +195,7 @@ def scaled_dot_product_attention(q, k, v, mask=None):
   s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
   if mask is not None:
     s = np.where(mask, s, -np.inf)
-  w = np.exp(s - s.max(axis=-1, keepdims=True))
-  return (w / w.sum(axis=-1, keepdims=True)) @ v
+  return softmax_last(s) @ v
 
 
 def dtw(x, y):
@@ -211,6 +212,14 @@ CLASH = '''def time_align(A, B):
   return A, B
 '''
 
+HELPERS = '''import numpy as np
+
+
+def softmax_last(s):
+  w = np.exp(s - s.max(axis=-1, keepdims=True))
+  return w / w.sum(axis=-1, keepdims=True)
+'''
+
 
 @pytest.fixture(scope="module")
 def mixed_folder(tmp_path_factory):
@@ -220,6 +229,7 @@ def mixed_folder(tmp_path_factory):
   (sub / "a_main.py").write_text(MAIN)
   (sub / "b_broken.py").write_text(BROKEN)
   (sub / "c_clash.py").write_text(CLASH)
+  (sub / "d_helpers.py").write_text(HELPERS)
   return sub
 
 
