@@ -63,11 +63,12 @@ def make_fusion(cfg: ModelConfig, fusion_name: str, *, name: str = "fusion") -> 
     raise ValueError(f"{fusion_name!r} is not a fusion Module; choose one of {fusion_names()}")
   fields = {f.name for f in dataclasses.fields(cls)}
   # Only fields the fusion declares are filled, so each keeps its own defaults for everything else;
-  # cfg.fusion_kwargs (pairs) override, e.g. (("rank", 8),) for LMF.
+  # cfg.fusion_kwargs (pairs, e.g. (("rank", 8),) for LMF) override, for cfg.fusion only.
   common = {"features": cfg.width, "num_heads": cfg.heads, "heads": cfg.heads, "mlp_dim": cfg.mlp_dim,
             "dtype": cfg.compute_dtype}
   kwargs = {k: v for k, v in common.items() if k in fields}
-  kwargs.update(dict(cfg.fusion_kwargs))
+  if fusion_name == cfg.fusion:
+    kwargs.update(dict(cfg.fusion_kwargs))
   return cls(**kwargs, name=name)
 
 

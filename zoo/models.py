@@ -54,7 +54,8 @@ class ModelConfig:
   n_mels: int = 40
   # Which modalities the model reads; unimodal baselines use one, e.g. ("text",).
   modalities: tuple[str, ...] = MODALITIES
-  # Parallel: the catalog fusion by name (`python -m zoo list --family fusion`), and extra fields for it.
+  # Parallel: the catalog fusion by name (`python -m zoo list --family fusion`), and extra fields for it
+  # (used only where cfg.fusion is built; align_fusion and memory get the shared widths alone).
   fusion: str = "LateConcat"
   fusion_kwargs: tuple[tuple[str, Any], ...] = ()
   # Alignment: "interp" | "dtw" | "soft_dtw" onto the text clock, the early token fusion, the CLIP loss.
