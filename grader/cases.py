@@ -107,7 +107,9 @@ def spec(name: str) -> FunctionSpec:
 # Visible cases: fixed, the same for every seed. For Part I the article's own call comes first;
 # the second case is the small example shown in the exercise stub's docstring.
 
-_ARTICLE_TEXT, _ARTICLE_IMAGE, _ARTICLE_AUDIO = [1, 2, 3], [4, 5, 6], [7, 8, 9]
+def _article_vectors():
+  """The article's text, image and audio vectors, fresh lists each time (callers may mutate them)."""
+  return [1, 2, 3], [4, 5, 6], [7, 8, 9]
 
 
 def _f32(x):
@@ -162,17 +164,17 @@ def _visible(name: str) -> list[tuple]:
   if name == "feature_align":
     return [([1, 2, 3], [4, 5, 6]), ([7, -2.5, 0, 1], [3, 9])]
   if name == "feature_fusion":
-    return [(_ARTICLE_TEXT, _ARTICLE_IMAGE, _ARTICLE_AUDIO), ([1.5, -2], [0.25, 4], [-3, 10])]
+    return [_article_vectors(), ([1.5, -2], [0.25, 4], [-3, 10])]
   if name == "attention_fusion":
-    return [(_ARTICLE_TEXT, _ARTICLE_IMAGE, _ARTICLE_AUDIO), ([10, -20], [5, 0], [-5, 1])]
+    return [_article_vectors(), ([10, -20], [5, 0], [-5, 1])]
   if name == "encode":
     return [([1, 2, 3, 4, 5],), ([-1.5, 0, 3],)]
   if name == "decode":
     return [([2, 4, 6, 8, 10],), ([-3, 1, 7],)]
   if name == "self_attention":
-    return [([_ARTICLE_TEXT, _ARTICLE_IMAGE, _ARTICLE_AUDIO],), ([[1, 0], [0, 1]],)]
+    return [(list(_article_vectors()),), ([[1, 0], [0, 1]],)]
   if name == "self_attention_fusion":
-    return [(_ARTICLE_TEXT, _ARTICLE_IMAGE, _ARTICLE_AUDIO), ([1, 0], [0, 1], [1, 1])]
+    return [_article_vectors(), ([1, 0], [0, 1], [1, 1])]
   if name == "scaled_dot_product_attention":
     return [(_f32([[1, 0], [0, 1]]), _f32([[1, 0], [0, 1], [1, 1]]), _f32(np.eye(3))),
             (_f32([[[1, 2], [0, -1]]]), _f32([[[1, 0], [0, 1], [-1, 1]]]), _f32([[[1], [2], [3]]]),

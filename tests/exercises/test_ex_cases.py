@@ -133,6 +133,22 @@ def test_cases_are_deterministic_and_seeded():
     assert not all(_same(x.args, y.args) for x, y in zip(a[2:], other[2:])), name
 
 
+def test_every_call_returns_fresh_arguments():
+  # Code under test may mutate its inputs; the next call of cases() must not see it.
+  for name in ("self_attention", "feature_fusion", "film", "dtw"):
+    first = C.cases(name, 0)
+    for c in first:
+      for a in c.args:
+        if isinstance(a, list) and a and isinstance(a[0], list):
+          a[0].append(99)
+        elif isinstance(a, list):
+          a.append(99)
+        elif isinstance(a, np.ndarray):
+          a += 1
+    assert all(_same(x.args, y.args) for x, y in zip(C.cases(name, 0), C.cases(name, 0)))
+    assert not all(_same(x.args, y.args) for x, y in zip(first, C.cases(name, 0))), name
+
+
 def test_hidden_cases_do_not_depend_on_the_string_hash_and_the_module_is_import_light():
   # Two fresh interpreters with different string-hash seeds draw the same cases, and importing
   # the case and comparison modules brings in neither jax nor the zoo (the hand-out has neither).
