@@ -38,6 +38,8 @@ class Limits:
   fsize_bytes: int = 64 << 20  # RLIMIT_FSIZE; also the size of bwrap's private /tmp
   nofile: int = 256  # RLIMIT_NOFILE
   output_bytes: int = 1 << 20  # what the caller reads of stderr (see read_capped)
+  # bwrap and unshare: what student code may write in its scratch folder (a private tmpfs, see below)
+  scratch_bytes: int = 64 << 20
 
 
 class IsolationUnavailable(RuntimeError):
@@ -156,6 +158,16 @@ def _exposures(scratch: Path, ro_paths: list[Path]) -> list[tuple[str, bool]]:
   return [(p, False) for p in dict.fromkeys(ro)] + [(str(scratch), True)]
 
 
+def _scratch_tree(scratch: str) -> tuple[list[str], list[str]]:
+  """The folders and regular files already in scratch (what the grader wrote), as absolute paths."""
+  dirs, files = [], []
+  for root, dnames, fnames in os.walk(scratch):
+    dirs += [os.path.join(root, d) for d in dnames if not os.path.islink(os.path.join(root, d))]
+    files += [os.path.join(root, f) for f in fnames if os.path.isfile(os.path.join(root, f))
+              and not os.path.islink(os.path.join(root, f))]
+  return sorted(dirs), sorted(files)
+
+
 def _reachable(path: str, uid: int) -> bool:
   """Whether a host uid (in no group) can walk to path and read it, by the permission bits."""
   p = Path(path)
@@ -206,7 +218,16 @@ def _bwrap_args(argv: list[str], scratch: Path, limits: Limits, exposed, source:
   # /tmp is private and size-capped: tmpfs pages are host memory that RLIMIT_AS does not count.
   args += ["--size", str(limits.fsize_bytes), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
   for p, writable in exposed:
-    args += ["--bind" if writable else "--ro-bind", source[p], p]
+    if not writable:
+      args += ["--ro-bind", source[p], p]
+      continue
+    # Scratch: a private tmpfs of limited size at the same path, holding read-only binds of the files
+    # the grader put there. Student code may write (new files, folders) but never to the host: writes
+    # are capped host memory that vanishes with the sandbox, not an unbounded fill of the host's disk.
+    dirs, files = _scratch_tree(p)
+    args += ["--size", str(limits.scratch_bytes), "--tmpfs", p]
+    args += [a for d in dirs for a in ("--dir", d)]
+    args += [a for f in files for a in ("--ro-bind", source[p] + f[len(p):], f)]
   # The root and /dev are tmpfs owned by the sandbox's uid: read-only, else an unbounded memory sink.
   return args + ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", str(scratch), "--"] + argv
 
@@ -241,7 +262,7 @@ def _ro_bind(src: str, dest: str) -> list[str]:
   return [f"mount --rbind {q(src)} {q(dest)}", f"mount -o remount,bind,ro {q(dest)}"]
 
 
-def _chroot_script(scratch: Path, limits: Limits, exposed, r: str) -> list[str]:
+def _chroot_script(scratch: Path, limits: Limits, exposed, r: str, uid: int) -> list[str]:
   """Shell lines (run as root in a private mount namespace) that build a bwrap-like root at r."""
   q = shlex.quote
   s = ["umask 022", f"mount -t tmpfs -o size=1m,mode=0755 mmzoo-root {r}", f"mkdir {r}/usr", *_ro_bind("/usr", f"{r}/usr")]
@@ -261,7 +282,17 @@ def _chroot_script(scratch: Path, limits: Limits, exposed, r: str) -> list[str]:
   for n in DEV_NODES:
     s += [f"touch {r}/dev/{n}", f"mount --bind /dev/{n} {r}/dev/{n}"]
   for p, writable in exposed:
-    s += [f"mkdir -p {q(r + p)}"] + ([f"mount --rbind {q(p)} {q(r + p)}"] if writable else _ro_bind(p, r + p))
+    s.append(f"mkdir -p {q(r + p)}")
+    if not writable:
+      s += _ro_bind(p, r + p)
+      continue
+    # Scratch as in bwrap mode: a private, size-capped tmpfs with the grader's files bound read-only.
+    dirs, files = _scratch_tree(p)
+    s.append(f"mount -t tmpfs -o size={limits.scratch_bytes},mode=0755 mmzoo-scratch {q(r + p)}")
+    s += [f"mkdir -p {q(r + d)}" for d in dirs]
+    for f in files:
+      s += [f"touch {q(r + f)}", *_ro_bind(f, r + f)]
+    s += [f"chown {uid}:{uid} {q(r + d)}" for d in [p, *dirs]]  # the folders only: the files are read-only
   return s + [f"mount -o remount,ro {r}/dev", f"mount -o remount,ro {r}"]
 
 
@@ -272,7 +303,7 @@ def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | Non
     raise IsolationUnavailable("unshare: needs root (namespaces without a user namespace)")
   exposed = _exposures(scratch, ro_paths)
   r = _stage_dir([p for p, _ in exposed])
-  s = _chroot_script(scratch, limits, exposed, r)
+  s = _chroot_script(scratch, limits, exposed, r, uid)
   env = [f"{k}={v}" for k, v in child_env(scratch, "/tmp").items()]
   # Inside the chroot the tools are found at their /usr paths. chroot also bars the student from making
   # user namespaces: the kernel refuses them to a chrooted process.

@@ -1,6 +1,7 @@
 """grader/isolation.py in every mode that runs here: limits, hiding, no network, killing; all bounded."""
 import os
 import shutil
+import select
 import signal
 import socket
 import subprocess
@@ -195,13 +196,48 @@ def test_writes_outside_scratch_do_not_reach_the_host(mode, scratch, outside):
   assert rc == 0, err
   assert victim.read_text() == "original" and not (closed / "new.txt").exists()
   assert not Path(sys.prefix, "new.txt").exists() and not Path("/usr/new.txt").exists()
-  assert (scratch / "new.txt").read_text() == "owned"
+  assert "wrote new.txt" in out  # scratch is writable from inside
   if mode == "plain":  # documented: plain mode cannot keep a uid out of world-writable host folders
+    assert (scratch / "new.txt").read_text() == "owned"
     assert (shared / "new.txt").exists() and host_tmp.exists()
     host_tmp.unlink()
     return
+  assert not (scratch / "new.txt").exists()  # ... but what is written there stays in the sandbox
   assert not (shared / "new.txt").exists()
   assert f"wrote {host_tmp}" in out and not host_tmp.exists()  # a private /tmp
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "unshare"])
+def test_scratch_writes_are_capped_and_the_grader_files_read_only(mode, scratch):
+  need(mode)
+  (scratch / "sub").mkdir()
+  (scratch / "sub" / "mine.py").write_text("x = 1\n")
+  code = """
+    import os
+    try:
+      open("sub/mine.py", "a").write("y = 2")
+      print("modified")
+    except OSError as e:
+      print("read-only", e.errno)
+    print(open("sub/mine.py").read().strip())
+    written = 0
+    try:
+      for i in range(40):  # 40 x 4 MiB, over the 8 MiB cap below
+        with open(f"sub/fill{i}", "wb") as f:
+          f.write(b"x" * (4 << 20))
+        written += 4
+    except OSError as e:
+      print("full", e.errno, written)
+  """
+  limits = iso.Limits(cpu_s=20, mem_bytes=3 << 30, nproc=40, fsize_bytes=16 << 20, nofile=64,
+                      scratch_bytes=8 << 20)
+  rc, out, err = run(mode, code, scratch, limits=limits)
+  assert rc == 0, err
+  lines = out.splitlines()
+  assert lines[0].startswith("read-only") and lines[1] == "x = 1"
+  assert lines[2].startswith("full 28 ") and int(lines[2].split()[2]) <= 8  # ENOSPC at the cap
+  assert sorted(os.listdir(scratch / "sub")) == ["mine.py"]
+  assert (scratch / "sub" / "mine.py").read_text() == "x = 1\n"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -264,9 +300,10 @@ def test_the_cpu_limit_stops_a_busy_loop(mode, scratch):
 @pytest.mark.parametrize("mode", MODES)
 def test_a_setsid_grandchild_dies_with_kill(mode, scratch):
   need(mode)
-  beat = scratch / "beat"
+  # The grandchild leaves the session and beats on the inherited stderr pipe. After kill(), the pipe
+  # reaching its end proves that no process holds it any more.
   (scratch / "beater.py").write_text(
-    f"import time\nfor _ in range(600):\n  open({str(beat)!r}, 'a').write('.'); time.sleep(0.05)\n")
+    "import sys, time\nfor _ in range(600):\n  sys.stderr.write('.'); sys.stderr.flush(); time.sleep(0.05)\n")
   code = """
     import subprocess, sys, time
     subprocess.Popen([sys.executable, "beater.py"], start_new_session=True)
@@ -274,17 +311,23 @@ def test_a_setsid_grandchild_dies_with_kill(mode, scratch):
     time.sleep(30)
   """
   proc = iso.spawn(mode, [PY, "-c", textwrap.dedent(code)], scratch=scratch, limits=SMALL, uid_slot=2)
+  fd = proc.stderr.fileno()
   try:
     assert proc.stdout.readline().strip() == b"started"
+    beats = b""
     deadline = time.monotonic() + 20
-    while not (beat.exists() and beat.stat().st_size > 2) and time.monotonic() < deadline:
-      time.sleep(0.05)
-    assert beat.stat().st_size > 2
+    while beats.count(b".") < 3 and time.monotonic() < deadline:
+      if select.select([fd], [], [], 0.5)[0]:
+        beats += os.read(fd, 4096)
+    assert beats.count(b".") >= 3, beats
   finally:
     iso.kill(proc)
-  size = beat.stat().st_size
-  time.sleep(0.4)
-  assert beat.stat().st_size == size
+  deadline = time.monotonic() + 5
+  while time.monotonic() < deadline:
+    if select.select([fd], [], [], 0.5)[0] and os.read(fd, 65536) == b"":
+      break
+  else:
+    pytest.fail("something still holds the sandbox's stderr after kill()")
   if proc.sandbox_uid is not None:
     assert iso._user_tasks(proc.sandbox_uid) == 0
 
@@ -340,13 +383,15 @@ def test_paths_under_a_0700_folder_are_staged_for_the_sandbox_uid(mode, tmp_path
   (locked / "venvish" / "data.txt").write_text("readable")
   (locked / "scratch").mkdir()
   locked.chmod(0o700)
+  (locked / "scratch" / "given.txt").write_text("given")
   code = f"""
     print(open({str(locked / "venvish" / "data.txt")!r}).read())
+    print(open("given.txt").read())
     open("out.txt", "w").write("written")
+    print(open("out.txt").read())
   """
   rc, out, err = run(mode, code, locked / "scratch", ro_paths=[locked / "venvish"])
-  assert rc == 0 and out.strip() == "readable", err
-  assert (locked / "scratch" / "out.txt").read_text() == "written"
+  assert rc == 0 and out.split() == ["readable", "given", "written"], (out, err)
 
 
 def test_detect_prefers_the_strongest_mode_and_refuses_what_cannot_run():
