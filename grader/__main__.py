@@ -55,6 +55,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                  help="wall-clock limit of one call, in seconds (default 30)")
   p.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
                  help="wall-clock budget of one whole submission, in seconds (default 900)")
+  p.add_argument("--import-timeout", type=_seconds, default=None, metavar="S",
+                 help="wall-clock limit for importing one module of the submission, in seconds (default 60)")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
 
@@ -109,6 +111,10 @@ def _limits(args):
   return limits
 
 
+def _import_timeout(args) -> dict:
+  return {"import_timeout": args.import_timeout} if args.import_timeout else {}
+
+
 def _mode(requested: str):
   """The isolation to use, or (None, why) when the requested one cannot run here."""
   from grader.isolation import IsolationUnavailable, detect
@@ -158,7 +164,7 @@ def grade_one(args) -> int:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
     caseset = load_caseset(seed)
-    report = grade_submission(path, caseset, mode=mode, limits=_limits(args))
+    report = grade_submission(path, caseset, mode=mode, limits=_limits(args), **_import_timeout(args))
     if args.results:
       write_json(args.results, results_json(report, lang, args.hidden_visibility))
     _print(table(report, lang))
@@ -187,7 +193,8 @@ def batch(args) -> int:
   from grader.batch import run_batch
   seed = args.seed if args.seed is not None else _env_seed()
   run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
-            lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility)
+            lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
+            **_import_timeout(args))
   return 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from grader import isolation
 from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_caseset
 from grader.report import results_json, write_json
+from grader.sandbox import IMPORT_TIMEOUT_S
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
 
@@ -132,7 +133,7 @@ class Slots:
       t.join()
 
 
-def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility, slots):
+def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility, slots, import_timeout):
   """Grades one entry into out/<student>/; any failure becomes a 0 with the reason, never an exception."""
   folder = out / student
   slot = slots.take()
@@ -140,7 +141,7 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
   defer = slots.defer_for(slot)
   try:
     report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
-                              defer=lambda f: (deferred.append(f), defer(f)))
+                              import_timeout=import_timeout, defer=lambda f: (deferred.append(f), defer(f)))
     summary = _summary(report, key)
   except Exception as e:  # noqa: BLE001 — one submission never stops the others
     traceback.print_exc()
@@ -167,7 +168,7 @@ def write_gradebook(path: Path, names: list, rows: list) -> None:
 
 
 def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, lang: str, limits=None,
-              hidden_visibility="visible") -> dict:
+              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S) -> dict:
   """Grades the roster; returns {"graded": n, "reused": m, "students": k}."""
   from tqdm import tqdm
   caseset = load_caseset(seed)  # the references, once, before any thread starts
@@ -187,8 +188,8 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
   slots = Slots(workers)
   bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
   with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-    futures = [pool.submit(_grade_one, s, e, out, k, caseset, mode, lang, limits, hidden_visibility, slots)
-               for s, e, k in todo]
+    futures = [pool.submit(_grade_one, s, e, out, k, caseset, mode, lang, limits, hidden_visibility, slots,
+                           import_timeout) for s, e, k in todo]
     for fut in as_completed(futures):
       student, summary = fut.result()
       done[student] = summary

@@ -104,6 +104,21 @@ def describe_exit(returncode) -> tuple[str, dict]:
   return f"the process exited with code {returncode}", {"kind": "exit", "code": returncode}
 
 
+INFO_KEYS = ("exc_type", "message", "path", "line", "text", "not_implemented", "module", "skipped")
+
+
+def clean_info(info: dict) -> dict:
+  """Error details from the worker, reduced to known keys with short plain values (they may be forged)."""
+  out = {}
+  for k in INFO_KEYS:
+    v = info.get(k)
+    if isinstance(v, bool) or (isinstance(v, int) and abs(v) < 10**9):
+      out[k] = v
+    elif isinstance(v, str):
+      out[k] = v[:2000]
+  return out
+
+
 class Worker:
   """One running worker process and its framed channel."""
 
@@ -281,15 +296,21 @@ class Session:
                               "stopped": True}
 
   def _report(self, message) -> LoadReport:
-    try:
-      r = LoadReport(found=dict(message["found"]), errors=dict(message["errors"]),
-                     clashes=dict(message["clashes"]), modules=dict(message.get("modules", {})))
-    except (KeyError, TypeError, ValueError):
-      raise _Stop("bad_output", "the worker's load report was malformed", {"kind": "wire"}) from None
-    if set(r.found) != set(self.names) or any(v not in ("ok", "missing", "import_error")
-                                              for v in r.found.values()):
+    """The worker's load report, checked field by field: student code could have forged it."""
+    found, errors = message.get("found"), message.get("errors")
+    clashes, modules = message.get("clashes"), message.get("modules", {})
+    ok = (isinstance(found, dict) and set(found) == set(self.names)
+          and all(v in ("ok", "missing", "import_error") for v in found.values())
+          and all(isinstance(x, dict) for x in (errors, clashes, modules))
+          and all(isinstance(v, dict) for v in list(errors.values()) + list(modules.values()))
+          and all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in clashes.values())
+          and len(errors) + len(clashes) + len(modules) <= 4 * len(self.names) + 1000)
+    if not ok:
       raise _Stop("bad_output", "the worker's load report was malformed", {"kind": "wire"})
-    return r
+    return LoadReport(found=dict(found),
+                      errors={n: clean_info(v) for n, v in errors.items() if n in found},
+                      clashes={n: [m[:500] for m in v[:50]] for n, v in clashes.items() if n in found},
+                      modules={str(m)[:500]: clean_info(v) for m, v in list(modules.items())[:1000]})
 
   def _add_skipped(self, report):
     """Modules left out because they stopped the worker count as failed imports of what they define."""
@@ -342,8 +363,7 @@ class Session:
       except wire.WireError as e:
         return Outcome("bad_output", error=str(e), info={"kind": "wire"})
     if status == "exception":
-      info = {k: m.get(k) for k in ("exc_type", "message", "path", "line", "text", "not_implemented")}
-      info = {k: (v[:2000] if isinstance(v, str) else v) for k, v in info.items() if v is not None}
+      info = clean_info({k: m.get(k) for k in ("exc_type", "message", "path", "line", "text", "not_implemented")})
       return Outcome("exception", error=f"{info.get('exc_type', 'Exception')}: {info.get('message', '')}",
                      info=info)
     if status == "bad_output":

@@ -342,3 +342,24 @@ def test_a_subcommand_name_can_still_be_graded_as_a_path(tmp_path):
   shutil.copy(ANSWERS / "q1_time_align.py", tmp_path / "handout")
   run = cli("./handout", "--sandbox", "plain", cwd=tmp_path)
   assert run.rc == 0 and run.points["time_align"] == 10 and run.results["score"] == 10
+
+
+def test_a_warm_run_imports_neither_jax_nor_the_zoo(tmp_path):
+  warm = subprocess.run([sys.executable, "-c", "from grader.grade import load_caseset; load_caseset(0)"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert warm.returncode == 0, warm.stderr[-2000:]
+  env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
+  env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT), PYTHONPROFILEIMPORTTIME="1")
+  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS), "--sandbox", "plain"], cwd=tmp_path,
+                        env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0 and "170/170" in proc.stdout
+  imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+  assert "numpy" in imported and "grader.compare" in imported  # the importtime report is there
+  assert not {m for m in imported if m.split(".")[0] in ("jax", "zoo", "flax")}
+
+
+def test_an_invalid_grader_seed_is_a_usage_error(tmp_path):
+  env = dict(os.environ, GRADER_SEED="not-a-number", PYTHONPATH=str(ROOT))
+  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS)], cwd=tmp_path, env=env,
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 2 and "GRADER_SEED" in proc.stderr
