@@ -45,6 +45,8 @@ def _seconds(text: str) -> float:
 
 def _common(p: argparse.ArgumentParser) -> None:
   from grader.report import VISIBILITIES
+  from grader.sandbox import IMPORT_TIMEOUT_S, Limits
+  limits = Limits()
   p.add_argument("--seed", type=int, default=None,
                  help="seed of the hidden cases (default: $GRADER_SEED, else 0); keep the real one secret")
   p.add_argument("--lang", choices=("en", "zh"), default=None,
@@ -52,11 +54,12 @@ def _common(p: argparse.ArgumentParser) -> None:
   p.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto",
                  help="isolation for student code; auto picks the strongest that works here")
   p.add_argument("--call-timeout", type=_seconds, default=None, metavar="S",
-                 help="wall-clock limit of one call, in seconds (default 30)")
+                 help=f"wall-clock limit of one call, in seconds (default {limits.call_wall_s:g})")
   p.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
-                 help="wall-clock budget of one whole submission, in seconds (default 900)")
+                 help=f"wall-clock budget of one whole submission, in seconds (default {limits.wall_s:g})")
   p.add_argument("--import-timeout", type=_seconds, default=None, metavar="S",
-                 help="wall-clock limit for importing one module of the submission, in seconds (default 60)")
+                 help=f"wall-clock limit for importing one module of the submission, in seconds "
+                      f"(default {IMPORT_TIMEOUT_S:g})")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
 
@@ -227,6 +230,9 @@ def main(argv=None) -> int:
     return (handout if argv[0] == "handout" else gradescope)(argv[1:])
   args = _main_parser().parse_args(argv)
   if args.batch:
+    from grader.grade import HANDOUT_CASES
+    if HANDOUT_CASES.exists():
+      return _usage("--batch is not part of the hand-out's self-check grader")
     if args.submission:
       return _usage("give either a SUBMISSION or --batch ROSTER_DIR, not both")
     return batch(args)

@@ -362,7 +362,8 @@ def grade_case(spec, case, expected, outcome) -> CaseResult:
   if verdict.article_erratum:
     # compare's own detail says the same in English; the erratum line says it in either language.
     res.lines.append(("erratum", {"why_en": spec.erratum_en, "why_zh": spec.erratum_zh}))
-  elif verdict.detail:
+  elif verdict.detail and case.visible:
+    # A hidden case shows its reason only: even a count of differing values would hint at its shape.
     res.lines.append(("detail", {"detail": verdict.detail}))
   if case.visible:
     res.lines += [("call", {"call": format_call(spec.name, case.args)}),
