@@ -69,8 +69,9 @@ def build(dest: Path, fixtures, fill=None) -> list[str]:
 class Graded:
   """One CLI run: exit status, stdout, stderr, results.json, and per-function scores and feedback."""
 
-  def __init__(self, rc, out, err, results: Path, took: float, survivors: int):
-    self.rc, self.out, self.err, self.took, self.survivors = rc, out, err, took, survivors
+  def __init__(self, rc, out, err, results: Path, took: float, pid: int):
+    self.rc, self.out, self.err, self.took, self.pid = rc, out, err, took, pid
+    self.survivors = sandbox_tasks(pid)
     self.results = json.loads(results.read_text(encoding="utf-8"))
     self.score, self.text = {}, {}
     for t in self.results["tests"]:
@@ -87,6 +88,8 @@ class Graded:
       assert self.score[name] == 0, (name, self.text[name][:2000])
     for name in (honest if honest is not None else set(ALL) - set(attacked)):
       assert self.score[name] == 10, (name, self.text[name][:2000])
+    assert self.survivors == 0  # no process of this run's sandboxes outlived the grader
+    assert sandbox_litter(self.pid) == []  # and none of their files lies in the shared temp folders
 
 
 def run_cli(submission: Path, work: Path, *extra, timeout=600) -> Graded:
@@ -104,7 +107,7 @@ def run_cli(submission: Path, work: Path, *extra, timeout=600) -> Graded:
     proc.wait()
   took = time.monotonic() - t
   time.sleep(0.2)
-  return Graded(proc.returncode, out, err, results, took, sandbox_tasks(proc.pid))
+  return Graded(proc.returncode, out, err, results, took, proc.pid)
 
 
 def sandbox_tasks(grader_pid: int) -> int:
@@ -133,15 +136,17 @@ def work():
   shutil.rmtree(d, ignore_errors=True)
 
 
-def sandbox_litter() -> list[str]:
-  """Files left in the host's shared temporary folders by any sandbox uid (there must be none)."""
+def sandbox_litter(grader_pid: int) -> list[str]:
+  """Files left in the host's shared temporary folders by the sandboxes of one grader run (there must be
+  none: the grader removes its scratch folder, and nothing else is writable)."""
+  first = iso.UID_BASE + (grader_pid % 4_194_304) * iso.SLOTS
   found = []
   for top in ("/tmp", "/var/tmp", "/dev/shm"):
     for root, dirs, files in os.walk(top):
       for name in dirs + files:
         p = os.path.join(root, name)
         try:
-          if os.lstat(p).st_uid >= iso.UID_BASE:
+          if first <= os.lstat(p).st_uid < first + iso.SLOTS:
             found.append(p)
         except OSError:
           pass
@@ -231,7 +236,6 @@ def test_processes_that_exit_crash_hang_fork_and_hoard_are_contained(work):
   fixtures = ["exit_at_import.py", "hard_exit_at_import.py", "exits_in_calls.py", "infinite_loop.py",
               "memory_bomb.py", "fork_bomb.py", "thread_storm.py", "kill_parent.py", "deep_recursion.py"]
   attacked = build(sub, fixtures)
-  litter = set(sandbox_litter())
   g = run_cli(sub, work)
   g.check(attacked)
   t = {k: v.lower() for k, v in g.text.items()}
@@ -245,8 +249,6 @@ def test_processes_that_exit_crash_hang_fork_and_hoard_are_contained(work):
   assert "memoryerror" in t["tensor_fusion"] and "memoryerror" in t["low_rank_fusion"]
   assert "fork failed" in t["gated_fusion"] or "blockingioerror" in t["gated_fusion"]
   assert "recursionerror" in t["clip_loss"]
-  assert set(sandbox_litter()) <= litter
-  assert g.survivors == 0  # the fork bomb's and thread storm's children died with their sandboxes
 
 
 @pytest.mark.xfail(strict=True, reason="grader bug (reported to the lead): sandbox.describe_exit reads only "
