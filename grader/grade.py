@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from grader import wire
-from grader.sandbox import IMPORT_TIMEOUT_S, Limits, SandboxError, run_submission
-from grader.submission import Problem, ReadLimits, read_submission
+from grader.sandbox import IMPORT_TIMEOUT_S, Limits, LoadFailed, SandboxError, run_submission
+from grader.submission import ReadLimits, read_submission
 
 HERE = Path(__file__).resolve().parent
 # The hand-out's copy of the grader carries its visible cases here, precomputed; the full grader does not.
@@ -266,6 +266,8 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
       report.functions = [_unreadable(spec, caseset) for spec in caseset.specs]
     else:
       _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress, closers)
+  except LoadFailed as e:
+    report.functions = [_unreadable(spec, caseset, "load_failed", {"error": str(e)}) for spec in caseset.specs]
   except SandboxError as e:
     report.internal_error = str(e)
     report.functions = [_unreadable(spec, caseset, "internal", {"error": str(e)}) for spec in caseset.specs]

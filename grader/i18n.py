@@ -53,6 +53,7 @@ EN = {
     "stopped_import": "importing {module} stopped the sandbox ({why})",
     "not_run_unreadable": "not graded: the submission could not be read",
     "internal": "internal grader error: {error}",
+    "load_failed": "the submission could not be loaded: {error}",
     # visible-case details
     "call": "call: {call}",
     "expected": "expected: {value}",
@@ -132,6 +133,7 @@ ZH = {
     "stopped_import": "导入 {module} 时沙箱停止（{why}）",
     "not_run_unreadable": "未评分：无法读取提交",
     "internal": "评分程序内部错误：{error}",
+    "load_failed": "无法加载提交：{error}",
     "call": "调用：{call}",
     "expected": "期望：{value}",
     "got": "实际：{value}",

@@ -1,9 +1,10 @@
 """Running student code: one isolated worker process per submission, restarted when a call kills it.
 
 The grader never imports student code. It starts grader/worker.py (with wire.py beside it, both in a
-read-only folder of their own) inside the isolation chosen by grader/isolation.py, sends it one call at a time, and reads back plain data only,
-under the limits of wire.WireLimits. A call that times out, crashes the process, or breaks the
-protocol costs that call its point; the worker is restarted and grading goes on with the next call.
+read-only folder of their own) inside the isolation chosen by grader/isolation.py, sends it one call
+at a time, and reads back plain data only, under the limits of wire.WireLimits. A call that times
+out, crashes the process, or breaks the protocol costs that call its point; the worker is restarted
+and grading goes on with the next call.
 """
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ class LoadReport:
 
 class SandboxError(RuntimeError):
   """The worker could not be started at all (a grader or machine problem, not the submission's)."""
+
+
+class LoadFailed(SandboxError):
+  """The submission's own modules kept stopping the worker while it imported them (the submission's doing)."""
 
 
 class _Stop(Exception):
@@ -289,8 +294,11 @@ class Session:
     if stop.module is None:
       tail = self.worker.stderr_tail()
       raise SandboxError(f"the sandboxed worker did not start ({stop.error}) {tail}".strip())
-    if stop.module in self.skip or self.restarts >= MAX_RESTARTS:
-      raise SandboxError(f"the sandboxed worker kept stopping while importing {stop.module}")
+    # Each module is blamed at most once, so this ends; the time budget bounds it too.
+    if stop.module in self.skip:
+      raise LoadFailed(f"the sandbox stopped again while importing {stop.module}")
+    if self._budget_left() <= 0:
+      raise LoadFailed(f"the time budget ran out while importing the submission ({stop.module})")
     self.restarts += 1
     self.skip[stop.module] = {"exc_type": "", "status": stop.status, "message": stop.error, **stop.info,
                               "stopped": True}

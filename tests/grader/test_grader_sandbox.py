@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, run_submission
+from grader.sandbox import Limits, LoadFailed, run_submission
 
 # Writes onto every pipe the worker holds: forged replies, garbage, then a header claiming 4 GiB.
 FORGER = '''
@@ -150,3 +150,9 @@ def test_a_module_that_fails_on_import_fails_what_it_defines(source, kind):
   else:
     assert info["exc_type"] == "ValueError" and info["line"] == 3 and "boom" in info["message"]
   assert out[0].value == 1
+
+
+def test_imports_that_outlast_the_time_budget_fail_the_load_not_the_grader():
+  files = {"a.py": "import time\ntime.sleep(60)\n\ndef double(x):\n  return 2 * x\n"}
+  with pytest.raises(LoadFailed, match="time budget ran out while importing the submission \\(a.py\\)"):
+    grade(files, [("double", (1,))], ["double"], wall_s=1.5)

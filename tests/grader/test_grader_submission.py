@@ -1,11 +1,9 @@
 """grader/submission.py: reading .py files, folders, zips and notebooks into scratch, refusing the hostile."""
 import ast
-import io
 import json
 import os
 import stat
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
