@@ -48,7 +48,8 @@ def content_hash(path: Path) -> str:
   """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes."""
   h = hashlib.sha256()
   h.update(path.name.encode("utf-8", "replace"))
-  if path.is_dir() and not path.is_symlink():
+  path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
+  if path.is_dir():
     for root, dirs, files in os.walk(path, followlinks=False):
       dirs.sort()
       for f in sorted(files):
