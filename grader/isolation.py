@@ -122,6 +122,18 @@ def _setpriv(uid: int) -> list[str]:
           "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
+def _oom_first() -> list[str]:
+  """A choom(1) prefix that makes the sandbox the kernel's first OOM victim (inherited by its children).
+
+  RLIMIT_AS bounds each process, not the sandbox: nproc processes may each take mem_bytes. Without a
+  memory cgroup, this keeps a memory bomb from costing anything but itself. Skipped where choom is missing.
+  """
+  try:
+    return [_tool("choom"), "-n", "1000", "--"]
+  except IsolationUnavailable:
+    return []
+
+
 def _give_scratch(scratch: Path, uid: int) -> None:
   """Hands the scratch folder (recursively) to the sandbox's uid so student code can write there."""
   for root, dirs, files in os.walk(scratch):
@@ -332,7 +344,7 @@ def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot
     full = _unshare_argv(argv, scratch, limits, uid, list(ro_paths))
   else:
     raise IsolationUnavailable(f"unknown isolation mode {mode!r}")
-  proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+  proc = subprocess.Popen(_oom_first() + full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=env, cwd=str(scratch), start_new_session=True, bufsize=0, close_fds=True)
   proc.isolation_mode = mode
   proc.sandbox_uid = uid

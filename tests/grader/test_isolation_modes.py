@@ -279,6 +279,21 @@ def test_the_address_space_limit_stops_a_30_gb_allocation(mode, scratch):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_the_sandbox_is_the_first_oom_victim(mode, scratch):
+  need(mode)
+  if not shutil.which("choom"):
+    pytest.skip("choom (util-linux) is not installed")
+  code = """
+    import subprocess, sys
+    read = "print(open('/proc/self/oom_score_adj').read().strip())"
+    exec(read)
+    subprocess.run([sys.executable, "-c", read])  # a child inherits it
+  """
+  rc, out, err = run(mode, code, scratch)
+  assert rc == 0 and out.split() == ["1000", "1000"], (out, err)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_the_cpu_limit_stops_a_busy_loop(mode, scratch):
   need(mode)
   code = """
