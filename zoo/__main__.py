@@ -103,7 +103,8 @@ def _cmd_infer(args) -> int:
   else:
     logits, aux = out
     probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1)[0]
-    print(f"logits {logits.shape} {logits.dtype}: {np.round(np.asarray(logits[0], np.float32), 4).tolist()}")
+    values = ", ".join(f"{v:.4f}" for v in np.asarray(logits[0], np.float32))
+    print(f"logits {logits.shape} {logits.dtype}: [{values}]")
     print(f"predicted class {int(jnp.argmax(probs))} (p = {float(probs.max()):.3f})")
     for path, leaf in jax.tree_util.tree_flatten_with_path(aux)[0]:
       print(f"aux{jax.tree_util.keystr(path)}: {tuple(leaf.shape)} {leaf.dtype}"

@@ -203,11 +203,11 @@ def test_registry_lists_encoders_and_architectures():
 
 
 def test_example_batch_and_init_params_interface():
-  batch = models.example_batch(CFG, jax.random.key(0), 3)
-  chex.assert_shape(batch["text"], (3, CFG.text_len))
-  chex.assert_shape(batch["image"], (3, CFG.image_size, CFG.image_size, CFG.image_channels))
-  chex.assert_shape(batch["audio"], (3, CFG.audio_len))
-  chex.assert_shape(batch["label"], (3,))
+  batch = models.example_batch(CFG, jax.random.key(0), B)
+  chex.assert_shape(batch["text"], (B, CFG.text_len))
+  chex.assert_shape(batch["image"], (B, CFG.image_size, CFG.image_size, CFG.image_channels))
+  chex.assert_shape(batch["audio"], (B, CFG.audio_len))
+  chex.assert_shape(batch["label"], (B,))
   assert batch["text"].dtype == jnp.int32 and batch["label"].dtype == jnp.int32
   assert bool(((batch["text"] == 0) | (batch["text"] >= tokenizer.OFFSET)).all())
   assert bool((batch["target"] == tokenizer.EOS).sum(axis=1).min() == 1)
