@@ -123,11 +123,9 @@ def _setpriv(uid: int) -> list[str]:
 
 
 def _oom_first() -> list[str]:
-  """A choom(1) prefix that makes the sandbox the kernel's first OOM victim (inherited by its children).
-
-  RLIMIT_AS bounds each process, not the sandbox: nproc processes may each take mem_bytes. Without a
-  memory cgroup, this keeps a memory bomb from costing anything but itself. Skipped where choom is missing.
-  """
+  """A choom(1) prefix that makes the sandbox the kernel's first OOM victim (its children inherit it)."""
+  # RLIMIT_AS bounds each process, not the sandbox: nproc processes may each take mem_bytes. Without a
+  # memory cgroup, this keeps a memory bomb from costing anything but itself. Skipped where choom is missing.
   try:
     return [_tool("choom"), "-n", "1000", "--"]
   except IsolationUnavailable:
@@ -274,10 +272,11 @@ def _ro_bind(src: str, dest: str) -> list[str]:
   return [f"mount --rbind {q(src)} {q(dest)}", f"mount -o remount,bind,ro {q(dest)}"]
 
 
-def _chroot_script(scratch: Path, limits: Limits, exposed, r: str, uid: int) -> list[str]:
+def _chroot_script(limits: Limits, exposed, r: str, uid: int) -> list[str]:
   """Shell lines (run as root in a private mount namespace) that build a bwrap-like root at r."""
   q = shlex.quote
-  s = ["umask 022", f"mount -t tmpfs -o size=1m,mode=0755 mmzoo-root {r}", f"mkdir {r}/usr", *_ro_bind("/usr", f"{r}/usr")]
+  s = ["umask 022", f"mount -t tmpfs -o size=1m,mode=0755 mmzoo-root {r}", f"mkdir {r}/usr",
+       *_ro_bind("/usr", f"{r}/usr")]
   for name in TOP_LEVEL:
     host = f"/{name}"
     if os.path.islink(host):
@@ -298,13 +297,10 @@ def _chroot_script(scratch: Path, limits: Limits, exposed, r: str, uid: int) -> 
     if not writable:
       s += _ro_bind(p, r + p)
       continue
-    # Scratch as in bwrap mode: a private, size-capped tmpfs with the grader's files bound read-only.
-    dirs, files = _scratch_tree(p)
-    s.append(f"mount -t tmpfs -o size={limits.scratch_bytes},mode=0755 mmzoo-scratch {q(r + p)}")
-    s += [f"mkdir -p {q(r + d)}" for d in dirs]
-    for f in files:
-      s += [f"touch {q(r + f)}", *_ro_bind(f, r + f)]
-    s += [f"chown {uid}:{uid} {q(r + d)}" for d in [p, *dirs]]  # the folders only: the files are read-only
+    # Scratch as in bwrap mode, a private size-capped tmpfs, but holding a copy of the grader's files
+    # (a bind per file would make this script longer than one argument may be: 128 KiB).
+    s += [f"mount -t tmpfs -o size={limits.scratch_bytes},mode=0755 mmzoo-scratch {q(r + p)}",
+          f"cp -R {q(p)}/. {q(r + p)}/", f"chown -R {uid}:{uid} {q(r + p)}"]
   return s + [f"mount -o remount,ro {r}/dev", f"mount -o remount,ro {r}"]
 
 
@@ -315,7 +311,7 @@ def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | Non
     raise IsolationUnavailable("unshare: needs root (namespaces without a user namespace)")
   exposed = _exposures(scratch, ro_paths)
   r = _stage_dir([p for p, _ in exposed])
-  s = _chroot_script(scratch, limits, exposed, r, uid)
+  s = _chroot_script(limits, exposed, r, uid)
   env = [f"{k}={v}" for k, v in child_env(scratch, "/tmp").items()]
   # Inside the chroot the tools are found at their /usr paths. chroot also bars the student from making
   # user namespaces: the kernel refuses them to a chrooted process.
@@ -344,20 +340,28 @@ def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot
     full = _unshare_argv(argv, scratch, limits, uid, list(ro_paths))
   else:
     raise IsolationUnavailable(f"unknown isolation mode {mode!r}")
-  proc = subprocess.Popen(_oom_first() + full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env, cwd=str(scratch), start_new_session=True, bufsize=0, close_fds=True)
+  proc = subprocess.Popen(_oom_first() + full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env, cwd=str(scratch), start_new_session=True, bufsize=0,
+                          close_fds=True)
   proc.isolation_mode = mode
   proc.sandbox_uid = uid
   return proc
 
 
+def _kill_all_argv() -> list[str]:
+  """A command that sends SIGKILL to every process its uid may signal: kill(-1), never itself."""
+  for p in ("/usr/bin/kill", "/bin/kill"):  # procps; not in every minimal image
+    if os.access(p, os.X_OK):
+      return [p, "-KILL", "-1"]
+  return [os.path.realpath(sys.executable), "-I", "-S", "-c", "import os; os.kill(-1, 9)"]
+
+
 def _sweep_uid(uid: int) -> None:
-  """Kills every process of a sandbox's host uid (kill(-1) sent as that uid reaches them all), then
-  waits a little for their zombies to be reaped: a zombie still counts toward the next sandbox's
-  RLIMIT_NPROC in the same slot."""
-  kill_bin = _tool("kill")
+  """Kills every process of a sandbox's host uid, then waits a little for their zombies to go."""
+  # kill(-1) sent as that uid reaches all of them. A zombie still counts toward the next sandbox's
+  # RLIMIT_NPROC in the same slot, hence the wait.
   for _ in range(20):  # a fork loop may create processes while a sweep runs; repeat until none is left
-    subprocess.run(_setpriv(uid) + [kill_bin, "-KILL", "-1"], env={}, stdin=subprocess.DEVNULL,
+    subprocess.run(_setpriv(uid) + _kill_all_argv(), env={}, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if _user_tasks(uid) == 0:
       break
