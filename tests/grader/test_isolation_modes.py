@@ -318,6 +318,18 @@ def test_the_cpu_limit_stops_a_busy_loop(mode, scratch):
 @pytest.mark.parametrize("mode", MODES)
 def test_a_setsid_grandchild_dies_with_kill(mode, scratch):
   need(mode)
+  grandchild_dies(mode, scratch)
+
+
+def test_the_uid_sweep_works_without_procps_kill(scratch, monkeypatch):
+  real = os.access
+  monkeypatch.setattr(iso.os, "access", lambda p, m: False if str(p).endswith("/kill") else real(p, m))
+  assert iso._kill_all_argv()[0] != "/usr/bin/kill"
+  grandchild_dies("plain", scratch)
+
+
+def grandchild_dies(mode, scratch):
+  """A setsid grandchild started in the sandbox is gone after kill()."""
   # The grandchild leaves the session and beats on the inherited stderr pipe. After kill(), the pipe
   # reaching its end proves that no process holds it any more.
   (scratch / "beater.py").write_text(
