@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import wire
-from grader.isolation import IsolationUnavailable, Limits, detect, kill, spawn  # noqa: F401 (re-exported)
+from grader.isolation import IsolationUnavailable, Limits, detect, exit_signal, kill, spawn  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 # Decisions where the contract is silent, made so that a hostile submission cannot keep the grader
@@ -99,12 +99,17 @@ def _signal_name(num):
     return f"signal {num}"
 
 
-def describe_exit(returncode) -> tuple[str, dict]:
-  """An English sentence and the details for how the worker process ended."""
+def describe_exit(returncode, mode="plain") -> tuple[str, dict]:
+  """An English sentence and the details for how the worker process ended.
+
+  A plain process killed by signal N ends with -N; through bwrap or unshare (whose namespace init
+  reports it) with 128+N, which isolation.exit_signal reads. In plain mode 128+N is an exit code.
+  """
   if returncode is None:
     return "the process stopped answering", {"kind": "gone"}
-  if returncode < 0:
-    name = _signal_name(-returncode)
+  sig = exit_signal(returncode) if mode != "plain" or returncode < 0 else None
+  if sig is not None:
+    name = _signal_name(sig)
     return f"the process was killed by {name}", {"kind": "signal", "signal": name}
   return f"the process exited with code {returncode}", {"kind": "exit", "code": returncode}
 
@@ -128,6 +133,7 @@ class Worker:
   """One running worker process and its framed channel."""
 
   def __init__(self, mode, scratch, src_dir, worker_dir, limits, uid_slot, wire_limits):
+    self.mode = mode
     self.wire_limits = wire_limits
     self.limits = limits
     argv = [sys.executable, "-I", "-B", str(worker_dir / "worker.py"), str(src_dir)]
@@ -176,7 +182,7 @@ class Worker:
       code = self.proc.wait(timeout=2)
     except Exception:  # noqa: BLE001 — still running with its channel closed
       code = None
-    error, info = describe_exit(code)
+    error, info = describe_exit(code, self.mode)
     return _Stop("crashed", error, info)
 
   def has_more(self) -> bool:
@@ -370,6 +376,8 @@ class Session:
         return Outcome("ok", value=wire.decode(m.get("value"), self.wire_limits))
       except wire.WireError as e:
         return Outcome("bad_output", error=str(e), info={"kind": "wire"})
+      except Exception as e:  # noqa: BLE001 — a decoder bug must cost this call only, never the grading
+        return Outcome("bad_output", error=f"a malformed value ({type(e).__name__})", info={"kind": "wire"})
     if status == "exception":
       info = clean_info({k: m.get(k) for k in ("exc_type", "message", "path", "line", "text", "not_implemented")})
       return Outcome("exception", error=f"{info.get('exc_type', 'Exception')}: {info.get('message', '')}",

@@ -167,14 +167,15 @@ def decode(obj, limits=WireLimits(), budget=None, depth=0):
 
 def _dec_float(body):
   table = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-  if body not in table:
+  if not isinstance(body, str) or body not in table:  # an unhashable body must not raise TypeError
     raise WireError("a malformed non-finite float")
   return table[body]
 
 
 def _check_shape(shape, limits):
+  # Every dimension is bounded on its own too: [0, 10**30] holds no bytes, but numpy cannot make it.
   ok = isinstance(shape, list) and len(shape) <= limits.array_ndim and all(
-      isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+      isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= limits.frame_bytes for n in shape)
   if not ok:
     raise WireError("an array with a malformed shape")
   count = 1
@@ -185,7 +186,7 @@ def _check_shape(shape, limits):
 
 def _dec_array(body, limits, budget):
   dtype, shape = body.get("dtype"), body.get("shape")
-  if dtype not in DTYPES:
+  if not isinstance(dtype, str) or dtype not in DTYPES:
     raise WireError(f"an array of unsupported dtype {str(dtype)[:20]!r}")
   count = _check_shape(shape, limits)
   dt = np.dtype(dtype)

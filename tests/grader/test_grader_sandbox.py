@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, LoadFailed, run_submission
+from grader.sandbox import Limits, LoadFailed, describe_exit, run_submission
 
 # Writes onto every pipe the worker holds: forged replies, garbage, then a header claiming 4 GiB.
 FORGER = '''
@@ -56,6 +56,18 @@ for fd in range(3, 64):
 
 def double(x):
   return 2 * x
+'''
+
+# A reply for its own call (the id read from the worker's frame), with a value that is not plain data.
+FORGED_REPLY = '''
+import json, os, struct, sys
+
+def forge_reply():
+  caller = sys._getframe(1).f_locals
+  body = json.dumps({"type": "reply", "id": caller["rid"], "status": "ok",
+                     "value": {"__float__": []}}).encode()
+  os.write(caller["channel"].wfd, b"MMZW" + struct.pack(">I", len(body)) + body)
+  return 0.0
 '''
 
 GOOD = '''
@@ -156,3 +168,20 @@ def test_imports_that_outlast_the_time_budget_fail_the_load_not_the_grader():
   files = {"a.py": "import time\ntime.sleep(60)\n\ndef double(x):\n  return 2 * x\n"}
   with pytest.raises(LoadFailed, match="time budget ran out while importing the submission \\(a.py\\)"):
     grade(files, [("double", (1,))], ["double"], wall_s=1.5)
+
+
+def test_a_forged_reply_with_a_malformed_value_costs_only_its_call():
+  calls = [("forge_reply", ()), ("double", (7,))]
+  report, out, _ = grade({"a.py": FORGED_REPLY, "b.py": GOOD}, calls, ["forge_reply", "double"])
+  assert out[0].status == "bad_output" and out[1].status == "ok" and out[1].value == 14
+
+
+@pytest.mark.parametrize("code, mode, expected", [
+    (-11, "plain", {"kind": "signal", "signal": "SIGSEGV"}),
+    (139, "bwrap", {"kind": "signal", "signal": "SIGSEGV"}),
+    (137, "unshare", {"kind": "signal", "signal": "SIGKILL"}),
+    (139, "plain", {"kind": "exit", "code": 139}),
+    (4, "bwrap", {"kind": "exit", "code": 4}),
+])
+def test_exits_are_named_by_signal_in_every_isolation(code, mode, expected):
+  assert describe_exit(code, mode)[1] == expected

@@ -103,6 +103,10 @@ def _array(dtype, shape, data):
     ({"__pickle__": "x"}, "unknown tag"),
     ({"a": 1, "b": 2}, "not a single tag"),
     ({"__float__": "nan!"}, "non-finite"),
+    ({"__float__": []}, "non-finite"),  # unhashable bodies and dtypes: a WireError, not a TypeError
+    ({"__ndarray__": {"dtype": [], "shape": [1], "b64": ""}}, "unsupported dtype"),
+    (_array("<f8", [0, 10**30], ""), "malformed shape"),  # no bytes, yet no array numpy could make
+    (_array("<f8", [10**30, 0], ""), "malformed shape"),
     ("x" * (wire.WireLimits().string_chars + 1), "string of"),
 ])
 def test_decode_refuses_violations_with_a_reason(message, why):
