@@ -4,8 +4,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/python -m zoo list
-	.venv/bin/python -m zoo demo
+	.venv/bin/python -m grader solutions/
 
 test: setup
 	.venv/bin/python -m pytest -q -n 2 --dist loadfile
