@@ -43,8 +43,8 @@ def test_grid_tokens_matches_numpy_when_halving_without_antialias():
 def test_constant_maps_stay_constant_for_every_method():
   x = jnp.full((1, 5, 3, 2), 2.5)
   for method in ("nearest", "bilinear", "cubic", "lanczos3"):
-    for grid in ((2, 2), (9, 4)):
-      np.testing.assert_allclose(grid_tokens(x, grid, method), 2.5, rtol=1e-6)
+    # Shrinks one axis and stretches the other.
+    np.testing.assert_allclose(grid_tokens(x, (2, 7), method), 2.5, rtol=1e-6)
 
 
 def _identity_params(module, maps, c):
@@ -66,7 +66,7 @@ def test_maps_on_the_grid_with_identity_projection_are_unchanged():
 def test_projection_commutes_with_resampling():
   # The module projects at native resolution; projecting after resampling must give the same tokens.
   rng = np.random.default_rng(3)
-  maps = [jnp.asarray(rng.standard_normal(s), jnp.float32) for s in ((2, 8, 8, 3), (2, 2, 3, 5), (2, 5, 4, 4))]
+  maps = [jnp.asarray(rng.standard_normal(s), jnp.float32) for s in ((2, 8, 9, 3), (2, 2, 3, 5))]
   module = SpatialAlign(grid=(4, 6), features=7)
   params = jax.jit(module.init)(jax.random.key(1), maps)
   out = jax.jit(module.apply)(params, maps)

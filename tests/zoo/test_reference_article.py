@@ -137,7 +137,7 @@ def test_empty_inputs(x64):
 
 def test_random_lists(x64):
   rng = random.Random(1234)
-  for _ in range(6):
+  for _ in range(4):
     a, b = _rand_list(rng, rng.randint(0, 9)), _rand_list(rng, rng.randint(0, 9))
     assert_pair_close(article.time_align(a, b), py_truncate_pair(a, b), a, b, x64=x64)
     assert_pair_close(article.feature_align(a, b), py_truncate_pair(a, b), a, b, x64=x64)
@@ -153,10 +153,10 @@ def test_random_lists(x64):
 def test_random_self_attention(x64):
   rng = random.Random(99)
   # Includes the smallest allowed inputs: one vector, and vectors of length 1.
-  for n, d in [(1, 1), (1, 4), (3, 1), (2, 5), (4, 3), (6, 2)]:
+  for n, d in [(1, 1), (1, 4), (3, 1), (4, 3)]:
     vecs = [_rand_list(rng, d, -5, 5, ints=False) for _ in range(n)]
     assert_close(article.self_attention(vecs), py_self_attention(vecs), vecs, x64=x64)
-  for d in (1, 2, 7):
+  for d in (1, 5):
     vs = [_rand_list(rng, d, -5, 5) for _ in range(3)]
     assert_close(article.self_attention_fusion(*vs), py_self_attention_fusion(*vs), *vs, x64=x64)
 

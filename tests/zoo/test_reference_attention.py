@@ -109,14 +109,13 @@ class ScaledDotProductAttentionTest(chex.TestCase):
     np.testing.assert_allclose(np.asarray(got, np.float32), want, atol=0.1, rtol=0.05)
 
 
-def _flax_mhdpa_params(rng, d_in, h, d_head, d_out):
-  """Initialise Flax's module, then give every bias random non-zero values (init sets them to 0)."""
+def _flax_mhdpa_params(rng, d_in, h, d_head, d_out, dtype=np.float32):
+  """Random parameters (biases non-zero) in the layout `flax.linen.MultiHeadDotProductAttention.init` makes."""
   module = nn.MultiHeadDotProductAttention(num_heads=h, qkv_features=h * d_head, out_features=d_out)
-  x = jnp.zeros((1, 2, d_in))
-  params = module.init(jax.random.key(0), x, x)["params"]
-  params = jax.tree_util.tree_map_with_path(
-      lambda path, p: (jnp.asarray(rng.standard_normal(p.shape), p.dtype)
-                       if path[-1].key == "bias" else p), params)
+  x = jax.ShapeDtypeStruct((1, 2, d_in), jnp.float32)
+  layout = jax.eval_shape(module.init, jax.random.key(0), x, x)["params"]   # shapes only, nothing compiled
+  params = jax.tree.map(lambda p: np.asarray(rng.standard_normal(p.shape), dtype), layout)
+  assert params["query"]["kernel"].shape == (d_in, h, d_head) and params["out"]["kernel"].shape == (h, d_head, d_out)
   return module, params
 
 
@@ -141,9 +140,8 @@ class MultiHeadAttentionTest(chex.TestCase):
   def test_equals_flax_module_in_float64(self):
     rng = np.random.default_rng(6)
     b, lq, lk, d_in, h, d_head, d_out = 1, 4, 2, 3, 3, 2, 5
+    module, params = _flax_mhdpa_params(rng, d_in, h, d_head, d_out, np.float64)
     with jax.enable_x64(True):
-      module, params = _flax_mhdpa_params(rng, d_in, h, d_head, d_out)
-      params = jax.tree.map(lambda p: jnp.asarray(rng.standard_normal(p.shape)), params)
       x_q, x_kv = rng.standard_normal((b, lq, d_in)), rng.standard_normal((b, lk, d_in))
       mask = _random_mask(rng, (b, lq, lk))
       module64 = module.clone(dtype=jnp.float64, param_dtype=jnp.float64)

@@ -2,6 +2,8 @@
 soft-DTW (Cuturi & Blondel 2017), and warping one stream onto another's time axis along either."""
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -226,6 +228,7 @@ class DTWAlign(nn.Module):
   features: int | None = None  # width of learned projections the ground cost compares; None: compare x, y raw
   # Soft-DTW's own ground cost, used for the hard path too so that gamma -> 0 recovers it.
   distance: str = "sqeuclidean"
+  dtype: Any = None            # computation dtype of the projections (None: from the inputs and params)
 
   @nn.compact
   def __call__(self, x_BxNxD, y_BxMxE, x_mask_BxN=None, y_mask_BxM=None):
@@ -235,8 +238,8 @@ class DTWAlign(nn.Module):
     else:
       # With gamma == 0 the path is piecewise constant in the costs, so these projections only learn
       # through soft-DTW (gamma > 0).
-      xc_BxNxK = nn.Dense(self.features, name="proj_x")(x_BxNxD)
-      yc_BxMxK = nn.Dense(self.features, name="proj_y")(y_BxMxE)
+      xc_BxNxK = nn.Dense(self.features, dtype=self.dtype, name="proj_x")(x_BxNxD)
+      yc_BxMxK = nn.Dense(self.features, dtype=self.dtype, name="proj_y")(y_BxMxE)
     b, n, m = x_BxNxD.shape[0], x_BxNxD.shape[1], y_BxMxE.shape[1]
     xm_BxN = jnp.ones((b, n), bool) if x_mask_BxN is None else x_mask_BxN
     ym_BxM = jnp.ones((b, m), bool) if y_mask_BxM is None else y_mask_BxM
