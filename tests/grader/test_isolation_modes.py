@@ -424,6 +424,19 @@ def test_paths_under_a_0700_folder_are_staged_for_the_sandbox_uid(mode, tmp_path
   assert rc == 0 and out.split() == ["readable", "given", "written"], (out, err)
 
 
+def test_a_venv_out_of_the_sandbox_uid_reach_is_staged_for_bwrap(scratch, monkeypatch):
+  """CI's clone may sit under a 0700 /root: bwrap then gets the venv through a private staging mount."""
+  need("bwrap")
+  if not iso._is_root():
+    pytest.skip("staging needs root")
+  real = iso._reachable
+  monkeypatch.setattr(iso, "_reachable", lambda p, uid: p != sys.prefix and real(p, uid))
+  rc, out, err = run("bwrap", "import sys, numpy; print(sys.prefix, numpy.ones(2).sum())", scratch)
+  assert rc == 0 and out.split() == [sys.prefix, "2.0"], (out, err)
+  argv = iso._bwrap_argv([PY], scratch, SMALL, iso.sandbox_uid(1), [])
+  assert argv[0].endswith("unshare") and "mount --bind" in argv[-1]  # it really went through the stage
+
+
 def test_detect_prefers_the_strongest_mode_and_refuses_what_cannot_run():
   working = [m for m in iso.MODES if iso._check(m) is None]
   assert working and iso.detect() == working[0]
