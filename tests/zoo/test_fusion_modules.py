@@ -102,7 +102,7 @@ class GenericModuleTest(chex.TestCase):
     got = model.clone(dtype=jnp.bfloat16).apply(params, zs)
     self.assertEqual(got.dtype, jnp.bfloat16)
     scale = max(1.0, float(np.max(np.abs(want))))
-    np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=0, atol=0.04 * scale)
+    np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=0, atol=0.02 * scale)
 
   @parameterized.named_parameters(*[(n, n) for n in ("Sum", "LateConcat", "FixedWeightFusion",
                                                       "AttentionWeightFusion", "GMU", "FiLM",

@@ -114,9 +114,18 @@ class GenericTokenFusionTest(chex.TestCase):
     before = np.asarray(apply(params, xs, masks))[out_mask]
     after = np.asarray(apply(params, perturb_padding(xs, masks), masks))[out_mask]
     np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6)
-    # ... while changing a real token does change something (the test can see a difference).
-    moved = [x.at[0, 0].add(1.0) for x in xs]
-    self.assertGreater(float(np.max(np.abs(np.asarray(apply(params, moved, masks))[out_mask] - before))), 1e-3)
+
+  @parameterized.named_parameters(*_NAMED)
+  def test_every_modality_reaches_the_first_modalitys_fused_tokens(self, name):
+    # Fusion, not side-by-side encoding: a real token of any modality moves the fused tokens that
+    # stand for modality 0 (for PerceiverFusion: the latents), which the padding test above cannot see.
+    model, xs, masks, params, apply = case(name)
+    first = slice(None) if name in ("EarlyConcat", "PerceiverFusion") else slice(0, xs[0].shape[1])
+    want = np.asarray(apply(params, xs, masks))[0, first]
+    for m in range(len(xs)):
+      moved = [x.at[0, 1].add(1.0) if k == m else x for k, x in enumerate(xs)]
+      got = np.asarray(apply(params, moved, masks))[0, first]
+      self.assertGreater(float(np.max(np.abs(got - want))), 1e-3, msg=f"modality {m} does not reach modality 0")
 
   @parameterized.named_parameters(*_NAMED)
   def test_bfloat16_runs_and_stays_close_to_float32(self, name):
@@ -126,7 +135,7 @@ class GenericTokenFusionTest(chex.TestCase):
     self.assertEqual(got.dtype, jnp.bfloat16)
     out_mask = np.asarray(model.output_mask(xs, masks))
     scale = max(1.0, float(np.max(np.abs(want))))
-    np.testing.assert_allclose(np.asarray(got, np.float32)[out_mask], want[out_mask], rtol=0, atol=0.1 * scale)
+    np.testing.assert_allclose(np.asarray(got, np.float32)[out_mask], want[out_mask], rtol=0, atol=0.05 * scale)
 
   @parameterized.named_parameters(*_NAMED)
   def test_registered_tokens_kind_and_buildable_from_defaults(self, name):
@@ -227,3 +236,18 @@ class SemanticTest(parameterized.TestCase):
     self.assertGreater(change_in_modality_0(apply), 1e-3)
     late = model.clone(fusion_layer=1)  # the same parameter tree: fusion_layer only changes the wiring
     self.assertEqual(change_in_modality_0(jax.jit(late.apply)), 0.0)
+
+  def test_bottleneck_fusion_treats_the_modalities_alike(self):
+    # The shared bottleneck is the modalities' mean: listing the modalities (and their own layers)
+    # in the other order gives the same fused tokens, reordered. Keeping one modality's copy of the
+    # bottleneck, or updating it modality after modality, would break this.
+    model, xs, masks, params, apply = case("BottleneckFusion")
+    p = params["params"]
+    swap = lambda k: k.replace("_m0", "_m#").replace("_m1", "_m0").replace("_m#", "_m1")
+    swapped = {swap(k): v for k, v in p.items() if k != "embed"}
+    swapped["embed"] = {"proj_0": p["embed"]["proj_1"], "proj_1": p["embed"]["proj_0"]}
+    self.assertEqual(jax.tree.structure(swapped), jax.tree.structure(dict(p)))
+    want = np.asarray(apply(params, xs, masks))
+    got = np.asarray(apply({"params": swapped}, xs[::-1], masks[::-1]))
+    np.testing.assert_allclose(got[:, :4], want[:, 3:], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got[:, 4:], want[:, :3], rtol=1e-5, atol=1e-5)
