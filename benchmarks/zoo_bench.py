@@ -103,6 +103,33 @@ def _normal(key, shape):
   return jax.random.normal(key, shape, jnp.float32)
 
 
+def heads_major_attention(query, key, value, bias=None, mask=None, broadcast_dropout=True, dropout_rng=None,
+                          dropout_rate=0.0, deterministic=False, dtype=None, precision=None, module=None,
+                          force_fp32_for_softmax=False, **einsums):
+  """`attention_fn` for nn.MultiHeadDotProductAttention: the zoo's SDPA in the heads-major [B, H, L, d] layout.
+
+  The patch proposed for zoo/attention.py (see benchmarks/README.md); zoo_bench uses the zoo's own copy
+  once it exists. Flax's default einsums work on [B, L, H, d], which XLA's CPU backend fuses with the
+  softmax into one library call that runs on a single thread; transposed to heads-major first, the same
+  fusion is multi-threaded and several times faster. Dropout, a bias, sown weights or custom einsums
+  go to Flax's own function unchanged.
+  """
+  if (bias is not None or module is not None or force_fp32_for_softmax or (dropout_rate > 0 and not deterministic)
+      or any(e is not None for e in einsums.values())):
+    return nn.dot_product_attention(query, key, value, bias, mask, broadcast_dropout, dropout_rng, dropout_rate,
+                                    deterministic, dtype, precision, module, force_fp32_for_softmax, **einsums)
+  from zoo.attention import scaled_dot_product_attention
+  query, key, value = nn.dtypes.promote_dtype(query, key, value, dtype=dtype)
+  q, k, v = (jnp.swapaxes(t, -3, -2) for t in (query, key, value))
+  return jnp.swapaxes(scaled_dot_product_attention(q, k, v, mask), -3, -2)
+
+
+def _attention_fn():
+  """zoo.attention.heads_major_attention once the patch has landed, else this file's copy of it."""
+  import zoo.attention
+  return getattr(zoo.attention, "heads_major_attention", heads_major_attention)
+
+
 def attention_cases(quick):
   """SDPA, the zoo's MHA and Flax's MHDPA at batch 8, sequence 256, width 512, 8 heads."""
   from zoo.attention import multi_head_attention, scaled_dot_product_attention
@@ -114,6 +141,7 @@ def attention_cases(quick):
   p = mha.init(jax.random.key(1), x, x)["params"]
   mha_twin = lambda p: (lambda m: (lambda x: m(x, x)))(_tt().twin_multi_head_attention(p))
   shape = f"B{b} L{l} D{d} H{h}"
+  mha_hm = nn.MultiHeadDotProductAttention(num_heads=h, attention_fn=_attention_fn())
   return [
       Case("attention/scaled_dot_product_attention", f"B{b} H{h} L{l} d{d // h}",
            lambda p, q, k, v: scaled_dot_product_attention(q, k, v), None, (q, kk, v),
@@ -123,6 +151,9 @@ def attention_cases(quick):
       Case("attention/flax.linen.MultiHeadDotProductAttention", shape,
            lambda p, x: mha.apply({"params": p}, x, x), p, (x,), mha_twin,
            "Flax's own module, the one zoo's encoders use"),
+      Case("attention/flax MHDPA, attention_fn=heads_major_attention", shape,
+           lambda p, x: mha_hm.apply({"params": p}, x, x), p, (x,), mha_twin,
+           "the same module and parameters with the proposed zoo attention_fn"),
   ]
 
 
@@ -278,17 +309,22 @@ def _block(x):
 
 
 def round_robin(fns, repeats, budget_s):
-  """Median (and min) seconds of each callable, calling them in turn `repeats` times (fewer past the budget)."""
+  """Wall-clock median and min, and median process CPU time, of each callable, called in turn `repeats`
+  times (fewer past the budget). CPU time counts every thread's work: on a shared machine it stays near
+  the quiet figure (×threads) for XLA, but includes OpenMP's spin-waiting for PyTorch."""
   times = {k: [] for k in fns}
+  cpu = {k: [] for k in fns}
   start = time.perf_counter()
   for i in range(repeats):
     for k, f in fns.items():
-      t0 = time.perf_counter()
+      c0, t0 = time.process_time(), time.perf_counter()
       f()
       times[k].append(time.perf_counter() - t0)
+      cpu[k].append(time.process_time() - c0)
     if i >= 2 and time.perf_counter() - start > budget_s:
       break
-  return {k: {"median_ms": 1e3 * statistics.median(v), "min_ms": 1e3 * min(v), "n": len(v)} for k, v in times.items()}
+  return {k: {"median_ms": 1e3 * statistics.median(v), "min_ms": 1e3 * min(v), "n": len(v),
+              "cpu_ms": 1e3 * statistics.median(cpu[k])} for k, v in times.items()}
 
 
 def flops_of(compiled):
@@ -373,7 +409,8 @@ def run_case(case, repeats, budget_s, torch):
   for f in fns.values():  # warm-up (the un-jitted path caches each primitive's executable)
     f()
   for k, v in round_robin(fns, repeats, budget_s).items():
-    row[f"{k}_ms"], row[f"{k}_min_ms"], row[f"{k}_n"] = v["median_ms"], v["min_ms"], v["n"]
+    row[f"{k}_ms"], row[f"{k}_min_ms"], row[f"{k}_cpu_ms"], row[f"{k}_n"] = (
+        v["median_ms"], v["min_ms"], v["cpu_ms"], v["n"])
   if "torch_ms" in row:
     row["speedup_vs_torch"] = row["torch_ms"] / row["jit_ms"]  # > 1: the jitted zoo is faster
   if row["flops"]:
@@ -431,7 +468,7 @@ def _progress_line(r):
 # Compile times and the persistent compilation cache.
 
 def compile_models(args):
-  """Compile every model once (in this process) and report the seconds each took; used by the cache check."""
+  """Trace and compile every model once in this process: {name: {"lower_s", "compile_s"} or {"error"}}."""
   if args.cache_dir:
     jax.config.update("jax_compilation_cache_dir", args.cache_dir)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
@@ -439,10 +476,13 @@ def compile_models(args):
   out = {}
   for case in model_cases(args.quick) + [proj_lmf_case(args.quick)]:
     if case.fn is None:
+      out[case.name] = {"error": case.note}
       continue
     t0 = time.perf_counter()
-    jax.jit(case.fn).lower(case.params, *case.inputs).compile()
-    out[case.name] = time.perf_counter() - t0
+    lowered = jax.jit(case.fn).lower(case.params, *case.inputs)
+    t1 = time.perf_counter()
+    lowered.compile()
+    out[case.name] = {"lower_s": t1 - t0, "compile_s": time.perf_counter() - t1}
   return out
 
 
@@ -460,7 +500,7 @@ def cache_check(args, tmp):
   common = ["--compile-only", "--cache-dir", cache] + (["--quick"] if args.quick else [])
   cold = _child(common, os.path.join(tmp, "cold.json"))
   warm = _child(common, os.path.join(tmp, "warm.json"))
-  return {name: {"cold_s": cold[name], "warm_s": warm.get(name)} for name in cold}
+  return {name: {"cold": cold[name], "warm": warm.get(name, {})} for name in cold}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -504,10 +544,16 @@ def markdown(result):
     lines.append(line)
   cache = result.get("compile_cache")
   if cache:
-    lines += ["", "First-call compile time of each model, and with JAX's persistent compilation cache "
-              "filled by an earlier process:", "", "| model | compile s (cold) | compile s (cache hit) |",
-              "|---|---:|---:|"]
-    lines += [f"| {k} | {v['cold_s']:.2f} | {v['warm_s']:.2f} |" for k, v in cache.items()]
+    lines += ["", "First call of each model in a fresh process: tracing/lowering, then XLA compilation, without "
+              "and with JAX's persistent compilation cache (filled by the first process; the cache saves only "
+              "the compilation):", "",
+              "| model | lower s | compile s (cold) | compile s (cache hit) |", "|---|---:|---:|---:|"]
+    for k, v in cache.items():
+      c, w = v["cold"], v["warm"]
+      if "error" in c or "error" in w:
+        lines.append(f"| {k} | {c.get('error') or w.get('error')} | | |")
+      else:
+        lines.append(f"| {k} | {c['lower_s']:.2f} | {c['compile_s']:.2f} | {w['compile_s']:.2f} |")
   return "\n".join(lines)
 
 
