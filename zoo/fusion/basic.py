@@ -19,7 +19,7 @@ _SURVEY = "Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and 
 @register("weighted_sum", family="fusion", paper=_SURVEY,
           shapes="zs M × [..., d], weights [M] -> [..., d]")
 def weighted_sum(zs, weights=None):
-  """Σ_m w_m · z_m over modalities, plain sum when `weights` is None (Baltrušaitis et al. 2019, survey §4)."""
+  """Σ_m w_m · z_m over modalities, plain sum when `weights` is None (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy, §4)."""
   z_MxD = jnp.stack([jnp.asarray(z) for z in zs])
   if weights is None:
     return z_MxD.sum(axis=0)
@@ -40,8 +40,14 @@ def promote_tree(tree, dtype=None):
   return jax.tree.map(lambda x: jnp.asarray(x, dtype), tree)
 
 
+def require_modalities(cls_name, zs, at_least=2):
+  """Raise a readable error when a fusion gets fewer modalities than it can fuse."""
+  if len(zs) < at_least:
+    raise ValueError(f"{cls_name} fuses at least {at_least} modalities, got {len(zs)}")
+
+
 def _check_widths(cls_name, zs):
-  """Sums and weighted sums need one common width; say which modality breaks it."""
+  """Raise a readable error unless all modalities share one width (sums need it)."""
   widths = [z.shape[-1] for z in zs]
   if len(set(widths)) != 1:
     raise ValueError(f"{cls_name}: modality widths {widths} differ; set `features` to project "
@@ -55,7 +61,7 @@ class _Project(nn.Module):
 
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> list[jax.Array]:
-    """Modality-specific linear maps into one space (Baltrušaitis et al. 2019, survey §3, joint representations)."""
+    """Modality-specific linear maps into one space (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy, §3)."""
     if self.features is None:
       return list(zs)
     return [nn.Dense(self.features, dtype=self.dtype, name=f"proj_{m}")(z) for m, z in enumerate(zs)]
@@ -70,7 +76,7 @@ class Sum(nn.Module):
 
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
-    """Additive fusion Σ_m (z_m·W_m + b_m) (Baltrušaitis et al. 2019, survey §4)."""
+    """Additive fusion Σ_m (z_m·W_m + b_m) (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy)."""
     return weighted_sum(_Project(self.features, self.dtype, name="project")(zs))
 
 
@@ -83,7 +89,7 @@ class LateConcat(nn.Module):
 
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
-    """Concatenation of unimodal representations (Baltrušaitis et al. 2019, survey §4)."""
+    """Concatenation of unimodal representations (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy)."""
     return nn.Dense(self.features, dtype=self.dtype, name="out")(jnp.concatenate(zs, axis=-1))
 
 
@@ -102,7 +108,7 @@ class EarlyConcat(nn.Module):
 
   @nn.compact
   def __call__(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
-    """Early (feature-level) fusion of aligned sequences (Baltrušaitis et al. 2019, survey §4)."""
+    """Early (feature-level) fusion of aligned sequences (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy)."""
     lengths = [x.shape[1] for x in xs]
     if len(set(lengths)) != 1:
       raise ValueError(f"EarlyConcat: sequence lengths {lengths} differ; align the streams first "
@@ -135,7 +141,7 @@ class FixedWeightFusion(nn.Module):
 
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
-    """Fixed convex weighting of modalities (Baltrušaitis et al. 2019, survey §4)."""
+    """Fixed weighting of modalities (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy)."""
     if len(zs) != len(self.weights):
       raise ValueError(f"FixedWeightFusion: {len(zs)} modalities but {len(self.weights)} weights")
     hs = _Project(self.features, self.dtype, name="project")(zs)

@@ -11,7 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zoo.fusion.basic import promote_tree
+from zoo.fusion.basic import promote_tree, require_modalities
 from zoo.registry import register
 
 _GMU = "Arevalo et al. 2017, Gated Multimodal Units for Information Fusion"
@@ -34,11 +34,6 @@ def film(params, x, cond):
   return gamma * x + beta
 
 
-def _need_two(cls_name, zs):
-  if len(zs) < 2:
-    raise ValueError(f"{cls_name} fuses at least 2 modalities, got {len(zs)}")
-
-
 @register("GMU", family="fusion", paper=_GMU, shapes="zs M × [B, d_m] -> [B, features]")
 class GMU(nn.Module):
   """Gated Multimodal Unit.
@@ -57,7 +52,7 @@ class GMU(nn.Module):
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
     """Gated fusion of M modalities (Arevalo et al. 2017, Gated Multimodal Units for Information Fusion)."""
-    _need_two("GMU", zs)
+    require_modalities("GMU", zs)
     o = self.features
     d_all = sum(z.shape[-1] for z in zs)
     if len(zs) == 2:
@@ -91,7 +86,7 @@ class FiLM(nn.Module):
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
     """Feature-wise linear modulation (Perez et al. 2018, FiLM: Visual Reasoning with a General Conditioning Layer)."""
-    _need_two("FiLM", zs)
+    require_modalities("FiLM", zs)
     x_BxD, cond_BxC = zs[0], jnp.concatenate(zs[1:], axis=-1)
     c, d = cond_BxC.shape[-1], x_BxD.shape[-1]
 
@@ -120,7 +115,7 @@ class MultiplicativeInteraction(nn.Module):
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
     """Multiplicative interaction layer (Jayakumar et al. 2020, Multiplicative Interactions and Where to Find Them)."""
-    _need_two("MultiplicativeInteraction", zs)
+    require_modalities("MultiplicativeInteraction", zs)
     x_BxI, y_BxJ = zs[0], jnp.concatenate(zs[1:], axis=-1)
     i, j, o = x_BxI.shape[-1], y_BxJ.shape[-1], self.features
     bilinear_init = nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal",

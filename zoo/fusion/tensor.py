@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zoo.fusion.basic import promote_tree
+from zoo.fusion.basic import promote_tree, require_modalities
 from zoo.registry import register
 
 _TFN = "Zadeh et al. 2017, Tensor Fusion Network for Multimodal Sentiment Analysis"
@@ -62,11 +62,6 @@ def low_rank_fusion(params, z_text, z_image, z_audio):
   return low_rank_fusion_n(params, (z_text, z_image, z_audio))
 
 
-def _need_two(cls_name, zs):
-  if len(zs) < 2:
-    raise ValueError(f"{cls_name} fuses at least 2 modalities, got {len(zs)}")
-
-
 @register("TFN", family="fusion", paper=_TFN, shapes="zs M × [B, d_m] -> [B, features]")
 class TFN(nn.Module):
   """`tensor_fusion` (M-way for M ≠ 3) followed by one post-fusion Dense.
@@ -82,7 +77,7 @@ class TFN(nn.Module):
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
     """Tensor fusion layer (Zadeh et al. 2017, Tensor Fusion Network for Multimodal Sentiment Analysis)."""
-    _need_two("TFN", zs)
+    require_modalities("TFN", zs)
     fused = tensor_fusion(*zs) if len(zs) == 3 else tensor_fusion_n(zs)
     return nn.Dense(self.features, dtype=self.dtype, name="post_fusion")(fused)
 
@@ -105,7 +100,7 @@ class LMF(nn.Module):
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
     """Low-rank multimodal fusion (Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors)."""
-    _need_two("LMF", zs)
+    require_modalities("LMF", zs)
     r, o = self.rank, self.features
     factor_init = nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal",
                                                    in_axis=1, out_axis=2, batch_axis=0)
@@ -142,7 +137,7 @@ class MFB(nn.Module):
   @nn.compact
   def __call__(self, zs: Sequence[jax.Array]) -> jax.Array:
     """Multi-modal factorized bilinear pooling (Yu et al. 2017, Multi-modal Factorized Bilinear Pooling with Co-Attention Learning for VQA)."""
-    _need_two("MFB", zs)
+    require_modalities("MFB", zs)
     k, o = self.factors, self.features
     expanded = [nn.Dense(k * o, dtype=self.dtype, name=f"expand_{m}")(z) for m, z in enumerate(zs)]
     joint_BxKO = functools.reduce(jnp.multiply, expanded)

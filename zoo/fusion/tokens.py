@@ -21,13 +21,14 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.fusion.basic import require_modalities
 from zoo.registry import register
 
 _TOKENS_SHAPES = "xs M × [B, L_m, d_m], masks M × [B, L_m] -> [B, ΣL_m, features]"
 
 
 def _masks_or_ones(xs, masks):
-  """The given masks as bool, or all-True [B, L_m] ones."""
+  """The given masks as bool, or all-True [B, L_m] ones when `masks` is None."""
   if masks is None:
     return [jnp.ones(x.shape[:2], bool) for x in xs]
   if len(masks) != len(xs):
@@ -70,7 +71,7 @@ class AttentionBlock(nn.Module):
       kv_BxSxD, kv_mask_BxS = y_BxLxD, mask_BxL
     else:
       kv_BxSxD, kv_mask_BxS = nn.LayerNorm(dtype=self.dtype, name="ln_ctx")(ctx_BxSxD), ctx_mask_BxS
-    attn_mask_Bx1xLxS = nn.make_attention_mask(mask_BxL, kv_mask_BxS)
+    attn_mask_Bx1xLxS = nn.make_attention_mask(mask_BxL, kv_mask_BxS, dtype=jnp.bool_)
     y_BxLxD = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, dtype=self.dtype, name="attn")(
         y_BxLxD, kv_BxSxD, mask=attn_mask_Bx1xLxS)
     # No real key in the sample: Flax's softmax would average the padding; send no message instead.
@@ -106,6 +107,7 @@ class _TokenFusion(nn.Module):
   dtype: Any = None  # computation dtype; None follows inputs and parameters
 
   def _block(self, name):
+    """A transformer block with this fusion's heads, MLP width and dtype."""
     return AttentionBlock(self.num_heads, self.mlp_dim, self.dtype, name=name)
 
   @nn.nowrap
@@ -148,8 +150,7 @@ class CrossModalAttention(_TokenFusion):
   @nn.compact
   def __call__(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
     """Cross-modal transformer fusion (Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences)."""
-    if len(xs) < 2:
-      raise ValueError(f"CrossModalAttention needs at least 2 modalities, got {len(xs)}")
+    require_modalities("CrossModalAttention", xs)
     masks = _masks_or_ones(xs, masks)
     hs = _Embed(self.features, False, self.dtype, name="embed")(xs)
     outs = []
