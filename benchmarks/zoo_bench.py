@@ -37,12 +37,20 @@ README = os.path.join(HERE, "README.md")
 BEGIN, END = "<!-- zoo_bench:begin -->", "<!-- zoo_bench:end -->"
 
 
-def _configure_xla(which):
-  """Apply zoo/xla_cpu.py's flags before jax starts its backend (`which` = "zoo"), or leave XLA alone."""
+def zoo_flags(override=None):
+  """The flags of the configured run: `--flags` if given, else zoo/xla_cpu.py's FLAGS."""
+  if override is not None:
+    return tuple(override.split())
+  sys.path.insert(0, ROOT)
+  from zoo import xla_cpu
+  return tuple(xla_cpu.FLAGS)
+
+
+def _configure_xla(which, override=None):
+  """Apply the configured run's flags before jax starts its backend (`which` = "zoo"), or leave XLA alone."""
   if which == "zoo":
-    sys.path.insert(0, ROOT)
     from zoo import xla_cpu
-    xla_cpu.configure()
+    xla_cpu.configure(zoo_flags(override))
 
 
 # Imports that start jax come after the flags are set (see main()).
@@ -138,7 +146,7 @@ def attention_cases(quick):
   q, kk, v = (_normal(k[i], (b, h, l, d // h)) for i in range(3))
   x = _normal(k[3], (b, l, d))
   mha = nn.MultiHeadDotProductAttention(num_heads=h)
-  p = mha.init(jax.random.key(1), x, x)["params"]
+  p = jax.jit(mha.init)(jax.random.key(1), x, x)["params"]
   mha_twin = lambda p: (lambda m: (lambda x: m(x, x)))(_tt().twin_multi_head_attention(p))
   shape = f"B{b} L{l} D{d} H{h}"
   mha_hm = nn.MultiHeadDotProductAttention(num_heads=h, attention_fn=_attention_fn())
@@ -209,7 +217,7 @@ def fusion_module_cases(quick):
       xs = [_normal(k, (b, l, d)) for k, l, d in zip(ks, lengths, widths)]
       shape = f"B{b} L{'/'.join(map(str, lengths))} d{'/'.join(map(str, widths))}"
     shape += "".join(f" {k}={v}" for k, v in kw.items())
-    params = module.init(ks[-1], xs)["params"]
+    params = jax.jit(module.init)(ks[-1], xs)["params"]  # one compile, rather than one per primitive
     out.append(Case(f"fusion/{e.name}", shape, lambda p, xs, module=module: module.apply({"params": p}, xs),
                     params, (xs,), _module_twin(e.name, module)))
   return out
@@ -258,7 +266,7 @@ def proj_lmf_case(quick):
   module = ProjLMF()
   ks = _keys(4, 5)
   zs = [_normal(k, (b, d)) for k, d in zip(ks, widths)]
-  params = module.init(ks[-1], zs)["params"]
+  params = jax.jit(module.init)(ks[-1], zs)["params"]
 
   def twin(p):
     tt = _tt()
@@ -269,13 +277,13 @@ def proj_lmf_case(quick):
               lambda p, zs: module.apply({"params": p}, zs), params, (zs,), twin)
 
 
-def model_cases(quick, batch=None):
+def model_cases(quick, batch=None, dtype="float32"):
   """Each architecture of zoo.models at its default config (TINY with --quick); no PyTorch twin."""
   try:
     from zoo import models
   except ImportError as err:
     return [Case("model/*", "", None, None, (), None, f"zoo.models not importable: {err}")]
-  cfg = models.TINY if quick else models.ModelConfig()
+  cfg = (models.TINY if quick else models.ModelConfig()).replace(dtype=dtype)
   b = batch or (2 if quick else 32)
   out = []
   for name in sorted(models.MODELS):
@@ -441,13 +449,20 @@ def measure(args):
                        "torch": torch.__version__ if torch else None},
           "torch_threads": torch.get_num_threads() if torch else None,
           "loadavg_start": os.getloadavg()}
+  t0 = time.perf_counter()
   info["peak"] = matmul_peak(args.quick, args.repeats, torch)
+  print(f"matmul peak ({time.perf_counter() - t0:.1f} s): {info['peak']}", flush=True)
   rows = []
-  for case in all_cases(args.quick, args.only):
+  t_cases = time.perf_counter()
+  cases = all_cases(args.quick, args.only)
+  info["setup_s"] = time.perf_counter() - t_cases
+  for case in cases:
+    t0 = time.perf_counter()
     try:
       row = run_case(case, args.repeats, args.budget, torch)
     except Exception as err:  # report and go on: one broken method must not hide the others' figures
       row = {"name": case.name, "shape": case.shape, "error": f"{type(err).__name__}: {err}"}
+    row["bench_s"] = time.perf_counter() - t0
     if row.get("gflops"):
       row["frac_f32_peak"] = row["gflops"] / info["peak"]["f32_peak"]
     rows.append(row)
@@ -461,7 +476,7 @@ def _progress_line(r):
   if "error" in r:
     return f"{r['name']:55s} ERROR {r['error']}"
   t = f"{r['torch_ms']:9.2f}" if "torch_ms" in r else f"{'-':>9s}"
-  return f"{r['name']:55s} jit {r['jit_ms']:9.2f}  eager {r['eager_ms']:9.2f}  torch {t} ms"
+  return f"{r['name']:55s} jit {r['jit_ms']:9.2f}  eager {r['eager_ms']:9.2f}  torch {t} ms  ({r['bench_s']:.1f} s)"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -524,8 +539,12 @@ def markdown(result):
   head = "| method | shape | jit ms | un-jitted ms | torch ms | torch/jit | GFLOP/s | % f32 peak |"
   sep = "|---|---|---:|---:|---:|---:|---:|---:|"
   if zoo_run:
-    head += " jit ms, zoo XLA flags | torch/jit, zoo flags |"
+    lines[-1:-1] = [f"Last two columns: the same run with XLA_FLAGS=`{zoo_run['XLA_FLAGS']}`.", ""]
+    head += " jit ms, flags | torch/jit, flags |"
     sep += "---:|---:|"
+  elif "configured_flags" in result:
+    lines[-1:-1] = ["zoo/xla_cpu.py sets no XLA flags (see its docstring for the ones measured and why), so "
+                    "there is no second, configured run.", ""]
   lines += [head, sep]
   zoo_rows = {r["name"]: r for r in zoo_run["rows"]} if zoo_run else {}
   for r in base["rows"]:
@@ -578,6 +597,8 @@ def parse_args(argv=None):
   ap.add_argument("--only", default=None, help="regex on the case names, e.g. 'attention|LMF'")
   ap.add_argument("--xla", choices=("default", "zoo", "both"), default=None,
                   help="XLA flags: the default, zoo/xla_cpu.py's, or both in child processes (full run's default)")
+  ap.add_argument("--flags", default=None, help="XLA flags of the configured run instead of zoo/xla_cpu.py's "
+                  "FLAGS, e.g. --flags=--xla_cpu_experimental_ynn_fusion_type=-reduce")
   ap.add_argument("--no-torch", action="store_true", help="leave the PyTorch column out even if torch imports")
   ap.add_argument("--no-cache-check", action="store_true", help="skip the persistent compilation cache check")
   ap.add_argument("--out", default=None, help="JSON path (full run: benchmarks/results/cpu.json)")
@@ -612,7 +633,7 @@ def main(argv=None):
       json.dump(res, f)
     return 0
   if args.xla != "both":
-    _configure_xla(args.xla)
+    _configure_xla(args.xla, args.flags)
     _imports()
     run = measure(args)
     if args.child_out:
@@ -627,9 +648,12 @@ def main(argv=None):
     passthrough += ["--repeats", str(args.repeats), "--budget", str(args.budget)]
     if args.only:
       passthrough += ["--only", args.only]
+    if args.flags is not None:
+      passthrough += [f"--flags={args.flags}"]
+    configured = zoo_flags(args.flags)
     with tempfile.TemporaryDirectory() as tmp:
-      result = {"runs": {}}
-      for which in ("default", "zoo"):
+      result = {"runs": {}, "configured_flags": list(configured)}
+      for which in ("default", "zoo") if configured else ("default",):
         print(f"== XLA flags: {which}", flush=True)
         result["runs"][which] = _child(passthrough + ["--xla", which], os.path.join(tmp, f"{which}.json"))
       if not args.no_cache_check:
