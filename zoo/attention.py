@@ -8,6 +8,7 @@ exact layout of `flax.linen.MultiHeadDotProductAttention`, so one parameter tree
 from __future__ import annotations
 
 import jax
+import flax.linen as nn
 import jax.numpy as jnp
 
 from zoo.registry import register
@@ -42,3 +43,22 @@ def multi_head_attention(params, x_q, x_kv, num_heads, mask=None):
   q, k, v = (jnp.swapaxes(t, 1, 2) for t in (q_BxQxHxK, k_BxLxHxK, v_BxLxHxK))
   o_BxHxQxK = scaled_dot_product_attention(q, k, v, None if mask is None else mask[:, None])
   return jnp.einsum("bhqk,hko->bqo", o_BxHxQxK, params["out"]["kernel"]) + params["out"]["bias"]
+
+
+def heads_major_attention(query, key, value, bias=None, mask=None, broadcast_dropout=True, dropout_rng=None,
+                          dropout_rate=0.0, deterministic=False, dtype=None, precision=None, module=None,
+                          force_fp32_for_softmax=False, **einsums):
+  """`attention_fn` for `nn.MultiHeadDotProductAttention` that attends in the heads-major [B, H, L, d] layout.
+
+  Same arithmetic as Flax's default on [B, L, H, d]; but XLA's CPU backend fuses Flax's layout with the
+  softmax into one single-threaded library call, while the heads-major one spreads over every core
+  (benchmarks/README.md has the profile). Dropout, a bias, sown weights or custom einsums go to Flax's
+  own function unchanged.
+  """
+  if (bias is not None or module is not None or force_fp32_for_softmax or (dropout_rate > 0 and not deterministic)
+      or any(e is not None for e in einsums.values())):
+    return nn.dot_product_attention(query, key, value, bias, mask, broadcast_dropout, dropout_rng, dropout_rate,
+                                    deterministic, dtype, precision, module, force_fp32_for_softmax, **einsums)
+  query, key, value = nn.dtypes.promote_dtype(query, key, value, dtype=dtype)
+  q, k, v = (jnp.swapaxes(t, -3, -2) for t in (query, key, value))  # [..., L, H, d] -> [..., H, L, d]
+  return jnp.swapaxes(scaled_dot_product_attention(q, k, v, mask), -3, -2)

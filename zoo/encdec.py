@@ -18,6 +18,7 @@ import optax
 
 from zoo import tokenizer
 from zoo.architectures import NEEDS_ALIGNED, fused_mask, make_fusion
+from zoo.attention import heads_major_attention
 from zoo.encoders import ENCODERS, MlpBlock
 from zoo.registry import register
 
@@ -40,6 +41,7 @@ class DecoderBlock(nn.Module):
     causal = None if self.decode else nn.make_causal_mask(jnp.ones(y_BxTxD.shape[:2], bool))
     h = nn.MultiHeadDotProductAttention(
         num_heads=cfg.heads, dtype=cfg.compute_dtype, dropout_rate=cfg.dropout, deterministic=det,
+        attention_fn=heads_major_attention,
         decode=self.decode, name="self_attn")(h, h, mask=causal)
     y_BxTxD = y_BxTxD + nn.Dropout(cfg.dropout)(h, det)
     # Cross-attention: every query may read every real memory token.
@@ -47,6 +49,7 @@ class DecoderBlock(nn.Module):
     cross_mask = nn.make_attention_mask(jnp.ones(y_BxTxD.shape[:2], bool), memory_mask_BxM)
     h = nn.MultiHeadDotProductAttention(
         num_heads=cfg.heads, dtype=cfg.compute_dtype, dropout_rate=cfg.dropout, deterministic=det,
+        attention_fn=heads_major_attention,
         name="cross_attn")(h, memory_BxMxD, mask=cross_mask)
     y_BxTxD = y_BxTxD + nn.Dropout(cfg.dropout)(h, det)
     h = nn.LayerNorm(dtype=cfg.compute_dtype, name="ln3")(y_BxTxD)

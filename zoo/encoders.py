@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from zoo import audio as audio_lib
 from zoo import tokenizer
+from zoo.attention import heads_major_attention
 from zoo.registry import register
 
 if TYPE_CHECKING:  # zoo.models imports this module; the config type is only for readers and checkers
@@ -55,7 +56,7 @@ class EncoderBlock(nn.Module):
   def __call__(self, x_BxLxD, mask_BxL, deterministic: bool = True):
     y = nn.LayerNorm(dtype=self.dtype, name="ln1")(x_BxLxD)
     y = nn.MultiHeadDotProductAttention(
-        num_heads=self.heads, dtype=self.dtype, dropout_rate=self.dropout,
+        attention_fn=heads_major_attention, num_heads=self.heads, dtype=self.dtype, dropout_rate=self.dropout,
         deterministic=deterministic, name="attn")(y, y, mask=nn.make_attention_mask(mask_BxL, mask_BxL))
     x_BxLxD = x_BxLxD + nn.Dropout(self.dropout)(y, deterministic)
     y = nn.LayerNorm(dtype=self.dtype, name="ln2")(x_BxLxD)

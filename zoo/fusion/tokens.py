@@ -21,6 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.attention import heads_major_attention
 from zoo.fusion.basic import require_modalities
 from zoo.registry import register
 
@@ -72,7 +73,8 @@ class AttentionBlock(nn.Module):
     else:
       kv_BxSxD, kv_mask_BxS = nn.LayerNorm(dtype=self.dtype, name="ln_ctx")(ctx_BxSxD), ctx_mask_BxS
     attn_mask_Bx1xLxS = nn.make_attention_mask(mask_BxL, kv_mask_BxS, dtype=jnp.bool_)
-    y_BxLxD = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, dtype=self.dtype, name="attn")(
+    y_BxLxD = nn.MultiHeadDotProductAttention(
+        num_heads=self.num_heads, dtype=self.dtype, attention_fn=heads_major_attention, name="attn")(
         y_BxLxD, kv_BxSxD, mask=attn_mask_Bx1xLxS)
     # No real key in the sample: Flax's softmax would average the padding; send no message instead.
     has_key_Bx1x1 = jnp.any(kv_mask_BxS, axis=-1)[:, None, None]
