@@ -533,18 +533,19 @@ def markdown(result):
   peak = base["peak"]
   lines = [f"Run {base['date']} on {base['machine']['cpu']} ({base['machine']['cores']} cores), "
            f"jax {base['versions']['jax']}, flax {base['versions']['flax']}, torch {base['versions']['torch']}; "
-           f"load average {base['loadavg_start'][0]:.1f} at the start.", "",
+           f"load average {base['loadavg_start'][0]:.1f} at the start, {base['loadavg_end'][0]:.1f} at the end "
+           "(above 0.5 the machine was shared and the milliseconds are not its own).", "",
            f"Matrix-multiply peak measured in the same run (GFLOP/s, square {peak['sizes']}): "
            + ", ".join(f"{k} {v:.0f}" for k, v in peak.items() if k != "sizes") + ".", ""]
   head = "| method | shape | jit ms | un-jitted ms | torch ms | torch/jit | GFLOP/s | % f32 peak |"
   sep = "|---|---|---:|---:|---:|---:|---:|---:|"
   if zoo_run:
-    lines[-1:-1] = [f"Last two columns: the same run with XLA_FLAGS=`{zoo_run['XLA_FLAGS']}`.", ""]
+    lines += [f"Last two columns: the same cases in a second process with XLA_FLAGS=`{zoo_run['XLA_FLAGS']}`.", ""]
     head += " jit ms, flags | torch/jit, flags |"
     sep += "---:|---:|"
   elif "configured_flags" in result:
-    lines[-1:-1] = ["zoo/xla_cpu.py sets no XLA flags (see its docstring for the ones measured and why), so "
-                    "there is no second, configured run.", ""]
+    lines += ["zoo/xla_cpu.py sets no XLA flags (its docstring has the ones measured and why), so there is "
+              "no second, configured run.", ""]
   lines += [head, sep]
   zoo_rows = {r["name"]: r for r in zoo_run["rows"]} if zoo_run else {}
   for r in base["rows"]:
