@@ -111,45 +111,18 @@ def _normal(key, shape):
   return jax.random.normal(key, shape, jnp.float32)
 
 
-def heads_major_attention(query, key, value, bias=None, mask=None, broadcast_dropout=True, dropout_rng=None,
-                          dropout_rate=0.0, deterministic=False, dtype=None, precision=None, module=None,
-                          force_fp32_for_softmax=False, **einsums):
-  """`attention_fn` for nn.MultiHeadDotProductAttention: the zoo's SDPA in the heads-major [B, H, L, d] layout.
-
-  The patch proposed for zoo/attention.py (see benchmarks/README.md); zoo_bench uses the zoo's own copy
-  once it exists. Flax's default einsums work on [B, L, H, d], which XLA's CPU backend fuses with the
-  softmax into one library call that runs on a single thread; transposed to heads-major first, the same
-  fusion is multi-threaded and several times faster. Dropout, a bias, sown weights or custom einsums
-  go to Flax's own function unchanged.
-  """
-  if (bias is not None or module is not None or force_fp32_for_softmax or (dropout_rate > 0 and not deterministic)
-      or any(e is not None for e in einsums.values())):
-    return nn.dot_product_attention(query, key, value, bias, mask, broadcast_dropout, dropout_rng, dropout_rate,
-                                    deterministic, dtype, precision, module, force_fp32_for_softmax, **einsums)
-  from zoo.attention import scaled_dot_product_attention
-  query, key, value = nn.dtypes.promote_dtype(query, key, value, dtype=dtype)
-  q, k, v = (jnp.swapaxes(t, -3, -2) for t in (query, key, value))
-  return jnp.swapaxes(scaled_dot_product_attention(q, k, v, mask), -3, -2)
-
-
-def _attention_fn():
-  """zoo.attention.heads_major_attention once the patch has landed, else this file's copy of it."""
-  import zoo.attention
-  return getattr(zoo.attention, "heads_major_attention", heads_major_attention)
-
-
 def attention_cases(quick):
   """SDPA, the zoo's MHA and Flax's MHDPA at batch 8, sequence 256, width 512, 8 heads."""
-  from zoo.attention import multi_head_attention, scaled_dot_product_attention
+  from zoo.attention import heads_major_attention, multi_head_attention, scaled_dot_product_attention
   b, l, d, h = (2, 16, 32, 4) if quick else (8, 256, 512, 8)
   k = _keys(4)
   q, kk, v = (_normal(k[i], (b, h, l, d // h)) for i in range(3))
   x = _normal(k[3], (b, l, d))
-  mha = nn.MultiHeadDotProductAttention(num_heads=h)
+  mha = nn.MultiHeadDotProductAttention(num_heads=h)  # Flax's default attention_fn: the [B, L, H, d] layout
   p = jax.jit(mha.init)(jax.random.key(1), x, x)["params"]
   mha_twin = lambda p: (lambda m: (lambda x: m(x, x)))(_tt().twin_multi_head_attention(p))
   shape = f"B{b} L{l} D{d} H{h}"
-  mha_hm = nn.MultiHeadDotProductAttention(num_heads=h, attention_fn=_attention_fn())
+  mha_hm = nn.MultiHeadDotProductAttention(num_heads=h, attention_fn=heads_major_attention)
   return [
       Case("attention/scaled_dot_product_attention", f"B{b} H{h} L{l} d{d // h}",
            lambda p, q, k, v: scaled_dot_product_attention(q, k, v), None, (q, kk, v),
@@ -158,10 +131,10 @@ def attention_cases(quick):
            mha_twin, "twin: torch.nn.MultiheadAttention"),
       Case("attention/flax.linen.MultiHeadDotProductAttention", shape,
            lambda p, x: mha.apply({"params": p}, x, x), p, (x,), mha_twin,
-           "Flax's own module, the one zoo's encoders use"),
+           "Flax's module with its default attention_fn"),
       Case("attention/flax MHDPA, attention_fn=heads_major_attention", shape,
            lambda p, x: mha_hm.apply({"params": p}, x, x), p, (x,), mha_twin,
-           "the same module and parameters with the proposed zoo attention_fn"),
+           "the same module and parameters with zoo.attention.heads_major_attention, as zoo's blocks use it"),
   ]
 
 
