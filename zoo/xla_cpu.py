@@ -7,8 +7,8 @@ the default `attention_fn` of nn.MultiHeadDotProductAttention) it fuses q·kᵀ,
 product into one library call that runs on a single thread: at batch 8, sequence 256, width 512, 8 heads
 it takes about 60 ms of one core, where the same fusion on the heads-major [B, H, L, d] layout (the zoo's
 `scaled_dot_product_attention`) takes about 17 ms spread over both cores. Two remedies:
-  * the layout (preferred, no flag): `attention_fn=zoo.attention.heads_major_attention` (the patch in
-    benchmarks/README.md) gives Flax's module the fast fusion;
+  * the layout (preferred, no flag): `attention_fn=zoo.attention.heads_major_attention`, which every
+    zoo attention block now passes to Flax's module, gives it the fast fusion;
   * the flag NO_YNN_REDUCE below, which keeps YNNPACK for the dots but leaves reductions (the softmax)
     to XLA's own loops, so nothing is fused into that single-threaded call: Flax-layout attention
     drops to 27-30 ms of CPU over both cores, but heads-major attention rises from 17 to 29-44 ms.
