@@ -88,3 +88,25 @@ def test_quick_run_end_to_end(tmp_path):
     assert r["jit_ms"] > 0 and r["eager_ms"] > 0
     assert r["torch"].startswith("unavailable"), r
   assert "| attention/multi_head_attention |" in proc.stdout
+
+
+def test_xla_cpu_configure_before_the_backend_only():
+  """zoo.xla_cpu.configure() appends flags (those already set win) and refuses once jax's backend is up."""
+  code = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_cpu_enable_fast_min_max=false"
+from zoo import xla_cpu
+assert xla_cpu.FLAGS == ()  # the zoo's commands run with XLA's defaults (see the module's docstring)
+got = xla_cpu.configure(("--xla_cpu_enable_fast_min_max=true", xla_cpu.NO_YNN_REDUCE))
+assert got == "--xla_cpu_enable_fast_min_max=false " + xla_cpu.NO_YNN_REDUCE, got
+import jax.numpy as jnp
+jnp.ones(2).block_until_ready()
+try:
+  xla_cpu.configure()
+except RuntimeError:
+  print("refused")
+"""
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                        env=dict(os.environ, PYTHONPATH=ROOT))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.strip() == "refused"
