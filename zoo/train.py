@@ -1,0 +1,350 @@
+"""Training on the synthetic task: `create_train_state`, jitted `train_step` / `eval_step`, the loop.
+
+Flax examples/wmt's split: models live in zoo.models, this file holds a frozen `TrainConfig` and flat
+pure functions. The loop checkpoints with orbax (a stopped run resumes at the same step with the same
+data and ends with the same parameters) and runs data-parallel over a `jax.sharding.Mesh` of every
+device (batch split along "data", parameters replicated; XLA inserts the gradient all-reduce).
+
+Checkpoint layout (what `zoo.models.load_params` reads):
+  <workdir>/config.json                      the TrainConfig, as `config_to_json` writes it
+  <workdir>/model_config.json                the model's ModelConfig (zoo.models.config_to_json)
+  <workdir>/checkpoints/<step>/default/      an orbax StandardCheckpointer directory holding
+                                             {"step": [], "params": ..., "opt_state": ...}
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax.training import train_state
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from zoo import data as data_lib
+from zoo import models
+from zoo.architectures import ALIGNERS
+
+TrainState = train_state.TrainState
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """One run: which model, its sizes, the task, and the optimisation."""
+  model: str = "parallel"              # zoo.models.MODELS: parallel | serial | alignment | unimodal
+  # Sizes and choices of the model (fusion, modalities, align). Its shape fields (text_len,
+  # image_size, audio_len, sample_rate, num_classes) are overwritten from `data` by `model_config`.
+  model_cfg: models.ModelConfig = models.ModelConfig(
+      width=32, depth=1, heads=2, mlp_dim=64, embed_dim=32, patch_size=8, n_fft=200, hop=80, n_mels=24,
+      fusion="LMF")
+  data: data_lib.DataConfig = data_lib.DataConfig()
+  seed: int = 0                        # parameters, dropout and the training data stream
+  steps: int = 600
+  batch_size: int = 32
+  # Peak of the warmup-cosine schedule. 3e-3 let the alignment model learn only one of the label's
+  # two bits (t XOR i, or a) and stall at 50% for 1500 steps; 1e-3 learns both (docs/results.md).
+  learning_rate: float = 1e-3
+  warmup_steps: int = 50
+  weight_decay: float = 1e-4           # adamw's decoupled decay
+  grad_clip: float = 1.0               # global-norm clipping before adamw
+  contrastive_weight: float = 0.1      # × aux["contrastive_loss"] where a model returns one
+  eval_every: int = 100
+  eval_size: int = 512                 # held-out examples (split "eval", the same for every seed)
+  checkpoint_every: int = 200
+
+
+def model_config(cfg: TrainConfig) -> models.ModelConfig:
+  """The model's config with its shapes taken from the data, so the two cannot disagree."""
+  d = cfg.data
+  return cfg.model_cfg.replace(text_len=d.text_len, image_size=d.image_size, audio_len=d.audio_len,
+                               sample_rate=d.sample_rate, num_classes=data_lib.NUM_CLASSES)
+
+
+def config_to_json(cfg: TrainConfig) -> str:
+  """The config as JSON (tuples become lists)."""
+  return json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True)
+
+
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+  """Global-norm clipping, then adamw on a linear-warmup, cosine-decay schedule."""
+  return _optimizer(cfg.steps, cfg.learning_rate, cfg.warmup_steps, cfg.weight_decay, cfg.grad_clip)
+
+
+@functools.lru_cache(maxsize=None)
+def _optimizer(steps, learning_rate, warmup_steps, weight_decay, grad_clip):
+  # Cached: the optimizer is a static field of TrainState, so runs that share one object (seeds of a
+  # config) share the jitted train_step instead of compiling it again.
+  schedule = optax.warmup_cosine_decay_schedule(
+      init_value=0.0, peak_value=learning_rate, warmup_steps=warmup_steps,
+      decay_steps=max(steps, warmup_steps + 1), end_value=learning_rate * 0.01)
+  return optax.chain(optax.clip_by_global_norm(grad_clip),
+                     optax.adamw(schedule, weight_decay=weight_decay))
+
+
+# Runs in one process (the seeds of a results row, a resumed run) share compilations: the jitted
+# step's cache key holds TrainState's static fields, model.apply (a bound method, equal only for the
+# same Module object) and the optimizer, so both are built once per config; and init_params, whose
+# inner jit is a fresh lambda per call, is jitted here once per (model, config).
+build_model = functools.lru_cache(maxsize=None)(models.build)
+_init_params = jax.jit(models.init_params, static_argnums=(0, 1))
+
+
+def create_train_state(cfg: TrainConfig, model, rng) -> TrainState:
+  """Fresh parameters and optimizer state for `model`."""
+  params = _init_params(model, model_config(cfg), rng)
+  return TrainState.create(apply_fn=model.apply, params=params, tx=make_optimizer(cfg))
+
+
+def _loss(params, apply_fn, batch, dropout_rng, contrastive_weight):
+  logits_BxC, aux = apply_fn({"params": params}, batch, train=True, rngs={"dropout": dropout_rng})
+  ce = optax.softmax_cross_entropy_with_integer_labels(
+      logits_BxC.astype(jnp.float32), batch["label"]).mean()
+  loss = ce
+  if "contrastive_loss" in aux:
+    loss = loss + contrastive_weight * aux["contrastive_loss"].astype(jnp.float32)
+  return loss, (ce, logits_BxC)
+
+
+def train_step(state: TrainState, batch: dict, rng, contrastive_weight: float = 0.0):
+  """One adamw step on the batch's mean loss; metrics: loss (with the aux term), ce, accuracy."""
+  dropout_rng = jax.random.fold_in(rng, state.step)
+  grad_fn = jax.value_and_grad(_loss, has_aux=True)
+  (loss, (ce, logits_BxC)), grads = grad_fn(state.params, state.apply_fn, batch, dropout_rng,
+                                            contrastive_weight)
+  acc = jnp.mean(jnp.argmax(logits_BxC, -1) == batch["label"])
+  return state.apply_gradients(grads=grads), {"loss": loss, "ce": ce, "accuracy": acc}
+
+
+def eval_step(state: TrainState, batch: dict):
+  """Sums over the batch (so batches add up exactly): correct, ce_sum, count."""
+  logits_BxC, _ = state.apply_fn({"params": state.params}, batch, train=False)
+  ce_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC.astype(jnp.float32), batch["label"])
+  return {"correct": jnp.sum(jnp.argmax(logits_BxC, -1) == batch["label"]),
+          "ce_sum": jnp.sum(ce_B), "count": jnp.asarray(batch["label"].shape[0])}
+
+
+# --- many devices --------------------------------------------------------------------------------
+
+def make_mesh(devices=None) -> Mesh:
+  """A 1-D mesh named "data" over `devices` (default: all of them)."""
+  return Mesh(np.asarray(jax.devices() if devices is None else devices), ("data",))
+
+
+def shard_batch(batch: dict, mesh: Mesh) -> dict:
+  """Put a host batch on the mesh, split along its leading (batch) axis."""
+  return jax.device_put(batch, NamedSharding(mesh, P("data")))
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+def checkpoint_manager(workdir: str, cfg: TrainConfig):
+  """Orbax manager of <workdir>/checkpoints, keeping the last two."""
+  import orbax.checkpoint as ocp
+  # Synchronous saves: the models are small, and the donated train state must not be read later.
+  options = ocp.CheckpointManagerOptions(max_to_keep=2, save_interval_steps=cfg.checkpoint_every,
+                                         enable_async_checkpointing=False)
+  return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), options=options)
+
+
+def _ckpt_tree(state: TrainState) -> dict:
+  return {"step": state.step, "params": state.params, "opt_state": state.opt_state}
+
+
+def save_checkpoint(mngr, state: TrainState, *, force: bool = False) -> None:
+  """Save the state at its step (every `checkpoint_every` steps, or now with `force`)."""
+  import orbax.checkpoint as ocp
+  mngr.save(int(state.step), args=ocp.args.StandardSave(_ckpt_tree(state)), force=force)
+
+
+def restore_checkpoint(mngr, state: TrainState) -> TrainState:
+  """The latest checkpoint's state, with `state`'s structure and shardings; `state` if there is none."""
+  import orbax.checkpoint as ocp
+  step = mngr.latest_step()
+  if step is None:
+    return state
+  target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _ckpt_tree(state))
+  restored = mngr.restore(step, args=ocp.args.StandardRestore(target))
+  return state.replace(**restored)
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _jitted_steps(contrastive_weight: float, mesh: Mesh):
+  """`train_step` and `eval_step` jitted for the mesh (cached, so runs in one process share compilations)."""
+  replicated, batch_sharding = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+  step_fn = jax.jit(functools.partial(train_step, contrastive_weight=contrastive_weight),
+                    in_shardings=(replicated, batch_sharding, replicated),
+                    out_shardings=(replicated, replicated), donate_argnums=0)
+  eval_fn = jax.jit(eval_step, in_shardings=(replicated, batch_sharding), out_shardings=replicated)
+  return step_fn, eval_fn
+
+
+def evaluate(eval_fn, state: TrainState, cfg: TrainConfig, mesh: Mesh) -> dict[str, float]:
+  """Accuracy and mean cross-entropy over the held-out split."""
+  tot = {"correct": 0, "ce_sum": 0.0, "count": 0}
+  for k in range(cfg.eval_size // cfg.batch_size):
+    b = shard_batch(data_lib.batch(cfg.data, 0, k, cfg.batch_size, split="eval"), mesh)
+    for name, v in jax.device_get(eval_fn(state, b)).items():
+      tot[name] += v
+  return {"accuracy": tot["correct"] / tot["count"], "ce": tot["ce_sum"] / tot["count"]}
+
+
+def num_params(params) -> int:
+  """Total number of parameter entries."""
+  return int(sum(np.size(x) for x in jax.tree.leaves(params)))
+
+
+def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = None,
+                       stop_at: int | None = None, progress: bool = True) -> dict[str, Any]:
+  """Train `cfg` in `workdir`, resuming from its latest checkpoint; evaluate; return a summary.
+
+  `stop_at` ends the run early at that step with a checkpoint, as a preempted job would; calling
+  again with the same config and workdir continues from there.
+  """
+  from tqdm.auto import tqdm
+  mesh = make_mesh() if mesh is None else mesh
+  n_dev = mesh.devices.size
+  if cfg.batch_size % n_dev or cfg.eval_size % cfg.batch_size:
+    raise ValueError(f"batch_size {cfg.batch_size} must divide by {n_dev} devices and "
+                     f"eval_size {cfg.eval_size} by batch_size")
+  os.makedirs(workdir, exist_ok=True)
+  cfg_path = os.path.join(workdir, "config.json")
+  if os.path.exists(cfg_path):
+    with open(cfg_path) as f:
+      if f.read() != config_to_json(cfg):
+        raise ValueError(f"{workdir} holds a run with another config; use a fresh workdir")
+  else:
+    with open(cfg_path, "w") as f:
+      f.write(config_to_json(cfg))
+    # What `python -m zoo infer --checkpoint <workdir>` rebuilds the model from.
+    with open(os.path.join(workdir, models.MODEL_CONFIG_FILE), "w") as f:
+      f.write(models.config_to_json(model_config(cfg)))
+
+  model = build_model(cfg.model, model_config(cfg))
+  init_rng, dropout_rng = jax.random.split(jax.random.key(cfg.seed))
+  replicated = NamedSharding(mesh, P())
+  state = jax.device_put(create_train_state(cfg, model, init_rng), replicated)
+  mngr = checkpoint_manager(workdir, cfg)
+  state = restore_checkpoint(mngr, state)
+  start = int(state.step)
+
+  step_fn, eval_fn = _jitted_steps(cfg.contrastive_weight, mesh)
+
+  end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
+  history, metrics, t_first = [], {}, None
+  bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=not progress,
+             desc=f"{cfg.model}/{cfg.model_cfg.fusion}" if cfg.model == "parallel" else cfg.model)
+  for step in bar:
+    batch = shard_batch(data_lib.batch(cfg.data, cfg.seed, step, cfg.batch_size), mesh)
+    state, metrics = step_fn(state, batch, dropout_rng)
+    if t_first is None:  # the first step compiles: time the rest
+      jax.block_until_ready(state)
+      t_first = time.perf_counter()
+    done = step + 1
+    if progress and (done % 10 == 0 or done == end):
+      bar.set_postfix(loss=f"{float(metrics['loss']):.3f}", acc=f"{float(metrics['accuracy']):.2f}")
+    if done % cfg.eval_every == 0 and done < cfg.steps:
+      history.append({"step": done, **evaluate(eval_fn, state, cfg, mesh)})
+    save_checkpoint(mngr, state, force=(done == end))
+  bar.close()
+  jax.block_until_ready(state)
+  timed = end - start - 1
+  step_time = (time.perf_counter() - t_first) / timed if t_first is not None and timed > 0 else float("nan")
+  mngr.wait_until_finished()
+  mngr.close()
+
+  summary = {"step": int(state.step), "params": num_params(state.params), "step_time_s": step_time,
+             "history": history, "train": {k: float(v) for k, v in jax.device_get(metrics).items()}}
+  if int(state.step) == cfg.steps:
+    summary["eval"] = evaluate(eval_fn, state, cfg, mesh)
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=2)
+  summary["state"] = state
+  return summary
+
+
+# --- presets and the command line ----------------------------------------------------------------
+
+# "tiny": tests and the results script's --smoke (compiles in seconds, learns nothing much).
+# "cpu": the results table's configuration (docs/results.md), a few hundred steps on 2 CPU cores.
+# "gpu": a larger model on longer, finer inputs for one accelerator (documented, not run here).
+PRESETS = {
+    "tiny": TrainConfig(
+        model_cfg=models.ModelConfig(width=16, depth=1, heads=2, mlp_dim=32, embed_dim=16, patch_size=8,
+                                     n_fft=200, hop=80, n_mels=16),
+        data=data_lib.DataConfig(text_len=6, max_syllables=2, audio_len=1600),
+        steps=6, batch_size=8, warmup_steps=2, eval_every=3, eval_size=16, checkpoint_every=2),
+    "cpu": TrainConfig(),
+    "gpu": TrainConfig(
+        model_cfg=models.ModelConfig(width=128, depth=2, heads=4, mlp_dim=256, embed_dim=128,
+                                     patch_size=4, n_fft=400, hop=160, n_mels=40),
+        data=data_lib.DataConfig(text_len=24, max_syllables=8, image_size=32, audio_len=16_000),
+        steps=3000, batch_size=256, learning_rate=1e-3, warmup_steps=300, eval_every=500,
+        eval_size=4096, checkpoint_every=500),
+}
+
+
+def add_arguments(p) -> None:
+  """The `python -m zoo train` options (every one defaults to the preset's value)."""
+  p.add_argument("--workdir", required=True,
+                 help="run directory: config.json, orbax checkpoints, summary.json; rerun to resume")
+  p.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
+                 help="base configuration the other options change (default: %(default)s)")
+  p.add_argument("--model", choices=sorted(m for m in models.MODELS if m != "encdec"),
+                 help="architecture (default: parallel)")
+  p.add_argument("--fusion", help="catalog fusion for --model parallel, by class name, e.g. LMF, GMU, "
+                 "CrossModalAttention (`python -m zoo list --family fusion`)")
+  p.add_argument("--modalities", help="comma-separated subset of text,image,audio the model reads "
+                 "(unimodal: exactly one)")
+  p.add_argument("--align", choices=ALIGNERS,
+                 help="the alignment model's time aligner (zoo.architectures.ALIGNERS); interp assumes "
+                 "a uniform clock, the DTW ones find the alignment")
+  p.add_argument("--steps", type=int, help="total training steps (the schedule's length)")
+  p.add_argument("--seed", type=int, help="seed of the parameters, dropout and training data")
+  p.add_argument("--batch-size", type=int, help="global batch, split over all devices")
+  p.add_argument("--learning-rate", type=float, help="peak learning rate of the warmup-cosine schedule")
+  p.add_argument("--warmup-steps", type=int, help="linear warmup steps")
+  p.add_argument("--weight-decay", type=float, help="adamw weight decay")
+  p.add_argument("--grad-clip", type=float, help="global gradient-norm clip")
+  p.add_argument("--contrastive-weight", type=float,
+                 help="weight of the model's contrastive loss (alignment model) in the total loss")
+  p.add_argument("--eval-every", type=int, help="evaluate on the held-out split every N steps")
+  p.add_argument("--eval-size", type=int, help="held-out examples (a multiple of --batch-size)")
+  p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps (and at the end)")
+  p.add_argument("--aligned", action="store_true",
+                 help="audio on the text's clock (no random shift/stretch): the ablation of misalignment")
+  p.add_argument("--stop-at", type=int, help="stop at this step with a checkpoint (as if preempted)")
+  p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def config_from_args(args) -> TrainConfig:
+  """The preset with the command line's changes."""
+  cfg = PRESETS[args.preset]
+  mcfg = cfg.model_cfg
+  for field in ("fusion", "align"):
+    if getattr(args, field) is not None:
+      mcfg = mcfg.replace(**{field: getattr(args, field)})
+  if args.modalities is not None:
+    mcfg = mcfg.replace(modalities=tuple(m.strip() for m in args.modalities.split(",") if m.strip()))
+  changes = {f: getattr(args, f) for f in ("model", "steps", "seed", "batch_size", "learning_rate",
+                                           "warmup_steps", "weight_decay", "grad_clip",
+                                           "contrastive_weight", "eval_every", "eval_size",
+                                           "checkpoint_every") if getattr(args, f) is not None}
+  data = dataclasses.replace(cfg.data, misalign=False) if args.aligned else cfg.data
+  return dataclasses.replace(cfg, model_cfg=mcfg, data=data, **changes)
+
+
+def main(args) -> int:
+  """`python -m zoo train`: train, evaluate, print the summary as JSON."""
+  cfg = config_from_args(args)
+  summary = train_and_evaluate(cfg, args.workdir, stop_at=args.stop_at, progress=not args.no_progress)
+  summary.pop("state")
+  print(json.dumps(summary, indent=2, default=float))
+  return 0
