@@ -55,7 +55,9 @@ def rows(base: train.TrainConfig, smoke: bool) -> list[Row]:
           Row("architecture", "alignment (interp)",
               dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="interp"))),
           Row("architecture", "alignment (dtw)",
-              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="dtw")))]
+              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="dtw"))),
+          Row("architecture", "alignment (soft_dtw)",
+              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="soft_dtw")))]
   # The ablation: the same audio on the text's clock, where the fixed-clock aligner is right.
   out += [Row("audio on the text clock", "alignment (interp), aligned audio",
               dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="interp"),
