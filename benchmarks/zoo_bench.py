@@ -168,14 +168,14 @@ def _array_fusion_cases(quick):
   ]
 
 
-def fusion_module_cases(quick):
+def fusion_module_cases(quick, keep=lambda name: True):
   """Every registered fusion Module (input_kind "pooled" or "tokens") at a realistic shape."""
   from zoo import registry
   out = []
   for e in registry.entries("fusion"):
     cls = e.obj
-    if not (isinstance(cls, type) and hasattr(cls, "input_kind")):
-      continue
+    if not (isinstance(cls, type) and hasattr(cls, "input_kind")) or not keep(f"fusion/{e.name}"):
+      continue  # not a Module, or filtered out by --only before paying for its init
     kw, widths, b, lengths = _fusion_setup(cls, quick)
     try:
       module = cls(**kw)
@@ -250,7 +250,7 @@ def proj_lmf_case(quick):
               lambda p, zs: module.apply({"params": p}, zs), params, (zs,), twin)
 
 
-def model_cases(quick, batch=None, dtype="float32"):
+def model_cases(quick, batch=None, dtype="float32", keep=lambda name: True):
   """Each architecture of zoo.models at its default config (TINY with --quick); no PyTorch twin."""
   try:
     from zoo import models
@@ -259,7 +259,7 @@ def model_cases(quick, batch=None, dtype="float32"):
   cfg = (models.TINY if quick else models.ModelConfig()).replace(dtype=dtype)
   b = batch or (2 if quick else 32)
   out = []
-  for name in sorted(models.MODELS):
+  for name in sorted(n for n in models.MODELS if keep(f"model/{n}")):
     c = cfg.replace(modalities=("text",)) if name == "unimodal" else cfg
     try:
       model = models.build(name, c)
@@ -276,9 +276,10 @@ def model_cases(quick, batch=None, dtype="float32"):
 
 def all_cases(quick, only=None, models=True):
   """Every case (`models=False`: all but the architectures), optionally only names matching regex `only`."""
-  cases = attention_cases(quick) + _array_fusion_cases(quick) + fusion_module_cases(quick)
-  cases += [proj_lmf_case(quick)] + (model_cases(quick) if models else [])
-  return [c for c in cases if not only or re.search(only, c.name)]
+  keep = lambda name: not only or re.search(only, name)
+  cases = attention_cases(quick) + _array_fusion_cases(quick) + fusion_module_cases(quick, keep)
+  cases += [proj_lmf_case(quick)] + (model_cases(quick, keep=keep) if models else [])
+  return [c for c in cases if keep(c.name)]
 
 
 # ------------------------------------------------------------------------------------------------
