@@ -190,6 +190,7 @@ def render_audio(cfg: DataConfig, sounds_W, shift, stretch, rng: np.random.Gener
   code = np.take_along_axis(sounds_W, np.clip(w, 0, n_slots - 1), axis=1)
   sounding = (w >= 0) & (w < n_tok) & (u < cfg.voiced)
   env = np.where(sounding, np.sin(f32(np.pi / cfg.voiced) * u) ** 2, f32(0))   # Hann over the voiced part
+  # Indexed by sound code: vowels 0..vowels-1, unused codes, then the LOW and HIGH whistles.
   hz_table = np.concatenate([cfg.pitches, np.zeros(LOW - cfg.vowels), cfg.whistles]).astype(f32)
   hz = hz_table[np.clip(code, 0, HIGH)]
   secs = u * slot_len / f32(cfg.sample_rate)              # time since the token's onset

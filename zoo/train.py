@@ -238,7 +238,9 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
   step_fn, eval_fn = _jitted_steps(cfg.contrastive_weight, mesh)
 
   end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-  history, metrics, t_first = [], {}, None
+  # Step time: data generation included; the first (compiling) step, evaluations and checkpoint
+  # saves excluded.
+  history, metrics, t_first, t_aside = [], {}, None, 0.0
   bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=not progress,
              desc=f"{cfg.model}/{cfg.model_cfg.fusion}" if cfg.model == "parallel" else cfg.model)
   for step in bar:
@@ -250,13 +252,21 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
     done = step + 1
     if progress and (done % 10 == 0 or done == end):
       bar.set_postfix(loss=f"{float(metrics['loss']):.3f}", acc=f"{float(metrics['accuracy']):.2f}")
-    if done % cfg.eval_every == 0 and done < cfg.steps:
-      history.append({"step": done, **evaluate(eval_fn, state, cfg, mesh)})
-    save_checkpoint(mngr, state, force=(done == end))
+    due_eval = done % cfg.eval_every == 0 and done < cfg.steps
+    due_save = done == end or mngr.should_save(done)
+    if due_eval or due_save:
+      jax.block_until_ready(state)   # finish the queued steps on the steps' clock
+      t_side = time.perf_counter()
+      if due_eval:
+        history.append({"step": done, **evaluate(eval_fn, state, cfg, mesh)})
+      if due_save:
+        save_checkpoint(mngr, state, force=(done == end))
+      t_aside += time.perf_counter() - t_side
   bar.close()
   jax.block_until_ready(state)
   timed = end - start - 1
-  step_time = (time.perf_counter() - t_first) / timed if t_first is not None and timed > 0 else float("nan")
+  step_time = ((time.perf_counter() - t_first - t_aside) / timed if t_first is not None and timed > 0
+               else float("nan"))
   mngr.wait_until_finished()
   mngr.close()
 
