@@ -294,7 +294,7 @@ PRESETS = {
     "cpu": TrainConfig(),
     "gpu": TrainConfig(
         model_cfg=models.ModelConfig(width=128, depth=2, heads=4, mlp_dim=256, embed_dim=128,
-                                     patch_size=4, n_fft=400, hop=160, n_mels=40),
+                                     patch_size=4, n_fft=200, hop=80, n_mels=40),
         data=data_lib.DataConfig(text_len=24, max_syllables=8, image_size=32, audio_len=16_000),
         steps=3000, batch_size=256, learning_rate=1e-3, warmup_steps=300, eval_every=500,
         eval_size=4096, checkpoint_every=500),
