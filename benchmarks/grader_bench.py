@@ -4,8 +4,10 @@
 
 Cold: an empty reference cache, so the float64 references are computed (jax) before grading.
 Warm: the cache from the cold run; the grader imports neither jax nor the zoo.
-Batch: a generated roster of numpy submissions (the float64 answer set in several forms, some with a
+Batch: generated rosters of numpy submissions (the float64 answer set in several forms, some with a
 function broken) graded with --batch. Targets on the project's 2-core machine: warm < 5 s, 40 in < 40 s.
+Floor: a bare Python process that imports numpy (and one that imports jax) started in the same sandbox,
+the least any per-submission grader could cost; every figure is also given as a ratio to it.
 """
 from __future__ import annotations
 
@@ -74,9 +76,31 @@ def make_roster(folder: Path, n: int, seed: int = 0) -> None:
           zf.writestr(f"hw/{name}", text)
 
 
+def floor_seconds(mode: str, module: str, repeats: int = 5) -> float:
+  """Median wall time to start `python -c "import MODULE"` in the grader's sandbox and see it exit."""
+  from grader import isolation
+  mode = isolation.detect(mode)
+  times = []
+  for _ in range(repeats):
+    with tempfile.TemporaryDirectory(prefix="grader-floor-") as scratch:
+      os.chmod(scratch, 0o777)
+      t = time.perf_counter()
+      proc = isolation.spawn(mode, [sys.executable, "-c", f"import {module}"], scratch=Path(scratch),
+                             limits=isolation.Limits())
+      try:
+        proc.communicate(timeout=120)
+      finally:
+        isolation.kill(proc)
+      times.append(time.perf_counter() - t)
+      if proc.returncode != 0:
+        sys.exit(f"the floor process (import {module}) failed in {mode}: exit {proc.returncode}")
+  return sorted(times)[len(times) // 2]
+
+
 def main() -> int:
   p = argparse.ArgumentParser(description="Time the grader: one submission cold and warm, then a batch.")
-  p.add_argument("--roster-size", type=int, default=40, help="submissions in the generated roster (default 40)")
+  p.add_argument("--roster-sizes", default="40,200",
+                 help="comma-separated sizes of the generated rosters (default 40,200)")
   p.add_argument("--workers", type=int, default=None, help="--workers for the batch (default: one per core)")
   p.add_argument("--sandbox", default="auto", choices=("auto", "bwrap", "unshare", "plain"),
                  help="isolation to benchmark (default auto: the strongest that works)")
@@ -97,18 +121,29 @@ def main() -> int:
     if args.also_solutions:
       sol, _ = run([ROOT / "solutions", "--sandbox", args.sandbox], env, tmp)
       figures.append(("solutions/ (jax), warm", sol, None))
-    make_roster(tmp / "roster", args.roster_size)
     extra = ["--workers", str(args.workers)] if args.workers else []
-    took, proc = run(["--batch", tmp / "roster", "--out", tmp / "out", "--sandbox", args.sandbox, *extra], env, tmp)
-    figures.append((f"batch of {args.roster_size} numpy submissions", took,
-                    TARGET_BATCH_S * args.roster_size / 40))
-    rerun, proc = run(["--batch", tmp / "roster", "--out", tmp / "out", "--sandbox", args.sandbox, *extra], env, tmp)
-    figures.append((f"the same batch again ({proc.stdout.strip().split(';')[0]})", rerun, None))
+    sizes = [int(n) for n in args.roster_sizes.split(",") if n.strip()]
+    throughput = []
+    for n in sizes:
+      roster, out = tmp / f"roster{n}", tmp / f"out{n}"
+      make_roster(roster, n)
+      took, proc = run(["--batch", roster, "--out", out, "--sandbox", args.sandbox, *extra], env, tmp)
+      figures.append((f"batch of {n} numpy submissions", took, TARGET_BATCH_S * n / 40))
+      throughput.append((n, took))
+      rerun, proc = run(["--batch", roster, "--out", out, "--sandbox", args.sandbox, *extra], env, tmp)
+      figures.append((f"the same {n} again ({proc.stdout.strip().split(';')[0]})", rerun, None))
+  floor_np = floor_seconds(args.sandbox, "numpy")
+  floor_jax = floor_seconds(args.sandbox, "jax")
   print(f"isolation: {mode}; {os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f}")
+  print(f"{'floor: bare python importing numpy in the sandbox':55s} {floor_np:7.2f} s")
+  print(f"{'floor: bare python importing jax in the sandbox':55s} {floor_jax:7.2f} s")
   for what, seconds, target in figures:
     verdict = "" if target is None else (f"  (target < {target:.0f} s: {'met' if seconds < target else 'MISSED'})")
-    print(f"{what:55s} {seconds:7.2f} s{verdict}")
-  print(f"batch throughput: {args.roster_size / figures[-2][1]:.2f} submissions/s")
+    print(f"{what:55s} {seconds:7.2f} s  {seconds / floor_np:6.1f}x floor{verdict}")
+  for n, took in throughput:
+    per = took / n
+    print(f"batch of {n}: {n / took:.2f} submissions/s, {per:.2f} s each, {per / floor_np:.1f}x the numpy floor "
+          f"({per * (args.workers or os.cpu_count()) / floor_np:.1f}x per worker)")
   return 0
 
 
