@@ -3,7 +3,6 @@ real CLI (one --batch run over a roster of them), then the zip and notebook read
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,15 +18,6 @@ from grader import submission
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
 import inputs  # noqa: E402  (tests/hostile/inputs.py: the builders)
-
-
-@pytest.fixture
-def work():
-  """A folder under /tmp, removed afterwards."""
-  d = Path(tempfile.mkdtemp(prefix="hostile-in-"))
-  d.chmod(0o755)
-  yield d
-  shutil.rmtree(d, ignore_errors=True)
 
 
 def test_a_roster_of_hostile_inputs_is_graded_entry_by_entry(work):

@@ -6,11 +6,9 @@ attacked functions) plus the attack modules, whose `HOSTILE` list names the func
 import ast
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -125,15 +123,6 @@ def _live_uids() -> set:
       except OSError:
         pass
   return uids
-
-
-@pytest.fixture
-def work():
-  """A folder under /tmp for one run (the sandbox's uid must reach what it is given)."""
-  d = Path(tempfile.mkdtemp(prefix="hostile-"))
-  d.chmod(0o755)
-  yield d
-  shutil.rmtree(d, ignore_errors=True)
 
 
 def sandbox_litter(grader_pid: int) -> list[str]:
