@@ -19,12 +19,18 @@ from zoo.registry import register
           shapes="q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv], mask [..., Lq, Lk] -> [..., Lq, dv]")
 def scaled_dot_product_attention(q, k, v, mask=None):
   """softmax(q·kᵀ/√d, masked)·v; `mask` True = may attend."""
+  # Same arithmetic as `jax.nn.softmax` then the value product, ordered as flash attention does: q is
+  # scaled ([Lq, d] multiplies, not [Lq, Lk]) and the softmax's normalisation divides the output
+  # ([Lq, dv]) instead of the weights. XLA's CPU backend fuses the whole function into one library call
+  # either way; this form ran 10.8 -> 6.6 ms at B8 H8 L256 d64 (benchmarks/README.md). A fully masked
+  # row attends uniformly, as softmax over equal logits does.
   d = q.shape[-1]
-  logits_QxK = jnp.einsum("...qd,...kd->...qk", q, k) / jnp.sqrt(jnp.asarray(d, q.dtype))
+  logits_QxK = jnp.einsum("...qd,...kd->...qk", q * jnp.asarray(d ** -0.5, q.dtype), k)
   if mask is not None:
     logits_QxK = jnp.where(mask, logits_QxK, jnp.finfo(logits_QxK.dtype).min)
-  w_QxK = jax.nn.softmax(logits_QxK, axis=-1)
-  return jnp.einsum("...qk,...kv->...qv", w_QxK, v)
+  # The max only shifts the exponent (softmax is shift invariant), so its gradient is not needed.
+  e_QxK = jnp.exp(logits_QxK - jax.lax.stop_gradient(logits_QxK.max(axis=-1, keepdims=True)))
+  return jnp.einsum("...qk,...kv->...qv", e_QxK, v) / e_QxK.sum(axis=-1, keepdims=True)
 
 
 @register("multi_head_attention", family="attention",
