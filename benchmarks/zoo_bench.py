@@ -8,7 +8,8 @@ median milliseconds of many calls after warm-up, the FLOPs (XLA's cost analysis 
 GFLOP/s, the ratio to PyTorch, and the fraction of this machine's matrix-multiply peak measured in the
 same run (jnp.dot and torch.matmul, f32 and bf16). Each PyTorch twin (benchmarks/torch_twins.py) is
 first checked to give the zoo's output on the same parameters and inputs; one that does not is not timed.
-The three ways are timed round-robin (jit, eager, torch, jit, ...) so that a busy machine slows them alike.
+The three ways are timed in blocks of consecutive calls, three rounds of (jit, eager, torch) with a pause
+before each block, so that neither library runs among the other's threads (timed_blocks says why).
 
 The full run does each measurement in a child process: once with XLA's default CPU flags and once with
 the zoo's (zoo/xla_cpu.py), plus two processes that compile every model against one fresh persistent
@@ -111,6 +112,12 @@ def _normal(key, shape):
   return jax.random.normal(key, shape, jnp.float32)
 
 
+def _sdpa_weights_first(q, k, v):
+  """softmax(q·kᵀ/√d)·v computed as written: the weights normalised, then the value product."""
+  logits = jnp.einsum("...qd,...kd->...qk", q, k) / jnp.sqrt(jnp.asarray(q.shape[-1], q.dtype))
+  return jnp.einsum("...qk,...kv->...qv", jax.nn.softmax(logits, axis=-1), v)
+
+
 def attention_cases(quick):
   """SDPA, the zoo's MHA and Flax's MHDPA at batch 8, sequence 256, width 512, 8 heads."""
   from zoo.attention import heads_major_attention, multi_head_attention, scaled_dot_product_attention
@@ -127,6 +134,10 @@ def attention_cases(quick):
       Case("attention/scaled_dot_product_attention", f"B{b} H{h} L{l} d{d // h}",
            lambda p, q, k, v: scaled_dot_product_attention(q, k, v), None, (q, kk, v),
            lambda p: _tt().twin_scaled_dot_product_attention()),
+      Case("attention/SDPA, softmax weights first", f"B{b} H{h} L{l} d{d // h}",
+           lambda p, q, k, v: _sdpa_weights_first(q, k, v), None, (q, kk, v),
+           lambda p: _tt().twin_scaled_dot_product_attention(),
+           "the zoo's form before 2026-11-29 (jax.nn.softmax, then the value product): the baseline of the row above"),
       Case("attention/multi_head_attention", shape, lambda p, x: multi_head_attention(p, x, x, h), p, (x,),
            mha_twin, "twin: torch.nn.MultiheadAttention"),
       Case("attention/flax.linen.MultiHeadDotProductAttention", shape,
@@ -290,21 +301,32 @@ def _block(x):
   return x
 
 
-def round_robin(fns, repeats, budget_s):
-  """Wall-clock median and min, and median process CPU time, of each callable, called in turn `repeats`
-  times (fewer past the budget). CPU time counts every thread's work: on a shared machine it stays near
-  the quiet figure (×threads) for XLA, but includes OpenMP's spin-waiting for PyTorch."""
+def timed_blocks(fns, repeats, budget_s, rounds=3, pause_s=0.2):
+  """Wall-clock median and min, and median process CPU time, of each callable: `rounds` rounds, each
+  giving every callable a block of consecutive calls (about repeats/rounds, fewer past its share of the
+  budget) after a pause and one untimed call.
+
+  Why blocks and not strict alternation (jit, eager, torch, jit, ...): alternating, each library ran
+  among the other's threads, PyTorch's OpenMP workers still spinning after its call and XLA's pool
+  asleep after a pause, which made a 1.1 ms jitted LateConcat read 2.2 ms. The pause lets the previous
+  block's threads go idle, the untimed call wakes this one's; the rounds still spread a drifting load
+  over all three. CPU time counts every thread's work."""
   times = {k: [] for k in fns}
   cpu = {k: [] for k in fns}
-  start = time.perf_counter()
-  for i in range(repeats):
+  per_block = max(1, -(-repeats // rounds))
+  share_s = budget_s / (rounds * len(fns))
+  for _ in range(rounds):
     for k, f in fns.items():
-      c0, t0 = time.process_time(), time.perf_counter()
+      time.sleep(pause_s)
       f()
-      times[k].append(time.perf_counter() - t0)
-      cpu[k].append(time.process_time() - c0)
-    if i >= 2 and time.perf_counter() - start > budget_s:
-      break
+      start = time.perf_counter()
+      for i in range(per_block):
+        c0, t0 = time.process_time(), time.perf_counter()
+        f()
+        times[k].append(time.perf_counter() - t0)
+        cpu[k].append(time.process_time() - c0)
+        if i >= 1 and time.perf_counter() - start > share_s:
+          break
   return {k: {"median_ms": 1e3 * statistics.median(v), "min_ms": 1e3 * min(v), "n": len(v),
               "cpu_ms": 1e3 * statistics.median(cpu[k])} for k, v in times.items()}
 
@@ -335,7 +357,7 @@ def matmul_peak(quick, repeats, torch):
       fns.update({"torch_f32": lambda: torch.matmul(ta, ta), "torch_bf16": lambda: torch.matmul(tb, tb)})
     for f in fns.values():
       f(); f()
-    for k, v in round_robin(fns, max(repeats, 5), 10.0).items():
+    for k, v in timed_blocks(fns, max(repeats, 6), 10.0).items():
       g = 2 * n ** 3 / (v["median_ms"] / 1e3) / 1e9
       res[k] = max(res.get(k, 0.0), g)
   res["f32_peak"] = max(v for k, v in res.items() if k.endswith("f32"))
@@ -371,8 +393,8 @@ def twin_check(case, ref, torch, tol=1e-4):
   return fields, run_torch
 
 
-def run_case(case, repeats, budget_s, torch):
-  """Compile, check the twin, and time one case three ways (round-robin); a dict for the JSON."""
+def run_case(case, repeats, budget_s, torch, pause_s=0.2):
+  """Compile, check the twin, and time one case three ways (timed_blocks); a dict for the JSON."""
   row = {"name": case.name, "shape": case.shape, "note": case.note}
   if case.fn is None:
     row["error"] = case.note
@@ -390,7 +412,7 @@ def run_case(case, repeats, budget_s, torch):
     fns["torch"] = run_torch
   for f in fns.values():  # warm-up (the un-jitted path caches each primitive's executable)
     f()
-  for k, v in round_robin(fns, repeats, budget_s).items():
+  for k, v in timed_blocks(fns, repeats, budget_s, pause_s=pause_s).items():
     row[f"{k}_ms"], row[f"{k}_min_ms"], row[f"{k}_cpu_ms"], row[f"{k}_n"] = (
         v["median_ms"], v["min_ms"], v["cpu_ms"], v["n"])
   if "torch_ms" in row:
@@ -433,7 +455,7 @@ def measure(args):
   for case in cases:
     t0 = time.perf_counter()
     try:
-      row = run_case(case, args.repeats, args.budget, torch)
+      row = run_case(case, args.repeats, args.budget, torch, pause_s=0.0 if args.quick else 0.2)
     except Exception as err:  # report and go on: one broken method must not hide the others' figures
       row = {"name": case.name, "shape": case.shape, "error": f"{type(err).__name__}: {err}"}
     row["bench_s"] = time.perf_counter() - t0
@@ -508,7 +530,8 @@ def markdown(result):
   lines = [f"Run {base['date']} on {base['machine']['cpu']} ({base['machine']['cores']} cores), "
            f"jax {base['versions']['jax']}, flax {base['versions']['flax']}, torch {base['versions']['torch']}; "
            f"load average {base['loadavg_start'][0]:.1f} at the start, {base['loadavg_end'][0]:.1f} at the end "
-           "(above 0.5 the machine was shared and the milliseconds are not its own).", "",
+           "(the 1-minute average: the start one counts work that ran before, the end one the run's own threads).",
+           "",
            f"Matrix-multiply peak measured in the same run (GFLOP/s, square {peak['sizes']}): "
            + ", ".join(f"{k} {v:.0f}" for k, v in peak.items() if k != "sizes") + ".", ""]
   head = "| method | shape | jit ms | un-jitted ms | torch ms | torch/jit | GFLOP/s | % f32 peak |"
