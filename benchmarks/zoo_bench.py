@@ -301,16 +301,18 @@ def _block(x):
   return x
 
 
-def timed_blocks(fns, repeats, budget_s, rounds=3, pause_s=0.2):
+def timed_blocks(fns, repeats, budget_s, rounds=3, pause_s=0.2, warm_s=0.3):
   """Wall-clock median and min, and median process CPU time, of each callable: `rounds` rounds, each
   giving every callable a block of consecutive calls (about repeats/rounds, fewer past its share of the
-  budget) after a pause and one untimed call.
+  budget) after a pause and `warm_s` seconds of untimed calls (at least one).
 
   Why blocks and not strict alternation (jit, eager, torch, jit, ...): alternating, each library ran
   among the other's threads, PyTorch's OpenMP workers still spinning after its call and XLA's pool
-  asleep after a pause, which made a 1.1 ms jitted LateConcat read 2.2 ms. The pause lets the previous
-  block's threads go idle, the untimed call wakes this one's; the rounds still spread a drifting load
-  over all three. CPU time counts every thread's work."""
+  asleep, which made a 1.1 ms jitted LateConcat read 2.2 ms. The pause lets the previous block's
+  threads go idle; the warm-up brings this one's threads, and the machine's cores, to the steady state
+  of a loop (one warm call was not enough for 1-3 ms calls on a 2-vCPU virtual machine: the first calls
+  after idling pay the wake-up of the second core; benchmarks/threads_probe.py measures that case); the
+  rounds still spread a drifting load over all three."""
   times = {k: [] for k in fns}
   cpu = {k: [] for k in fns}
   per_block = max(1, -(-repeats // rounds))
@@ -318,7 +320,10 @@ def timed_blocks(fns, repeats, budget_s, rounds=3, pause_s=0.2):
   for _ in range(rounds):
     for k, f in fns.items():
       time.sleep(pause_s)
+      warm = time.perf_counter()
       f()
+      while time.perf_counter() - warm < warm_s:
+        f()
       start = time.perf_counter()
       for i in range(per_block):
         c0, t0 = time.process_time(), time.perf_counter()
@@ -393,7 +398,7 @@ def twin_check(case, ref, torch, tol=1e-4):
   return fields, run_torch
 
 
-def run_case(case, repeats, budget_s, torch, pause_s=0.2):
+def run_case(case, repeats, budget_s, torch, pause_s=0.2, warm_s=0.3):
   """Compile, check the twin, and time one case three ways (timed_blocks); a dict for the JSON."""
   row = {"name": case.name, "shape": case.shape, "note": case.note}
   if case.fn is None:
@@ -412,7 +417,7 @@ def run_case(case, repeats, budget_s, torch, pause_s=0.2):
     fns["torch"] = run_torch
   for f in fns.values():  # warm-up (the un-jitted path caches each primitive's executable)
     f()
-  for k, v in timed_blocks(fns, repeats, budget_s, pause_s=pause_s).items():
+  for k, v in timed_blocks(fns, repeats, budget_s, pause_s=pause_s, warm_s=warm_s).items():
     row[f"{k}_ms"], row[f"{k}_min_ms"], row[f"{k}_cpu_ms"], row[f"{k}_n"] = (
         v["median_ms"], v["min_ms"], v["cpu_ms"], v["n"])
   if "torch_ms" in row:
@@ -455,7 +460,8 @@ def measure(args):
   for case in cases:
     t0 = time.perf_counter()
     try:
-      row = run_case(case, args.repeats, args.budget, torch, pause_s=0.0 if args.quick else 0.2)
+      row = run_case(case, args.repeats, args.budget, torch, pause_s=0.0 if args.quick else 0.2,
+                     warm_s=args.warm_s)
     except Exception as err:  # report and go on: one broken method must not hide the others' figures
       row = {"name": case.name, "shape": case.shape, "error": f"{type(err).__name__}: {err}"}
     row["bench_s"] = time.perf_counter() - t0
@@ -592,6 +598,8 @@ def parse_args(argv=None):
   ap.add_argument("--quick", action="store_true", help="tiny shapes, 2 repeats, in-process, default XLA flags")
   ap.add_argument("--repeats", type=int, default=None, help="timed calls per way (default 30; 2 with --quick)")
   ap.add_argument("--budget", type=float, default=None, help="seconds per case before stopping early (default 8)")
+  ap.add_argument("--warm-s", type=float, default=None,
+                  help="seconds of untimed calls before each timed block (default 0.3; 0 with --quick)")
   ap.add_argument("--only", default=None, help="regex on the case names, e.g. 'attention|LMF'")
   ap.add_argument("--xla", choices=("default", "zoo", "both"), default=None,
                   help="XLA flags: the default, zoo/xla_cpu.py's, or both in child processes (full run's default)")
@@ -611,6 +619,8 @@ def parse_args(argv=None):
     args.repeats = 2 if args.quick else 30
   if args.budget is None:
     args.budget = 1.0 if args.quick else 8.0
+  if args.warm_s is None:
+    args.warm_s = 0.0 if args.quick else 0.3
   if args.xla is None:
     args.xla = "default" if args.quick else "both"
   full = not args.quick and args.only is None
@@ -643,7 +653,7 @@ def main(argv=None):
       result["runs"]["default"] = run  # the table's base columns
   else:
     passthrough = [a for a in ("--quick", "--no-torch") if getattr(args, a[2:].replace("-", "_"))]
-    passthrough += ["--repeats", str(args.repeats), "--budget", str(args.budget)]
+    passthrough += ["--repeats", str(args.repeats), "--budget", str(args.budget), "--warm-s", str(args.warm_s)]
     if args.only:
       passthrough += ["--only", args.only]
     if args.flags is not None:
