@@ -142,18 +142,13 @@ def _give_scratch(scratch: Path, uid: int) -> None:
 
 def _plain_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> tuple[list[str], dict]:
   """plain: rlimits, a new session, an empty environment and, as root, a uid of its own; nothing hidden."""
-  if uid is None:
-    # Not root: RLIMIT_NPROC counts this user's own processes too, so allow those plus the sandbox's.
-    nproc = _user_tasks(os.getuid()) + limits.nproc
-    prefix = _prlimit(limits, nproc)
-  else:
+  if uid is not None:
     # No namespace to stage through here: a venv the sandbox's uid cannot read (a clone under a 0700
     # /root) is refused rather than run as root, where RLIMIT_NPROC would not hold.
     blocked = [p for p, _ in _exposures(scratch, []) if not _reachable(p, uid)]
     if blocked:
       raise IsolationUnavailable(f"plain: the sandbox uid cannot read {blocked}; make them world-readable")
-    prefix = _setpriv(uid) + _prlimit(limits, _slot_nproc(uid, limits))
-  return prefix + argv, child_env(scratch, str(scratch))
+  return _wrap_uid(argv, limits, uid), child_env(scratch, str(scratch))
 
 
 def _under(path: str, top: str) -> bool:
@@ -200,6 +195,7 @@ def _stage_dir(exposed: list[str]) -> str:
 def _wrap_uid(cmd: list[str], limits: Limits, uid: int | None) -> list[str]:
   """Prefixes cmd with the drop to the sandbox's host uid (when root) and the rlimits."""
   if uid is None:
+    # Not root: RLIMIT_NPROC counts this user's own processes too, so allow those plus the sandbox's.
     return _prlimit(limits, _user_tasks(os.getuid()) + limits.nproc) + cmd
   return _setpriv(uid) + _prlimit(limits, _slot_nproc(uid, limits)) + cmd
 
