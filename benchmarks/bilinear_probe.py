@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import functools
-import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from zoo_bench import timed_blocks
 
 
 def einsum(x, w, y):
@@ -43,13 +43,10 @@ def batch_chunks(x, w, y, c):
 
 
 def timed(f, *a, n=30):
-  f(*a).block_until_ready()
-  ws = []
-  for _ in range(n):
-    t = time.perf_counter()
-    f(*a).block_until_ready()
-    ws.append(time.perf_counter() - t)
-  return 1e3 * float(np.median(ws)), 1e3 * min(ws)
+  """Median and minimum ms of n consecutive calls after one untimed call (zoo_bench's timing, one block)."""
+  r = timed_blocks({"f": lambda: f(*a).block_until_ready()}, n, budget_s=float("inf"), rounds=1,
+                   pause_s=0.0, warm_s=0.0)["f"]
+  return r["median_ms"], r["min_ms"]
 
 
 def main() -> int:

@@ -304,7 +304,8 @@ def _block(x):
 def timed_blocks(fns, repeats, budget_s, rounds=3, pause_s=0.2, warm_s=0.3):
   """Wall-clock median and min, and median process CPU time, of each callable: `rounds` rounds, each
   giving every callable a block of consecutive calls (about repeats/rounds, fewer past its share of the
-  budget) after a pause and `warm_s` seconds of untimed calls (at least one).
+  budget) after a pause and `warm_s` seconds of untimed calls (at least one, which also compiles a
+  jitted callable and fills the un-jitted path's per-primitive cache before anything is timed).
 
   Why blocks and not strict alternation (jit, eager, torch, jit, ...): alternating, each library ran
   among the other's threads, PyTorch's OpenMP workers still spinning after its call and XLA's pool
@@ -360,8 +361,6 @@ def matmul_peak(quick, repeats, torch):
       ta = torch.randn(n, n)
       tb = ta.bfloat16()
       fns.update({"torch_f32": lambda: torch.matmul(ta, ta), "torch_bf16": lambda: torch.matmul(tb, tb)})
-    for f in fns.values():
-      f(); f()
     for k, v in timed_blocks(fns, max(repeats, 6), 10.0).items():
       g = 2 * n ** 3 / (v["median_ms"] / 1e3) / 1e9
       res[k] = max(res.get(k, 0.0), g)
@@ -415,8 +414,6 @@ def run_case(case, repeats, budget_s, torch, pause_s=0.2, warm_s=0.3):
   row.update(fields)
   if run_torch:
     fns["torch"] = run_torch
-  for f in fns.values():  # warm-up (the un-jitted path caches each primitive's executable)
-    f()
   for k, v in timed_blocks(fns, repeats, budget_s, pause_s=pause_s, warm_s=warm_s).items():
     row[f"{k}_ms"], row[f"{k}_min_ms"], row[f"{k}_cpu_ms"], row[f"{k}_n"] = (
         v["median_ms"], v["min_ms"], v["cpu_ms"], v["n"])
