@@ -32,13 +32,17 @@ CONFIGS = (("one core", {}, {0}, []), ("all cores", {}, None, []),
            ("all, passive", {"OMP_WAIT_POLICY": "PASSIVE"}, None, []), ("all, cold", {}, None, ["--warm-s", "0"]))
 
 
+def _pin(cpus: set | None):
+  """A preexec_fn that pins the child to `cpus` (None: leave it on every core)."""
+  return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
 def run_config(only: str, env_extra: dict, cpus: set | None, extra: list, out: Path) -> dict:
   """One child zoo_bench run; its rows by case name."""
   env = {**os.environ, **env_extra}
   cmd = [sys.executable, str(HERE / "zoo_bench.py"), "--only", only, "--xla", "default", "--no-readme",
          "--no-cache-check", "--out", str(out), *extra]
-  preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-  subprocess.run(cmd, env=env, check=True, preexec_fn=preexec, stdout=subprocess.DEVNULL)
+  subprocess.run(cmd, env=env, check=True, preexec_fn=_pin(cpus), stdout=subprocess.DEVNULL)
   run = next(iter(json.loads(out.read_text())["runs"].values()))
   return {r["name"]: r for r in run["rows"] if "jit_ms" in r}
 
@@ -62,9 +66,8 @@ def handoff() -> int:
   print("| where | jit x*2, [512, 256] f32, median µs | XLA's loop split (outer_dimension_partitions) |")
   print("|---|---:|---|")
   for name, cpus in (("one core", {0}), ("all cores", None)):
-    preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     out = subprocess.run([sys.executable, "-c", HANDOFF], check=True, capture_output=True, text=True,
-                         preexec_fn=preexec).stdout.split(maxsplit=1)
+                         preexec_fn=_pin(cpus)).stdout.split(maxsplit=1)
     print(f"| {name} | {out[0]} | {out[1].strip()} |")
   try:
     import torch
