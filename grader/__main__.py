@@ -77,6 +77,11 @@ def _main_parser() -> argparse.ArgumentParser:
   p.add_argument("--out", metavar="OUT_DIR", help="with --batch: where gradebook.csv and <student>/results.json go")
   p.add_argument("--workers", type=int, default=None, metavar="N",
                  help="with --batch: submissions graded at once (default: one per CPU core)")
+  p.add_argument("--force", action="store_true",
+                 help="with --batch: re-grade every entry, even those whose results are up to date")
+  p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
+                 help="with --batch: re-grade these entries (a student id of the gradebook, or the entry's "
+                      "file name) even if their results are up to date")
   _common(p)
   return p
 
@@ -142,8 +147,9 @@ def _failure_results(path: str, message: str, lang: str, results: str | None, se
 
 def _print(text: str) -> None:
   """Prints, ignoring a reader that went away (`| head`): the grading itself is done."""
+  from grader.outputs import safe_text
   try:
-    print(text, flush=True)
+    print(safe_text(text), flush=True)
   except BrokenPipeError:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
@@ -156,6 +162,14 @@ def grade_one(args) -> int:
   path = Path(args.submission)
   if not os.path.lexists(path):
     return _usage(f"no such file or folder: {path}")
+  if args.force or args.regrade:
+    return _usage("--force and --regrade go with --batch")
+  if args.results:
+    # Checked before grading: a results path that cannot be written would lose the whole run.
+    from grader.outputs import check_writable
+    why = check_writable(Path(args.results))
+    if why:
+      return _usage(f"--results: {why}")
   seed = args.seed if args.seed is not None else _env_seed()
   mode, why = _mode(args.sandbox)
   if mode is None:
@@ -190,14 +204,25 @@ def batch(args) -> int:
     return _usage("--batch needs --out OUT_DIR")
   if args.workers is not None and args.workers < 1:
     return _usage("--workers must be at least 1")
+  if args.results:
+    return _usage("--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json")
+  from grader.outputs import check_folder
+  why = check_folder(Path(args.out))
+  if why:
+    return _usage(f"--out: {why}")
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
-  from grader.batch import run_batch
+  from grader.batch import run_batch, scan, select
+  regrade = [n for n in (args.regrade or "").split(",") if n]
+  _, unknown = select(scan(roster)[0], regrade)
+  if unknown:  # before the references are computed: a typo must not cost a run
+    from grader.outputs import escape_name
+    return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   seed = args.seed if args.seed is not None else _env_seed()
   run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
             lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-            **_import_timeout(args))
+            force=args.force, regrade=regrade, **_import_timeout(args))
   return 0
 
 

@@ -307,8 +307,12 @@ def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
   found = load.found.get(spec.name, "missing")
   clash = load.clashes.get(spec.name)
   if found == "missing":
-    lines = [("missing", {"name": spec.name})]
-    return FunctionResult(spec.name, [_zero(c, "missing", lines) for c in cases], "missing", {}, clash)
+    # Not found, but a module failed to import: the function may well be in it (a syntax error hides
+    # every name of its module), so the row says which module and why rather than "missing".
+    failed = failed_imports(load)
+    params = {"name": spec.name, "modules": failed} if failed else {}
+    lines = [("missing_import_failed", params) if failed else ("missing", {"name": spec.name})]
+    return FunctionResult(spec.name, [_zero(c, "missing", lines) for c in cases], "missing", params, clash)
   if found == "import_error":
     params = import_error_params(load.errors.get(spec.name, {}))
     lines = [("import_error", params)]
@@ -321,6 +325,21 @@ def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
 
 def _zero(case, reason, lines) -> CaseResult:
   return CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, reason, list(lines))
+
+
+def failed_imports(load) -> list:
+  """[[module, short reason]] for every module of the submission that failed to import: the exception's
+  name and line ("SyntaxError (line 3)"), or why the sandbox stopped; no message (it is the submission's)."""
+  out = []
+  for module, info in sorted(load.modules.items()):
+    if info.get("stopped") or info.get("skipped"):
+      why = _stop_text(info) if info.get("stopped") else "it stopped the sandbox while importing"
+    else:
+      why = str(info.get("exc_type", "Exception"))[:100]
+      if isinstance(info.get("line"), int):
+        why += f" (line {info['line']})"
+    out.append([module, why])
+  return out
 
 
 def import_error_params(info: dict) -> dict:

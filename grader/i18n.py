@@ -87,6 +87,11 @@ EN = {
     "unsupported": "{path} is not a .py file, a .ipynb notebook, a .zip or a folder; nothing was graded",
     "no_python": "no Python file (.py or .ipynb) was found in the submission",
     "module_failed": "{module} failed to import: {error}",
+    # (T2, issue 12) two sources of one module, special files, and functions lost to a failed import
+    "notebook_ignored": "{path} was ignored: {module} defines the same module and is graded instead",
+    "special_file": "{path} is {kind}, not a regular file or a folder; it was refused",
+    "missing_import_failed": "not found; {failures}",
+    "module_failed_short": "module {module} failed to import: {error}",
 }
 
 ZH = {
@@ -162,6 +167,10 @@ ZH = {
     "unsupported": "{path} 不是 .py 文件、.ipynb 笔记本、.zip 或文件夹；未评分",
     "no_python": "提交中没有找到 Python 文件（.py 或 .ipynb）",
     "module_failed": "{module} 导入失败：{error}",
+    "notebook_ignored": "已忽略 {path}：{module} 定义了同一个模块，评分的是它",
+    "special_file": "{path} 是{kind}，不是普通文件或文件夹；已拒绝",
+    "missing_import_failed": "未找到；{failures}",
+    "module_failed_short": "模块 {module} 导入失败：{error}",
 }
 
 CATALOG = {"en": EN, "zh": ZH}

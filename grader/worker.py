@@ -189,8 +189,9 @@ def _discover(root, skip):
         rel = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
         if rel not in skip:
           rels.append(rel)
-  # The root's own __init__.py is skipped: it would need a package name the submission never chose.
-  return sorted(r for r in rels if r != "__init__.py")
+  # The root's own __init__.py counts too (a package submitted as a folder): _import_one loads it as a
+  # package under a private name, so its relative imports work.
+  return sorted(rels)
 
 
 def _import_one(name, path):
@@ -205,7 +206,8 @@ def _import_one(name, path):
         raise
   # Shadowed (say a student file named json.py) or not a valid name: load it by path.
   private = "_mmz_sub_" + "".join(c if c.isalnum() else "_" for c in name or "init") + f"_{abs(hash(path))}"
-  spec = importlib.util.spec_from_file_location(private, path)
+  package = [os.path.dirname(path)] if os.path.basename(path) == "__init__.py" else None
+  spec = importlib.util.spec_from_file_location(private, path, submodule_search_locations=package)
   mod = importlib.util.module_from_spec(spec)
   sys.modules[private] = mod
   try:
@@ -247,6 +249,16 @@ def load(channel, root, names, skip):
   return _resolve(names, modules, defined, module_errors)
 
 
+def _same(a, b) -> bool:
+  """One definition: the same object, or the same source imported twice (a package's __init__.py that
+  re-exports a function of its own module, loaded once as part of it and once on its own)."""
+  if a is b:
+    return True
+  ca, cb = getattr(a, "__code__", None), getattr(b, "__code__", None)
+  return (ca is not None and cb is not None and ca.co_filename == cb.co_filename
+          and ca.co_firstlineno == cb.co_firstlineno and ca.co_code == cb.co_code)
+
+
 def _resolve(names, modules, defined, module_errors):
   """The first module by sorted path that defines a name wins; every other definer is a clash."""
   table, found, errors, clashes = {}, {}, {}, {}
@@ -261,7 +273,7 @@ def _resolve(names, modules, defined, module_errors):
       found[name] = "missing"
       continue
     rel, obj = owners[0]
-    distinct = [r for r, o in owners[1:] if o is None or obj is None or o is not obj]
+    distinct = [r for r, o in owners[1:] if o is None or obj is None or not _same(o, obj)]
     if distinct:
       clashes[name] = [rel] + distinct
     if obj is None and rel in module_errors:
