@@ -231,11 +231,12 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
   try:
     report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
                               import_timeout=import_timeout, defer=lambda f: (deferred.append(f), defer(f)))
+    report.submission = escape_name(str(entry))  # the title shows a hostile name as text, never raw
     summary = _summary(report, key)
   except Exception as e:  # noqa: BLE001 — one submission never stops the others
     traceback.print_exc()
     message = f"{type(e).__name__}: {e}"
-    report = GradeReport(str(entry), [_unreadable(s, caseset, "internal", {"error": message})
+    report = GradeReport(escape_name(str(entry)), [_unreadable(s, caseset, "internal", {"error": message})
                                       for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
     if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here

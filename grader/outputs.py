@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 # A spreadsheet reads a cell starting with one of these as a formula (or strips it): see OWASP's
-# "CSV injection". Such a cell gets a leading apostrophe, which spreadsheets show as text.
+# "CSV injection". Such a cell gets a leading apostrophe, which spreadsheets show as text. A cell that
+# already starts with an apostrophe gets one too, so a reader undoes it unambiguously (unneutralise).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -71,9 +72,14 @@ def neutralise_cell(value):
   """A CSV cell that a spreadsheet shows as text: strings starting like a formula get an apostrophe."""
   if isinstance(value, str):
     value = safe_text(value)
-    if value.startswith(FORMULA_STARTS):
+    if value.startswith(FORMULA_STARTS + ("'",)):
       return "'" + value
   return value
+
+
+def unneutralise(cell: str) -> str:
+  """A gradebook cell as it was before neutralise_cell."""
+  return cell[1:] if cell.startswith("'") else cell
 
 
 def check_writable(path: Path) -> str | None:

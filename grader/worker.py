@@ -202,7 +202,8 @@ def _import_one(name, path):
       if os.path.realpath(getattr(mod, "__file__", "") or "") == os.path.realpath(path):
         return mod
     except ModuleNotFoundError as e:
-      if e.name != name:
+      # Its own name not found, or the "package" of a file named with dots (hw.v2.py): load it by path.
+      if e.name != name and not name.startswith(f"{e.name}."):
         raise
   # Shadowed (say a student file named json.py) or not a valid name: load it by path.
   private = "_mmz_sub_" + "".join(c if c.isalnum() else "_" for c in name or "init") + f"_{abs(hash(path))}"
