@@ -327,18 +327,19 @@ def _zero(case, reason, lines) -> CaseResult:
   return CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, reason, list(lines))
 
 
+# A module that fails to parse hides every name it would define; one that parsed but raised while
+# running is known (from its syntax tree) not to define what is missing, so it is not blamed.
+PARSE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+
+
 def failed_imports(load) -> list:
-  """[[module, short reason]] for every module of the submission that failed to import: the exception's
-  name and line ("SyntaxError (line 3)"), or why the sandbox stopped; no message (it is the submission's)."""
+  """[[module, "SyntaxError (line 3)"]] for every module of the submission that could not be parsed: the
+  exception's name and line, never its message."""
   out = []
   for module, info in sorted(load.modules.items()):
-    if info.get("stopped") or info.get("skipped"):
-      why = _stop_text(info) if info.get("stopped") else "it stopped the sandbox while importing"
-    else:
-      why = str(info.get("exc_type", "Exception"))[:100]
-      if isinstance(info.get("line"), int):
-        why += f" (line {info['line']})"
-    out.append([module, why])
+    if info.get("exc_type") in PARSE_ERRORS:
+      why = info["exc_type"] + (f" (line {info['line']})" if isinstance(info.get("line"), int) else "")
+      out.append([module, why])
   return out
 
 
