@@ -24,7 +24,9 @@ from grader.report import results_json
 from grader.sandbox import IMPORT_TIMEOUT_S, Limits
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
-RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json"])  # names the batch itself writes in OUT_DIR
+# Every name the batch itself writes in OUT_DIR (add any new one here: a roster entry whose id equals it
+# would share its path; test_trust_roster checks the list against a real batch's output).
+RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json"])
 ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
 
 
@@ -158,10 +160,10 @@ def _seed_part(caseset) -> str:
 
 
 def grading_key(entry: Path, caseset, version: str, options: dict | None = None, seed_part: str | None = None) -> str:
-  """What a result depends on: the submission's content, the grader's and the question records'
-  versions, the seed, the case set (its key covers the cases and the references' code), and every option
+  """What a result depends on: the submission's content, `version` (the grader's and the question
+  records' versions: run_batch joins them), the seed, the case set (its key covers the cases and the references' code), and every option
   that changes a result (`options`: language, visibility, isolation, limits, import timeout, variant...)."""
-  parts = {"content": content_hash(entry), "grader": version, "records": records_version(),
+  parts = {"content": content_hash(entry), "grader": version,
            "seed": seed_part if seed_part is not None else _seed_part(caseset), "cases": caseset.key,
            "options": options or {}}
   return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
@@ -285,7 +287,7 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
   if unknown:
     raise ValueError(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   done, todo = {}, []
-  version = grader_version()
+  version = f"{grader_version()}+{records_version()}"
   options = {"lang": lang, "visibility": hidden_visibility, "mode": mode, "import_timeout": import_timeout,
              "limits": dataclasses.asdict(limits or Limits())}
   seed_part = _seed_part(caseset)

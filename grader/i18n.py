@@ -89,7 +89,11 @@ EN = {
     "module_failed": "{module} failed to import: {error}",
     # (T2, issue 12) two sources of one module, special files, and functions lost to a failed import
     "notebook_ignored": "{path} was ignored: {module} defines the same module and is graded instead",
-    "special_file": "{path} is {kind}, not a regular file or a folder; it was refused",
+    "special_fifo": "{path} is a named pipe (FIFO), not a file or a folder; it was refused",
+    "special_device": "{path} is a device, not a file or a folder; it was refused",
+    "special_socket": "{path} is a socket, not a file or a folder; it was refused",
+    "special_folder": "{path} is a folder where a file was expected; it was refused",
+    "special_other": "{path} is a special file, not a file or a folder; it was refused",
     "missing_import_failed": "not found; {failures}",
     "module_failed_short": "module {module} failed to import: {error}",
 }
@@ -168,7 +172,11 @@ ZH = {
     "no_python": "提交中没有找到 Python 文件（.py 或 .ipynb）",
     "module_failed": "{module} 导入失败：{error}",
     "notebook_ignored": "已忽略 {path}：{module} 定义了同一个模块，评分的是它",
-    "special_file": "{path} 是{kind}，不是普通文件或文件夹；已拒绝",
+    "special_fifo": "{path} 是命名管道（FIFO），不是文件或文件夹；已拒绝",
+    "special_device": "{path} 是设备文件，不是文件或文件夹；已拒绝",
+    "special_socket": "{path} 是套接字，不是文件或文件夹；已拒绝",
+    "special_folder": "{path} 是文件夹，而这里需要文件；已拒绝",
+    "special_other": "{path} 是特殊文件，不是文件或文件夹；已拒绝",
     "missing_import_failed": "未找到；{failures}",
     "module_failed_short": "模块 {module} 导入失败：{error}",
 }

@@ -294,7 +294,7 @@ def _open_regular(path: Path):
   try:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
-      raise _Refused("special_file", path=path.name[:200], kind=file_kind(mode))
+      raise _Refused(file_kind(mode), path=path.name[:200])
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
   except BaseException:
@@ -303,12 +303,12 @@ def _open_regular(path: Path):
 
 
 def file_kind(mode: int) -> str:
-  """"a named pipe (FIFO)", "a device", "a socket" ... for a stat mode."""
-  for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-                     (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+  """The problem code for a file that is not regular: "special_fifo", "special_device", ... (i18n)."""
+  for test, name in ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"),
+                     (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
     if test(mode):
-      return name
-  return "a special file"
+      return "special_" + name
+  return "special_other"
 
 
 def _read_zip(path: Path, writer: _Writer):
@@ -391,7 +391,7 @@ def read_submission(path, dest, limits: ReadLimits = ReadLimits()) -> Reading:
   try:
     mode = os.stat(path).st_mode  # a roster entry may be a link to the submission: followed here
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-      raise _Refused("special_file", path=path.name[:200], kind=file_kind(mode))
+      raise _Refused(file_kind(mode), path=path.name[:200])
     if kind == "folder" and _lone_zip(path):
       _read_zip(_lone_zip(path), writer)
     elif kind == "folder":

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader import isolation
-from grader.batch import name_hash, run_batch, scan, students
+from grader.batch import RESERVED, name_hash, run_batch, scan, students
 from grader.outputs import FORMULA_STARTS, escape_name, unneutralise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +134,8 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   for name, word in special.items():
     assert word in text(name) and "refused" in text(name), name
   assert not list(out.rglob(".tmp-*"))
+  # Every file the batch writes beside the students' folders is a reserved id, so no entry can take it.
+  assert {p.name for p in out.iterdir() if not p.is_dir()} <= RESERVED
 
 
 def test_a_single_submission_with_surrogates_exits_normally(tmp_path):

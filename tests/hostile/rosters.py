@@ -45,7 +45,7 @@ def special_files(roster: Path) -> dict:
   s.close()
   made["sock.zip"] = "socket"
   os.symlink("/dev/zero", roster / "zero.zip")
-  made["zero.zip"] = "character device"
+  made["zero.zip"] = "a device"
   return made
 
 
