@@ -155,6 +155,12 @@ def _print(text: str) -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _inside(path: Path, folder: Path) -> bool:
+  """Whether `path` is `folder` or lies under it (both resolved)."""
+  path, folder = path.resolve(), folder.resolve()
+  return path == folder or path.is_relative_to(folder)
+
+
 def grade_one(args) -> int:
   """Grades one submission, prints the table, writes results.json; 0 whenever graded."""
   from grader.i18n import default_lang
@@ -170,6 +176,8 @@ def grade_one(args) -> int:
     why = check_writable(Path(args.results))
     if why:
       return _usage(f"--results: {why}")
+    if _inside(Path(args.results), path):
+      return _usage("--results would overwrite the submission itself")
   seed = args.seed if args.seed is not None else _env_seed()
   mode, why = _mode(args.sandbox)
   if mode is None:
@@ -206,6 +214,10 @@ def batch(args) -> int:
     return _usage("--workers must be at least 1")
   if args.results:
     return _usage("--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json")
+  if _inside(Path(args.out), roster) or _inside(roster, Path(args.out)):
+    # OUT_DIR inside the roster would be graded as a student on the next run (and the roster inside
+    # OUT_DIR would have its entries' ids taken by result folders).
+    return _usage("--out and the roster must not contain each other")
   from grader.outputs import check_folder
   why = check_folder(Path(args.out))
   if why:

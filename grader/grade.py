@@ -205,12 +205,9 @@ def _read_cache(path: Path, key: str, all_cases):
 
 def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
   """Atomically (a temporary file renamed into place): parallel graders may write the same cache."""
+  from grader.outputs import write_atomic  # removes its temporary file whatever fails
   try:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(wire.dumps_file({"key": key, "deps": deps, "expected": expected}))
-    os.replace(tmp, path)
+    write_atomic(path, wire.dumps_file({"key": key, "deps": deps, "expected": expected}))
   except OSError:
     pass  # a read-only cache folder only costs the next run the recomputation
 

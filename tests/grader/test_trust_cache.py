@@ -109,6 +109,8 @@ def test_results_pointing_at_a_folder_is_refused_before_grading(tmp_path):
   blocker.write_text("x")
   proc = cli(sub, "--results", blocker / "results.json", "--lang", "en", cwd=tmp_path)
   assert proc.returncode == 2 and "--results" in proc.stderr, proc.stderr[-2000:]
+  proc = cli(sub, "--results", sub, "--lang", "en", cwd=tmp_path)  # would overwrite the submission
+  assert proc.returncode == 2 and sub.read_text() == rosters.HONEST_TIME_ALIGN, proc.stderr[-2000:]
 
 
 def test_batch_outputs_and_names_are_checked_before_grading(tmp_path):
@@ -122,6 +124,8 @@ def test_batch_outputs_and_names_are_checked_before_grading(tmp_path):
   proc = cli("--batch", r, "--out", tmp_path / "out", "--regrade", "nobody", cwd=tmp_path)
   assert proc.returncode == 2 and "nobody" in proc.stderr, proc.stderr[-2000:]
   assert not (tmp_path / "out" / "gradebook.csv").exists()
+  proc = cli("--batch", r, "--out", r / "out", cwd=tmp_path)  # would be a student on the next run
+  assert proc.returncode == 2 and "--out" in proc.stderr and not (r / "out").exists(), proc.stderr[-2000:]
   proc = cli(r / "alice.py", "--force", cwd=tmp_path)
   assert proc.returncode == 2 and "--batch" in proc.stderr
 
