@@ -1,12 +1,13 @@
 """`python -m grader`: grade a submission, a roster (--batch), or build the hand-out or the Gradescope bundle.
 
   python -m grader SUBMISSION [--results results.json] [--seed N] [--lang en|zh] [--sandbox MODE]
-  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N]
+  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--force | --regrade NAME[,NAME]]
   python -m grader handout OUT_DIR
   python -m grader gradescope OUT.zip
 
-Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error or a path
-that does not exist, 1 for an internal error of the grader (results.json is still written).
+Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error, a path
+that does not exist, or an output (--results, --out) that cannot be written (checked before grading),
+1 for an internal error of the grader (results.json is still written).
 """
 from __future__ import annotations
 

@@ -89,6 +89,7 @@ EN = {
     "module_failed": "{module} failed to import: {error}",
     # (T2, issue 12) two sources of one module, special files, and functions lost to a failed import
     "notebook_ignored": "{path} was ignored: {module} defines the same module and is graded instead",
+    "hidden_skipped": "{path} is a hidden file (its name starts with '.'); it was not graded",
     "special_fifo": "{path} is a named pipe (FIFO), not a file or a folder; it was refused",
     "special_device": "{path} is a device, not a file or a folder; it was refused",
     "special_socket": "{path} is a socket, not a file or a folder; it was refused",
@@ -172,6 +173,7 @@ ZH = {
     "no_python": "提交中没有找到 Python 文件（.py 或 .ipynb）",
     "module_failed": "{module} 导入失败：{error}",
     "notebook_ignored": "已忽略 {path}：{module} 定义了同一个模块，评分的是它",
+    "hidden_skipped": "{path} 是隐藏文件（文件名以 '.' 开头）；未评分",
     "special_fifo": "{path} 是命名管道（FIFO），不是文件或文件夹；已拒绝",
     "special_device": "{path} 是设备文件，不是文件或文件夹；已拒绝",
     "special_socket": "{path} 是套接字，不是文件或文件夹；已拒绝",

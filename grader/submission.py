@@ -203,6 +203,14 @@ def _wanted(rel: str) -> str | None:
   return None
 
 
+def _hidden_source(rel: str) -> bool:
+  """A .py or .ipynb whose own name starts with "." (not a macOS "._" fork): skipped, but said so."""
+  parts = rel.split("/")
+  name = parts[-1]
+  return (name.startswith(".") and not name.startswith("._") and name.endswith((".py", ".ipynb"))
+          and not any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]))
+
+
 def source_order(rel: str) -> tuple:
   """Sort key of the files read: by module path, a .py before a notebook of the same module."""
   stem, _, ext = rel.rpartition(".")
@@ -268,6 +276,8 @@ def _read_folder(root: Path, writer: _Writer):
       found.append((_rel(root, dirpath, f), Path(dirpath) / f))
   for rel, path in sorted(found, key=lambda item: source_order(item[0])):
     if _wanted(rel) is None:
+      if _hidden_source(rel):
+        writer.reading.problems.append(Problem("hidden_skipped", {"path": rel[:200]}))
       continue
     if path.is_symlink():
       writer.reading.problems.append(Problem("symlink_skipped", {"path": rel}))
@@ -337,6 +347,8 @@ def _read_zip(path: Path, writer: _Writer):
     for info in sorted(infos, key=lambda i: source_order(_safe_rel(i.filename))):
       rel = _safe_rel(info.filename)
       kind = _wanted(rel)
+      if not info.is_dir() and kind is None and _hidden_source(rel):
+        writer.reading.problems.append(Problem("hidden_skipped", {"path": rel[:200]}))
       if info.is_dir() or kind is None:
         continue
       _read_member(zf, info, rel, kind, writer)

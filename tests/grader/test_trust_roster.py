@@ -101,6 +101,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   nb = nbformat.v4.new_notebook()
   nb.cells = [nbformat.v4.new_code_cell("def time_align(A, B):\n  raise NotImplementedError\n")]
   (both / "hw.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+  (both / ".scratch.py").write_text("def time_align(A, B):\n  return None\n")  # hidden: skipped, said so
   (r / "surrogate.py").write_text(rosters.SURROGATE, encoding="utf-8", errors="surrogatepass")
   (r / ".hidden.py").write_text(rosters.HONEST_TIME_ALIGN)
   special = rosters.special_files(r)
@@ -129,7 +130,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   assert escape_name(os.fsdecode(rosters.CP1252)) in by_entry and "Jos\\xe9.py" in by_entry
   ids = {e.raw: e.id for e in entries}
   text = lambda raw: (out / ids[raw] / "results.json").read_text(encoding="utf-8")  # noqa: E731
-  assert "hw.ipynb was ignored" in text("both")
+  assert "hw.ipynb was ignored" in text("both") and ".scratch.py is a hidden file" in text("both")
   assert "\\udc80" in text("surrogate.py")  # the message is shown, escaped
   for name, word in special.items():
     assert word in text(name) and "refused" in text(name), name
