@@ -27,6 +27,8 @@ SUMMARY = "summary.json"  # per student: the grading key and the per-function po
 # Every name the batch itself writes in OUT_DIR (add any new one here: a roster entry whose id equals it
 # would share its path; test_trust_roster checks the list against a real batch's output).
 RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json"])
+# Folder names Windows refuses: OUT_DIR is often copied there (a plain id is never one of them).
+WINDOWS_NAMES = frozenset(["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)])
 ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
 
 
@@ -46,13 +48,9 @@ class Entry:
     return escape_name(self.raw)
 
 
-def name_hash(raw: str) -> str:
-  """8 hex digits of the SHA-256 of a raw file name's bytes (undecodable bytes included)."""
-  return hashlib.sha256(os.fsencode(raw)).hexdigest()[:8]
-
-
-def _long_hash(raw: str, level: int) -> str:
-  return hashlib.sha256(os.fsencode(raw)).hexdigest()[: {1: 8, 2: 16}.get(level, 64)]
+def name_hash(raw: str, digits: int = 8) -> str:
+  """Hex digits of the SHA-256 of a raw file name's bytes (undecodable bytes included)."""
+  return hashlib.sha256(os.fsencode(raw)).hexdigest()[:digits]
 
 
 def sanitise(stem: str) -> str:
@@ -84,19 +82,23 @@ def scan(roster: Path) -> tuple[list[Entry], list[str]]:
   level = {}
   for p in paths:
     b = base[p]
-    plain = b == _stem(p) and count[b.casefold()] == 1 and b.casefold() not in RESERVED
+    plain = (b == _stem(p) and count[b.casefold()] == 1 and b.casefold() not in RESERVED
+             and b.split(".")[0].casefold() not in WINDOWS_NAMES)
     level[p] = 0 if plain else 1
   # A plain id can still equal another entry's hashed one (a name crafted as "alice-1a2b3c4d"), or two
   # hashes share 32 bits: every entry of a clash takes a longer hash, up to the whole SHA-256 of its
   # raw name, which differs between any two entries of one folder.
+  digits = {1: 8, 2: 16, 3: 64}
   while True:
-    ids = {p: base[p] if level[p] == 0 else f"{base[p]}-{_long_hash(p.name, level[p])}" for p in paths}
+    ids = {p: base[p] if level[p] == 0 else f"{base[p]}-{name_hash(p.name, digits[level[p]])}" for p in paths}
     groups = collections.defaultdict(list)
     for p, i in ids.items():
       groups[i.casefold()].append(p)
     clashing = [p for g in groups.values() if len(g) > 1 for p in g]
     if not clashing:
       break
+    if all(level[p] == 3 for p in clashing):  # two raw names with one SHA-256: never seen; fail loudly
+      raise RuntimeError(f"roster entries with one id: {[str(p) for p in clashing]}")
     for p in clashing:
       level[p] = min(level[p] + 1, 3)
   return [Entry(ids[p], p) for p in paths], hidden

@@ -65,18 +65,19 @@ def batch_with_deadline(roster, out, caseset, seconds=240, **kw):
 def test_every_roster_entry_gets_its_own_stable_id(tmp_path):
   r = tmp_path / "roster"
   r.mkdir()
-  for n in rosters.NAMES + ["alice.zip"]:
+  crafted = f"alice-{name_hash('alice.py')}.py"  # the id alice.py takes beside Alice.py, as a plain name
+  for n in rosters.NAMES + ["alice.zip", crafted]:
     (r / n).write_text(rosters.HONEST_TIME_ALIGN)
   rosters.fsname(r, rosters.CP1252).write_text(rosters.HONEST_TIME_ALIGN)
   first = students(r)
-  assert len(first) == len(rosters.NAMES) + 2
+  assert len(first) == len(rosters.NAMES) + 3
   ids = [i for i, _ in first]
   assert len({i.casefold() for i in ids}) == len(ids), collections.Counter(i.casefold() for i in ids)
   assert students(r) == first  # stable across runs
   by_raw = {p.name: i for i, p in first}
   assert by_raw["__.py"] == "__" and by_raw["张三.py"] == "张三"  # plain names keep their stem
   for raw in ("alice.py", " alice.py", "Alice.py", "alice.zip", "gradebook.csv.py", "summary.json.py",
-              "=cmd|' -C calc'!A0.py", "-2.py", "\tt.py", os.fsdecode(rosters.CP1252)):
+              "=cmd|' -C calc'!A0.py", "-2.py", "\tt.py", "CON.py", "nul.txt.py", os.fsdecode(rosters.CP1252)):
     assert by_raw[raw].endswith("-" + name_hash(raw)), (raw, by_raw[raw])
   for i in ids:
     assert i[0] not in ".-" and all(c.isalnum() or c in "_-." for c in i), i
