@@ -78,7 +78,7 @@ def test_every_roster_entry_gets_its_own_stable_id(tmp_path):
   assert by_raw["__.py"] == "__" and by_raw["张三.py"] == "张三"  # plain names keep their stem
   for raw in ("alice.py", " alice.py", "Alice.py", "alice.zip", "gradebook.csv.py", "summary.json.py",
               "=cmd|' -C calc'!A0.py", "-2.py", "\tt.py", "CON.py", "nul.txt.py", os.fsdecode(rosters.CP1252)):
-    # The hash of its raw name (alice.py takes 16 digits: `crafted` holds its 8-digit id).
+    # The hash of its raw name (alice.py takes 16 digits: its 8-digit id clashed with `crafted`).
     assert by_raw[raw].rpartition("-")[2] == name_hash(raw, 16 if raw == "alice.py" else 8), (raw, by_raw[raw])
   for i in ids:
     assert i[0] not in ".-" and all(c.isalnum() or c in "_-." for c in i), i
