@@ -79,7 +79,7 @@ def neutralise_cell(value):
 
 def unneutralise(cell: str) -> str:
   """A gradebook cell as it was before neutralise_cell."""
-  return cell[1:] if cell.startswith("'") else cell
+  return cell.removeprefix("'")
 
 
 def check_writable(path: Path) -> str | None:

@@ -1,8 +1,10 @@
 """Hostile *rosters* (issue 12, section 5): entry names and files meant to break a class's `--batch`, or to
 take another student's row; and a small case set so that a batch of them grades in a few seconds."""
 import os
+import shutil
 import socket
 import stat
+import tempfile
 from pathlib import Path
 
 HONEST_TIME_ALIGN = "def time_align(A, B):\n  n = min(len(A), len(B))\n  return list(A[:n]), list(B[:n])\n"
@@ -41,10 +43,17 @@ def special_files(roster: Path) -> dict:
   made = {}
   os.mkfifo(roster / "pipe.zip")
   made["pipe.zip"] = "named pipe"
-  s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-  s.bind(str(roster / "sock.zip"))
-  s.close()
-  made["sock.zip"] = "socket"
+  # A socket's path is limited to ~107 bytes: bound in a short folder, then moved (same file system).
+  short = Path(tempfile.mkdtemp(prefix="s", dir="/tmp" if os.path.isdir("/tmp") else None))
+  try:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+      s.bind(str(short / "s"))
+    os.rename(short / "s", roster / "sock.zip")
+    made["sock.zip"] = "socket"
+  except OSError:
+    pass  # another file system than /tmp: the FIFO and the device still cover special files
+  finally:
+    shutil.rmtree(short, ignore_errors=True)
   os.symlink("/dev/zero", roster / "zero.zip")
   made["zero.zip"] = "a device"
   return made
