@@ -158,42 +158,49 @@ def test_a_single_submission_with_surrogates_exits_normally(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# The property: any roster names (text or raw bytes, files or folders), honest content: exit normally,
-# a complete gradebook, full marks for every visible entry.
+# The property: any roster names (text or raw bytes; files, folders, junk of any bytes): the batch ends
+# normally with one gradebook row per visible entry, and full marks for every honest one.
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), min_size=1,
                 max_size=24)
 _BYTES = st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\x00" not in b)
 _NAME = st.one_of(_TEXT, _BYTES.map(os.fsdecode)).filter(
     lambda n: n not in (".", "..") and len(os.fsencode(n)) <= 200)
-_ENTRY = st.tuples(_NAME, st.booleans())  # (name, a folder?)
+_JUNK = st.tuples(st.sampled_from([".py", ".zip", ".ipynb", ""]), st.binary(max_size=200))
+# (name, what): an honest .py file, a folder holding one, or junk bytes under some suffix
+_ENTRY = st.tuples(_NAME, st.one_of(st.just("py"), st.just("folder"), _JUNK))
 
 
 @settings(max_examples=20, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.lists(_ENTRY, min_size=1, max_size=3, unique_by=lambda e: os.fsencode(e[0]).lower()))
+@given(st.lists(_ENTRY, min_size=1, max_size=3, unique_by=lambda e: os.fsencode(e[0])))
 def test_any_roster_names_give_a_complete_gradebook_with_full_marks(caseset, entries):
   work = Path(tempfile.mkdtemp(prefix="roster-prop-"))
   try:
     work.chmod(0o755)
     r = work / "roster"
     r.mkdir()
-    visible = []
-    for name, folder in entries:
-      if folder:
-        (r / name).mkdir()
-        (r / name / "hw.py").write_text(rosters.HONEST_TIME_ALIGN)
-        raw = name
-      else:
-        raw = name + ".py"
+    visible, honest = [], set()
+    for name, what in entries:
+      raw = name if what == "folder" else name + (".py" if what == "py" else what[0])
+      if os.path.lexists(r / raw):  # "x" as a file and "x.py" as a folder: one of them only
+        continue
+      if what == "folder":
+        (r / raw).mkdir()
+        (r / raw / "hw.py").write_text(rosters.HONEST_TIME_ALIGN)
+      elif what == "py":
         (r / raw).write_text(rosters.HONEST_TIME_ALIGN)
+      else:
+        (r / raw).write_bytes(what[1])
       if not raw.startswith("."):
         visible.append(raw)
+        if what in ("py", "folder"):
+          honest.add(escape_name(raw))
     out = work / "out"
     batch_with_deadline(r, out, caseset)
     _, (_header, *rows) = read_book(out)
     assert sorted(unneutralise(row[1]) for row in rows) == sorted(escape_name(v) for v in visible)
     assert len({row[0].casefold() for row in rows}) == len(rows)
-    assert all(row[2] == "10" for row in rows), rows
+    assert all(row[2] == "10" for row in rows if unneutralise(row[1]) in honest), rows
   finally:
     shutil.rmtree(work, ignore_errors=True)
