@@ -291,7 +291,7 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
   done, todo = {}, []
   version = f"{grader_version()}+{records_version()}"
   options = {"lang": lang, "visibility": hidden_visibility, "mode": mode, "import_timeout": import_timeout,
-             "limits": dataclasses.asdict(limits or Limits())}
+             "limits": dataclasses.asdict(limits or Limits()), "functions": names}  # names: the assignment
   seed_part = _seed_part(caseset)
   for e in entries:
     key = grading_key(e.path, caseset, version, options, seed_part)
