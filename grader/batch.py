@@ -113,7 +113,11 @@ def content_hash(path: Path) -> str:
   """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes."""
   h = hashlib.sha256()
   h.update(path.name.encode("utf-8", "replace"))
-  path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
+  try:
+    path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
+  except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13): hashed as the link itself
+    _hash_entry(h, path, path.parent)
+    return h.hexdigest()
   if path.is_dir():
     for root, dirs, files in os.walk(path, followlinks=False):
       dirs.sort()

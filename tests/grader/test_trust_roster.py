@@ -107,6 +107,8 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   (r / "surrogate.py").write_text(rosters.SURROGATE, encoding="utf-8", errors="surrogatepass")
   (r / ".hidden.py").write_text(rosters.HONEST_TIME_ALIGN)
   special = rosters.special_files(r)
+  os.symlink("loop.py", r / "loop.py")  # a link to itself, and one to nothing
+  os.symlink(tmp_path / "nowhere", r / "dangling.py")
   out = tmp_path / "out"
   result = batch_with_deadline(r, out, caseset)
   assert result["hidden"] == [".hidden.py"] and "left out 1 hidden roster entry" in capsys.readouterr().out
@@ -121,7 +123,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
     assert not row[0].startswith(FORMULA_STARTS) and not row[1].startswith(FORMULA_STARTS), row
   by_entry = {unneutralise(row[1]): row for row in rows}
   assert len(by_entry) == len(rows)
-  zero = {"surrogate.py"} | set(special)
+  zero = {"surrogate.py", "loop.py", "dangling.py"} | set(special)
   for e in entries:
     row = by_entry[escape_name(e.raw)]
     assert row[0] == e.id
