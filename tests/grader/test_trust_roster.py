@@ -107,6 +107,11 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   (r / "surrogate.py").write_text(rosters.SURROGATE, encoding="utf-8", errors="surrogatepass")
   (r / ".hidden.py").write_text(rosters.HONEST_TIME_ALIGN)
   special = rosters.special_files(r)
+  pipes = r / "pipes"  # an honest file beside FIFOs named like sources and a zip
+  pipes.mkdir()
+  (pipes / "hw.py").write_text(rosters.HONEST_TIME_ALIGN)
+  os.mkfifo(pipes / "x.py")
+  os.mkfifo(pipes / "y.zip")
   os.symlink("loop.py", r / "loop.py")  # a link to itself, and one to nothing
   os.symlink(tmp_path / "nowhere", r / "dangling.py")
   out = tmp_path / "out"
@@ -136,6 +141,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
 
   def text(raw):
     return (out / ids[raw] / "results.json").read_text(encoding="utf-8")
+  assert "x.py could not be read" in text("pipes")
   assert "hw.ipynb was ignored" in text("both") and ".scratch.py is a hidden file" in text("both")
   assert "\\udc80" in text("surrogate.py")  # the message is shown, escaped
   for name, word in special.items():
