@@ -177,7 +177,7 @@ def grade_one(args) -> int:
     why = check_writable(Path(args.results))
     if why:
       return _usage(f"--results: {why}")
-    if _inside(Path(args.results), path):
+    if Path(args.results).resolve() == path.resolve():
       return _usage("--results would overwrite the submission itself")
   seed = args.seed if args.seed is not None else _env_seed()
   mode, why = _mode(args.sandbox)
