@@ -152,7 +152,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
 
 
 def test_a_single_submission_with_surrogates_exits_normally(tmp_path):
-  sub = tmp_path / "hw.py"
+  sub = rosters.fsname(tmp_path, rosters.CP1252)  # a cp1252 file name too
   sub.write_text(rosters.SURROGATE, encoding="utf-8", errors="surrogatepass")
   res = tmp_path / "results.json"
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
@@ -162,7 +162,9 @@ def test_a_single_submission_with_surrogates_exits_normally(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   data = json.loads(res.read_bytes().decode("utf-8"))
   assert any("\\udc80" in t["output"] for t in data["tests"])
-  assert "\\udc80" in proc.stdout.decode("utf-8") or "time_align" in proc.stdout.decode("utf-8")
+  out = proc.stdout.decode("utf-8")  # strict: the table printed is UTF-8
+  assert "Jos\\xe9.py" in out and "time_align" in out, out[:2000]
+  assert "Jos\\xe9.py" in data["output"]
 
 
 # ---------------------------------------------------------------------------------------------
