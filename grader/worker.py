@@ -28,6 +28,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import traceback
+import types
 
 import numpy as np
 
@@ -255,9 +256,10 @@ def _same(a, b) -> bool:
   re-exports a function of its own module, loaded once as part of it and once on its own)."""
   if a is b:
     return True
-  ca, cb = getattr(a, "__code__", None), getattr(b, "__code__", None)
-  return (ca is not None and cb is not None and ca.co_filename == cb.co_filename
-          and ca.co_firstlineno == cb.co_firstlineno and ca.co_code == cb.co_code)
+  if not (isinstance(a, types.FunctionType) and isinstance(b, types.FunctionType)):
+    return False  # only plain functions are compared (no attribute of a student's object is read)
+  ca, cb = a.__code__, b.__code__
+  return ca.co_filename == cb.co_filename and ca.co_firstlineno == cb.co_firstlineno and ca.co_code == cb.co_code
 
 
 def _resolve(names, modules, defined, module_errors):

@@ -97,6 +97,10 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   pkg = r / "pkg"  # a package submitted as a folder: every function in its __init__.py
   pkg.mkdir()
   (pkg / "__init__.py").write_text(rosters.HONEST_TIME_ALIGN)
+  pkg2 = r / "pkg2"  # a package whose __init__.py re-exports its module's function: one definition
+  pkg2.mkdir()
+  (pkg2 / "__init__.py").write_text("from .impl import time_align  # noqa: F401\n")
+  (pkg2 / "impl.py").write_text(rosters.HONEST_TIME_ALIGN)
   both = r / "both"  # the finished .py beside an unfinished scratch notebook of the same module
   both.mkdir()
   (both / "hw.py").write_text(rosters.HONEST_TIME_ALIGN)
@@ -142,6 +146,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   def text(raw):
     return (out / ids[raw] / "results.json").read_text(encoding="utf-8")
   assert "x.py could not be read" in text("pipes")
+  assert "more than one module" not in text("pkg2")
   assert "hw.ipynb was ignored" in text("both") and ".scratch.py is a hidden file" in text("both")
   assert "\\udc80" in text("surrogate.py")  # the message is shown, escaped
   for name, word in special.items():
