@@ -130,6 +130,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   assert len(rows) == len(entries) == len(os.listdir(r)) - 1  # one row per visible entry, none merged
   for row in rows:
     assert not row[0].startswith(FORMULA_STARTS) and not row[1].startswith(FORMULA_STARTS), row
+    assert all(c.isprintable() for c in row[0] + row[1]), row  # no control, bidi or zero-width character
   by_entry = {unneutralise(row[1]): row for row in rows}
   assert len(by_entry) == len(rows)
   zero = {"surrogate.py", "loop.py", "dangling.py"} | set(special)

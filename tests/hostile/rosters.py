@@ -16,7 +16,7 @@ SURROGATE = "def time_align(A, B):\n  raise ValueError('bad \\udc80 byte ' + chr
 NAMES = ["alice.py", " alice.py", "Alice.py", "\\.py", "_.py", "__.py", "a\x07b.py", "gradebook.csv.py",
          "summary.json.py", "=cmd|' -C calc'!A0.py", "+1.py", "-2.py", "@x.py", "\tt.py", "\rr.py",
          "张三.py", "alice-" + "0" * 8 + ".py", "x" * 200 + ".py",
-         "CON.py", "nul.txt.py"]
+         "CON.py", "nul.txt.py", "\u202egpj.py", "zw\u200dj.py"]
 CP1252 = b"Jos\xe9.py"  # a name from a Windows zip: not UTF-8
 
 
