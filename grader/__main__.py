@@ -1,12 +1,13 @@
 """`python -m grader`: grade a submission, a roster (--batch), or build the hand-out or the Gradescope bundle.
 
   python -m grader SUBMISSION [--results results.json] [--seed N] [--lang en|zh] [--sandbox MODE]
-  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N]
+  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--force | --regrade NAME[,NAME]]
   python -m grader handout OUT_DIR
   python -m grader gradescope OUT.zip
 
-Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error or a path
-that does not exist, 1 for an internal error of the grader (results.json is still written).
+Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error, a path
+that does not exist, or an output (--results, --out) that cannot be written (checked before grading),
+1 for an internal error of the grader (results.json is still written).
 """
 from __future__ import annotations
 
@@ -77,6 +78,11 @@ def _main_parser() -> argparse.ArgumentParser:
   p.add_argument("--out", metavar="OUT_DIR", help="with --batch: where gradebook.csv and <student>/results.json go")
   p.add_argument("--workers", type=int, default=None, metavar="N",
                  help="with --batch: submissions graded at once (default: one per CPU core)")
+  p.add_argument("--force", action="store_true",
+                 help="with --batch: re-grade every entry, even those whose results are up to date")
+  p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
+                 help="with --batch: re-grade these entries (a student id of the gradebook, or the entry's "
+                      "file name) even if their results are up to date")
   _common(p)
   return p
 
@@ -142,11 +148,18 @@ def _failure_results(path: str, message: str, lang: str, results: str | None, se
 
 def _print(text: str) -> None:
   """Prints, ignoring a reader that went away (`| head`): the grading itself is done."""
+  from grader.outputs import safe_text
   try:
-    print(text, flush=True)
+    print(safe_text(text), flush=True)
   except BrokenPipeError:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def _inside(path: Path, folder: Path) -> bool:
+  """Whether `path` is `folder` or lies under it (both resolved)."""
+  path, folder = path.resolve(), folder.resolve()
+  return path == folder or path.is_relative_to(folder)
 
 
 def grade_one(args) -> int:
@@ -156,6 +169,16 @@ def grade_one(args) -> int:
   path = Path(args.submission)
   if not os.path.lexists(path):
     return _usage(f"no such file or folder: {path}")
+  if args.force or args.regrade:
+    return _usage("--force and --regrade go with --batch")
+  if args.results:
+    # Checked before grading: a results path that cannot be written would lose the whole run.
+    from grader.outputs import check_writable
+    why = check_writable(Path(args.results))
+    if why:
+      return _usage(f"--results: {why}")
+    if Path(args.results).resolve() == path.resolve():
+      return _usage("--results would overwrite the submission itself")
   seed = args.seed if args.seed is not None else _env_seed()
   mode, why = _mode(args.sandbox)
   if mode is None:
@@ -190,14 +213,29 @@ def batch(args) -> int:
     return _usage("--batch needs --out OUT_DIR")
   if args.workers is not None and args.workers < 1:
     return _usage("--workers must be at least 1")
+  if args.results:
+    return _usage("--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json")
+  if _inside(Path(args.out), roster) or _inside(roster, Path(args.out)):
+    # OUT_DIR inside the roster would be graded as a student on the next run (and the roster inside
+    # OUT_DIR would have its entries' ids taken by result folders).
+    return _usage("--out and the roster must not contain each other")
+  from grader.outputs import check_folder
+  why = check_folder(Path(args.out))
+  if why:
+    return _usage(f"--out: {why}")
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
-  from grader.batch import run_batch
+  from grader.batch import run_batch, scan, select
+  regrade = [n for n in (args.regrade or "").split(",") if n]
+  _, unknown = select(scan(roster)[0], regrade)
+  if unknown:  # before the references are computed: a typo must not cost a run
+    from grader.outputs import escape_name
+    return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   seed = args.seed if args.seed is not None else _env_seed()
   run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
             lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-            **_import_timeout(args))
+            force=args.force, regrade=regrade, **_import_timeout(args))
   return 0
 
 
