@@ -1,0 +1,148 @@
+"""Memory per sandbox (issue 12, section 4): all of a sandbox's processes together are bounded, the
+sandbox is killed as a whole with the outcome "memory limit", and nobody else is the victim. Bounded:
+a 256 MiB limit and three children of 120 MiB each (each child alone is well inside every limit)."""
+import shutil
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader import isolation as iso
+from grader import sandbox
+
+MODES = [pytest.param(m, id=m) for m in iso.MODES]
+LIMIT = 256 << 20
+SMALL = iso.Limits(cpu_s=30, wall_s=60, call_wall_s=30, mem_bytes=3 << 30, nproc=40, fsize_bytes=1 << 20,
+                   nofile=64, output_bytes=1 << 16, sandbox_mem_bytes=LIMIT)
+# Three children touch 120 MiB each and wait: 360 MiB in all, over the 256 MiB of the sandbox.
+HOG = """
+import os, time
+def hog():
+  kids = []
+  for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+      b = bytearray(120 << 20)
+      for j in range(0, len(b), 4096):
+        b[j] = 1
+      time.sleep(3)
+      os._exit(0)
+    kids.append(pid)
+  return [os.waitpid(p, 0)[1] for p in kids]
+
+def honest():
+  return 42
+"""
+
+
+def need(mode):
+  why = iso._check(mode)
+  if why:
+    pytest.skip(why)
+
+
+def need_cgroup():
+  if isinstance(iso._memory_parent(), str):
+    pytest.skip(f"no memory controller here: {iso._memory_parent()}")
+
+
+@pytest.fixture
+def scratch():
+  d = Path(tempfile.mkdtemp(prefix="mem-scratch-"))
+  d.chmod(0o755)
+  yield d
+  shutil.rmtree(d, ignore_errors=True)
+
+
+def spawn_py(mode, code, scratch, slot, limits=SMALL):
+  return iso.spawn(mode, [sys.executable, "-c", textwrap.dedent(code)], scratch=scratch, limits=limits,
+                   uid_slot=slot)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_children_together_cannot_pass_the_sandbox_limit(mode, scratch):
+  need(mode)
+  need_cgroup()
+  proc = spawn_py(mode, HOG + "\nprint(hog())", scratch, 1)
+  try:
+    out, err = proc.communicate(timeout=60)
+    cgroup = proc.memory_cgroup
+    kills, peak = cgroup.oom_kills(), cgroup.peak()
+  finally:
+    iso.kill(proc)
+  assert proc.returncode == 0, err
+  statuses = eval(out)
+  # Without the cgroup all three finish (RLIMIT_AS is per process); with it at least one is OOM-killed.
+  assert kills >= 1 and 9 in [s & 0x7F for s in statuses], (out, kills)
+  assert peak <= LIMIT
+  assert not cgroup.path.exists()  # kill() removed it
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_outcome_is_memory_limit_for_that_sandbox_alone(mode, scratch):
+  need(mode)
+  need_cgroup()
+  src = scratch / "sub"
+  src.mkdir()
+  (src / "hw.py").write_text(HOG)
+  # A bystander sandbox (another student) holding 100 MiB meanwhile: it must survive untouched.
+  other = Path(tempfile.mkdtemp(prefix="mem-other-"))
+  other.chmod(0o755)
+  bystander = spawn_py(mode, """
+    import sys
+    b = bytearray(100 << 20)
+    for j in range(0, len(b), 4096):
+      b[j] = 1
+    print("holding", flush=True)
+    sys.stdin.read(1)
+    print("alive", flush=True)
+  """, other, 7)
+  try:
+    assert bystander.stdout.readline().strip() == b"holding"
+    report, outcomes, _ = sandbox.run_submission(src, [("hog", ()), ("honest", ())], ["hog", "honest"],
+                                                 mode=mode, limits=SMALL, uid_slot=2)
+    bystander.stdin.write(b"x")
+    assert bystander.stdout.readline().strip() == b"alive"
+  finally:
+    iso.kill(bystander)
+    shutil.rmtree(other, ignore_errors=True)
+  hog, honest = outcomes
+  assert hog.status == "crashed" and hog.info["kind"] == "memory", hog
+  assert "memory limit" in hog.error and hog.info["limit_mib"] == LIMIT >> 20
+  assert honest.status == "ok" and honest.value == 42  # a fresh sandbox for the next call
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_sandbox_is_the_oom_killers_pick_before_the_grader(mode, scratch):
+  need(mode)
+  if not shutil.which("choom"):
+    pytest.skip("choom (util-linux) is not installed")
+  proc = spawn_py(mode, "print(open('/proc/self/oom_score_adj').read())", scratch, 3)
+  try:
+    out, _ = proc.communicate(timeout=60)
+  finally:
+    iso.kill(proc)
+  grader = int(Path("/proc/self/oom_score_adj").read_text())
+  assert int(out) == 1000 > grader
+
+
+def test_without_a_controller_the_per_process_limit_says_what_applies(monkeypatch):
+  monkeypatch.setattr(iso, "_memory_parent", lambda: "no memory controller (test)")
+  limits = iso.Limits(nproc=8, mem_bytes=64 << 30)
+  per = iso.process_mem_bytes(limits)
+  machine = iso._machine_memory()
+  assert per < limits.mem_bytes and per >= iso.AS_FLOOR
+  if machine // limits.nproc >= iso.AS_FLOOR:  # the cut is enough: nproc of them fit the machine
+    assert per * limits.nproc <= machine
+  plan = iso.memory_plan(limits)
+  assert "per-process limit" in plan and f"{per >> 20} MiB" in plan
+  assert f"--as={per}:{per}" in iso._prlimit(limits, 8)
+  assert iso.memory_cgroup(limits) is None
+
+
+def test_with_a_controller_the_plan_names_the_sandbox_limit():
+  need_cgroup()
+  assert "for each sandbox as a whole" in iso.memory_plan(SMALL) and "256 MiB" in iso.memory_plan(SMALL)
+  assert iso.process_mem_bytes(SMALL) == SMALL.mem_bytes
