@@ -101,7 +101,7 @@ def test_the_outcome_is_memory_limit_for_that_sandbox_alone(mode, scratch):
   """, other, 7)
   try:
     assert bystander.stdout.readline().strip() == b"holding"
-    report, outcomes, _ = sandbox.run_submission(src, [("hog", ()), ("honest", ())], ["hog", "honest"],
+    _, outcomes, _ = sandbox.run_submission(src, [("hog", ()), ("honest", ())], ["hog", "honest"],
                                                  mode=mode, limits=SMALL, uid_slot=2)
     bystander.stdin.write(b"x")
     assert bystander.stdout.readline().strip() == b"alive"
