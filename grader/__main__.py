@@ -62,6 +62,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                       f"(default {IMPORT_TIMEOUT_S:g})")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
+  p.add_argument("--allow-same-uid", action="store_true",
+                 help="grade hidden cases in plain mode as a non-root user although student code then runs under "
+                      "your uid and can read your environment (the seed), cache and other results")
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -100,7 +103,30 @@ def _gradescope_parser() -> argparse.ArgumentParser:
   from grader.report import VISIBILITIES
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests (default visible)")
+  from grader.gradescope import GRADESCOPE_LIMIT_S, TIME_BUDGET_S
+  from grader.sandbox import Limits
+  p.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET_S, metavar="S",
+                 help=f"wall-clock budget of one submission on Gradescope, in seconds (default {TIME_BUDGET_S:g}; "
+                      f"at most {GRADESCOPE_LIMIT_S - 60:g}, a minute under Gradescope's default limit)")
+  p.add_argument("--call-timeout", type=_seconds, default=Limits().call_wall_s, metavar="S",
+                 help=f"wall-clock limit of one call, in seconds (default {Limits().call_wall_s:g})")
   return p
+
+
+def _same_uid_refusal(args, mode: str) -> str | None:
+  """Why grading hidden cases in this mode is refused (student code would run as the grader), else None.
+
+  In plain mode a non-root grader cannot give student code a uid of its own: it could read the grader's
+  environment (/proc/<pid>/environ, GRADER_SEED), its reference cache and other students' results. The
+  hand-out's self-check has no hidden cases, so it is never refused; a teacher may accept the risk.
+  """
+  from grader.grade import HANDOUT_CASES
+  from grader.isolation import shares_grader_uid
+  if not shares_grader_uid(mode) or HANDOUT_CASES.exists() or args.allow_same_uid:
+    return None
+  return ("plain mode as a non-root user runs student code under your own uid: it could read your environment "
+          "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or "
+          "pass --allow-same-uid to accept that risk")
 
 
 def _limits(args):
@@ -163,6 +189,10 @@ def grade_one(args) -> int:
     message = f"the isolation {args.sandbox!r} cannot run here: {why}"
     _failure_results(str(path), message, lang, args.results, seed)
     return _usage(message)
+  refused = _same_uid_refusal(args, mode)
+  if refused:
+    _failure_results(str(path), refused, lang, args.results, seed)
+    return _usage(refused)
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
@@ -193,6 +223,9 @@ def batch(args) -> int:
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
+  refused = _same_uid_refusal(args, mode)
+  if refused:
+    return _usage(refused)
   from grader.batch import run_batch
   seed = args.seed if args.seed is not None else _env_seed()
   run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
@@ -216,7 +249,13 @@ def gradescope(argv) -> int:
   args = _gradescope_parser().parse_args(argv)
   from grader.gradescope import build_bundle
   seed = args.seed if args.seed is not None else _env_seed()
-  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility)
+  try:
+    from grader.gradescope import check_budget
+    check_budget(args.time_budget, args.call_timeout)
+  except ValueError as e:
+    return _usage(str(e))
+  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
+               time_budget=args.time_budget, call_timeout=args.call_timeout)
   print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
   return 0
 

@@ -72,6 +72,15 @@ def _is_root() -> bool:
   return os.geteuid() == 0
 
 
+def shares_grader_uid(mode: str) -> bool:
+  """Whether student code in this mode runs under the grader's own host uid with nothing hiding the grader.
+
+  Only plain mode as a non-root grader: as root, every mode drops to a uid of its own; bwrap and unshare
+  hide the grader's processes and files behind namespaces.
+  """
+  return mode == "plain" and not _is_root()
+
+
 def sandbox_uid(uid_slot: int) -> int:
   """The host uid a sandbox in this slot runs as (only when the grader is root)."""
   if not 0 <= uid_slot < SLOTS:
