@@ -2,7 +2,9 @@
 limit the process really has, and what it can really do), and shown to be noticed when removed: each
 probe runs once with the protection and once with it taken out of the sandbox's command line, and must
 say "held" only the first time. All probes are bounded even with their protection gone."""
+import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -206,3 +208,46 @@ def test_the_restart_cap_holds_while_loading(scratch, monkeypatch):
   with pytest.raises(sandbox.LoadFailed, match="restarted too many times"):
     sandbox.run_submission(src, [], ["f"], mode=strongest(), limits=session_limits(wall_s=30), uid_slot=6)
   assert len(starts) == 4
+
+
+def test_plain_mode_as_a_non_root_grader_refuses_hidden_cases(scratch):
+  """Student code would run under the grader's uid and read its environment (the seed): refused, exit 2."""
+  if not iso._is_root():
+    pytest.skip("needs root to start the grader as another user")
+  sub = scratch / "hw.py"
+  sub.write_text("def encode(v):\n  return v\n")
+  home = scratch / "home"
+  home.mkdir()
+  home.chmod(0o777)
+  project = Path(__file__).resolve().parents[2]
+  env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "GRADER_SEED": "86753094217",
+         "PYTHONPATH": str(project)}
+  as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "grader"]
+  proc = subprocess.run([*as_nobody, str(sub), "--sandbox", "plain", "--results", str(home / "r.json")],
+                        cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False)
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  assert "--allow-same-uid" in proc.stderr and "GRADER_SEED" in proc.stderr
+  results = json.loads((home / "r.json").read_text())
+  assert results["score"] == 0 and "--allow-same-uid" in results["output"]  # the student is told, not graded
+
+
+def test_the_flag_that_names_the_risk_lets_grading_go_on(scratch, monkeypatch):
+  import grader.__main__ as cli
+  from grader import grade
+  sub = scratch / "hw.py"
+  sub.write_text("def encode(v):\n  return v\n")
+  monkeypatch.setattr(iso, "_is_root", lambda: False)
+  monkeypatch.setattr(cli, "_mode", lambda requested: ("plain", None))
+  graded = []
+
+  class Stop(Exception):
+    pass
+
+  def fake_grade(*a, **k):
+    graded.append(a)
+    raise Stop
+  monkeypatch.setattr(grade, "load_caseset", lambda *a, **k: None)
+  monkeypatch.setattr(grade, "grade_submission", fake_grade)
+  assert cli.main([str(sub), "--sandbox", "plain"]) == 2 and not graded
+  assert cli.main([str(sub), "--sandbox", "plain", "--allow-same-uid"]) == 1 and graded  # reached grading
+  assert iso.shares_grader_uid("plain") and not iso.shares_grader_uid("bwrap")

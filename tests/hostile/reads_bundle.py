@@ -36,7 +36,8 @@ def encode(vector):
   hits = 0
   for path in glob.glob("/proc/*/environ") + glob.glob("/proc/*/cmdline"):
     try:
-      hits += SECRET.encode() in open(path, "rb").read()
+      with open(path, "rb") as f:
+        hits += SECRET.encode() in f.read()
     except OSError:
       pass
   report["seed_in_proc"] = str(hits)
