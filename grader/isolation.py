@@ -675,6 +675,8 @@ def detect(requested: str = "auto") -> str:
     if why:
       raise IsolationUnavailable(why)
     return requested
+  if isinstance(_memory_parent(), str):  # the weaker memory bound is said once, like a weaker mode
+    _warn(memory_plan(Limits()))
   for mode in MODES:
     why = _check(mode)
     if why is None:
