@@ -146,3 +146,24 @@ def test_with_a_controller_the_plan_names_the_sandbox_limit():
   need_cgroup()
   assert "for each sandbox as a whole" in iso.memory_plan(SMALL) and "256 MiB" in iso.memory_plan(SMALL)
   assert iso.process_mem_bytes(SMALL) == SMALL.mem_bytes
+
+
+def test_honest_jax_stays_well_inside_the_default_sandbox_limit(scratch):
+  """The default per-sandbox limit leaves an honest JAX submission at least a factor of two."""
+  need_cgroup()
+  mode = iso.detect()
+  limits = iso.Limits()
+  proc = spawn_py(mode, """
+    import jax, jax.numpy as jnp
+    x = jnp.ones((256, 128))
+    f = jax.jit(lambda a: jax.nn.softmax(a @ a.T, axis=-1) @ a)
+    print(float(f(x).sum()), float(jax.grad(lambda w: jnp.sum(jnp.tanh(x @ w)))(jnp.ones((128, 8))).sum()))
+  """, scratch, 4, limits=limits)
+  try:
+    out, err = proc.communicate(timeout=120)
+    peak = proc.memory_cgroup.peak()
+  finally:
+    iso.kill(proc)
+  assert proc.returncode == 0, err[-2000:]
+  print(f"{mode}: honest JAX peak {peak >> 20} MiB of {limits.sandbox_mem_bytes >> 20} MiB")
+  assert 0 < peak < limits.sandbox_mem_bytes / 2
