@@ -438,6 +438,17 @@ class MemoryCgroup:
     _warn(f"could not remove the memory cgroup {self.path}")
 
 
+def _remove_stale(parent: Path) -> None:
+  """Removes the empty cgroups that a grader killed before it could clean up left behind."""
+  for d in parent.glob("mmzoo-*-*"):
+    pid = d.name.split("-")[1]
+    if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+      try:
+        d.rmdir()
+      except OSError:
+        pass  # still holds processes (or was just removed): left alone
+
+
 @functools.cache
 def _memory_parent() -> tuple[int, Path] | str:
   """(version, the folder sandboxes' cgroups go in) where a memory controller works, else why not."""
@@ -454,6 +465,7 @@ def _memory_parent() -> tuple[int, Path] | str:
         if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
           (parent / "cgroup.subtree_control").write_text("+memory")
       MemoryCgroup.create(version, parent, 64 << 20).remove()  # a trial: creating and limiting works
+      _remove_stale(parent)
       return version, parent
     except OSError as e:
       why = f"cgroup v{version} at {mount}: {e}"
