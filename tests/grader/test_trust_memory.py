@@ -16,25 +16,8 @@ MODES = [pytest.param(m, id=m) for m in iso.MODES]
 LIMIT = 256 << 20
 SMALL = iso.Limits(cpu_s=30, wall_s=60, call_wall_s=30, mem_bytes=3 << 30, nproc=40, fsize_bytes=1 << 20,
                    nofile=64, output_bytes=1 << 16, sandbox_mem_bytes=LIMIT)
-# Three children touch 120 MiB each and wait: 360 MiB in all, over the 256 MiB of the sandbox.
-HOG = """
-import os, time
-def hog():
-  kids = []
-  for _ in range(3):
-    pid = os.fork()
-    if pid == 0:
-      b = bytearray(120 << 20)
-      for j in range(0, len(b), 4096):
-        b[j] = 1
-      time.sleep(3)
-      os._exit(0)
-    kids.append(pid)
-  return [os.waitpid(p, 0)[1] for p in kids]
-
-def honest():
-  return 42
-"""
+# tests/hostile/memory_children.py: three children touch 120 MiB each and wait, 360 MiB in all.
+HOG = (Path(__file__).resolve().parents[1] / "hostile" / "memory_children.py").read_text()
 
 
 def need(mode):
