@@ -62,6 +62,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                       f"(default {IMPORT_TIMEOUT_S:g})")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
+  p.add_argument("--sandbox-memory", type=_seconds, default=None, metavar="MIB",
+                 help=f"memory of all of one sandbox's processes together, in MiB (default "
+                      f"{limits.sandbox_mem_bytes >> 20}; a memory cgroup where one works, else a per-process limit)")
   p.add_argument("--allow-same-uid", action="store_true",
                  help="grade hidden cases in plain mode as a non-root user although student code then runs under "
                       "your uid and can read your environment (the seed), cache and other results")
@@ -137,6 +140,8 @@ def _limits(args):
     limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
   if args.time_budget:
     limits = dataclasses.replace(limits, wall_s=args.time_budget)
+  if args.sandbox_memory:
+    limits = dataclasses.replace(limits, sandbox_mem_bytes=int(args.sandbox_memory * (1 << 20)))
   return limits
 
 

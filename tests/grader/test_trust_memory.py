@@ -1,7 +1,11 @@
 """Memory per sandbox (issue 12, section 4): all of a sandbox's processes together are bounded, the
 sandbox is killed as a whole with the outcome "memory limit", and nobody else is the victim. Bounded:
 a 256 MiB limit and three children of 120 MiB each (each child alone is well inside every limit)."""
+import ast
+import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -48,7 +52,7 @@ def spawn_py(mode, code, scratch, slot, limits=SMALL):
 def test_children_together_cannot_pass_the_sandbox_limit(mode, scratch):
   need(mode)
   need_cgroup()
-  proc = spawn_py(mode, HOG + "\nprint(hog())", scratch, 1)
+  proc = spawn_py(mode, HOG + "\nprint(encode([1.0]))", scratch, 1)
   try:
     out, err = proc.communicate(timeout=60)
     cgroup = proc.memory_cgroup
@@ -70,6 +74,7 @@ def test_the_outcome_is_memory_limit_for_that_sandbox_alone(mode, scratch):
   src = scratch / "sub"
   src.mkdir()
   (src / "hw.py").write_text(HOG)
+  (src / "other.py").write_text("def honest():\n  return 42\n")
   # A bystander sandbox (another student) holding 100 MiB meanwhile: it must survive untouched.
   other = Path(tempfile.mkdtemp(prefix="mem-other-"))
   other.chmod(0o755)
@@ -84,7 +89,7 @@ def test_the_outcome_is_memory_limit_for_that_sandbox_alone(mode, scratch):
   """, other, 7)
   try:
     assert bystander.stdout.readline().strip() == b"holding"
-    _, outcomes, _ = sandbox.run_submission(src, [("hog", ()), ("honest", ())], ["hog", "honest"],
+    _, outcomes, _ = sandbox.run_submission(src, [("encode", ([1.0],)), ("honest", ())], ["encode", "honest"],
                                                  mode=mode, limits=SMALL, uid_slot=2)
     bystander.stdin.write(b"x")
     assert bystander.stdout.readline().strip() == b"alive"
@@ -143,10 +148,37 @@ def test_honest_jax_stays_well_inside_the_default_sandbox_limit(scratch):
     print(float(f(x).sum()), float(jax.grad(lambda w: jnp.sum(jnp.tanh(x @ w)))(jnp.ones((128, 8))).sum()))
   """, scratch, 4, limits=limits)
   try:
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     peak = proc.memory_cgroup.peak()
   finally:
     iso.kill(proc)
   assert proc.returncode == 0, err[-2000:]
   print(f"{mode}: honest JAX peak {peak >> 20} MiB of {limits.sandbox_mem_bytes >> 20} MiB")
   assert 0 < peak < limits.sandbox_mem_bytes / 2
+
+
+def test_the_cli_reports_memory_limit_and_keeps_the_other_functions_points(scratch):
+  """Through `python -m grader --sandbox-memory 256`: encode scores 0 saying why, the rest full marks."""
+  need_cgroup()
+  hostile = Path(__file__).resolve().parents[1] / "hostile"
+  tree = ast.parse((hostile / "_honest.py").read_text())
+  tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "encode")]
+  sub = scratch / "student"
+  sub.mkdir()
+  (sub / "honest.py").write_text(ast.unparse(tree) + "\n")
+  (sub / "memory_children.py").write_text(HOG)
+  project = Path(__file__).resolve().parents[2]
+  env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "PYTHONPATH")}
+  env.update(LANG="C.UTF-8", PYTHONPATH=str(project))
+  proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--sandbox-memory", "256", "--call-timeout", "20",
+                         "--results", str(scratch / "r.json")], cwd=project, env=env, capture_output=True, text=True,
+                        timeout=600, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  tests = json.loads((scratch / "r.json").read_text())["tests"]
+  score = {}
+  for t in tests:
+    name = t["name"].split(":")[0].split()[0]
+    score[name] = score.get(name, 0) + t["score"]
+  assert score.pop("encode") == 0 and set(score.values()) == {10}, score
+  shown = "".join(t.get("output", "") for t in tests if t["name"].startswith("encode"))
+  assert "memory limit" in shown
