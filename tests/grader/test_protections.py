@@ -251,3 +251,32 @@ def test_the_flag_that_names_the_risk_lets_grading_go_on(scratch, monkeypatch):
   assert cli.main([str(sub), "--sandbox", "plain"]) == 2 and not graded
   assert cli.main([str(sub), "--sandbox", "plain", "--allow-same-uid"]) == 1 and graded  # reached grading
   assert iso.shares_grader_uid("plain") and not iso.shares_grader_uid("bwrap")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reference_cache_in_a_world_readable_folder_stays_unreadable(mode, scratch):
+  """GRADER_CACHE_DIR may be anywhere: its files are the grader's alone (0600), even where plain mode sees them."""
+  need(mode)
+  from grader import grade
+  folder = Path(tempfile.mkdtemp(prefix="prot-cache-"))
+  try:
+    folder.chmod(0o755)
+    path = folder / "references-test.json"
+    grade._write_cache(path, "k", {"f": [1.0]}, {})
+    assert path.exists() and path.stat().st_mode & 0o077 == 0
+    code = f"""
+      try:
+        open({str(path)!r}).read(); print("read")
+      except OSError as e:
+        print("refused", type(e).__name__)
+    """
+    proc = iso.spawn(mode, [sys.executable, "-c", textwrap.dedent(code)], scratch=scratch, limits=SMALL, uid_slot=6)
+    try:
+      out, _ = proc.communicate(timeout=60)
+    finally:
+      iso.kill(proc)
+    if not iso._is_root():
+      pytest.skip("as non-root, plain mode runs as the grader itself (refused without --allow-same-uid)")
+    assert out.decode().split()[0] == "refused", out
+  finally:
+    shutil.rmtree(folder, ignore_errors=True)
