@@ -182,3 +182,19 @@ def test_the_cli_reports_memory_limit_and_keeps_the_other_functions_points(scrat
   assert score.pop("encode") == 0 and set(score.values()) == {10}, score
   shown = "".join(t.get("output", "") for t in tests if t["name"].startswith("encode"))
   assert "memory limit" in shown
+
+
+def test_the_cgroup_v2_files_are_written_and_read_as_the_kernel_names_them(tmp_path):
+  """cgroup v2 does not run here; its protocol is checked on a fake folder (the kernel's file names)."""
+  cg = iso.MemoryCgroup.create(2, tmp_path, LIMIT)
+  assert cg.path.parent == tmp_path and cg.path.name.startswith(f"mmzoo-{os.getpid()}-")
+  assert (cg.path / "memory.max").read_text() == str(LIMIT)
+  assert cg.oom_kills() == 0  # no memory.events yet
+  (cg.path / "memory.events").write_text("low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\noom_group_kill 1\n")
+  (cg.path / "memory.peak").write_text(str(LIMIT - 4096))
+  assert cg.oom_kills() == 2 and cg.peak() == LIMIT - 4096
+  assert cg.join_argv()[-1] == str(cg.path / "cgroup.procs")
+  for f in cg.path.iterdir():
+    f.unlink()
+  cg.remove()
+  assert not cg.path.exists()
