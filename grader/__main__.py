@@ -43,6 +43,13 @@ def _seconds(text: str) -> float:
   return value
 
 
+def _mib(text: str) -> float:
+  value = float(text)
+  if not value > 0:
+    raise argparse.ArgumentTypeError("must be a positive number of MiB")
+  return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
@@ -62,9 +69,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                       f"(default {IMPORT_TIMEOUT_S:g})")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
-  p.add_argument("--sandbox-memory", type=_seconds, default=None, metavar="MIB",
+  p.add_argument("--sandbox-memory", type=_mib, default=None, metavar="MIB",
                  help=f"memory of all of one sandbox's processes together, in MiB (default "
-                      f"{limits.sandbox_mem_bytes >> 20}; a memory cgroup where one works, else a per-process limit)")
+                      f"{limits.sandbox_mem_bytes >> 20}; through a memory cgroup where one works, else only per-process "
+                      "limits apply)")
   p.add_argument("--allow-same-uid", action="store_true",
                  help="grade hidden cases in plain mode as a non-root user although student code then runs under "
                       "your uid and can read your environment (the seed), cache and other results")
