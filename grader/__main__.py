@@ -140,6 +140,14 @@ def _same_uid_refusal(args, mode: str) -> str | None:
           "pass --allow-same-uid to accept that risk")
 
 
+def _say_memory_plan(limits) -> None:
+  """Tells the teacher (stderr) when sandboxes get no memory cgroup, and what bounds them instead."""
+  from grader.grade import HANDOUT_CASES
+  from grader.isolation import has_memory_cgroup, memory_plan
+  if not has_memory_cgroup() and not HANDOUT_CASES.exists():  # the self-check is the student's own machine
+    print(f"python -m grader: warning: {memory_plan(limits)}", file=sys.stderr, flush=True)
+
+
 def _limits(args):
   from grader.sandbox import Limits
   import dataclasses
@@ -206,6 +214,7 @@ def grade_one(args) -> int:
   if refused:
     _failure_results(str(path), refused, lang, args.results, seed)
     return _usage(refused)
+  _say_memory_plan(_limits(args))
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
@@ -239,6 +248,7 @@ def batch(args) -> int:
   refused = _same_uid_refusal(args, mode)
   if refused:
     return _usage(refused)
+  _say_memory_plan(_limits(args))
   from grader.batch import run_batch
   seed = args.seed if args.seed is not None else _env_seed()
   run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,

@@ -497,6 +497,11 @@ def process_mem_bytes(limits: Limits) -> int:
   return min(limits.mem_bytes, max(AS_FLOOR, _machine_memory() // limits.nproc))
 
 
+def has_memory_cgroup() -> bool:
+  """Whether sandboxes get a memory cgroup here (else memory_plan's per-process fallback applies)."""
+  return not isinstance(_memory_parent(), str)
+
+
 def memory_plan(limits: Limits) -> str:
   """Which memory limit applies to a sandbox, in one sentence for the teacher."""
   mib = 1 << 20
@@ -687,8 +692,6 @@ def detect(requested: str = "auto") -> str:
     if why:
       raise IsolationUnavailable(why)
     return requested
-  if isinstance(_memory_parent(), str):  # the weaker memory bound is said once, like a weaker mode
-    _warn(memory_plan(Limits()))
   for mode in MODES:
     why = _check(mode)
     if why is None:

@@ -198,3 +198,13 @@ def test_the_cgroup_v2_files_are_written_and_read_as_the_kernel_names_them(tmp_p
     f.unlink()
   cg.remove()
   assert not cg.path.exists()
+
+
+def test_the_teacher_is_told_when_no_controller_bounds_the_sandbox(monkeypatch, capsys):
+  import grader.__main__ as cli
+  monkeypatch.setattr(iso, "_memory_parent", lambda: "no memory controller (test)")
+  cli._say_memory_plan(iso.Limits())
+  assert "per-process limit" in capsys.readouterr().err
+  monkeypatch.setattr(iso, "_memory_parent", lambda: (1, Path("/nonexistent")))
+  cli._say_memory_plan(iso.Limits())
+  assert capsys.readouterr().err == ""
