@@ -44,6 +44,13 @@ def _seconds(text: str) -> float:
   return value
 
 
+def _mib(text: str) -> float:
+  value = float(text)
+  if not value > 0:
+    raise argparse.ArgumentTypeError("must be a positive number of MiB")
+  return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
@@ -63,6 +70,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                       f"(default {IMPORT_TIMEOUT_S:g})")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
+  p.add_argument("--sandbox-memory", type=_mib, default=None, metavar="MIB",
+                 help=f"memory of all of one sandbox's processes together, in MiB (default "
+                      f"{limits.sandbox_mem_bytes >> 20}; through a memory cgroup where one works, else only per-process "
+                      "limits apply)")
+  p.add_argument("--allow-same-uid", action="store_true",
+                 help="grade hidden cases in plain mode as a non-root user although student code then runs under "
+                      "your uid and can read your environment (the seed), cache and other results")
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -106,7 +120,38 @@ def _gradescope_parser() -> argparse.ArgumentParser:
   from grader.report import VISIBILITIES
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests (default visible)")
+  from grader.gradescope import GRADESCOPE_LIMIT_S, TIME_BUDGET_S
+  from grader.sandbox import Limits
+  p.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET_S, metavar="S",
+                 help=f"wall-clock budget of one submission on Gradescope, in seconds (default {TIME_BUDGET_S:g}; "
+                      f"at most {GRADESCOPE_LIMIT_S - 60:g}, a minute under Gradescope's default limit)")
+  p.add_argument("--call-timeout", type=_seconds, default=Limits().call_wall_s, metavar="S",
+                 help=f"wall-clock limit of one call, in seconds (default {Limits().call_wall_s:g})")
   return p
+
+
+def _same_uid_refusal(args, mode: str) -> str | None:
+  """Why grading hidden cases in this mode is refused (student code would run as the grader), else None.
+
+  In plain mode a non-root grader cannot give student code a uid of its own: it could read the grader's
+  environment (/proc/<pid>/environ, GRADER_SEED), its reference cache and other students' results. The
+  hand-out's self-check has no hidden cases, so it is never refused; a teacher may accept the risk.
+  """
+  from grader.grade import HANDOUT_CASES
+  from grader.isolation import shares_grader_uid
+  if not shares_grader_uid(mode) or HANDOUT_CASES.exists() or args.allow_same_uid:
+    return None
+  return ("plain mode as a non-root user runs student code under your own uid: it could read your environment "
+          "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or "
+          "pass --allow-same-uid to accept that risk")
+
+
+def _say_memory_plan(limits) -> None:
+  """Tells the teacher (stderr) when sandboxes get no memory cgroup, and what bounds them instead."""
+  from grader.grade import HANDOUT_CASES
+  from grader.isolation import has_memory_cgroup, memory_plan
+  if not has_memory_cgroup() and not HANDOUT_CASES.exists():  # the self-check is the student's own machine
+    print(f"python -m grader: warning: {memory_plan(limits)}", file=sys.stderr, flush=True)
 
 
 def _limits(args):
@@ -117,6 +162,8 @@ def _limits(args):
     limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
   if args.time_budget:
     limits = dataclasses.replace(limits, wall_s=args.time_budget)
+  if args.sandbox_memory:
+    limits = dataclasses.replace(limits, sandbox_mem_bytes=int(args.sandbox_memory * (1 << 20)))
   return limits
 
 
@@ -186,6 +233,11 @@ def grade_one(args) -> int:
     message = f"the isolation {args.sandbox!r} cannot run here: {why}"
     _failure_results(str(path), message, lang, args.results, seed)
     return _usage(message)
+  refused = _same_uid_refusal(args, mode)
+  if refused:
+    _failure_results(str(path), refused, lang, args.results, seed)
+    return _usage(refused)
+  _say_memory_plan(_limits(args))
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
@@ -226,6 +278,10 @@ def batch(args) -> int:
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
+  refused = _same_uid_refusal(args, mode)
+  if refused:
+    return _usage(refused)
+  _say_memory_plan(_limits(args))
   from grader.batch import run_batch, scan, select
   regrade = [n for n in (args.regrade or "").split(",") if n]
   _, unknown = select(scan(roster)[0], regrade)
@@ -254,7 +310,13 @@ def gradescope(argv) -> int:
   args = _gradescope_parser().parse_args(argv)
   from grader.gradescope import build_bundle
   seed = args.seed if args.seed is not None else _env_seed()
-  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility)
+  try:
+    from grader.gradescope import check_budget
+    check_budget(args.time_budget, args.call_timeout)
+  except ValueError as e:
+    return _usage(str(e))
+  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
+               time_budget=args.time_budget, call_timeout=args.call_timeout)
   print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
   return 0
 
