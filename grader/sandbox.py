@@ -291,7 +291,7 @@ class Session:
       for f in files:
         if f.endswith(".py"):
           rels.add(Path(root, f).relative_to(self.src_dir).as_posix())
-    return rels - {"__init__.py"}
+    return rels  # the root's __init__.py too: the worker imports it (a package submitted as a folder)
 
   def _load(self):
     w, current = self.worker, None
