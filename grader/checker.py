@@ -48,6 +48,9 @@ EN = {
     "got": "got:        {value}",
     "first_diff": "first difference: {diff}",
     "diff_text": "{what} at index {index}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
+    "diff_scalar": "{what}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
+    "wrong_value": "{what} differs from the expected value beyond the tolerance",
+    "skipped": "visible case {k}: not run, after the time limit of an earlier case",
     "erratum": "Your answer equals the value the article printed for this call, a known erratum of the article: {why}",
     "raised": "raised {exc}: {message}",
     "raised_at": "raised {exc} at {path}, line {line}: {message}",
@@ -104,6 +107,9 @@ ZH = {
     "got": "实际：    {value}",
     "first_diff": "第一处差异：{diff}",
     "diff_text": "{what}在下标 {index} 处：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
+    "diff_scalar": "{what}：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
+    "wrong_value": "{what}与期望值的差超出容差",
+    "skipped": "可见用例 {k}：未运行，因为之前的用例已超时",
     "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
     "raised": "抛出 {exc}：{message}",
     "raised_at": "在 {path} 第 {line} 行抛出 {exc}：{message}",
@@ -345,11 +351,13 @@ def compare_values(want, got, rtol: float, atol: float, what=("what_answer", {})
     return
   i = tuple(int(k) for k in np.argwhere(~good)[0]) if want.ndim else ()
   w, g = float(want[i]), float(got[i])
-  first = ("diff_text", {"what": what, "index": _index(i), "want": format(w, ".8g"), "got": format(g, ".8g"),
+  first = ("diff_text" if want.ndim else "diff_scalar", {"what": what, "index": _index(i), "want": format(w, ".8g"), "got": format(g, ".8g"),
                              "delta": format(abs(g - w), ".3g") if math.isfinite(g - w) else str(g - w),
                              "allowed": format(float(allowed[i]), ".3g")})
   if np.any(finite & ~np.isfinite(got)):
     raise Fail("not_finite", first, what=what)
+  if not want.ndim:
+    raise Fail("wrong_value", first, what=what)
   raise Fail("wrong_values", first, what=what, nbad=int((~good).sum()), n=int(good.size))
 
 
@@ -542,8 +550,13 @@ def check_record(record: dict, fn, lang: str = "en", timeout: float = TIMEOUT_S,
   elif not callable(fn):
     res.state = "missing"
     body.append(t(lang, "not_callable", name=name, what=t(lang, *_kind_of(fn))))
+  timed_out = False
   for k, (args, want) in enumerate(cases if res.state == "checked" else []):
+    if timed_out:   # a call that never ends goes on in its thread: do not start another beside it
+      body.append(t(lang, "skipped", k=k + 1))
+      continue
     status, got = run_with_timeout(fn, _copy_args(args), timeout)
+    timed_out = status == "timeout"
     if status == "raised" and isinstance(got, NotImplementedError):
       res.state = "not_implemented"
       body = [t(lang, "not_implemented")]

@@ -65,7 +65,7 @@ def write_self_check(out, records: list, assignment: str) -> list:
 # Building a notebook.
 
 def _nbformat():
-  import nbformat   # builder side only (the grader's environment has it); the checker needs none
+  import nbformat  # builder side only (the grader's environment has it); the checker needs none
   return nbformat
 
 
