@@ -53,6 +53,7 @@ EN = {
     "skipped": "visible case {k}: not run, after the time limit of an earlier case",
     "erratum": "Your answer equals the value the article printed for this call, a known erratum of the article: {why}",
     "raised": "raised {exc}: {message}",
+    "uncomparable": "the answer could not be compared with the expected value ({exc})",
     "raised_at": "raised {exc} at {path}, line {line}: {message}",
     "timeout": ("no answer within {seconds:g} s (the call goes on in the background; restart Python or the "
                 "kernel if it never ends)"),
@@ -112,6 +113,7 @@ ZH = {
     "skipped": "可见用例 {k}：未运行，因为之前的用例已超时",
     "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
     "raised": "抛出 {exc}：{message}",
+    "uncomparable": "无法把答案与期望值比较（{exc}）",
     "raised_at": "在 {path} 第 {line} 行抛出 {exc}：{message}",
     "timeout": "{seconds:g} 秒内没有返回结果（调用仍在后台运行；若一直不结束，请重启 Python 或内核）",
     "wrong_shape": "{what}的形状是 {got}，期望 {want}",
@@ -225,8 +227,14 @@ def _seq(items: list, show, open_: str, close: str) -> str:
   return open_ + ", ".join(parts) + close
 
 
-def _nested(x) -> str:
-  return _seq(x, _nested, "[", "]") if isinstance(x, list) else _num(x)
+def _nested(a: np.ndarray) -> str:
+  """An array's values, nested; only the items shown are read (a huge answer costs nothing)."""
+  if a.ndim == 0:
+    return _num(a.item())
+  n = a.shape[0]
+  if n > SHOW_ITEMS:
+    return "[" + ", ".join([_nested(a[i]) for i in range(3)] + ["..."] + [_nested(a[i]) for i in (n - 2, n - 1)]) + "]"
+  return "[" + ", ".join(_nested(a[i]) for i in range(n)) + "]"
 
 
 def show(x) -> str:
@@ -243,7 +251,7 @@ def _show(x, depth: int) -> str:
   if isinstance(x, np.ndarray):
     if x.dtype.kind not in "biuf":
       return f"array(dtype={x.dtype})"
-    body = _nested(x.tolist()) if x.ndim else _num(x.item())
+    body = _nested(x)
     return f"array({body}, shape={tuple(x.shape)}, {x.dtype.name})"
   if isinstance(x, (list, tuple)):
     return _seq(list(x), lambda v: _show(v, depth + 1), *("[]" if isinstance(x, list) else "()"))
@@ -525,7 +533,7 @@ class Result:
 
   @property
   def complete(self) -> bool:
-    return self.passed == self.n
+    return self.state == "checked" and self.passed == self.n
 
   def __repr__(self):
     return f"Result({self.name!r}, {self.passed}/{self.n}, {self.state})"
@@ -578,6 +586,8 @@ def check_record(record: dict, fn, lang: str = "en", timeout: float = TIMEOUT_S,
         if is_erratum(record, k, args, got):
           err = record["erratum"]
           lines.append(t(lang, "erratum", why=err.get("zh" if lang == "zh" else "en") or err["en"]))
+      except Exception as e:  # noqa: BLE001 — an answer this checker cannot read is feedback, not a crash
+        reason = t(lang, "uncomparable", exc=type(e).__name__)
     shown = [t(lang, "call", call=show_call(name, record.get("params", ()), args)),
              t(lang, "expected", value=show(want))]
     if status == "ok":
@@ -619,7 +629,9 @@ def check(name: str, where, data: dict, lang: str | None = None, timeout: float 
   record = records.get(name)
   if record is None:
     emit(t(lang, "unknown_question", name=name, known=", ".join(sorted(records))), stream)
-    return Result(name, 0)
+    res = Result(name, 0)
+    res.state = "unknown"
+    return res
   if banner:
     emit(t(lang, "banner"), stream)
   res = check_record(record, _lookup(name, where), lang, timeout)

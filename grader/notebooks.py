@@ -61,6 +61,44 @@ def write_self_check(out, records: list, assignment: str) -> list:
   return [out / "check.py", out / checker.DATA_FILE]
 
 
+PACK_README = {
+    "en": """# The hand-out of `{assignment}`: {count} functions, {points} points
+
+Write each function in `exercises/<module>.py` (or in the notebook `{assignment}_en.ipynb`), then
+self-check it on the VISIBLE cases, on Windows, macOS or Linux, with Python 3.11+ and numpy only:
+
+    python check.py                 # every question, on exercises/
+    python check.py my_work.ipynb   # or on one notebook or .py file
+    python check.py --only NAME     # one question; --lang zh for Chinese; --help for the rest
+
+A failed visible case shows the call, the expected value, your value and the first difference, and
+names the article's erratum where your answer repeats it. In a notebook, run `check("NAME")`.
+This is a SELF-CHECK, run on your code without a sandbox: it is not your grade. The hidden cases
+(8 of the 10 points of each function) are graded after you submit. Submit your exercises/ folder,
+a .zip of it, or the notebook; the pack's own files (check.py, check_data.json) are never graded.
+""",
+    "zh": """# `{assignment}` 作业资料包：{count} 个函数，共 {points} 分
+
+在 `exercises/<模块>.py`（或笔记本 `{assignment}_zh.ipynb`）中实现每个函数，然后用可见用例自测；
+Windows、macOS、Linux 均可，只需 Python 3.11+ 和 numpy：
+
+    python check.py                 # 检查 exercises/ 中的每道题
+    python check.py my_work.ipynb   # 或检查单个笔记本或 .py 文件
+    python check.py --only NAME     # 只检查一道题；--lang en 显示英文；--help 查看其余选项
+
+未通过的可见用例会显示调用、期望值、你的结果和第一处差异；若你的答案重复了原文的错误，会指出这条勘误。
+在笔记本中运行 `check("NAME")` 即可。这只是自测（SELF-CHECK），直接运行你的代码、没有沙箱，不是你的成绩：
+隐藏用例（每个函数 10 分中的 8 分）在提交后评分。可以提交 exercises/ 文件夹、它的 .zip 或笔记本；
+资料包自带的文件（check.py、check_data.json）永远不会被当作你的作业评分。
+""",
+}
+
+
+def pack_readme(assignment: str, count: int, points: int) -> str:
+  """The pack's README.md in both languages (the pack cannot know its reader's), English first."""
+  return "\n".join(PACK_README[lang].format(assignment=assignment, count=count, points=points) for lang in ("en", "zh"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Building a notebook.
 

@@ -251,3 +251,21 @@ def test_pack_files_are_known_by_content_not_by_name(tmp_path, pack):
   own.write_text("def weighted_sum(a, b, c):\n  return a\n", encoding="utf-8")
   assert not checker.is_pack_file(own, manifest)
   assert checker.pack_manifest(root)["check.py"] == manifest["check.py"]   # a folder is read whole
+
+
+def test_an_answer_that_breaks_the_comparison_is_feedback(records):
+  ns = _namespace("class Odd:\n  def __float__(self):\n    raise RuntimeError('no')\n"
+                  "def weighted_sum(a, b, c):\n  return [Odd() for _ in a]\n")
+  buf = io.StringIO()
+  res = checker.check("weighted_sum", ns, records[0], "zh", stream=buf)
+  assert res.passed == 0 and "无法把答案与期望值比较（RuntimeError）" in buf.getvalue()
+  assert checker.check("nope", ns, records[0], "en", stream=io.StringIO()).complete is False
+
+
+def test_pack_readme_commands_work(pack):
+  text = notebooks.pack_readme("fixture", 2, 20)
+  assert "python check.py --only NAME" in text and "仅" not in text.split("# `fixture`")[0]
+  assert "自测（SELF-CHECK）" in text
+  out = _run(pack, "check.py", "--only", "warp", "--lang", "en")   # exercises/ beside check.py by default
+  assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
+  assert "weighted_sum" not in out.stdout.decode()
