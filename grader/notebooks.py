@@ -99,6 +99,18 @@ def pack_readme(assignment: str, count: int, points: int) -> str:
   return "\n".join(PACK_README[lang].format(assignment=assignment, count=count, points=points) for lang in ("en", "zh"))
 
 
+STUDENT_FOLDERS = ("exercises",)   # the stubs are the student's to edit: never in the manifest
+
+
+def handout_manifest(out) -> dict:
+  """The manifest of a built pack: every file but the stubs (check.py, its data, the notebooks, README...).
+  An untouched pack notebook must be in it: read as a module it would define every stub again."""
+  out = Path(out)
+  return checker.pack_manifest({p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*"))
+                                if p.is_file() and "__pycache__" not in p.parts
+                                and p.relative_to(out).parts[0] not in STUDENT_FOLDERS})
+
+
 # ---------------------------------------------------------------------------------------------
 # Building a notebook.
 

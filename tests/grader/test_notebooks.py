@@ -181,3 +181,15 @@ def test_all_notebooks_with_the_projects_records(tmp_path):
             if _role(c) == "check" and "通过 2/2 个可见用例" in _text(c)}
   assert passed == solvable and len(solvable) >= 17, {c.metadata["mmzoo"]["question"]: _text(c)
                                                       for c in solved.cells if _role(c) == "check"}
+
+
+def test_handout_manifest_holds_the_packs_files_but_not_the_stubs(built, tmp_path):
+  _, records, _ = built
+  notebooks.write_self_check(tmp_path, records, "fixture")
+  notebooks.write_notebooks(tmp_path, records, "fixture")
+  (tmp_path / "exercises").mkdir()
+  (tmp_path / "exercises" / f"{fx.MODULE}.py").write_text("".join(notebooks.stub_code(r) for r in records))
+  manifest = notebooks.handout_manifest(tmp_path)
+  assert sorted(manifest) == ["check.py", "check_data.json", "fixture_en.ipynb", "fixture_zh.ipynb"]
+  assert checker.is_pack_file(tmp_path / "fixture_zh.ipynb", manifest)
+  assert not checker.is_pack_file(tmp_path / "exercises" / f"{fx.MODULE}.py", manifest)
