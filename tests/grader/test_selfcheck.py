@@ -269,3 +269,56 @@ def test_pack_readme_commands_work(pack):
   out = _run(pack, "check.py", "--only", "warp", "--lang", "en")   # exercises/ beside check.py by default
   assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
   assert "weighted_sum" not in out.stdout.decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Once the project's records exist (questions/, grader/questions.py): the self-check agrees with the grader.
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _map_floats(x, f):
+  if isinstance(x, np.ndarray):
+    return f(x) if x.dtype.kind == "f" else x
+  if isinstance(x, tuple):
+    return tuple(_map_floats(v, f) for v in x)
+  if isinstance(x, list):
+    return [_map_floats(v, f) for v in x]
+  return x
+
+
+def _drop_last(x):
+  if isinstance(x, tuple):
+    return (_drop_last(x[0]),) + x[1:]
+  return x[..., :-1] if isinstance(x, np.ndarray) and x.ndim else np.stack([x, x])
+
+
+@pytest.mark.skipif(not (PROJECT / "questions" / "assignments.toml").is_file(), reason="no questions/ records yet")
+def test_self_check_verdicts_agree_with_the_grader():
+  pytest.importorskip("grader.questions")
+  from grader.cases import Case, question
+  from grader.compare import compare as grade
+  folders = sorted(p.parent for p in (PROJECT / "questions").glob("*/question.toml"))
+  assert folders
+  for folder in folders:
+    record = notebooks.public_record(folder)
+    q = question(record["name"])
+    rtol, atol = record["compare"]["rtol"], record["compare"]["atol"]
+    want0 = checker.dec(record["cases"][0]["expected"])
+    for k, c in enumerate(record["cases"]):
+      args, want = tuple(checker.dec(a) for a in c["args"]), checker.dec(c["expected"])
+      shown = checker.show(args)
+      answers = [want, _map_floats(want, lambda a, r=rtol, t=atol: a * (1 + 0.3 * r) + 0.3 * t),
+                 _map_floats(want, lambda a, r=rtol, t=atol: a * (1 + 20 * r) + 20 * t + 1e-3), _drop_last(want),
+                 _map_floats(want, lambda a: np.full_like(a, np.nan)), "a string", None]
+      printed = (record.get("erratum") or {}).get("printed")
+      if printed is not None and (record.get("erratum") or {}).get("en"):   # a wrong print, not a right one
+        answers.append(tuple(printed) if record["compare"]["kind"] == "pair" else printed)
+      for i, got in enumerate(answers):
+        # Case k answered with `got`; case 0 (when k is 1) answered right, so only case k can fail.
+        ours = checker.check_record({**record, "cases": record["cases"][: k + 1]},
+                                    lambda *a, g=got, s=shown, w=want0: g if checker.show(a) == s else w, "en")
+        theirs = grade(q, Case(record["name"], k, True, args), want, got)
+        assert (ours.passed == k + 1) == theirs.ok, (record["name"], k, checker.show(got), theirs, ours.lines)
+        assert theirs.ok == (i < 2), (record["name"], k, i)   # right, within tolerance; then every wrong kind
+        assert any("known erratum" in ln for ln in ours.lines) == theirs.article_erratum, (record["name"], k)
