@@ -174,14 +174,15 @@ def build_notebook(records: list, lang: str, title: str | None = None):
   return nb
 
 
-def write_notebooks(out, records: list, assignment: str, title: str | None = None) -> list:
-  """Writes <assignment>_en.ipynb and <assignment>_zh.ipynb into `out`; returns their paths."""
+def write_notebooks(out, records: list, assignment: str, title: str | dict | None = None) -> list:
+  """Writes <assignment>_en.ipynb and <assignment>_zh.ipynb into `out`; returns their paths.
+  `title`: one for both, or {"en": ..., "zh": ...} (default: the assignment's name)."""
   nbformat = _nbformat()
   out = Path(out)
   out.mkdir(parents=True, exist_ok=True)
   paths = []
   for lang in ("en", "zh"):
-    nb = build_notebook(records, lang, title or assignment)
+    nb = build_notebook(records, lang, (title.get(lang) if isinstance(title, dict) else title) or assignment)
     nbformat.validate(nb)
     path = out / f"{assignment}_{lang}.ipynb"
     nbformat.write(nb, str(path))
