@@ -17,11 +17,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader import isolation
-from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_caseset
+from grader import seed as seeds
+from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_casesets
 from grader.report import results_json, write_json
 from grader.sandbox import IMPORT_TIMEOUT_S
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
+SEED_RECORD = "grading.json"  # beside the gradebook: the seed's fingerprint, K, and whether the seed is weak
+WEAK_SEED_NOTE = "WEAK-SEED.txt"
 
 
 def students(roster: Path) -> list[tuple[str, Path]]:
@@ -90,7 +93,7 @@ def _reusable(folder: Path, key: str) -> dict | None:
 
 
 def _summary(report, key) -> dict:
-  return {"key": key, "score": report.score, "max_score": report.max_score,
+  return {"key": key, "score": report.score, "max_score": report.max_score, "variant": report.variant,
           "functions": {f.name: f.score for f in report.functions}}
 
 
@@ -148,7 +151,8 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
     traceback.print_exc()
     message = f"{type(e).__name__}: {e}"
     report = GradeReport(str(entry), [_unreadable(s, caseset, "internal", {"error": message})
-                                      for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message)
+                                      for s in caseset.specs], [], {}, variant=caseset.variant,
+                         internal_error=message)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
     if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here
       slots.free.put(slot)
@@ -158,39 +162,69 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
 
 
 def write_gradebook(path: Path, names: list, rows: list) -> None:
-  """gradebook.csv: student, score, max_score, then one column per graded function."""
+  """gradebook.csv: student, score, max_score, the variant of the hidden cases, then one column per graded function."""
   tmp = path.with_suffix(".csv.tmp")
   with open(tmp, "w", newline="", encoding="utf-8") as f:
     w = csv.writer(f)
-    w.writerow(["student", "score", "max_score"] + names)
+    w.writerow(["student", "score", "max_score", "variant"] + names)
     for student, s in rows:
-      w.writerow([student, s["score"], s["max_score"]] + [s["functions"].get(n, 0) for n in names])
+      w.writerow([student, s["score"], s["max_score"], s.get("variant", "")]
+                 + [s["functions"].get(n, 0) for n in names])
   os.replace(tmp, path)
 
 
-def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, lang: str, limits=None,
-              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S) -> dict:
-  """Grades the roster; returns {"graded": n, "reused": m, "students": k}."""
+def record_seed(out: Path, seed: str, variants: int) -> str | None:
+  """Tells the teacher which seed graded (its fingerprint, beside the gradebook) and warns when it is weak.
+
+  Returns the weakness, if any. The seed itself is written nowhere.
+  """
+  import sys
+  weak = seeds.weak_reason(seed)
+  fp = seeds.fingerprint(seed)
+  write_json(out / SEED_RECORD, {"seed_fingerprint": fp, "variants": variants, "weak_seed": weak})
+  note = out / WEAK_SEED_NOTE
+  if weak:
+    text = (f"WARNING: this gradebook was graded with a weak seed ({weak}, fingerprint {fp}).\n"
+            "Students who know the grader's public code can guess such a seed and recompute every hidden case.\n"
+            "Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one) and grade again.\n")
+    note.write_text(text, encoding="utf-8")
+    bar = "!" * 78
+    print(f"{bar}\npython -m grader: WARNING: the seed is {weak}; the hidden cases can be guessed.\n"
+          f"Recorded in {note}.\n{bar}", file=sys.stderr, flush=True)
+  elif note.exists():
+    note.unlink()  # a strong seed graded this folder since
+  return weak
+
+
+def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, lang: str, limits=None,
+              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, variants: int = seeds.VARIANTS) -> dict:
+  """Grades the roster; returns {"graded": n, "reused": m, "students": k}.
+
+  Each student's hidden cases are variant seed.variant_of(the roster entry's raw name) of `variants`.
+  """
   from tqdm import tqdm
-  caseset = load_caseset(seed)  # the references, once, before any thread starts
-  names = [s.name for s in caseset.specs]
   out.mkdir(parents=True, exist_ok=True)
+  weak = record_seed(out, seed, variants)
+  casesets = load_casesets(seed, variants)  # every variant's references, once, before any thread starts
+  key_bytes = seeds.stretch(seed)
+  names = [s.name for s in casesets[0].specs]
   entries = students(roster)
   done, todo = {}, []
   version = grader_version()
   for student, entry in entries:
+    caseset = casesets[seeds.variant_of(entry.name, key_bytes, variants)]
     key = grading_key(entry, caseset, version)
     summary = _reusable(out / student, key)
     if summary is not None:
       done[student] = summary
     else:
-      todo.append((student, entry, key))
+      todo.append((student, entry, key, caseset))
   workers = max(1, min(workers, isolation.SLOTS // 2))  # each worker may hold two uid slots at once
   slots = Slots(workers)
   bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
   with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-    futures = [pool.submit(_grade_one, s, e, out, k, caseset, mode, lang, limits, hidden_visibility, slots,
-                           import_timeout) for s, e, k in todo]
+    futures = [pool.submit(_grade_one, s, e, out, k, cs, mode, lang, limits, hidden_visibility, slots,
+                           import_timeout) for s, e, k, cs in todo]
     for fut in as_completed(futures):
       student, summary = fut.result()
       done[student] = summary
@@ -198,5 +232,7 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
   slots.join()
   bar.close()
   write_gradebook(out / "gradebook.csv", names, [(s, done[s]) for s, _ in entries])
-  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'}")
-  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries)}
+  fp = seeds.fingerprint(seed)
+  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'} "
+        f"(seed fingerprint {fp}, {variants} variants{'; WEAK SEED: ' + weak if weak else ''})")
+  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "weak_seed": weak}

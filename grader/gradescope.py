@@ -15,7 +15,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from grader.grade import HERE, load_caseset, write_cache
+from grader.grade import HERE, load_casesets, write_cache
 
 PROJECT = HERE.parent
 VENV = "/opt/mmzoo-venv"
@@ -63,8 +63,10 @@ export GRADER_CACHE_DIR="$SRC/cache"
 export GRADER_SEED="$(cat "$SRC/grader_seed")"
 echo "autograder: grading with the strongest isolation that works in this container (bwrap, unshare, plain);"
 echo "autograder: the line 'isolation: ...' below says which one it is."
+# The variant of the hidden cases comes from the smallest users[].id of the submission's metadata.
 "$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox auto --lang "${GRADER_LANG:-__LANG__}" \\
-  --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}"
+  --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" --variants __VARIANTS__ \\
+  --submission-metadata "$ROOT/submission_metadata.json"
 status=$?
 if [ ! -s "$RESULTS" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit status %s); please tell the course staff.", "tests": []}\\n' \\
@@ -96,19 +98,22 @@ def _add(zf, name, data: bytes, executable=False):
   zf.writestr(info, data)
 
 
-def build_bundle(out_zip: Path, *, seed: int, lang: str = "en", hidden_visibility: str = "visible") -> None:
-  """Writes the bundle; the references for `seed` are computed (or taken from the cache) first."""
+def build_bundle(out_zip: Path, *, seed: str, lang: str = "en", hidden_visibility: str = "visible",
+                 variants: int = 8) -> None:
+  """Writes the bundle; the references of every variant of `seed` are computed (or taken from the cache) first."""
   import tempfile
-  caseset = load_caseset(seed)
+  casesets = load_casesets(seed, variants)
   out_zip.parent.mkdir(parents=True, exist_ok=True)
   with tempfile.TemporaryDirectory() as tmp:
-    cache = write_cache(Path(tmp), caseset)
+    caches = [write_cache(Path(tmp), cs) for cs in casesets]
     with zipfile.ZipFile(out_zip, "w") as zf:
       _add(zf, "setup.sh", SETUP_SH.replace("__VENV__", VENV).encode(), executable=True)
       run = RUN_AUTOGRADER.replace("__VENV__", VENV).replace("__LANG__", lang)
-      _add(zf, "run_autograder", run.replace("__VISIBILITY__", hidden_visibility).encode(), executable=True)
+      run = run.replace("__VISIBILITY__", hidden_visibility).replace("__VARIANTS__", str(int(variants)))
+      _add(zf, "run_autograder", run.encode(), executable=True)
       _add(zf, "requirements.txt", requirements().encode())
       _add(zf, "grader_seed", f"{seed}\n".encode())
-      _add(zf, f"cache/{cache.name}", cache.read_bytes())
+      for cache in caches:
+        _add(zf, f"cache/{cache.name}", cache.read_bytes())
       for name, p in _sources():
         _add(zf, name, p.read_bytes())
