@@ -42,6 +42,18 @@ def _variants(text: str) -> int:
   return value
 
 
+def _default_variants() -> int:
+  """$GRADER_VARIANTS (a course's K, like GRADER_SEED set once), else seed.VARIANTS."""
+  from grader.seed import VARIANTS
+  raw = os.environ.get("GRADER_VARIANTS", "").strip()
+  if not raw:
+    return VARIANTS
+  try:
+    return _variants(raw)
+  except (ValueError, argparse.ArgumentTypeError):
+    raise SystemExit(_usage(f"GRADER_VARIANTS must be a whole number of at least 1, got {raw!r}")) from None
+
+
 def _seed_help(where: str) -> str:
   return (f"secret seed of the hidden cases {where}: any string, stretched with scrypt and never printed "
           "(default: $GRADER_SEED, else the public default 0); prefer the environment variable, which "
@@ -66,9 +78,9 @@ def _common(p: argparse.ArgumentParser) -> None:
   limits = Limits()
   p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("(keep it private)"))
   from grader.seed import VARIANTS
-  p.add_argument("--variants", type=_variants, default=VARIANTS, metavar="K",
-                 help=f"how many hidden draws the course has (default {VARIANTS}); each student gets one, "
-                      "picked by a keyed hash of their identity; visible cases are the same in all")
+  p.add_argument("--variants", type=_variants, default=None, metavar="K",
+                 help=f"how many hidden draws the course has (default: $GRADER_VARIANTS, else {VARIANTS}); each "
+                      "student gets one, picked by a keyed hash of their identity; visible cases are the same in all")
   p.add_argument("--lang", choices=("en", "zh"), default=None,
                  help="language of the feedback (default: from the locale, else en)")
   p.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto",
@@ -122,9 +134,9 @@ def _gradescope_parser() -> argparse.ArgumentParser:
   p.add_argument("out_zip", help="the .zip to write")
   p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("baked into the bundle"))
   from grader.seed import MIN_LENGTH, VARIANTS
-  p.add_argument("--variants", type=_variants, default=VARIANTS, metavar="K",
-                 help=f"how many hidden draws (default {VARIANTS}); each student's is picked from the smallest "
-                      "users[].id of Gradescope's submission_metadata.json, so a group shares one")
+  p.add_argument("--variants", type=_variants, default=None, metavar="K",
+                 help=f"how many hidden draws (default: $GRADER_VARIANTS, else {VARIANTS}); each student's is picked "
+                      "from the smallest users[].id of Gradescope's submission_metadata.json, so a group shares one")
   p.add_argument("--allow-weak-seed", action="store_true",
                  help=f"build the bundle even with a guessable seed (the public default 0, under {MIN_LENGTH} "
                       "characters, or only digits): students could then find the hidden cases")
@@ -181,6 +193,11 @@ def _print(text: str) -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _fill_variants(args) -> None:
+  if args.variants is None:
+    args.variants = _default_variants()
+
+
 def grade_one(args) -> int:
   """Grades one submission, prints the table, writes results.json; 0 whenever graded."""
   from grader.i18n import default_lang
@@ -189,6 +206,7 @@ def grade_one(args) -> int:
   if not os.path.lexists(path):
     return _usage(f"no such file or folder: {path}")
   seed = _seed(args)
+  _fill_variants(args)
   try:
     variant = _single_variant(args, seed)
   except ValueError as e:
@@ -268,6 +286,7 @@ def batch(args) -> int:
     return _usage("--batch picks each student's variant itself; --variant and --submission-metadata are "
                   "for a single submission")
   from grader.batch import run_batch
+  _fill_variants(args)
   run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=_seed(args), mode=mode,
             lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
             variants=args.variants, **_import_timeout(args))
@@ -290,6 +309,7 @@ def gradescope(argv) -> int:
   from grader.gradescope import build_bundle
   from grader.seed import fingerprint, weak_reason
   seed = _seed(args)
+  _fill_variants(args)
   weak = weak_reason(seed)
   if weak and not args.allow_weak_seed:
     return _usage(f"the seed is {weak}: students who know the public code could guess it and so every hidden "

@@ -98,7 +98,8 @@ class CaseSet:
   variant: int = 0  # which of the `variants` hidden draws
   variants: int = 1
   self_check: bool = False
-  key: str = ""  # names the cases and references: fingerprint, variant, K, a digest of the cases, versions
+  key: str = ""  # names the whole grading input: the references' cache key, their code's version, and K
+  ref_key: str = ""  # the reference cache's key: fingerprint, variant, a digest of the cases (not K)
   deps: dict = dataclasses.field(default_factory=dict)
 
   @property
@@ -174,8 +175,8 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
                  use_cache=True) -> CaseSet:
   """The hand-out's visible cases if this is the hand-out; else every case of one variant, with cached references.
 
-  The cache is keyed by the seed's fingerprint, the variant and K, and the case set itself (a digest
-  of every case's arguments), and records the version of the code the references came from (a hash
+  The cache is keyed by the seed's fingerprint, the variant, and the case set itself (a digest of
+  every case's arguments; a variant's draws do not depend on K, so changing K reuses them), and records the version of the code the references came from (a hash
   of each zoo module loaded, and of cases.py): a change to any of them recomputes. A warm run imports
   neither jax nor the zoo.
   """
@@ -185,7 +186,7 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   from grader import cases as cases_mod
   all_cases = cases_mod.all_cases(seeds.draw(seed, variant))
   fp = seeds.fingerprint(seed)
-  key = f"{CACHE_FORMAT}-{fp}-{variant}of{variants}-{_caseset_digest(all_cases)}"
+  key = f"{CACHE_FORMAT}-{fp}-v{variant}-{_caseset_digest(all_cases)}"
   path = cache_dir() / cache_file_name(key)
   hit = _read_cache(path, key, all_cases) if use_cache else None
   if hit is None:
@@ -197,7 +198,7 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
     expected, deps = hit
   version = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
   return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, fp, variant, variants,
-                 key=f"{key}-{version}", deps=deps)
+                 key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps)
 
 
 def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS) -> list[CaseSet]:
@@ -212,7 +213,7 @@ def cache_file_name(key: str) -> str:
 
 def write_cache(folder: Path, caseset: CaseSet) -> Path:
   """Writes a case set's references where load_caseset will find them (the Gradescope bundle ships one)."""
-  key = caseset.key.rsplit("-", 1)[0]
+  key = caseset.ref_key
   path = Path(folder) / cache_file_name(key)
   _write_cache(path, key, caseset.expected, caseset.deps)
   return path
