@@ -72,7 +72,7 @@ def test_hidden_cases_show_only_the_vocabulary(leaked):
 def test_the_table_counts_visible_cases_when_the_hidden_are_not_shown(leaked):
   g, _ = leaked
   for text in (g.results["output"], g.out):
-    assert "hidden case" not in text
+    assert not re.search(r"hidden case \d", text)
     rows = re.findall(r"^(\w+)\s+(\d+)/(\d+)\s", text, re.M)
     assert {name for name, _, _ in rows} == set(ALL) and all(most == "2" for _, _, most in rows)
     assert "34" in re.search(r"^total.*$", text, re.M).group(0)
@@ -142,8 +142,8 @@ def test_hidden_wrong_answers_fold_into_the_vocabulary():
   want = (np.float64(3.0), np.array([[0, 0], [1, 1], [2, 1]]))
   hid = dataclasses_replace(c, visible=False)
   for got, word in (("a string", "wrong shape"), ((3.0, [(0, 1), (2, 1)]), "wrong values"),
-                    ((4.0, [(0, 0), (1, 1), (2, 1)]), "wrong values"), ((float("nan"), [(0, 0), (1, 1), (2, 1)]),
-                                                                      "not finite")):
+                    ((4.0, [(0, 0), (1, 1), (2, 1)]), "wrong values"),
+                    ((float("nan"), [(0, 0), (1, 1), (2, 1)]), "NaN or infinity where a finite number is expected")):
     res = grade.grade_case(spec, hid, want, Outcome("ok", value=got))
     assert report.case_text("en", res) == word, (got, res.lines)
     vis = grade.grade_case(spec, c, want, Outcome("ok", value=got))
