@@ -73,11 +73,11 @@ def test_the_table_counts_visible_cases_when_the_hidden_are_not_shown(leaked):
   g, _ = leaked
   for text in (g.results["output"], g.out):
     assert not re.search(r"hidden case \d", text)
-    rows = re.findall(r"^(\w+)\s+(\d+)/(\d+)\s", text, re.M)
+    rows = re.findall(r"^(\w+)\s+(\d+)/(\d+)\s", text, re.MULTILINE)
     assert {name for name, _, _ in rows} == set(ALL) and all(most == "2" for _, _, most in rows)
-    assert "34" in re.search(r"^total.*$", text, re.M).group(0)
+    assert "34" in re.search(r"^total.*$", text, re.MULTILINE).group(0)
     assert "LEAK" not in text.split("encode", 1)[0]  # nothing before the first attacked row either
-  assert "dtw" in g.out and re.search(r"^dtw\s+2/2\s+all 2 cases passed", g.out, re.M)
+  assert "dtw" in g.out and re.search(r"^dtw\s+2/2\s+all 2 cases passed", g.out, re.MULTILINE)
 
 
 def test_the_seed_is_a_passphrase_and_is_never_shown(leaked):
