@@ -176,9 +176,9 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   """The hand-out's visible cases if this is the hand-out; else every case of one variant, with cached references.
 
   The cache is keyed by the seed's fingerprint, the variant, and the case set itself (a digest of
-  every case's arguments; a variant's draws do not depend on K, so changing K reuses them), and records the version of the code the references came from (a hash
-  of each zoo module loaded, and of cases.py): a change to any of them recomputes. A warm run imports
-  neither jax nor the zoo.
+  every case's arguments; a variant's draws do not depend on K, so changing K reuses them), and
+  records the version of the code the references came from (a hash of each zoo module loaded, and of
+  cases.py): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
   """
   if HANDOUT_CASES.exists():
     return load_handout_cases(HANDOUT_CASES)
