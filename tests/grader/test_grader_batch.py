@@ -75,11 +75,11 @@ def test_every_entry_is_graded_even_when_some_are_broken(roster):
 
 def test_the_gradebook_has_one_column_per_function(roster):
   header, *rows = roster["book1"]
-  assert header == ["student", "score", "max_score"] + NAMES
+  assert header == ["student", "score", "max_score", "variant"] + NAMES
   for row in rows:
-    assert sum(int(x) for x in row[3:]) == int(row[1])
+    assert sum(int(x) for x in row[4:]) == int(row[1]) and row[3] in ("0", "1")  # K=2 (conftest)
   dave = next(r for r in rows if r[0] == "dave")
-  assert dict(zip(NAMES, map(int, dave[3:])))["attention_fusion"] == 10
+  assert dict(zip(NAMES, map(int, dave[4:])))["attention_fusion"] == 10
 
 
 def test_each_student_gets_a_results_json_with_the_reason(roster):
