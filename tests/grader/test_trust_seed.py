@@ -176,3 +176,42 @@ def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
     assert "variant" not in shown and "seed" not in shown
     assert seeds.fingerprint("0") not in json.dumps(results)
     assert results["score"] == 10  # time_align: all 10 cases, in either variant
+
+
+# ---------------------------------------------------------------------------------------------
+# The Gradescope bundle: K variants inside, the student's picked from submission_metadata.json.
+
+def test_the_bundle_grades_the_variant_of_the_smallest_user_id(tmp_path):
+  import stat
+  import zipfile
+  tmp_path.chmod(0o755)
+  proc = cli("gradescope", tmp_path / "a.zip", "--variants", "2", "--allow-weak-seed", cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert seeds.fingerprint("0") in proc.stdout and "WEAK SEED" in proc.stdout
+  root = tmp_path / "autograder"
+  with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+    assert len([n for n in zf.namelist() if n.startswith("cache/references-")]) == 2  # both variants
+    zf.extractall(root / "source")
+    for info in zf.infolist():
+      if (info.external_attr >> 16) & stat.S_IXUSR:
+        os.chmod(root / "source" / info.filename, 0o755)
+  (root / "submission").mkdir()
+  shutil.copy(ANSWERS / "q1_time_align.py", root / "submission")
+  key = seeds.stretch("0")
+  smallest = next(i for i in range(200, 300) if seeds.variant_of(str(i), key, 2) == 1)
+  # The others have variant 0; one of them sorts first as text ("1000..." < "2..."), not as a number.
+  others = [next(j for j in range(1000, 1999) if seeds.variant_of(str(j), key, 2) == 0),
+            next(j for j in range(smallest + 1, 999) if seeds.variant_of(str(j), key, 2) == 0)]
+  group = [others[0], smallest, others[1]]
+  users = [{"id": str(group[0])}, {"id": group[1]}, {"id": group[2]}]  # Gradescope's ids, as text or numbers
+  (root / "submission_metadata.json").write_text(json.dumps({"users": users}))
+  for p in [root, *root.rglob("*")]:
+    p.chmod(p.stat().st_mode | 0o755 if p.is_dir() else p.stat().st_mode | 0o644)
+  e = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "PYTHONPATH", "GRADER_VARIANTS")}
+  e.update(LANG="C.UTF-8", AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable)
+  run = subprocess.run([str(root / "source" / "run_autograder")], check=False, cwd=root, env=e,
+                       capture_output=True, text=True, timeout=600)
+  results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+  assert results["score"] == 10, run.stdout[-2000:] + run.stderr[-2000:]
+  assert results["extra_data"] == {"variant": 1}
+  assert "variant" not in results["output"].split("\n", 1)[1].lower()
