@@ -215,3 +215,13 @@ def test_the_variant_goes_to_extra_data_never_to_output():
   assert data["extra_data"] == {"variant": 1}
   assert "variant" not in data["output"].lower() and "seed" not in data["output"].lower()
   assert all("variant" not in t["output"] for t in data["tests"])
+
+
+def test_the_grader_s_vocabulary_is_the_documented_one_in_both_languages():
+  from grader import i18n
+  rendered = set()
+  for key in grade.HIDDEN_KEYS:
+    assert key in i18n.EN and key in i18n.ZH, key
+    rendered.add(report.render_line("en", key, {"exc": "ValueError"} if key == "exception" else {}))
+  assert rendered == WORDS | {"raised ValueError"}
+  assert grade.exception_names() == EXCEPTIONS
