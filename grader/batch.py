@@ -24,7 +24,7 @@ from grader.sandbox import IMPORT_TIMEOUT_S
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
 SEED_RECORD = "grading.json"  # beside the gradebook: the seed's fingerprint, K, and whether the seed is weak
-WEAK_SEED_NOTE = "WEAK-SEED.txt"
+WEAK_SEED_NOTE = "weak-seed.txt"  # beside the gradebook when the seed is weak
 
 
 def students(roster: Path) -> list[tuple[str, Path]]:

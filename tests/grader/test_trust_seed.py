@@ -159,7 +159,7 @@ def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
              isolation.detect("auto"), cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "WARNING" in proc.stderr and "public default" in proc.stderr
-  note = (out / "WEAK-SEED.txt").read_text()
+  note = (out / "weak-seed.txt").read_text()
   assert "public default" in note and seeds.fingerprint("0") in note
   record = json.loads((out / "grading.json").read_text())
   assert record == {"seed_fingerprint": seeds.fingerprint("0"), "variants": 2, "weak_seed": "the public default"}
