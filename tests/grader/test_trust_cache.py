@@ -71,8 +71,9 @@ def test_the_key_holds_the_seed_the_mode_and_the_case_set(tmp_path, caseset):
   options = {"lang": "en", "mode": "bwrap"}
   base = grading_key(entry, caseset, "v1", options)
   assert grading_key(entry, caseset, "v1", dict(options)) == base
-  assert grading_key(entry, dataclasses.replace(caseset, seed=caseset.seed + 1 if isinstance(caseset.seed, int)
-                                                else caseset.seed + "x"), "v1", options) != base
+  # A case set names its seed by the fingerprint only (grader.seed): another seed, another fingerprint.
+  assert grading_key(entry, dataclasses.replace(caseset, fingerprint=caseset.fingerprint + "x"), "v1",
+                     options) != base
   assert grading_key(entry, dataclasses.replace(caseset, key=caseset.key + "K2"), "v1", options) != base
   assert grading_key(entry, caseset, "v2", options) != base
   assert grading_key(entry, caseset, "v1", dict(options, mode="plain")) != base
