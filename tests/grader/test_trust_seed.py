@@ -137,7 +137,8 @@ def test_a_variant_out_of_range_or_two_ways_is_refused(tmp_path):
                 ["--variant", "0", "--submission-metadata", meta], ["--variants", "0"]):
     proc = cli(ANSWERS, *extra, cwd=tmp_path)
     assert proc.returncode == 2, (extra, proc.stderr[-2000:])
-  proc = cli("--batch", tmp_path, "--out", tmp_path / "o", "--variant", "1", cwd=tmp_path)
+  (tmp_path / "roster").mkdir()
+  proc = cli("--batch", tmp_path / "roster", "--out", tmp_path / "o", "--variant", "1", cwd=tmp_path)
   assert proc.returncode == 2 and "--variant" in proc.stderr
 
 
