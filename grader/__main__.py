@@ -1,9 +1,13 @@
 """`python -m grader`: grade a submission, a roster (--batch), or build the hand-out or the Gradescope bundle.
 
-  python -m grader SUBMISSION [--results results.json] [--seed N] [--lang en|zh] [--sandbox MODE]
-  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--force | --regrade NAME[,NAME]]
+  python -m grader SUBMISSION [--results results.json] [--variant N] [--lang en|zh] [--sandbox MODE]
+  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--variants K] [--force | --regrade NAME[,NAME]]
   python -m grader handout OUT_DIR
-  python -m grader gradescope OUT.zip
+  python -m grader gradescope OUT.zip [--variants K]
+  python -m grader new-seed
+
+The hidden cases come from the secret seed in $GRADER_SEED (any string; `new-seed` makes one), which
+is never printed: the teacher sees its fingerprint only.
 
 Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error, a path
 that does not exist, or an output (--results, --out) that cannot be written (checked before grading),
@@ -17,19 +21,44 @@ import sys
 import traceback
 from pathlib import Path
 
-SUBCOMMANDS = ("handout", "gradescope")
+SUBCOMMANDS = ("handout", "gradescope", "new-seed")
 USAGE_ERROR = 2
 
 
-def _env_seed() -> int:
-  """GRADER_SEED (the instructor's secret), else 0."""
-  raw = os.environ.get("GRADER_SEED", "").strip()
+def _seed(args) -> str:
+  """--seed, else GRADER_SEED (the instructor's secret: any string), else the public default "0".
+
+  Spaces and line ends around it are dropped (a seed read from a file ends with one), so the same
+  passphrase gives the same cases however it is passed.
+  """
+  from grader.seed import DEFAULT
+  raw = args.seed if getattr(args, "seed", None) is not None else os.environ.get("GRADER_SEED", "")
+  return raw.strip() or DEFAULT
+
+
+def _variants(text: str) -> int:
+  value = int(text)
+  if value < 1:
+    raise argparse.ArgumentTypeError("must be at least 1")
+  return value
+
+
+def _default_variants() -> int:
+  """$GRADER_VARIANTS (a course's K, like GRADER_SEED set once), else seed.VARIANTS."""
+  from grader.seed import VARIANTS
+  raw = os.environ.get("GRADER_VARIANTS", "").strip()
   if not raw:
-    return 0
+    return VARIANTS
   try:
-    return int(raw)
-  except ValueError:
-    raise SystemExit(_usage(f"GRADER_SEED must be an integer, got {raw!r}")) from None
+    return _variants(raw)
+  except (ValueError, argparse.ArgumentTypeError):
+    raise SystemExit(_usage(f"GRADER_VARIANTS must be a whole number of at least 1, got {raw!r}")) from None
+
+
+def _seed_help(where: str) -> str:
+  return (f"secret seed of the hidden cases {where}: any string, stretched with scrypt and never printed "
+          "(default: $GRADER_SEED, else the public default 0); prefer the environment variable, which "
+          "other users of the machine cannot read in the process list")
 
 
 def _usage(message: str) -> int:
@@ -55,8 +84,11 @@ def _common(p: argparse.ArgumentParser) -> None:
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
   limits = Limits()
-  p.add_argument("--seed", type=int, default=None,
-                 help="seed of the hidden cases (default: $GRADER_SEED, else 0); keep the real one secret")
+  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("(keep it private)"))
+  from grader.seed import VARIANTS
+  p.add_argument("--variants", type=_variants, default=None, metavar="K",
+                 help=f"how many hidden draws the course has (default: $GRADER_VARIANTS, else {VARIANTS}); each "
+                      "student gets one, picked by a keyed hash of their identity; visible cases are the same in all")
   p.add_argument("--lang", choices=("en", "zh"), default=None,
                  help="language of the feedback (default: from the locale, else en)")
   p.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto",
@@ -84,7 +116,8 @@ def _main_parser() -> argparse.ArgumentParser:
       prog="python -m grader",
       description="Grade a submission of the coursework (a .py file, a folder, a .zip or a .ipynb notebook). "
                   "Subcommands: 'handout OUT_DIR' builds the student pack, 'gradescope OUT.zip' the "
-                  "Gradescope autograder; write ./handout for a path of that name.")
+                  "Gradescope autograder, 'new-seed' prints a fresh secret seed; write ./handout for a path "
+                  "of that name.")
   p.add_argument("submission", nargs="?", help="the submission: a .py file, a folder, a .zip or a .ipynb")
   p.add_argument("--results", metavar="FILE", help="also write Gradescope's results.json to FILE")
   p.add_argument("--batch", metavar="ROSTER_DIR",
@@ -97,6 +130,11 @@ def _main_parser() -> argparse.ArgumentParser:
   p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
                  help="with --batch: re-grade these entries (a student id of the gradebook, or the entry's "
                       "file name) even if their results are up to date")
+  p.add_argument("--variant", type=int, default=None, metavar="N",
+                 help="a single submission's hidden draw, 0..K-1 (default 0; --batch picks one per student)")
+  p.add_argument("--submission-metadata", metavar="FILE",
+                 help="Gradescope's submission_metadata.json: the variant is picked from its smallest "
+                      "users[].id, so a group shares one (run_autograder passes it)")
   _common(p)
   return p
 
@@ -114,8 +152,14 @@ def _gradescope_parser() -> argparse.ArgumentParser:
                               description="Build a Gradescope autograder bundle (setup.sh, run_autograder, "
                                           "the grader and its references).")
   p.add_argument("out_zip", help="the .zip to write")
-  p.add_argument("--seed", type=int, default=None,
-                 help="seed of the hidden cases baked into the bundle (default: $GRADER_SEED, else 0)")
+  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("baked into the bundle"))
+  from grader.seed import MIN_LENGTH, VARIANTS
+  p.add_argument("--variants", type=_variants, default=None, metavar="K",
+                 help=f"how many hidden draws (default: $GRADER_VARIANTS, else {VARIANTS}); each student's is picked "
+                      "from the smallest users[].id of Gradescope's submission_metadata.json, so a group shares one")
+  p.add_argument("--allow-weak-seed", action="store_true",
+                 help=f"build the bundle even with a guessable seed (the public default 0, under {MIN_LENGTH} "
+                      "characters, or only digits): students could then find the hidden cases")
   p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the feedback (default en)")
   from grader.report import VISIBILITIES
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
@@ -180,7 +224,7 @@ def _mode(requested: str):
     return None, str(e)
 
 
-def _failure_results(path: str, message: str, lang: str, results: str | None, seed: int = 0) -> None:
+def _failure_results(path: str, message: str, lang: str, results: str | None, seed: str = "0") -> None:
   """results.json scoring 0 with a reason, for the cases where grading could not happen."""
   if not results:
     return
@@ -209,6 +253,11 @@ def _inside(path: Path, folder: Path) -> bool:
   return path == folder or path.is_relative_to(folder)
 
 
+def _fill_variants(args) -> None:
+  if args.variants is None:
+    args.variants = _default_variants()
+
+
 def grade_one(args) -> int:
   """Grades one submission, prints the table, writes results.json; 0 whenever graded."""
   from grader.i18n import default_lang
@@ -226,7 +275,12 @@ def grade_one(args) -> int:
       return _usage(f"--results: {why}")
     if Path(args.results).resolve() == path.resolve():
       return _usage("--results would overwrite the submission itself")
-  seed = args.seed if args.seed is not None else _env_seed()
+  seed = _seed(args)
+  _fill_variants(args)
+  try:
+    variant = _single_variant(args, seed)
+  except ValueError as e:
+    return _usage(str(e))
   mode, why = _mode(args.sandbox)
   if mode is None:
     # Falling back to a weaker isolation than the one asked for would be a silent downgrade: refuse.
@@ -241,11 +295,11 @@ def grade_one(args) -> int:
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
-    caseset = load_caseset(seed)
+    caseset = load_caseset(seed, variant=variant, variants=args.variants)
     report = grade_submission(path, caseset, mode=mode, limits=_limits(args), **_import_timeout(args))
     if args.results:
       write_json(args.results, results_json(report, lang, args.hidden_visibility))
-    _print(table(report, lang))
+    _print(table(report, lang, args.hidden_visibility))
     return 0
   except SystemExit:
     raise
@@ -253,6 +307,41 @@ def grade_one(args) -> int:
     traceback.print_exc()
     _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results, seed)
     return 1
+
+
+def gradescope_identity(path) -> str | None:
+  """The smallest users[].id in Gradescope's submission_metadata.json (a group shares it), else None."""
+  import json
+  try:
+    with open(path, encoding="utf-8") as f:
+      users = json.load(f).get("users")
+    ids = [u.get("id") for u in users if isinstance(u, dict)]
+  except (OSError, ValueError, AttributeError, TypeError):
+    return None
+  ids = [i for i in ids if isinstance(i, (int, str)) and not isinstance(i, bool) and str(i).strip()]
+  if not ids:
+    return None
+  # Numeric ids compare as numbers (Gradescope's are integers, sometimes written as strings).
+  return str(min(ids, key=lambda i: (0, int(i), "") if str(i).strip().isdigit() else (1, 0, str(i))))
+
+
+def _single_variant(args, seed: str) -> int:
+  """--variant N, else the variant of the Gradescope identity, else 0; ValueError when out of range."""
+  from grader.seed import stretch, variant_of
+  if args.variant is not None and args.submission_metadata:
+    raise ValueError("give either --variant or --submission-metadata, not both")
+  if args.submission_metadata:
+    identity = gradescope_identity(args.submission_metadata)
+    if identity is None:
+      # No identity to key on: variant 0, said to the teacher (Gradescope shows stderr to staff only).
+      print(f"python -m grader: warning: no users[].id in {args.submission_metadata}; grading variant 0",
+            file=sys.stderr)
+      return 0
+    return variant_of(identity, stretch(seed), args.variants)
+  variant = 0 if args.variant is None else args.variant
+  if not 0 <= variant < args.variants:
+    raise ValueError(f"--variant must be one of 0..{args.variants - 1} (--variants {args.variants})")
+  return variant
 
 
 def batch(args) -> int:
@@ -282,16 +371,19 @@ def batch(args) -> int:
   if refused:
     return _usage(refused)
   _say_memory_plan(_limits(args))
+  if args.variant is not None or args.submission_metadata:
+    return _usage("--batch picks each student's variant itself; --variant and --submission-metadata are "
+                  "for a single submission")
   from grader.batch import run_batch, scan, select
   regrade = [n for n in (args.regrade or "").split(",") if n]
   _, unknown = select(scan(roster)[0], regrade)
   if unknown:  # before the references are computed: a typo must not cost a run
     from grader.outputs import escape_name
     return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
-  seed = args.seed if args.seed is not None else _env_seed()
-  run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
+  _fill_variants(args)
+  run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=_seed(args), mode=mode,
             lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-            force=args.force, regrade=regrade, **_import_timeout(args))
+            force=args.force, regrade=regrade, variants=args.variants, **_import_timeout(args))
   return 0
 
 
@@ -309,15 +401,36 @@ def handout(argv) -> int:
 def gradescope(argv) -> int:
   args = _gradescope_parser().parse_args(argv)
   from grader.gradescope import build_bundle
-  seed = args.seed if args.seed is not None else _env_seed()
+  from grader.seed import fingerprint, weak_reason
+  seed = _seed(args)
+  _fill_variants(args)
+  weak = weak_reason(seed)
+  if weak and not args.allow_weak_seed:
+    return _usage(f"the seed is {weak}: students who know the public code could guess it and so every hidden "
+                  "case. Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one), or pass "
+                  "--allow-weak-seed to build the bundle anyway")
   try:
     from grader.gradescope import check_budget
     check_budget(args.time_budget, args.call_timeout)
   except ValueError as e:
     return _usage(str(e))
   build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
-               time_budget=args.time_budget, call_timeout=args.call_timeout)
-  print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
+               time_budget=args.time_budget, call_timeout=args.call_timeout, variants=args.variants)
+  note = f"; WEAK SEED ({weak})" if weak else ""
+  print(f"Gradescope autograder written to {args.out_zip} (seed fingerprint {fingerprint(seed)}, "
+        f"{args.variants} variants{note}; the bundle holds the seed: keep it private)")
+  return 0
+
+
+def _new_seed_parser() -> argparse.ArgumentParser:
+  return argparse.ArgumentParser(prog="python -m grader new-seed",
+                                 description="Print a fresh random seed (128 bits) for GRADER_SEED.")
+
+
+def new_seed(argv) -> int:
+  _new_seed_parser().parse_args(argv)
+  from grader.seed import new_seed as make
+  print(make())
   return 0
 
 
@@ -327,7 +440,7 @@ def main(argv=None) -> int:
     from grader.grade import HANDOUT_CASES
     if HANDOUT_CASES.exists():
       return _usage(f"'{argv[0]}' is not part of the hand-out's self-check grader")
-    return (handout if argv[0] == "handout" else gradescope)(argv[1:])
+    return {"handout": handout, "gradescope": gradescope, "new-seed": new_seed}[argv[0]](argv[1:])
   args = _main_parser().parse_args(argv)
   if args.batch:
     from grader.grade import HANDOUT_CASES

@@ -18,15 +18,18 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader import isolation
-from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_caseset
+from grader import seed as seeds
+from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_casesets
 from grader.outputs import escape_name, write_csv, write_json
 from grader.report import results_json
 from grader.sandbox import IMPORT_TIMEOUT_S, Limits
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
+SEED_RECORD = "grading.json"  # beside the gradebook: the seed's fingerprint, K, and whether the seed is weak
+WEAK_SEED_NOTE = "weak-seed.txt"  # beside the gradebook when the seed is weak
 # Every name the batch itself writes in OUT_DIR (add any new one here: a roster entry whose id equals it
 # would share its path; test_trust_roster checks the list against a real batch's output).
-RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json"])
+RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json", SEED_RECORD, WEAK_SEED_NOTE])
 # Folder names Windows refuses: OUT_DIR is often copied there (a plain id is never one of them).
 WINDOWS_NAMES = frozenset(["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)])
 ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
@@ -186,7 +189,7 @@ def _reusable(folder: Path, key: str) -> dict | None:
 
 
 def _summary(report, key) -> dict:
-  return {"key": key, "score": report.score, "max_score": report.max_score,
+  return {"key": key, "score": report.score, "max_score": report.max_score, "variant": report.variant,
           "functions": {f.name: f.score for f in report.functions}}
 
 
@@ -245,7 +248,8 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
     traceback.print_exc()
     message = f"{type(e).__name__}: {e}"
     report = GradeReport(escape_name(str(entry)), [_unreadable(s, caseset, "internal", {"error": message})
-                                      for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message)
+                                                   for s in caseset.specs], [], {}, variant=caseset.variant,
+                         internal_error=message)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
     if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here
       slots.free.put(slot)
@@ -255,13 +259,15 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
 
 
 def write_gradebook(path: Path, names: list, rows: list) -> None:
-  """gradebook.csv: student, entry (the raw name, escaped), score, max_score, one column per function.
+  """gradebook.csv: student, entry (the raw name, escaped), score, max_score, the variant of the hidden
+  cases, then one column per graded function.
 
   UTF-8 with a BOM and every cell neutralised (grader.outputs.write_csv): read it with utf-8-sig.
   """
-  table = [["student", "entry", "score", "max_score"] + names]
+  table = [["student", "entry", "score", "max_score", "variant"] + names]
   for e, s in rows:
-    table.append([e.id, e.shown, s["score"], s["max_score"]] + [s["functions"].get(n, 0) for n in names])
+    table.append([e.id, e.shown, s["score"], s["max_score"], s.get("variant", "")]
+                 + [s["functions"].get(n, 0) for n in names])
   write_csv(path, table)
 
 
@@ -276,18 +282,45 @@ def select(entries: list[Entry], regrade: list[str]) -> tuple[set, list]:
   return chosen, unknown
 
 
-def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, lang: str, limits=None,
+def record_seed(out: Path, seed: str, variants: int) -> str | None:
+  """Tells the teacher which seed graded (its fingerprint, beside the gradebook) and warns when it is weak.
+
+  Returns the weakness, if any. The seed itself is written nowhere.
+  """
+  import sys
+  weak = seeds.weak_reason(seed)
+  fp = seeds.fingerprint(seed)
+  write_json(out / SEED_RECORD, {"seed_fingerprint": fp, "variants": variants, "weak_seed": weak})
+  note = out / WEAK_SEED_NOTE
+  if weak:
+    text = (f"WARNING: this gradebook was graded with a weak seed ({weak}, fingerprint {fp}).\n"
+            "Students who know the grader's public code can guess such a seed and recompute every hidden case.\n"
+            "Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one) and grade again.\n")
+    note.write_text(text, encoding="utf-8")
+    bar = "!" * 78
+    print(f"{bar}\npython -m grader: WARNING: the seed is {weak}; the hidden cases can be guessed.\n"
+          f"Recorded in {note}.\n{bar}", file=sys.stderr, flush=True)
+  elif note.exists():
+    note.unlink()  # a strong seed graded this folder since
+  return weak
+
+
+def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, lang: str, limits=None,
               hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, force=False, regrade=(),
-              caseset=None) -> dict:
+              caseset=None, variants: int = seeds.VARIANTS) -> dict:
   """Grades the roster; returns {"graded": n, "reused": m, "students": k, "hidden": [...]}.
 
   A result is reused only when its key (grading_key) is unchanged; `force` re-grades every entry,
-  `regrade` the named ones. `caseset` replaces the full one (tests grade a one-function set).
+  `regrade` the named ones. `caseset` replaces the full one (tests grade a one-function set). Each
+  student's hidden cases are variant seed.variant_of(the roster entry's raw name) of `variants`.
   """
   from tqdm import tqdm
-  caseset = caseset or load_caseset(seed)  # the references, once, before any thread starts
-  names = [s.name for s in caseset.specs]
   out.mkdir(parents=True, exist_ok=True)
+  weak = record_seed(out, seed, variants)
+  # Every variant's references, once, before any thread starts.
+  casesets = [caseset] if caseset is not None else load_casesets(seed, variants)
+  key_bytes = seeds.stretch(seed)
+  names = [s.name for s in casesets[0].specs]
   entries, hidden = scan(roster)
   chosen, unknown = select(entries, list(regrade))
   if unknown:
@@ -296,20 +329,21 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
   version = f"{grader_version()}+{records_version()}"
   options = {"lang": lang, "visibility": hidden_visibility, "mode": mode, "import_timeout": import_timeout,
              "limits": dataclasses.asdict(limits or Limits()), "functions": names}  # names: the assignment
-  seed_part = _seed_part(caseset)
+  seed_part = _seed_part(casesets[0])
   for e in entries:
-    key = grading_key(e.path, caseset, version, options, seed_part)
+    cs = casesets[seeds.variant_of(e.raw, key_bytes, variants) if len(casesets) > 1 else 0]
+    key = grading_key(e.path, cs, version, options, seed_part)
     summary = None if force or e.id in chosen else _reusable(out / e.id, key)
     if summary is not None:
       done[e.id] = summary
     else:
-      todo.append((e.id, e.path, key))
+      todo.append((e.id, e.path, key, cs))
   workers = max(1, min(workers, isolation.SLOTS // 2))  # each worker may hold two uid slots at once
   slots = Slots(workers)
   bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
   with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-    futures = [pool.submit(_grade_one, s, e, out, k, caseset, mode, lang, limits, hidden_visibility, slots,
-                           import_timeout) for s, e, k in todo]
+    futures = [pool.submit(_grade_one, s, e, out, k, cs, mode, lang, limits, hidden_visibility, slots,
+                           import_timeout) for s, e, k, cs in todo]
     for fut in as_completed(futures):
       student, summary = fut.result()
       done[student] = summary
@@ -321,5 +355,8 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
     shown = ", ".join(escape_name(n) for n in hidden[:10]) + (", ..." if len(hidden) > 10 else "")
     print(f"left out {len(hidden)} hidden roster entr{'y' if len(hidden) == 1 else 'ies'} "
           f"(name starting with '.'): {shown}")
-  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'}")
-  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "hidden": hidden}
+  fp = seeds.fingerprint(seed)
+  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'} "
+        f"(seed fingerprint {fp}, {variants} variants{'; WEAK SEED: ' + weak if weak else ''})")
+  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "hidden": hidden,
+          "weak_seed": weak}

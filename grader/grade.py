@@ -5,6 +5,7 @@ The results are structured (codes and parameters); report.py turns them into tex
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader import seed as seeds
 from grader import wire
 from grader.sandbox import IMPORT_TIMEOUT_S, Limits, LoadFailed, SandboxError, run_submission
 from grader.submission import ReadLimits, read_submission
@@ -68,7 +70,7 @@ class GradeReport:
   problems: list  # submission.Problem
   module_errors: dict  # module path -> error info
   isolation: str = ""
-  seed: int = 0
+  variant: int | None = None  # which hidden draw graded it (results.json's extra_data; never its output)
   self_check: bool = False
   execution_time: float = 0.0
   internal_error: str | None = None
@@ -84,14 +86,26 @@ class GradeReport:
 
 @dataclasses.dataclass
 class CaseSet:
-  """The graded functions' specs, their cases and the expected values, for one seed."""
+  """The graded functions' specs, their cases and the expected values, for one variant of one seed.
+
+  The seed itself is not kept here (a case set is passed around, and printed in tracebacks): only its
+  fingerprint, which names it to the teacher.
+  """
   specs: list  # cases.FunctionSpec, contract order
   cases: dict  # name -> [cases.Case]
   expected: dict  # name -> [expected value per case]
-  seed: int
+  fingerprint: str = ""  # seed.fingerprint of the seed ("" for the hand-out)
+  variant: int = 0  # which of the `variants` hidden draws
+  variants: int = 1
   self_check: bool = False
-  key: str = ""
+  key: str = ""  # names the whole grading input: the references' cache key, their code's version, and K
+  ref_key: str = ""  # the reference cache's key: fingerprint, variant, a digest of the cases (not K)
   deps: dict = dataclasses.field(default_factory=dict)
+
+  @property
+  def seed(self) -> str:
+    """What names the seed in cache keys: the fingerprint (never the secret)."""
+    return self.fingerprint
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,18 +164,29 @@ def _deps_current(deps) -> bool:
     return False
 
 
-def load_caseset(seed: int, *, use_cache=True) -> CaseSet:
-  """The hand-out's visible cases if this is the hand-out; else every case with cached references.
+def _check_variant(variant: int, variants: int) -> None:
+  if not (isinstance(variants, int) and variants >= 1):
+    raise ValueError(f"the number of variants must be a whole number of at least 1, got {variants!r}")
+  if not (isinstance(variant, int) and 0 <= variant < variants):
+    raise ValueError(f"variant {variant!r} is not one of 0..{variants - 1}")
 
-  The cache is keyed by the seed and the case set itself (a digest of every case's arguments), and
+
+def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int = seeds.VARIANTS,
+                 use_cache=True) -> CaseSet:
+  """The hand-out's visible cases if this is the hand-out; else every case of one variant, with cached references.
+
+  The cache is keyed by the seed's fingerprint, the variant, and the case set itself (a digest of
+  every case's arguments; a variant's draws do not depend on K, so changing K reuses them), and
   records the version of the code the references came from (a hash of each zoo module loaded, and of
   cases.py): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
   """
   if HANDOUT_CASES.exists():
     return load_handout_cases(HANDOUT_CASES)
+  _check_variant(variant, variants)
   from grader import cases as cases_mod
-  all_cases = cases_mod.all_cases(seed)
-  key = f"{CACHE_FORMAT}-{seed}-{_caseset_digest(all_cases)}"
+  all_cases = cases_mod.all_cases(seeds.draw(seed, variant))
+  fp = seeds.fingerprint(seed)
+  key = f"{CACHE_FORMAT}-{fp}-v{variant}-{_caseset_digest(all_cases)}"
   path = cache_dir() / cache_file_name(key)
   hit = _read_cache(path, key, all_cases) if use_cache else None
   if hit is None:
@@ -172,7 +197,13 @@ def load_caseset(seed: int, *, use_cache=True) -> CaseSet:
   else:
     expected, deps = hit
   version = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed, key=f"{key}-{version}", deps=deps)
+  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, fp, variant, variants,
+                 key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps)
+
+
+def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS) -> list[CaseSet]:
+  """Every variant's case set, references computed once and cached (a batch or a bundle needs them all)."""
+  return [load_caseset(seed, variant=v, variants=variants) for v in range(variants)]
 
 
 def cache_file_name(key: str) -> str:
@@ -182,7 +213,7 @@ def cache_file_name(key: str) -> str:
 
 def write_cache(folder: Path, caseset: CaseSet) -> Path:
   """Writes a case set's references where load_caseset will find them (the Gradescope bundle ships one)."""
-  key = caseset.key.rsplit("-", 1)[0]
+  key = caseset.ref_key
   path = Path(folder) / cache_file_name(key)
   _write_cache(path, key, caseset.expected, caseset.deps)
   return path
@@ -212,20 +243,19 @@ def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
     pass  # a read-only cache folder only costs the next run the recomputation
 
 
-def cases_only(seed: int) -> CaseSet:
+def cases_only(seed: str = seeds.DEFAULT) -> CaseSet:
   """The specs and cases without their references (cheap): for reports of submissions never run."""
   if HANDOUT_CASES.exists():
     return load_handout_cases(HANDOUT_CASES)
   from grader import cases as cases_mod
-  return CaseSet(list(cases_mod.FUNCTIONS), cases_mod.all_cases(seed), {}, seed)
+  return CaseSet(list(cases_mod.FUNCTIONS), cases_mod.all_cases(seed), {}, seeds.fingerprint(seed))
 
 
-def failure_report(path, message: str, seed: int = 0) -> GradeReport:
+def failure_report(path, message: str, seed: str = seeds.DEFAULT) -> GradeReport:
   """A report scoring every case 0 with `message` (the grader itself could not grade)."""
   caseset = cases_only(seed)
   functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
-  return GradeReport(str(path), functions, [], {}, seed=seed, self_check=caseset.self_check,
-                     internal_error=message)
+  return GradeReport(str(path), functions, [], {}, self_check=caseset.self_check, internal_error=message)
 
 
 def load_handout_cases(path: Path) -> CaseSet:
@@ -236,7 +266,7 @@ def load_handout_cases(path: Path) -> CaseSet:
   for name, items in data["cases"].items():
     all_cases[name] = [cases_mod.Case(name, it["index"], True, tuple(it["args"])) for it in items]
     expected[name] = [it["expected"] for it in items]
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed=0, self_check=True,
+  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, self_check=True,
                  key="handout-" + str(data.get("version", "")))
 
 
@@ -252,7 +282,8 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
   `defer`, is handed to it as a function: batch grading overlaps it with the next submission.
   """
   t0 = time.monotonic()
-  report = GradeReport(str(path), [], [], {}, isolation=mode, seed=caseset.seed, self_check=caseset.self_check)
+  report = GradeReport(str(path), [], [], {}, isolation=mode, self_check=caseset.self_check,
+                       variant=None if caseset.self_check else caseset.variant)
   scratch = Path(tempfile.mkdtemp(prefix="grader-"))
   closers = []
   try:
@@ -280,23 +311,35 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
   return report
 
 
+def call_order(caseset: CaseSet) -> list:
+  """(name, case) in the order they are called: the visible cases of every function, then the hidden ones.
+
+  Whatever a submission learns from a hidden input can then only reach a hidden case's feedback,
+  which is a word of the grader's vocabulary (hidden_line): no visible case runs after it. The
+  per-function stop count and the submission's time budget do not depend on this order.
+  """
+  names = [s.name for s in caseset.specs]
+  visible = [(n, c) for n in names for c in caseset.cases[n] if c.visible]
+  return visible + [(n, c) for n in names for c in caseset.cases[n] if not c.visible]
+
+
 def _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress, closers):
   names = [s.name for s in caseset.specs]
-  calls = [(n, c.args) for n in names for c in caseset.cases[n]]
+  order = call_order(caseset)
+  calls = [(n, c.args) for n, c in order]
   load, outcomes, used = run_submission(src, calls, names, mode=mode, limits=limits, uid_slot=uid_slot,
                                         import_timeout=import_timeout, progress=progress, closers=closers)
   report.isolation = used
   report.module_errors = load.modules
-  it = iter(outcomes)
+  by_case = {(n, c.index): o for (n, c), o in zip(order, outcomes)}
   for spec in caseset.specs:
     cs = caseset.cases[spec.name]
-    outs = [next(it) for _ in cs]
+    outs = [by_case[(spec.name, c.index)] for c in cs]
     report.functions.append(_grade_function(spec, cs, caseset.expected[spec.name], outs, load))
 
 
 def _unreadable(spec, caseset, key="not_run_unreadable", params=None) -> FunctionResult:
-  cases = [CaseResult(spec.name, c.index, c.visible, 0, POINTS_PER_CASE, "unreadable", [(key, params or {})])
-           for c in caseset.cases[spec.name]]
+  cases = [_zero(c, "unreadable", [(key, params or {})]) for c in caseset.cases[spec.name]]
   return FunctionResult(spec.name, cases, state="unreadable", state_params={"key": key, **(params or {})})
 
 
@@ -321,7 +364,9 @@ def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
 
 
 def _zero(case, reason, lines) -> CaseResult:
-  return CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, reason, list(lines))
+  """A case not run: its reason in full when visible; "not run" when hidden."""
+  lines = list(lines) if case.visible else [NOT_RUN]
+  return CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, reason, lines)
 
 
 # A module that fails to parse hides every name it would define; one that parsed but raised while
@@ -365,36 +410,81 @@ def _stop_text(info):
   return f"the sandbox stopped while importing it: {info.get('message', '')}"
 
 
+# ---------------------------------------------------------------------------------------------
+# The hidden cases' vocabulary (docs/threat-model.md). A hidden case's feedback is exactly one of these
+# (i18n key, params) pairs, chosen by the grader: never a number, an exit code, a signal, a message,
+# stderr, a repr, or a name the submission chose beyond the allowlist of exception names below.
+
+NOT_RUN = ("not_run", {})
+HIDDEN_KEYS = ("passed", "wrong shape", "wrong values", "not finite", "exception", "exception_other",
+               "time_limit", "stopped", "not_run")
+# compare's reasons beyond the vocabulary, folded into it (a str answer is "wrong shape"; a DTW path
+# that is not a valid warping path of optimal cost is "wrong values").
+_FOLD = {"wrong type": "wrong shape", "invalid path": "wrong values"}
+
+
+@functools.cache
+def exception_names() -> frozenset:
+  """The exception names a hidden case may show: Python's built-in exceptions and numpy's own."""
+  import builtins
+
+  import numpy as np
+  names = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+  names |= set(getattr(getattr(np, "exceptions", None), "__all__", ())) | {"LinAlgError"}
+  return frozenset(names)
+
+
+def hidden_line(outcome=None, reason: str | None = None) -> tuple:
+  """The one vocabulary word of a hidden case: from a compare reason, or from an Outcome that gave no answer."""
+  if reason is not None:
+    reason = _FOLD.get(reason, reason)
+    return (reason, {}) if reason in HIDDEN_KEYS else ("wrong values", {})
+  status, info = outcome.status, outcome.info
+  if status == "exception":
+    exc = "NotImplementedError" if info.get("not_implemented") else info.get("exc_type")
+    return ("exception", {"exc": exc}) if exc in exception_names() else ("exception_other", {})
+  if status == "timeout":
+    return ("time_limit", {})
+  if status == "bad_output" and info.get("kind") == "result":
+    return ("wrong shape", {})  # the answer could not be read back as plain data
+  if status == "skipped":
+    return NOT_RUN
+  return ("stopped", {})  # crashed, broke the channel, or could not be restarted
+
+
 def grade_case(spec, case, expected, outcome) -> CaseResult:
-  """Scores one case from its Outcome; the feedback follows the contract (hidden cases: a reason only)."""
+  """Scores one case from its Outcome; the feedback follows the contract (hidden cases: one word of the vocabulary)."""
   from grader.compare import compare
   res = CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, outcome.status)
   if outcome.status != "ok":
-    res.lines = outcome_lines(outcome, case.visible)
+    res.lines = outcome_lines(outcome, case.visible) if case.visible else [hidden_line(outcome)]
     return res
   verdict = compare(spec, case, expected, outcome.value)
   if verdict.ok:
     res.score, res.reason, res.lines = POINTS_PER_CASE, "passed", [("passed", {})]
     return res
   res.reason = verdict.reason
+  if not case.visible:
+    res.lines = [hidden_line(reason=verdict.reason)]
+    return res
   res.lines = [(verdict.reason, {})]
   if verdict.article_erratum:
     # compare's own detail says the same in English; the erratum line says it in either language.
     res.lines.append(("erratum", {"why_en": spec.erratum_en, "why_zh": spec.erratum_zh}))
-  elif verdict.detail and case.visible:
-    # A hidden case shows its reason only: even a count of differing values would hint at its shape.
+  elif verdict.detail:
     res.lines.append(("detail", {"detail": verdict.detail}))
-  if case.visible:
-    res.lines += [("call", {"call": format_call(spec.name, case.args)}),
-                  ("expected", {"value": abbreviate(expected)}),
-                  ("got", {"value": abbreviate(outcome.value)})]
-    if verdict.first_diff:
-      res.lines.append(("first_diff", {"diff": verdict.first_diff}))
+  res.lines += [("call", {"call": format_call(spec.name, case.args)}),
+                ("expected", {"value": abbreviate(expected)}),
+                ("got", {"value": abbreviate(outcome.value)})]
+  if verdict.first_diff:
+    res.lines.append(("first_diff", {"diff": verdict.first_diff}))
   return res
 
 
-def outcome_lines(outcome, visible) -> list:
-  """Feedback lines for a call that gave no answer to compare."""
+def outcome_lines(outcome, visible=True) -> list:
+  """Feedback lines for a visible call that gave no answer to compare (a hidden one: hidden_line)."""
+  if not visible:
+    return [hidden_line(outcome)]
   info = outcome.info
   if outcome.status == "exception":
     if info.get("not_implemented"):

@@ -24,7 +24,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from grader.grade import HERE, load_caseset, write_cache
+from grader.grade import HERE, load_casesets, write_cache
 
 PROJECT = HERE.parent
 VENV = "/opt/mmzoo-venv"
@@ -89,9 +89,11 @@ case "${GRADER_SANDBOX:-auto}" in
      printf '{"score": 0, "output": "The autograder is misconfigured (GRADER_SANDBOX is not auto, bwrap, unshare or plain); please tell the course staff.", "tests": []}\\n' > "$RESULTS"
      exit 0 ;;
 esac
+# The variant of the hidden cases comes from the smallest users[].id of the submission's metadata.
 "$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox "${GRADER_SANDBOX:-auto}" \\
   --lang "${GRADER_LANG:-__LANG__}" --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" \\
-  --time-budget __BUDGET__ --call-timeout __CALL_TIMEOUT__
+  --time-budget __BUDGET__ --call-timeout __CALL_TIMEOUT__ --variants __VARIANTS__ \\
+  --submission-metadata "$ROOT/submission_metadata.json"
 status=$?
 if [ ! -s "$RESULTS" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit status %s); please tell the course staff.", "tests": []}\\n' \\
@@ -140,25 +142,27 @@ def check_budget(time_budget: float, call_timeout: float) -> None:
     raise ValueError(f"the call timeout must be over 0 and at most the time budget (got {call_timeout:g})")
 
 
-def build_bundle(out_zip: Path, *, seed: int, lang: str = "en", hidden_visibility: str = "visible",
-                 time_budget: float = TIME_BUDGET_S, call_timeout: float | None = None) -> None:
-  """Writes the bundle; the references for `seed` are computed (or taken from the cache) first."""
+def build_bundle(out_zip: Path, *, seed: str, lang: str = "en", hidden_visibility: str = "visible",
+                 time_budget: float = TIME_BUDGET_S, call_timeout: float | None = None, variants: int = 8) -> None:
+  """Writes the bundle; the references of every variant of `seed` are computed (or taken from the cache) first."""
   import tempfile
 
   from grader.isolation import Limits
   call_timeout = call_timeout or Limits().call_wall_s
   check_budget(time_budget, call_timeout)
-  caseset = load_caseset(seed)
+  casesets = load_casesets(seed, variants)
   out_zip.parent.mkdir(parents=True, exist_ok=True)
   with tempfile.TemporaryDirectory() as tmp:
-    cache = write_cache(Path(tmp), caseset)
+    caches = [write_cache(Path(tmp), cs) for cs in casesets]
     with zipfile.ZipFile(out_zip, "w") as zf:
       _add(zf, "setup.sh", SETUP_SH.replace("__VENV__", VENV).encode(), executable=True)
       run = RUN_AUTOGRADER.replace("__VENV__", VENV).replace("__LANG__", lang)
       run = run.replace("__BUDGET__", f"{time_budget:g}").replace("__CALL_TIMEOUT__", f"{call_timeout:g}")
-      _add(zf, "run_autograder", run.replace("__VISIBILITY__", hidden_visibility).encode(), executable=True)
+      run = run.replace("__VISIBILITY__", hidden_visibility).replace("__VARIANTS__", str(int(variants)))
+      _add(zf, "run_autograder", run.encode(), executable=True)
       _add(zf, "requirements.txt", requirements().encode())
       _add(zf, "grader_seed", f"{seed}\n".encode())
-      _add(zf, f"cache/{cache.name}", cache.read_bytes())
+      for cache in caches:
+        _add(zf, f"cache/{cache.name}", cache.read_bytes())
       for name, p in _sources():
         _add(zf, name, p.read_bytes())

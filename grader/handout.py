@@ -19,7 +19,7 @@ from grader.grade import HERE, grader_version, load_caseset
 PROJECT = HERE.parent
 # The grader's files the self-check needs; cases.py is replaced by a generated one without hidden cases.
 SELF_CHECK_FILES = ("__init__.py", "__main__.py", "grade.py", "report.py", "submission.py", "sandbox.py",
-                    "worker.py", "wire.py", "i18n.py", "isolation.py", "compare.py", "outputs.py")
+                    "worker.py", "wire.py", "i18n.py", "isolation.py", "compare.py", "outputs.py", "seed.py")
 
 CASES_TEMPLATE = '''"""The graded functions and their VISIBLE cases only, for the hand-out's self-check.
 

@@ -7,7 +7,10 @@ from grader.grade import import_error_params
 from grader.i18n import t
 
 # Gradescope's visibility for the hidden cases' tests; the instructor may choose another with
-# --hidden-visibility. "visible" is the default because a hidden case's output holds a reason only.
+# --hidden-visibility. "visible" is the default because a hidden case's output is one word of the
+# grader's vocabulary (grade.hidden_line). With any other choice the table (results.json's top-level
+# `output`, which students see) counts the visible cases only, so it cannot reveal what the hidden
+# tests hide.
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 RESULT_CHARS = 110
 
@@ -44,27 +47,36 @@ def case_text(lang: str, case) -> str:
   return "\n".join(render_line(lang, k, p) for k, p in case.lines)
 
 
-def function_summary(lang: str, fr) -> str:
-  """The table's short reason for one function."""
-  if fr.state == "missing" and fr.state_params.get("modules"):
+def shown_cases(fr, hidden_visibility: str = "visible") -> list:
+  """The cases of a function the table may count: all, or the visible ones when the hidden are not shown."""
+  return list(fr.cases) if hidden_visibility == "visible" else [c for c in fr.cases if c.visible]
+
+
+def function_summary(lang: str, fr, hidden_visibility: str = "visible") -> str:
+  """The table's short reason for one function (from the cases it may show)."""
+  cases = shown_cases(fr, hidden_visibility)
+  state = fr.state
+  if state == "not_implemented" and not all(c.lines[:1] == [("not_implemented", {})] for c in cases):
+    state = "graded"  # decided by hidden cases the table must not reveal
+  if state == "missing" and fr.state_params.get("modules"):
     text = render_line(lang, "missing_import_failed", fr.state_params)
-  elif fr.state == "missing":
+  elif state == "missing":
     text = t(lang, "missing", name=fr.name)
-  elif fr.state == "import_error":
+  elif state == "import_error":
     text = t(lang, "import_error", **fr.state_params)
-  elif fr.state == "not_implemented":
+  elif state == "not_implemented":
     text = t(lang, "not_implemented")
-  elif fr.state == "unreadable":
+  elif state == "unreadable":
     params = dict(fr.state_params)
     text = t(lang, params.pop("key", "not_run_unreadable"), **params)
-  elif all(c.passed for c in fr.cases):
-    text = t(lang, "all_passed", n=len(fr.cases))
+  elif all(c.passed for c in cases):
+    text = t(lang, "all_passed", n=len(cases))
   else:
-    first = next(c for c in fr.cases if not c.passed)
+    first = next(c for c in cases if not c.passed)
     reason = render_line(lang, *first.lines[0]) if first.lines else first.reason
-    text = t(lang, "some_passed", passed=sum(c.passed for c in fr.cases), n=len(fr.cases),
+    text = t(lang, "some_passed", passed=sum(c.passed for c in cases), n=len(cases),
              first=f"{case_label(lang, first)}: {reason}")
-    if any(k == "erratum" for c in fr.cases for k, _ in c.lines):
+    if any(k == "erratum" for c in cases for k, _ in c.lines):
       text += "; " + t(lang, "erratum_short")
   if fr.clash:
     text += "; " + clash_text(lang, fr.clash)
@@ -80,8 +92,6 @@ def header_lines(lang: str, report) -> list:
   lines = [t(lang, "title", path=report.submission)]
   if report.self_check:
     lines.append(t(lang, "self_check_banner"))
-  elif report.seed:
-    lines.append(t(lang, "seed", seed=report.seed))
   if report.isolation:
     lines.append(t(lang, "isolation", mode=report.isolation))
   if report.internal_error:
@@ -108,19 +118,30 @@ def _right(text: str, width: int) -> str:
   return " " * max(0, width - _cells(text)) + text
 
 
-def table(report, lang: str) -> str:
-  """The terminal table: one row per graded function, points, a short reason, and the total."""
+def table(report, lang: str, hidden_visibility: str = "visible") -> str:
+  """The terminal table: one row per graded function, points, a short reason, and the total.
+
+  When the hidden cases are not shown (hidden_visibility other than "visible"), every count in it is
+  of the visible cases only, and a line says so.
+  """
   width = max([_cells(t(lang, "col_function"))] + [len(f.name) for f in report.functions])
   rule = "-" * (width + 11 + RESULT_CHARS // 2)
   rows = [f"{_left(t(lang, 'col_function'), width)}  {_right(t(lang, 'col_points'), 7)}  {t(lang, 'col_result')}",
           rule]
+  score = max_score = 0
   for f in report.functions:
-    summary = function_summary(lang, f)
+    cases = shown_cases(f, hidden_visibility)
+    got, most = sum(c.score for c in cases), sum(c.max_score for c in cases)
+    score, max_score = score + got, max_score + most
+    summary = function_summary(lang, f, hidden_visibility)
     if len(summary) > RESULT_CHARS:
       summary = summary[: RESULT_CHARS - 3] + "..."
-    rows.append(f"{_left(f.name, width)}  {_right(f'{f.score}/{f.max_score}', 7)}  {summary}")
+    rows.append(f"{_left(f.name, width)}  {_right(f'{got}/{most}', 7)}  {summary}")
   rows.append(rule)
-  rows.append(f"{_left(t(lang, 'total'), width)}  {_right(f'{report.score}/{report.max_score}', 7)}")
+  total = t(lang, "total") if hidden_visibility == "visible" else t(lang, "total_visible")
+  rows.append(f"{_left(total, width)}  {_right(f'{score}/{max_score}', 7)}")
+  if hidden_visibility != "visible" and not report.self_check:
+    rows.append(t(lang, "hidden_withheld"))
   return "\n".join(header_lines(lang, report) + [""] + rows)
 
 
@@ -137,12 +158,16 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
           "output": case_text(lang, c),
           "visibility": "visible" if c.visible else hidden_visibility,
       })
-  return {
+  data = {
       "score": report.score,
-      "output": table(report, lang),
+      "output": table(report, lang, hidden_visibility),
       "execution_time": round(report.execution_time, 3),
       "tests": tests,
   }
+  if report.variant is not None:
+    # The variant is for the teacher (Gradescope keeps extra_data, students are not shown it); never in output.
+    data["extra_data"] = {"variant": report.variant}
+  return data
 
 
 def write_json(path, data) -> None:

@@ -1,9 +1,14 @@
 """Fixtures shared by the grader's hostile-submission and hostile-input tests."""
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tests grade with K=2 hidden variants (the CLI's default is 8): fewer references to compute, one
+# shared cache. Subprocesses inherit it; a test that needs another K passes --variants.
+os.environ.setdefault("GRADER_VARIANTS", "2")
 
 
 @pytest.fixture

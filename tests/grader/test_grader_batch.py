@@ -75,12 +75,12 @@ def test_every_entry_is_graded_even_when_some_are_broken(roster):
 
 def test_the_gradebook_has_one_column_per_function(roster):
   header, *rows = roster["book1"]
-  assert header == ["student", "entry", "score", "max_score"] + NAMES
+  assert header == ["student", "entry", "score", "max_score", "variant"] + NAMES
   for row in rows:
-    assert sum(int(x) for x in row[4:]) == int(row[2])
+    assert sum(int(x) for x in row[5:]) == int(row[2]) and row[4] in ("0", "1")  # K=2 (conftest)
   dave = next(r for r in rows if r[0] == "dave")
   assert dave[1] == "dave.ipynb"
-  assert dict(zip(NAMES, map(int, dave[4:])))["attention_fusion"] == 10
+  assert dict(zip(NAMES, map(int, dave[5:])))["attention_fusion"] == 10
 
 
 def test_each_student_gets_a_results_json_with_the_reason(roster):

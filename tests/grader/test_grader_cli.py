@@ -358,8 +358,10 @@ def test_a_warm_run_imports_neither_jax_nor_the_zoo(tmp_path):
   assert not {m for m in imported if m.split(".")[0] in ("jax", "zoo", "flax")}
 
 
-def test_an_invalid_grader_seed_is_a_usage_error(tmp_path):
-  env = dict(os.environ, GRADER_SEED="not-a-number", PYTHONPATH=str(ROOT))
-  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS)], cwd=tmp_path, env=env,
-                        capture_output=True, text=True, timeout=600)
-  assert proc.returncode == 2 and "GRADER_SEED" in proc.stderr
+def test_a_variant_out_of_range_is_a_usage_error(tmp_path):
+  # Any string is a seed now (tests/grader/test_trust_seed.py); a variant outside 0..K-1 is refused
+  # before anything is computed.
+  env = dict(os.environ, GRADER_SEED="winter-2026-s3cr3t", PYTHONPATH=str(ROOT))
+  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS), "--variants", "2", "--variant", "2"],
+                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 2 and "--variant" in proc.stderr

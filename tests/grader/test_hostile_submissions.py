@@ -86,6 +86,9 @@ class Graded:
       assert self.score[name] == 0, (name, self.text[name][:2000])
     for name in (honest if honest is not None else set(ALL) - set(attacked)):
       assert self.score[name] == 10, (name, self.text[name][:2000])
+    from test_trust_feedback import in_vocabulary  # a hidden case says one word of the vocabulary, whatever the attack
+    assert [t["output"] for t in self.results["tests"]
+            if "hidden case" in t["name"] and not in_vocabulary(t["output"])] == []
     assert self.survivors == 0  # no process of this run's sandboxes outlived the grader
     assert sandbox_litter(self.pid) == []  # and none of their files lies in the shared temp folders
 

@@ -125,7 +125,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
   raw, rows = read_book(out)
   assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads Chinese names right
   header, *rows = rows
-  assert header == ["student", "entry", "score", "max_score", "time_align"]
+  assert header == ["student", "entry", "score", "max_score", "variant", "time_align"]
   entries, _ = scan(r)
   assert len(rows) == len(entries) == len(os.listdir(r)) - 1  # one row per visible entry, none merged
   for row in rows:
