@@ -53,18 +53,18 @@ def test_parameter_tree_unchanged(key):
   assert _tree_lines(shapes) == TREES[key]
 
 
-# One variant per layer the refactor touched: the three encoders (unimodal), the serial prefix, the token
-# fusions' AttentionBlock (self, cross with ln_ctx, latents), the alignment transformer, the decoder block.
-INIT_KEYS = ["unimodal-audio", "serial", "parallel-GMU", "parallel-CrossModalAttention", "parallel-PerceiverFusion",
-             "alignment-soft_dtw", "encdec-concat", "encdec-BottleneckFusion"]
+# One variant per layer the refactor touched, each compiled once: the three encoders' EncoderBlock and the
+# serial prefix (serial), the token fusions' AttentionBlock in self- and cross-attention with ln_ctx
+# (CrossModalAttention), the decoder block (encdec). The checkpoints below add the alignment transformer
+# and the single-stream token fusion. Every other variant's names are checked above.
+INIT_KEYS = ["serial", "parallel-CrossModalAttention", "encdec-concat"]
 
 
 @pytest.mark.parametrize("key", INIT_KEYS)
 def test_init_logits_unchanged(key):
   """Same names and same arithmetic: init at key 0 gives the saved logits."""
   model = _model(key)
-  params = models.init_params(model, VARIANTS[key], jax.random.key(0))
-  logits = model.apply({"params": params}, BATCH, train=False)[0]
+  (logits, _), _ = model.init_with_output({"params": jax.random.key(0)}, BATCH, train=False)
   want = np.load(os.path.join(FIX_DIR, "init_logits.npz"))[key]
   np.testing.assert_allclose(logits, want, rtol=1e-5, atol=1e-5)
 
@@ -74,7 +74,7 @@ def test_old_checkpoint_loads_with_same_logits(key):
   """A checkpoint saved before the refactor loads into today's model and gives the same logits."""
   params = checkpoint.load_params(os.path.join(FIX_DIR, key))
   model = _model(key)
-  logits = model.apply({"params": params}, BATCH, train=False)[0]
+  logits = jax.jit(lambda p: model.apply({"params": p}, BATCH, train=False)[0])(params)
   want = np.load(os.path.join(FIX_DIR, "ckpt_logits.npz"))[key]
   np.testing.assert_allclose(logits, want, rtol=1e-5, atol=1e-5)
   # ... and the loaded parameters are not the init ones (the test would pass vacuously otherwise).
