@@ -1,13 +1,9 @@
-"""Fusions by name, built and applied the same way by every architecture: `make_fusion`, `fuse`, `fused_mask`.
+"""Fusions by name, built and applied the same way by every architecture: `make_fusion`, `fuse`.
 
 Reads only what each fusion class declares (zoo.fusion.base.Fusion): its input kind, arity, whether it
 needs aligned sequences, and which constructor fields take the model's shared sizes.
 """
 from __future__ import annotations
-
-from typing import Sequence
-
-import jax
 
 from zoo import registry
 from zoo.config import ModelConfig
@@ -55,14 +51,11 @@ def make_fusion(cfg: ModelConfig, fusion_name: str, *, name: str = "fusion") -> 
   return cls(**kwargs, name=name)
 
 
-def fused_mask(fusion: Fusion, xs: Sequence[jax.Array], masks: Sequence[jax.Array], fused_BxLxD=None):
-  """Which fused tokens are real, [B, L_out]: the token fusion's own `output_mask` says."""
-  del fused_BxLxD  # kept in the signature for callers of the former zoo.architectures.fused_mask
-  return fusion.output_mask(xs, masks)
-
-
 def fuse(fusion: Fusion, enc: dict[str, dict]):
-  """Apply a catalog fusion to encoder outputs: (pooled vector [B, d], fused tokens or None, their mask)."""
+  """Apply a catalog fusion to encoder outputs: (pooled vector [B, d], fused tokens or None, their mask).
+
+  A token fusion's output is pooled by the masked mean over the tokens its own `output_mask` calls real.
+  """
   mods = list(enc)
   if fusion.input_kind == "pooled":
     return fusion([enc[m]["pooled"] for m in mods]), None, None
