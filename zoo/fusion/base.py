@@ -10,14 +10,15 @@ zoo.fusion.catalog reads these (make_fusion, fuse); nothing there guesses from f
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import ClassVar, Mapping
 
 import flax.linen as nn
 
-# The usual `config_fields` declarations.
-SIZED_BY_WIDTH: Mapping[str, str] = {"features": "width", "dtype": "compute_dtype"}
-SIZED_LIKE_TRANSFORMER: Mapping[str, str] = {"features": "width", "num_heads": "heads", "mlp_dim": "mlp_dim",
-                                             "dtype": "compute_dtype"}
+# The usual `config_fields` declarations (read-only: every class that names one shares it).
+SIZED_BY_WIDTH: Mapping[str, str] = MappingProxyType({"features": "width", "dtype": "compute_dtype"})
+SIZED_LIKE_TRANSFORMER: Mapping[str, str] = MappingProxyType(
+    {"features": "width", "num_heads": "heads", "mlp_dim": "mlp_dim", "dtype": "compute_dtype"})
 
 
 class Fusion(nn.Module):
@@ -25,4 +26,4 @@ class Fusion(nn.Module):
   input_kind: ClassVar[str]
   num_modalities: ClassVar[int | None] = None
   needs_aligned: ClassVar[bool] = False
-  config_fields: ClassVar[Mapping[str, str]] = {"dtype": "compute_dtype"}
+  config_fields: ClassVar[Mapping[str, str]] = MappingProxyType({"dtype": "compute_dtype"})
