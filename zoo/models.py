@@ -1,4 +1,4 @@
-"""Models by name: `build(name, cfg)`, `init_params`, `example_batch` (the config: zoo.config; checkpoints: zoo.checkpoint).
+"""Models by name: `build(name, cfg)`, `init_params`, `example_batch` (config: zoo.config; checkpoints: zoo.checkpoint).
 
     cfg = ModelConfig(fusion="GMU")                     # or TINY.replace(...)
     model = build("parallel", cfg)

@@ -116,7 +116,8 @@ def test_imports_go_down_the_layers():
 
 def test_registry_lists_every_module_that_registers():
   """METHOD_MODULES is complete: every module using @register is loaded by `registry.get`."""
-  registering = {m for m, p in MODULES.items() if m != "zoo.registry" and re.search(r"^@register\(", open(p).read(), re.M)}
+  registering = {m for m, p in MODULES.items()
+                 if m != "zoo.registry" and re.search(r"^@register\(", open(p).read(), re.M)}
   assert registering == set(registry.METHOD_MODULES)
 
 

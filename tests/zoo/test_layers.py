@@ -24,9 +24,9 @@ def test_attention_block_ignores_padded_keys_and_sends_no_message_without_keys()
   np.testing.assert_allclose(blk.apply(params, x, jnp.ones((B, L), bool), ctx2, ctx_mask), out, atol=1e-5)
   # Sample 1 has no real key: only the MLP sub-layer acts, x + MLP(LN(x)).
   p = params["params"]
-  ln = lambda v, q: (v - v.mean(-1, keepdims=True)) / jnp.sqrt(v.var(-1, keepdims=True) + 1e-6) * q["scale"] + q["bias"]
-  h = ln(x[1], p["ln_mlp"])
-  mlp = jax.nn.gelu(h @ p["mlp"]["fc1"]["kernel"] + p["mlp"]["fc1"]["bias"]) @ p["mlp"]["fc2"]["kernel"] + p["mlp"]["fc2"]["bias"]
+  ln, fc1, fc2 = p["ln_mlp"], p["mlp"]["fc1"], p["mlp"]["fc2"]
+  h = (x[1] - x[1].mean(-1, keepdims=True)) / jnp.sqrt(x[1].var(-1, keepdims=True) + 1e-6) * ln["scale"] + ln["bias"]
+  mlp = jax.nn.gelu(h @ fc1["kernel"] + fc1["bias"]) @ fc2["kernel"] + fc2["bias"]
   np.testing.assert_allclose(out[1], x[1] + mlp, atol=1e-5)
 
 
