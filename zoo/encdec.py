@@ -9,6 +9,7 @@ autoregressive key/value cache (`MultiHeadDotProductAttention(decode=True)`, as 
 from __future__ import annotations
 
 import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
