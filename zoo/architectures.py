@@ -21,10 +21,9 @@ from zoo.align.features import clip_loss
 from zoo.align.time import dtw_warp, interp_align
 from zoo.config import ModelConfig
 from zoo.encoders import encode_all, make_encoder
-from zoo.fusion.catalog import ALIGNED_REASON, fusion_class, fuse, make_fusion
+from zoo.fusion.catalog import ALIGNED_REASON, fuse, fusion_class, make_fusion
 from zoo.layers import Transformer, masked_mean
 from zoo.registry import register
-
 
 # ---------------------------------------------------------------------------------------------------------
 # The architectures.

@@ -23,9 +23,8 @@ import optax
 from flax.training import train_state
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from zoo import checkpoint
+from zoo import checkpoint, models
 from zoo import data as data_lib
-from zoo import models
 from zoo.architectures import ALIGNERS
 from zoo.config import config_to_json  # noqa: F401  (one JSON writer for TrainConfig and ModelConfig)
 
