@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from zoo import train  # noqa: E402
-from zoo.architectures import NEEDS_ALIGNED, fusion_arity, fusion_names  # noqa: E402
+from zoo.fusion.catalog import fusion_arity, fusion_class, fusion_names  # noqa: E402
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
@@ -43,7 +43,7 @@ def rows(base: train.TrainConfig, smoke: bool) -> list[Row]:
                                                                model_cfg=mc.replace(modalities=(m,))))
          for m in ("text", "image", "audio")]
   for f in fusion_names():
-    if f in NEEDS_ALIGNED:   # EarlyConcat: the alignment model's fusion, not a late one
+    if fusion_class(f).needs_aligned:   # EarlyConcat: the alignment model's fusion, not a late one
       continue
     # A two-stream fusion (ViLBERT's co-attention) reads text and image, the pair that carries
     # t XOR i: its row shows the best a two-stream model can do here.

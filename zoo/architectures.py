@@ -11,95 +11,19 @@ cross-entropy on top of it wants the range).
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zoo import registry
 from zoo.align.features import clip_loss
 from zoo.align.time import dtw_warp, interp_align
-from zoo.encoders import ImageEncoder, AudioEncoder, TextEncoder, Transformer, encode_all, masked_mean
+from zoo.config import ModelConfig
+from zoo.encoders import encode_all, make_encoder
+from zoo.fusion.catalog import ALIGNED_REASON, fuse, fusion_class, make_fusion
+from zoo.layers import Transformer, masked_mean
 from zoo.registry import register
-
-if TYPE_CHECKING:
-  from zoo.models import ModelConfig
-
-# Fusions that cannot sit on raw, unaligned encoder outputs (the parallel model, the encoder-decoder's
-# memory), and why.
-NEEDS_ALIGNED = {
-    "EarlyConcat": "needs streams of one length on one clock; the alignment model uses it after aligning",
-}
-# Fusions that take a fixed number of modalities (a fusion class may also say so itself with a
-# `num_modalities` class attribute, which wins).
-_FUSION_ARITY = {"CoAttention": 2}  # ViLBERT is two-stream
-
-
-def fusion_arity(fusion_name: str) -> int | None:
-  """How many modalities the fusion takes (None: any number from 2 up)."""
-  return getattr(registry.get(fusion_name), "num_modalities", _FUSION_ARITY.get(fusion_name))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Fusions by name.
-
-def fusion_names(kind: str | None = None) -> list[str]:
-  """Registered fusion Modules (those with `input_kind`), optionally of one kind ("pooled" | "tokens")."""
-  out = []
-  for e in registry.entries("fusion"):
-    obj = e.obj
-    if isinstance(obj, type) and issubclass(obj, nn.Module) and hasattr(obj, "input_kind"):
-      if kind in (None, obj.input_kind):
-        out.append(e.name)
-  return out
-
-
-def make_fusion(cfg: ModelConfig, fusion_name: str, *, name: str = "fusion") -> nn.Module:
-  """The catalog Module `fusion_name`, with the config's width/heads/dtype filled into the fields it has."""
-  cls = registry.get(fusion_name)
-  if not (isinstance(cls, type) and hasattr(cls, "input_kind")):
-    raise ValueError(f"{fusion_name!r} is not a fusion Module; choose one of {fusion_names()}")
-  fields = {f.name for f in dataclasses.fields(cls)}
-  # Only fields the fusion declares are filled, so each keeps its own defaults for everything else;
-  # cfg.fusion_kwargs (pairs, e.g. (("rank", 8),) for LMF) override, for cfg.fusion only.
-  common = {"features": cfg.width, "num_heads": cfg.heads, "heads": cfg.heads, "mlp_dim": cfg.mlp_dim,
-            "dtype": cfg.compute_dtype}
-  kwargs = {k: v for k, v in common.items() if k in fields}
-  if fusion_name == cfg.fusion:
-    kwargs.update(dict(cfg.fusion_kwargs))
-  return cls(**kwargs, name=name)
-
-
-def fused_mask(fusion: nn.Module, xs: Sequence[jax.Array], masks: Sequence[jax.Array], fused_BxLxD):
-  """Which fused tokens are real, [B, L_out].
-
-  A fusion that knows (has `output_mask`) says; otherwise the output length decides: the inputs'
-  total (a concatenation) -> the concatenated masks; the first input's length (queries from the first
-  modality, as MulT's cross-modal attention) -> its mask; anything else (latents, bottlenecks) -> all real.
-  """
-  if hasattr(fusion, "output_mask"):
-    return fusion.output_mask(xs, masks)
-  b, l = fused_BxLxD.shape[:2]
-  lengths = [x.shape[1] for x in xs]
-  if l == sum(lengths):
-    return jnp.concatenate(masks, axis=1)
-  if l == lengths[0]:
-    return masks[0]
-  return jnp.ones((b, l), bool)
-
-
-def fuse(fusion: nn.Module, enc: dict[str, dict]):
-  """Apply a catalog fusion to encoder outputs: (pooled vector [B, d], fused tokens or None, their mask)."""
-  mods = list(enc)
-  if fusion.input_kind == "pooled":
-    return fusion([enc[m]["pooled"] for m in mods]), None, None
-  xs, masks = [enc[m]["tokens"] for m in mods], [enc[m]["mask"] for m in mods]
-  fused_BxLxD = fusion(xs, masks)
-  mask_BxL = fused_mask(fusion, xs, masks, fused_BxLxD)
-  return masked_mean(fused_BxLxD, mask_BxL), fused_BxLxD, mask_BxL
-
 
 # ---------------------------------------------------------------------------------------------------------
 # The architectures.
@@ -138,8 +62,8 @@ class ParallelModel(nn.Module):
   def __call__(self, batch: dict, train: bool = False):
     """Parallel encoders + late fusion (Baltrušaitis et al. 2019, §4)."""
     cfg = self.cfg
-    if cfg.fusion in NEEDS_ALIGNED:
-      raise ValueError(f"parallel cannot use {cfg.fusion}: {NEEDS_ALIGNED[cfg.fusion]}")
+    if fusion_class(cfg.fusion).needs_aligned:
+      raise ValueError(f"parallel cannot use {cfg.fusion}: {ALIGNED_REASON}")
     enc = encode_all(cfg, batch, train)
     fused_BxD, _, _ = fuse(make_fusion(cfg, cfg.fusion), enc)
     logits = nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(fused_BxD)
@@ -181,10 +105,10 @@ class SerialModel(nn.Module):
     if "text" not in cfg.modalities:
       raise ValueError("serial ends in the text transformer, so cfg.modalities must include 'text'")
     pooled, prefix, prefix_mask = {}, [], []
-    for m, enc_cls in (("image", ImageEncoder), ("audio", AudioEncoder)):
+    for m in ("image", "audio"):
       if m not in cfg.modalities:
         continue
-      e = enc_cls(cfg, name=f"{m}_encoder")(batch[m], train)
+      e = make_encoder(cfg, m)(batch[m], train)
       pooled[m] = e["pooled"]
       p = Projector(cfg.width, cfg.compute_dtype, name=f"{m}_projector")(e["tokens"])
       type_emb = self.param(f"{m}_type_embedding", nn.initializers.normal(0.02), (1, 1, cfg.width))
@@ -192,7 +116,7 @@ class SerialModel(nn.Module):
       prefix_mask.append(e["mask"])
     prefix_BxPxD = jnp.concatenate(prefix, axis=1) if prefix else None
     prefix_mask_BxP = jnp.concatenate(prefix_mask, axis=1) if prefix else None
-    t = TextEncoder(cfg, name="text_encoder")(batch["text"], train, prefix_BxPxD, prefix_mask_BxP)
+    t = make_encoder(cfg, "text")(batch["text"], train, prefix_BxPxD, prefix_mask_BxP)
     pooled["text"] = t["pooled"]
     logits = nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(t["pooled"])
     return logits, {"pooled": pooled, "pre_logits": t["pooled"]}
@@ -277,7 +201,7 @@ class AlignmentModel(nn.Module):
       raise ValueError(f"cfg.align_fusion={cfg.align_fusion!r} must be a token fusion")
     masks = [mask_BxL] * len(streams)
     fused_BxLxF = fusion(streams, masks)
-    fmask_BxL = fused_mask(fusion, streams, masks, fused_BxLxF)
+    fmask_BxL = fusion.output_mask(streams, masks)
     x = nn.Dense(cfg.width, dtype=cfg.compute_dtype, name="fused_in")(fused_BxLxF)
     x = Transformer(cfg.depth, cfg.heads, cfg.mlp_dim, cfg.dropout, cfg.compute_dtype,
                     name="fusion_transformer")(x, fmask_BxL, not train)

@@ -9,7 +9,6 @@ autoregressive key/value cache (`MultiHeadDotProductAttention(decode=True)`, as 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
 
 import flax.linen as nn
 import jax
@@ -17,44 +16,13 @@ import jax.numpy as jnp
 import optax
 
 from zoo import tokenizer
-from zoo.architectures import NEEDS_ALIGNED, fused_mask, make_fusion
-from zoo.attention import heads_major_attention
-from zoo.encoders import ENCODERS, MlpBlock
+from zoo.config import ModelConfig
+from zoo.encoders import make_encoder
+from zoo.fusion.catalog import ALIGNED_REASON, fusion_class, make_fusion
+from zoo.layers import DecoderBlock
 from zoo.registry import register
 
-if TYPE_CHECKING:
-  from zoo.models import ModelConfig
-
 NEG_INF = -1.0e9  # a finite -inf: scores stay finite when added, as in Flax's beam search
-
-
-class DecoderBlock(nn.Module):
-  """Pre-LN decoder block: causal self-attention, cross-attention to the memory, MLP (Vaswani et al. 2017)."""
-  cfg: ModelConfig
-  decode: bool = False
-
-  @nn.compact
-  def __call__(self, y_BxTxD, memory_BxMxD, memory_mask_BxM, train: bool = False):
-    cfg, det = self.cfg, not train
-    # Self-attention: with `decode` the cache supplies the past and the causal mask; else an explicit one.
-    h = nn.LayerNorm(dtype=cfg.compute_dtype, name="ln1")(y_BxTxD)
-    causal = None if self.decode else nn.make_causal_mask(jnp.ones(y_BxTxD.shape[:2], bool))
-    h = nn.MultiHeadDotProductAttention(
-        num_heads=cfg.heads, dtype=cfg.compute_dtype, dropout_rate=cfg.dropout, deterministic=det,
-        attention_fn=heads_major_attention,
-        decode=self.decode, name="self_attn")(h, h, mask=causal)
-    y_BxTxD = y_BxTxD + nn.Dropout(cfg.dropout)(h, det)
-    # Cross-attention: every query may read every real memory token.
-    h = nn.LayerNorm(dtype=cfg.compute_dtype, name="ln2")(y_BxTxD)
-    cross_mask = nn.make_attention_mask(jnp.ones(y_BxTxD.shape[:2], bool), memory_mask_BxM)
-    h = nn.MultiHeadDotProductAttention(
-        num_heads=cfg.heads, dtype=cfg.compute_dtype, dropout_rate=cfg.dropout, deterministic=det,
-        attention_fn=heads_major_attention,
-        name="cross_attn")(h, memory_BxMxD, mask=cross_mask)
-    y_BxTxD = y_BxTxD + nn.Dropout(cfg.dropout)(h, det)
-    h = nn.LayerNorm(dtype=cfg.compute_dtype, name="ln3")(y_BxTxD)
-    h = MlpBlock(cfg.mlp_dim, cfg.dropout, cfg.compute_dtype, name="mlp")(h, det)
-    return y_BxTxD + nn.Dropout(cfg.dropout)(h, det)
 
 
 class Decoder(nn.Module):
@@ -83,7 +51,8 @@ class Decoder(nn.Module):
       pe = pos_TxD[None, : tokens_BxT.shape[1]]
     y = nn.Dropout(cfg.dropout)(y + pe.astype(y.dtype), not train)
     for i in range(cfg.decoder_depth):
-      y = DecoderBlock(cfg, self.decode, name=f"block{i}")(y, memory_BxMxD, memory_mask_BxM, train)
+      y = DecoderBlock(cfg.heads, cfg.mlp_dim, cfg.dropout, cfg.compute_dtype, self.decode, name=f"block{i}")(
+          y, memory_BxMxD, memory_mask_BxM, deterministic=not train)
     y = nn.LayerNorm(dtype=cfg.compute_dtype, name="norm")(y)
     return embed.attend(y).astype(jnp.float32)
 
@@ -110,12 +79,12 @@ class EncoderDecoder(nn.Module):
 
   def setup(self):
     cfg = self.cfg
-    self.encoders = {m: ENCODERS[m](cfg, name=f"{m}_encoder") for m in cfg.modalities}
+    self.encoders = {m: make_encoder(cfg, m) for m in cfg.modalities}
     if cfg.memory == "concat":
       self.type_embeddings = {m: self.param(f"{m}_type_embedding", nn.initializers.normal(0.02),
                                             (1, 1, cfg.width)) for m in cfg.modalities}
-    elif cfg.memory in NEEDS_ALIGNED:
-      raise ValueError(f"the memory cannot use {cfg.memory}: {NEEDS_ALIGNED[cfg.memory]}")
+    elif fusion_class(cfg.memory).needs_aligned:
+      raise ValueError(f"the memory cannot use {cfg.memory}: {ALIGNED_REASON}")
     else:
       self.fusion = make_fusion(cfg, cfg.memory, name="memory_fusion")
       if self.fusion.input_kind != "tokens":
@@ -130,7 +99,7 @@ class EncoderDecoder(nn.Module):
       xs = [x + self.type_embeddings[m].astype(x.dtype) for m, x in zip(enc, xs)]
       return jnp.concatenate(xs, axis=1), jnp.concatenate(masks, axis=1)
     fused = self.fusion(xs, masks)
-    return fused, fused_mask(self.fusion, xs, masks, fused)
+    return fused, self.fusion.output_mask(xs, masks)
 
   def decode_logits(self, tokens_BxT, memory_BxMxD, memory_mask_BxM, train: bool = False):
     """Next-token logits [B, T, vocab] for decoder inputs (one token at a time when `decode`)."""

@@ -5,11 +5,7 @@ pure functions. The loop checkpoints with orbax (a stopped run resumes at the sa
 data and ends with the same parameters) and runs data-parallel over a `jax.sharding.Mesh` of every
 device (batch split along "data", parameters replicated; XLA inserts the gradient all-reduce).
 
-Checkpoint layout (what `zoo.models.load_params` reads):
-  <workdir>/config.json                      the TrainConfig, as `config_to_json` writes it
-  <workdir>/model_config.json                the model's ModelConfig (zoo.models.config_to_json)
-  <workdir>/checkpoints/<step>/default/      an orbax StandardCheckpointer directory holding
-                                             {"step": [], "params": ..., "opt_state": ...}
+The workdir's layout (config.json, model_config.json, checkpoints/) is zoo.checkpoint's.
 """
 from __future__ import annotations
 
@@ -27,9 +23,10 @@ import optax
 from flax.training import train_state
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from zoo import checkpoint, models
 from zoo import data as data_lib
-from zoo import models
 from zoo.architectures import ALIGNERS
+from zoo.config import config_to_json  # noqa: F401  (one JSON writer for TrainConfig and ModelConfig)
 
 TrainState = train_state.TrainState
 
@@ -64,11 +61,6 @@ def model_config(cfg: TrainConfig) -> models.ModelConfig:
   d = cfg.data
   return cfg.model_cfg.replace(text_len=d.text_len, image_size=d.image_size, audio_len=d.audio_len,
                                sample_rate=d.sample_rate, num_classes=data_lib.NUM_CLASSES)
-
-
-def config_to_json(cfg: TrainConfig) -> str:
-  """The config as JSON (tuples become lists)."""
-  return json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True)
 
 
 def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
@@ -145,11 +137,7 @@ def shard_batch(batch: dict, mesh: Mesh) -> dict:
 
 def checkpoint_manager(workdir: str, cfg: TrainConfig):
   """Orbax manager of <workdir>/checkpoints, keeping the last two."""
-  import orbax.checkpoint as ocp
-  # Synchronous saves: the models are small, and the donated train state must not be read later.
-  options = ocp.CheckpointManagerOptions(max_to_keep=2, save_interval_steps=cfg.checkpoint_every,
-                                         enable_async_checkpointing=False)
-  return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), options=options)
+  return checkpoint.run_manager(os.path.join(workdir, "checkpoints"), save_interval_steps=cfg.checkpoint_every)
 
 
 def _ckpt_tree(state: TrainState) -> dict:
@@ -158,19 +146,13 @@ def _ckpt_tree(state: TrainState) -> dict:
 
 def save_checkpoint(mngr, state: TrainState, *, force: bool = False) -> None:
   """Save the state at its step (every `checkpoint_every` steps, or now with `force`)."""
-  import orbax.checkpoint as ocp
-  mngr.save(int(state.step), args=ocp.args.StandardSave(_ckpt_tree(state)), force=force)
+  checkpoint.save_step(mngr, int(state.step), _ckpt_tree(state), force=force)
 
 
 def restore_checkpoint(mngr, state: TrainState) -> TrainState:
   """The latest checkpoint's state, with `state`'s structure and shardings; `state` if there is none."""
-  import orbax.checkpoint as ocp
-  step = mngr.latest_step()
-  if step is None:
-    return state
-  target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _ckpt_tree(state))
-  restored = mngr.restore(step, args=ocp.args.StandardRestore(target))
-  return state.replace(**restored)
+  restored = checkpoint.restore_latest(mngr, _ckpt_tree(state))
+  return state if restored is None else state.replace(**restored)
 
 
 # --- the loop ------------------------------------------------------------------------------------
@@ -224,8 +206,7 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
     with open(cfg_path, "w") as f:
       f.write(config_to_json(cfg))
     # What `python -m zoo infer --checkpoint <workdir>` rebuilds the model from.
-    with open(os.path.join(workdir, models.MODEL_CONFIG_FILE), "w") as f:
-      f.write(models.config_to_json(model_config(cfg)))
+    checkpoint.write_model_config(workdir, model_config(cfg))
 
   model = build_model(cfg.model, model_config(cfg))
   init_rng, dropout_rng = jax.random.split(jax.random.key(cfg.seed))

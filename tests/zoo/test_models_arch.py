@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from zoo import architectures, models, registry, tokenizer
+from zoo.fusion import catalog
 
 CFG = models.TINY
 B = 2
@@ -84,13 +85,13 @@ def test_classifier_shapes_finite_and_padding(batch, name, changes):
 
 def _modalities_for(fusion):
   """All three modalities, or the first two for a two-stream fusion."""
-  return ("text", "image", "audio")[: architectures.fusion_arity(fusion) or 3]
+  return ("text", "image", "audio")[: catalog.fusion_arity(fusion) or 3]
 
 
-@pytest.mark.parametrize("fusion", architectures.fusion_names())
+@pytest.mark.parametrize("fusion", catalog.fusion_names())
 def test_parallel_with_every_fusion(batch, fusion):
   cfg = CFG.replace(fusion=fusion, modalities=_modalities_for(fusion))
-  if fusion in architectures.NEEDS_ALIGNED:
+  if catalog.fusion_class(fusion).needs_aligned:
     with pytest.raises(ValueError, match=fusion):
       _init("parallel", cfg, batch)
     return
@@ -99,7 +100,7 @@ def test_parallel_with_every_fusion(batch, fusion):
   assert "fusion" in params
 
 
-@pytest.mark.parametrize("fusion", architectures.fusion_names("tokens"))
+@pytest.mark.parametrize("fusion", catalog.fusion_names("tokens"))
 def test_alignment_early_fusion_with_every_token_fusion(batch, fusion):
   mods = _modalities_for(fusion)
   if len(mods) == 2:
@@ -111,10 +112,10 @@ def test_alignment_early_fusion_with_every_token_fusion(batch, fusion):
   assert len(aligned) == len(mods) and all(a.shape == (B, CFG.text_len, CFG.width) for a in aligned)
 
 
-@pytest.mark.parametrize("fusion", architectures.fusion_names("tokens"))
+@pytest.mark.parametrize("fusion", catalog.fusion_names("tokens"))
 def test_encdec_memory_with_every_token_fusion(batch, fusion):
   cfg = CFG.replace(memory=fusion, modalities=_modalities_for(fusion))
-  if fusion in architectures.NEEDS_ALIGNED:
+  if catalog.fusion_class(fusion).needs_aligned:
     with pytest.raises(ValueError, match=fusion):
       _init("encdec", cfg, batch)
     return

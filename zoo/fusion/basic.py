@@ -5,12 +5,13 @@ Pooled fusions take one vector per modality, `zs = [z_0 [B, d_0], z_1 [B, d_1], 
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.fusion.base import SIZED_BY_WIDTH, Fusion
 from zoo.registry import register
 
 _SURVEY = "Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy"
@@ -68,9 +69,10 @@ class _Project(nn.Module):
 
 
 @register("Sum", family="fusion", paper=_SURVEY, shapes="zs M × [B, d_m] -> [B, features]")
-class Sum(nn.Module):
+class Sum(Fusion):
   """Project every modality to `features` with its own Dense, then add."""
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
   dtype: Any = None  # computation dtype; None follows the inputs and parameters (Flax's promotion)
 
@@ -81,9 +83,10 @@ class Sum(nn.Module):
 
 
 @register("LateConcat", family="fusion", paper=_SURVEY, shapes="zs M × [B, d_m] -> [B, features]")
-class LateConcat(nn.Module):
+class LateConcat(Fusion):
   """Concatenate the pooled (per-modality encoded) vectors, then one Dense."""
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
   dtype: Any = None
 
@@ -95,7 +98,7 @@ class LateConcat(nn.Module):
 
 @register("EarlyConcat", family="fusion", paper=_SURVEY,
           shapes="xs M × [B, L, d_m], masks M × [B, L] -> [B, L, features]")
-class EarlyConcat(nn.Module):
+class EarlyConcat(Fusion):
   """Time-aligned sequences of one length, concatenated feature-wise at every step, then one Dense.
 
   The fused step t is real only when every modality has a real sample at t (the rule of the
@@ -103,6 +106,8 @@ class EarlyConcat(nn.Module):
   are zeroed before the concatenation, so their values cannot reach any output.
   """
   input_kind: ClassVar[str] = "tokens"
+  needs_aligned: ClassVar[bool] = True
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
   dtype: Any = None
 
@@ -128,13 +133,14 @@ class EarlyConcat(nn.Module):
 @register("FixedWeightFusion", family="fusion",
           paper=_SURVEY + " (§4; the source article's 0.5/0.3/0.2 attention fusion)",
           shapes="zs M × [B, d] -> [B, d] (or [B, features] when `features` is set)")
-class FixedWeightFusion(nn.Module):
+class FixedWeightFusion(Fusion):
   """Σ_m w_m · z_m with weights fixed by hand, by default the article's text/image/audio 0.5/0.3/0.2.
 
   `features=None` (the article's form) needs one common width and has no parameters; an int
-  first projects every modality with its own Dense, as `Sum` does.
+  first projects every modality with its own Dense, as `Sum` does (architectures set it to the width).
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   weights: tuple[float, ...] = (0.5, 0.3, 0.2)
   features: int | None = None
   dtype: Any = None
@@ -155,7 +161,7 @@ class FixedWeightFusion(nn.Module):
           paper="Bahdanau et al. 2015, Neural Machine Translation by Jointly Learning to Align and "
                 "Translate (additive scoring), applied over modalities as in " + _SURVEY,
           shapes="zs M × [B, d_m] -> [B, features]")
-class AttentionWeightFusion(nn.Module):
+class AttentionWeightFusion(Fusion):
   """Per-sample softmax weights over the modality embeddings, Σ_m α_m(h)·h_m.
 
   Each modality is projected to `features` (`None`: inputs already share a width); one small
@@ -163,6 +169,7 @@ class AttentionWeightFusion(nn.Module):
   The weights are sown under `intermediates/weights` ([B, M]) for inspection.
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int | None = 64
   hidden: int = 32  # width of the scoring network
   dtype: Any = None

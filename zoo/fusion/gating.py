@@ -5,12 +5,13 @@ modules keep their parameters in exactly those functions' layouts, so one parame
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.fusion.base import SIZED_BY_WIDTH, Fusion
 from zoo.fusion.basic import promote_tree, require_modalities
 from zoo.registry import register
 
@@ -35,7 +36,7 @@ def film(params, x, cond):
 
 
 @register("GMU", family="fusion", paper=_GMU, shapes="zs M × [B, d_m] -> [B, features]")
-class GMU(nn.Module):
+class GMU(Fusion):
   """Gated Multimodal Unit.
 
   Two modalities: exactly `gated_fusion`, with parameters `W_a`, `W_b`, `W_z` in its layout (no
@@ -45,6 +46,7 @@ class GMU(nn.Module):
   For M = 2 the complementary gates z and 1−z of the bimodal unit are kept (the graded form).
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
   dtype: Any = None  # computation dtype; None follows inputs and parameters
   kernel_init: Any = nn.initializers.lecun_normal()
@@ -72,7 +74,7 @@ class GMU(nn.Module):
 
 
 @register("FiLM", family="fusion", paper=_FILM, shapes="zs M × [B, d_m] -> [B, d_0]")
-class FiLM(nn.Module):
+class FiLM(Fusion):
   """The first modality, feature-wise modulated by the others: `film(params, z_0, [z_1; …; z_{M−1}])`.
 
   Parameters `gamma` and `beta`, each {"kernel": [c, d_0], "bias": [d_0]}, are `film`'s layout.
@@ -102,13 +104,14 @@ class FiLM(nn.Module):
 
 @register("MultiplicativeInteraction", family="fusion", paper=_MI,
           shapes="zs M × [B, d_m] -> [B, features]; x = z_0, y = [z_1; …; z_{M−1}]")
-class MultiplicativeInteraction(nn.Module):
+class MultiplicativeInteraction(Fusion):
   """z = xᵀ𝕎y + xᵀU + Vy + b, with x the first modality and y the others concatenated.
 
   Parameters: `W` [d_x, d_y, features] (the 3-tensor 𝕎), `U` [d_x, features], `V` [d_y, features],
   `b` [features]. 𝕎 is initialised with fan-in d_x·d_y so the bilinear term starts at unit scale.
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
   dtype: Any = None
 

@@ -7,12 +7,13 @@ equal the graded functions for M = 3.
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.fusion.base import SIZED_BY_WIDTH, Fusion
 from zoo.fusion.basic import promote_tree, require_modalities
 from zoo.registry import register
 
@@ -70,7 +71,7 @@ def low_rank_fusion(params, z_text, z_image, z_audio):
 
 
 @register("TFN", family="fusion", paper=_TFN, shapes="zs M × [B, d_m] -> [B, features]")
-class TFN(nn.Module):
+class TFN(Fusion):
   """`tensor_fusion` (M-way for M ≠ 3) followed by one post-fusion Dense.
 
   The paper's post-fusion network is a small MLP; the one Dense here is its first layer, and a
@@ -78,6 +79,7 @@ class TFN(nn.Module):
   entries, which is why LMF exists.
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
   dtype: Any = None
 
@@ -90,7 +92,7 @@ class TFN(nn.Module):
 
 
 @register("LMF", family="fusion", paper=_LMF, shapes="zs M × [B, d_m] -> [B, features]")
-class LMF(nn.Module):
+class LMF(Fusion):
   """Low-rank fusion with parameters in `low_rank_fusion`'s layout.
 
   `factors` (one [rank, d_m+1, features] per modality), `fusion_weights` [1, rank], `fusion_bias`
@@ -100,6 +102,7 @@ class LMF(nn.Module):
   scale whatever the rank and the number of modalities; the bias starts at 0.
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   rank: int = 4
   features: int = 64
   dtype: Any = None
@@ -126,7 +129,7 @@ class LMF(nn.Module):
 
 
 @register("MFB", family="fusion", paper=_MFB, shapes="zs M × [B, d_m] -> [B, features], unit L2 norm")
-class MFB(nn.Module):
+class MFB(Fusion):
   """Factorized bilinear pooling: expand every modality to k·o, multiply, sum-pool over k, normalise.
 
   z = L2norm(signed_sqrt(SumPool_k(Π_m (z_m·U_m + b_m)))), with U_m [d_m, k·o] (one nn.Dense each).
@@ -136,6 +139,7 @@ class MFB(nn.Module):
   has a floor of ε; dropout (the paper's, after the product) belongs to the caller.
   """
   input_kind: ClassVar[str] = "pooled"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64  # o
   factors: int = 5  # k, the paper's default
   eps: float = 1e-12

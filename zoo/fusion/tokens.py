@@ -15,14 +15,15 @@ Shared choices (ours, where the papers differ or are silent):
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zoo.attention import heads_major_attention
+from zoo.fusion.base import SIZED_LIKE_TRANSFORMER, Fusion
 from zoo.fusion.basic import require_modalities
+from zoo.layers import AttentionBlock
 from zoo.registry import register
 
 _TOKENS_SHAPES = "xs M × [B, L_m, d_m], masks M × [B, L_m] -> [B, ΣL_m, features]"
@@ -42,47 +43,6 @@ def _concat_output_mask(xs, masks):
   return jnp.concatenate(_masks_or_ones(xs, masks), axis=1)
 
 
-class MlpBlock(nn.Module):
-  """Position-wise feed-forward network Dense → GELU → Dense, back to the input width."""
-  mlp_dim: int
-  dtype: Any = None
-
-  @nn.compact
-  def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
-    """Transformer feed-forward sublayer (Vaswani et al. 2017, Attention Is All You Need)."""
-    y = nn.gelu(nn.Dense(self.mlp_dim, dtype=self.dtype, name="fc1")(x_BxLxD))
-    return nn.Dense(x_BxLxD.shape[-1], dtype=self.dtype, name="fc2")(y)
-
-
-class AttentionBlock(nn.Module):
-  """Pre-LN transformer block: x + MHA(LN(x), LN(ctx)), then x + MLP(LN(x)).
-
-  Self-attention when `ctx` is None, cross-attention to `ctx` [B, S, D] otherwise (the context is
-  layer-normed by the block's own `ln_ctx`, as in MulT's cross-modal transformer).
-  """
-  num_heads: int = 4
-  mlp_dim: int = 128
-  dtype: Any = None
-
-  @nn.compact
-  def __call__(self, x_BxLxD, mask_BxL, ctx_BxSxD=None, ctx_mask_BxS=None):
-    """Transformer encoder block (Vaswani et al. 2017, Attention Is All You Need)."""
-    y_BxLxD = nn.LayerNorm(dtype=self.dtype, name="ln_q")(x_BxLxD)
-    if ctx_BxSxD is None:
-      kv_BxSxD, kv_mask_BxS = y_BxLxD, mask_BxL
-    else:
-      kv_BxSxD, kv_mask_BxS = nn.LayerNorm(dtype=self.dtype, name="ln_ctx")(ctx_BxSxD), ctx_mask_BxS
-    attn_mask_Bx1xLxS = nn.make_attention_mask(mask_BxL, kv_mask_BxS, dtype=jnp.bool_)
-    y_BxLxD = nn.MultiHeadDotProductAttention(
-        num_heads=self.num_heads, dtype=self.dtype, attention_fn=heads_major_attention, name="attn")(
-        y_BxLxD, kv_BxSxD, mask=attn_mask_Bx1xLxS)
-    # No real key in the sample: Flax's softmax would average the padding; send no message instead.
-    has_key_Bx1x1 = jnp.any(kv_mask_BxS, axis=-1)[:, None, None]
-    x_BxLxD = x_BxLxD + jnp.where(has_key_Bx1x1, y_BxLxD, 0)
-    return x_BxLxD + MlpBlock(self.mlp_dim, self.dtype, name="mlp")(
-        nn.LayerNorm(dtype=self.dtype, name="ln_mlp")(x_BxLxD))
-
-
 class _Embed(nn.Module):
   """Each modality's own Dense onto `features`, plus (optionally) a learned modality-type embedding."""
   features: int
@@ -99,9 +59,10 @@ class _Embed(nn.Module):
     return [h + type_MxD[m].astype(h.dtype) for m, h in enumerate(hs)]
 
 
-class _TokenFusion(nn.Module):
+class _TokenFusion(Fusion):
   """Fields shared by the token fusions (no behaviour)."""
   input_kind: ClassVar[str] = "tokens"
+  config_fields: ClassVar[Mapping[str, str]] = SIZED_LIKE_TRANSFORMER
   features: int = 64  # D, the fused token width
   num_heads: int = 4
   num_layers: int = 1
@@ -110,7 +71,7 @@ class _TokenFusion(nn.Module):
 
   def _block(self, name):
     """A transformer block with this fusion's heads, MLP width and dtype."""
-    return AttentionBlock(self.num_heads, self.mlp_dim, self.dtype, name=name)
+    return AttentionBlock(num_heads=self.num_heads, mlp_dim=self.mlp_dim, dtype=self.dtype, name=name)
 
   @nn.nowrap
   def output_mask(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
@@ -180,6 +141,7 @@ class CoAttention(_TokenFusion):
   """ViLBERT's two streams: per layer a co-attentional block (each stream's queries attend to the other
   stream's keys and values, both from the previous layer), then a self-attention block per stream.
   Output: both streams' tokens concatenated along the sequence."""
+  num_modalities: ClassVar[int | None] = 2  # ViLBERT is two-stream
 
   @nn.compact
   def __call__(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
@@ -216,7 +178,7 @@ class PerceiverFusion(_TokenFusion):
     latents_KxD = self.param("latents", nn.initializers.truncated_normal(0.02), (self.num_latents, self.features))
     z_BxKxD = jnp.broadcast_to(latents_KxD.astype(inputs_BxNxD.dtype), (b,) + latents_KxD.shape)
     z_mask_BxK = jnp.ones((b, self.num_latents), bool)
-    z_BxKxD = AttentionBlock(self.cross_heads, self.mlp_dim, self.dtype, name="cross")(
+    z_BxKxD = AttentionBlock(num_heads=self.cross_heads, mlp_dim=self.mlp_dim, dtype=self.dtype, name="cross")(
         z_BxKxD, z_mask_BxK, inputs_BxNxD, mask_BxN)
     for i in range(self.num_layers):
       z_BxKxD = self._block(f"latent_{i}")(z_BxKxD, z_mask_BxK)
