@@ -1,4 +1,6 @@
 """resample_grid, private: the cases and the zoo's float64 reference (zoo.align.space.grid_tokens)."""
+import functools
+
 import numpy as np
 
 
@@ -17,9 +19,15 @@ def hidden(rng):
   return [(rng.standard_normal((h, w, c)).astype(np.float32), oh, ow) for h, w, c, oh, ow in sizes]
 
 
+@functools.cache
+def _jitted():
+  """The zoo's grid_tokens under one jax.jit, the grid and the method static."""
+  import jax
+  from zoo.align.space import grid_tokens
+  return jax.jit(grid_tokens, static_argnames=("grid", "method", "antialias"))
+
+
 def reference(feat, out_h, out_w):
   """Bilinear, half-pixel centres, no antialiasing: the zoo's grid_tokens (jax.image.resize), unflattened."""
-  import jax.numpy as jnp
-  from zoo.align.space import grid_tokens
-  tokens_1xNxC = grid_tokens(jnp.asarray(feat)[None], (out_h, out_w), method="linear", antialias=False)
+  tokens_1xNxC = _jitted()(feat[None], grid=(out_h, out_w), method="linear", antialias=False)
   return tokens_1xNxC.reshape(out_h, out_w, feat.shape[-1])

@@ -1,4 +1,5 @@
 """siglip_loss, private: the cases and the zoo's float64 reference (zoo.align.features.siglip_loss)."""
+import functools
 import math
 
 import numpy as np
@@ -28,8 +29,14 @@ def hidden(rng):
   return cases
 
 
+@functools.cache
+def _jitted():
+  """The zoo's siglip_loss under one jax.jit (one compile per shape)."""
+  import jax
+  from zoo.align.features import siglip_loss
+  return jax.jit(siglip_loss)
+
+
 def reference(img_emb, txt_emb, t, b):
   """The zoo's SigLIP loss, which takes the log-temperature t′ = log t."""
-  import jax.numpy as jnp
-  from zoo.align.features import siglip_loss
-  return siglip_loss(jnp.asarray(img_emb), jnp.asarray(txt_emb), math.log(t), b)
+  return _jitted()(img_emb, txt_emb, math.log(t), b)
