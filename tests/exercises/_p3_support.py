@@ -99,3 +99,17 @@ def equal_cases(a, b):
   if isinstance(a, (list, tuple)):
     return type(a) is type(b) and len(a) == len(b) and all(equal_cases(x, y) for x, y in zip(a, b))
   return type(a) is type(b) and a == b
+
+
+def caught_by_hidden(name, wrong, seed=0):
+  """True when `wrong` fails at least one hidden case of the record `name` at `seed` (a wrong value or
+  shape, or a non-finite value): the hidden cases alone catch this mistake."""
+  meta, private = record(name)
+  for args in private.hidden(np.random.default_rng(seed)):
+    want = reference(private, args)
+    try:
+      with np.errstate(all="ignore"):
+        assert_close(meta, want, wrong(*fresh(args)), name)
+    except AssertionError:
+      return True
+  return False
