@@ -1,6 +1,7 @@
 """Part III, fusion records: reference (zoo, float64) = f64 answer = float32 solution, over 3 seeds."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import _p3_support as S
@@ -50,3 +51,92 @@ def test_stub_raises_and_carries_the_task(name, modules):
   squash = lambda s: " ".join(s.split())
   for lang in ("en", "zh"):
     assert squash(meta["task"][lang]) in squash(stub.__doc__), (name, lang)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plausible mistakes, each one convention away from the task; the hidden cases must catch every one.
+
+def _mfb(params, x, y, k, window_major=False, power=True, l2=True):
+  a = lambda v: np.asarray(v, np.float64)
+  e = ((a(x) @ a(params["expand_0"]["kernel"]) + a(params["expand_0"]["bias"]))
+       * (a(y) @ a(params["expand_1"]["kernel"]) + a(params["expand_1"]["bias"])))
+  b = e.shape[0]
+  pooled = e.reshape(b, k, -1).sum(1) if window_major else e.reshape(b, -1, k).sum(-1)
+  s = np.sign(pooled) * np.sqrt(np.abs(pooled)) if power else pooled
+  return s / np.maximum(np.linalg.norm(s, axis=-1, keepdims=True), 1e-12) if l2 else s
+
+
+def _mi(params, x, z, linear=True, bias=True):
+  a = lambda v: np.asarray(v, np.float64)
+  x, z = a(x), a(z)
+  out = np.einsum("bi,ijo,bj->bo", x, a(params["W"]), z)
+  if linear:
+    out = out + x @ a(params["U"]) + z @ a(params["V"])
+  return out + a(params["b"]) if bias else out
+
+
+def _ln(u, p):
+  mu = u.mean(-1, keepdims=True)
+  return (u - mu) / np.sqrt(((u - mu) ** 2).mean(-1, keepdims=True) + 1e-6) * p["scale"] + p["bias"]
+
+
+def _mha(p, y):
+  q, k, v = (np.einsum("bld,dhe->bhle", y, p[n]["kernel"]) + p[n]["bias"][None, :, None] for n in ("query", "key", "value"))
+  s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+  w = np.exp(s - s.max(-1, keepdims=True))
+  return np.einsum("bhle,hed->bld", (w / w.sum(-1, keepdims=True)) @ v, p["out"]["kernel"]) + p["out"]["bias"]
+
+
+def _mbt(params, x_a, x_b, bn, h, post_ln=False, combine="mean", joint=False):
+  params = S.upcast(params)
+  x_a, x_b, bn = (np.asarray(t, np.float64) for t in (x_a, x_b, bn))
+  if joint:   # one sequence of all tokens: the modalities see each other directly (no bottleneck)
+    u = np.concatenate([x_a, x_b, bn], 1)
+    u = u + _mha(params["a"]["attn"], _ln(u, params["a"]["ln"]))
+    la, lb = x_a.shape[1], x_b.shape[1]
+    return u[:, :la], u[:, la:la + lb], u[:, la + lb:]
+  outs, copies = [], []
+  for m, x in (("a", x_a), ("b", x_b)):
+    u = np.concatenate([x, bn], 1)
+    p = params[m]
+    u = _ln(u + _mha(p["attn"], u), p["ln"]) if post_ln else u + _mha(p["attn"], _ln(u, p["ln"]))
+    outs.append(u[:, :x.shape[1]])
+    copies.append(u[:, x.shape[1]:])
+  new = {"mean": (copies[0] + copies[1]) / 2, "sum": copies[0] + copies[1], "a only": copies[0]}[combine]
+  return outs[0], outs[1], new
+
+
+MISTAKES = {
+    "mfb_pool": {
+        "pooling windows k apart (reshape(B, k, o))": lambda p, x, y, k: _mfb(p, x, y, k, window_major=True),
+        "no signed square root": lambda p, x, y, k: _mfb(p, x, y, k, power=False),
+        "no l2 normalisation": lambda p, x, y, k: _mfb(p, x, y, k, l2=False),
+    },
+    "multiplicative_interaction": {
+        "bilinear term only": lambda p, x, z: _mi(p, x, z, linear=False, bias=False),
+        "no bias": lambda p, x, z: _mi(p, x, z, bias=False),
+    },
+    "mbt_bottleneck": {
+        "post-LayerNorm": lambda *a: _mbt(*a, post_ln=True),
+        "copies summed, not averaged": lambda *a: _mbt(*a, combine="sum"),
+        "bottleneck from modality a only": lambda *a: _mbt(*a, combine="a only"),
+        "one joint sequence (no bottleneck)": lambda *a: _mbt(*a, joint=True),
+    },
+}
+
+
+@pytest.mark.parametrize("name,mistake", [(n, m) for n, ms in MISTAKES.items() for m in ms])
+def test_hidden_cases_catch_the_plausible_mistakes(name, mistake):
+  assert S.caught_by_hidden(name, MISTAKES[name][mistake]), (name, mistake)
+
+
+CONTROLS = {   # the same helpers without the mistake: they must pass, or the test above proves nothing
+    "mfb_pool": _mfb,
+    "multiplicative_interaction": _mi,
+    "mbt_bottleneck": _mbt,
+}
+
+
+@pytest.mark.parametrize("name", list(CONTROLS))
+def test_the_mistakes_helpers_are_right_without_the_mistake(name):
+  assert not S.caught_by_hidden(name, CONTROLS[name])
