@@ -26,7 +26,10 @@ def multiplicative_interaction(params, x, z):
   return np.einsum("bi,ijo,bj->bo", x, p["W"], z) + x @ p["U"] + z @ p["V"] + p["b"]
 
 
-def _layer_norm(u, scale, bias, eps=np.float32(1e-6)):
+_LN_EPS = np.float32(1e-6)   # flax.linen.LayerNorm's default
+
+
+def _layer_norm(u, scale, bias, eps=_LN_EPS):
   mu = u.mean(axis=-1, keepdims=True)
   var = ((u - mu) ** 2).mean(axis=-1, keepdims=True)
   return (u - mu) / np.sqrt(var + eps) * scale + bias

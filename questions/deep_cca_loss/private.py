@@ -47,6 +47,7 @@ def hidden(rng):
 def _jitted():
   """The zoo's cca_loss under one jax.jit, k static (one compile per shape and k)."""
   import jax
+
   from zoo.align.features import cca_loss
   return jax.jit(cca_loss, static_argnames="k")
 

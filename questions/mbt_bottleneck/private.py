@@ -50,6 +50,7 @@ def _jitted():
   """One exchange step, BottleneckFusion's loop body for two modalities, under one jax.jit (h static)."""
   import jax
   import jax.numpy as jnp
+
   from zoo.fusion.tokens import AttentionBlock
 
   def step(block_params, x_a, x_b, bn, num_heads):

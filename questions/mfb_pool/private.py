@@ -42,6 +42,7 @@ def hidden(rng):
 def _jitted():
   """MFB(features=o, factors=k).apply under one jax.jit, o and k static."""
   import jax
+
   from zoo.fusion.tensor import MFB
   apply = lambda params, x, y, o, k: MFB(features=o, factors=k).apply({"params": params}, [x, y])
   return jax.jit(apply, static_argnums=(3, 4))

@@ -32,6 +32,7 @@ def hidden(rng):
 def _jitted():
   """MultiplicativeInteraction(features=o).apply under one jax.jit, o static."""
   import jax
+
   from zoo.fusion.gating import MultiplicativeInteraction
   apply = lambda params, x, z, o: MultiplicativeInteraction(features=o).apply({"params": params}, [x, z])
   return jax.jit(apply, static_argnums=3)

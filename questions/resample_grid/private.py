@@ -23,6 +23,7 @@ def hidden(rng):
 def _jitted():
   """The zoo's grid_tokens under one jax.jit, the grid and the method static."""
   import jax
+
   from zoo.align.space import grid_tokens
   return jax.jit(grid_tokens, static_argnames=("grid", "method", "antialias"))
 

@@ -33,6 +33,7 @@ def hidden(rng):
 def _jitted():
   """The zoo's siglip_loss under one jax.jit (one compile per shape)."""
   import jax
+
   from zoo.align.features import siglip_loss
   return jax.jit(siglip_loss)
 

@@ -29,6 +29,7 @@ def hidden(rng):
 def _jitted():
   """The zoo's soft_dtw under one jax.jit (its scan compiles once per shape, not once per call)."""
   import jax
+
   from zoo.align.time import soft_dtw
   return jax.jit(soft_dtw, static_argnames="distance")
 

@@ -52,7 +52,7 @@ def resample_grid(feat, out_h, out_w):
 
   def coord(i, size_in, size_out):
     s = min(max((i + 0.5) * size_in / size_out - 0.5, 0.0), size_in - 1.0)
-    lo = int(math.floor(s))
+    lo = math.floor(s)
     return lo, min(lo + 1, size_in - 1), s - lo
 
   out = np.zeros((out_h, out_w, f.shape[2]))

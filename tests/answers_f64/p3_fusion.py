@@ -46,8 +46,7 @@ def _attend(p, u):
   attn = {n: {k: _a(v) for k, v in p["attn"][n].items()} for n in ("query", "key", "value", "out")}
   out = np.tile(attn["out"]["bias"], (len(u), 1))
   for h in range(attn["query"]["kernel"].shape[1]):
-    proj = lambda n: y @ attn[n]["kernel"][:, h, :] + attn[n]["bias"][h]
-    q, k, v = proj("query"), proj("key"), proj("value")
+    q, k, v = (y @ attn[n]["kernel"][:, h, :] + attn[n]["bias"][h] for n in ("query", "key", "value"))
     for i in range(len(u)):
       s = np.array([q[i] @ k[j] for j in range(len(u))]) / math.sqrt(q.shape[1])
       w = np.exp(s - s.max())

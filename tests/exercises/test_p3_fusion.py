@@ -1,10 +1,9 @@
 """Part III, fusion records: reference (zoo, float64) = f64 answer = float32 solution, over 3 seeds."""
 from __future__ import annotations
 
+import _p3_support as S
 import numpy as np
 import pytest
-
-import _p3_support as S
 
 MODULE = "p3_fusion"
 NAMES = ["mfb_pool", "multiplicative_interaction", "mbt_bottleneck"]
