@@ -21,6 +21,9 @@ def hidden(rng):
 
   Draw rule: the ridge is at least 1e−3 where n is well above the width and at least 0.05 where the
   covariance is rank-deficient, so the whitening stays well conditioned in float32.
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
   """
   normal = lambda *shape: rng.standard_normal(shape).astype(np.float32)
   loguniform = lambda lo, hi: float(np.exp(rng.uniform(np.log(lo), np.log(hi))))

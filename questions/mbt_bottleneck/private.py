@@ -30,7 +30,11 @@ def visible():
 
 
 def hidden(rng):
-  """8 cases: one token everywhere, one bottleneck token, d_h = 1 (h = D), one head, unequal lengths."""
+  """8 cases: one token everywhere, one bottleneck token, d_h = 1 (h = D), one head, unequal lengths.
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
+  """
   # (B, L_a, L_b, N, D, h)
   shapes = [(1, 1, 1, 1, 4, 1), (2, 3, 2, 2, 4, 2), (1, 4, 1, 3, 6, 3), (3, 2, 5, 1, 8, 2),
             (2, 1, 3, 4, 4, 4), (1, 5, 5, 2, 8, 1), (2, 2, 2, 2, 6, 2), (4, 3, 1, 2, 4, 1)]

@@ -22,7 +22,11 @@ def visible():
 
 def hidden(rng):
   """8 cases: B = 1, k = 1 (no pooling), o = 1 (outputs ±1), a zero row that pools to zero, wide
-  inputs, large input scales (normalisation removes them)."""
+  inputs, large input scales (normalisation removes them).
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
+  """
   normal = lambda *shape: rng.standard_normal(shape).astype(np.float32)
   # (B, dx, dy, k, o, input scale)
   shapes = [(1, 3, 2, 5, 4, 1.0), (4, 1, 1, 1, 3, 1.0), (3, 6, 4, 5, 1, 1.0), (2, 2, 5, 3, 6, 1.0),

@@ -16,7 +16,11 @@ def visible():
 
 
 def hidden(rng):
-  """8 cases: B = 1, dx = 1, dz = 1, o = 1, wider layers, a zero input (only z's terms remain)."""
+  """8 cases: B = 1, dx = 1, dz = 1, o = 1, wider layers, a zero input (only z's terms remain).
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
+  """
   normal = lambda *shape: rng.standard_normal(shape).astype(np.float32)
   shapes = [(1, 3, 4, 2), (3, 1, 5, 3), (2, 4, 1, 4), (4, 3, 3, 1), (5, 6, 2, 5), (2, 8, 8, 6),
             (1, 1, 1, 1), (6, 5, 4, 3)]

@@ -13,7 +13,11 @@ def visible():
 
 def hidden(rng):
   """8 cases: a 1×1 map blown up, the same size, up one axis and down the other, non-integer ratios,
-  everything onto one pixel, a 1-wide map, exact 2× upsampling."""
+  everything onto one pixel, a 1-wide map, exact 2× upsampling.
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
+  """
   sizes = [(1, 1, 3, 4, 5), (4, 4, 2, 4, 4), (3, 5, 1, 7, 2), (8, 6, 3, 3, 4),
            (2, 7, 2, 1, 1), (5, 1, 4, 10, 3), (6, 6, 1, 12, 12), (7, 3, 2, 5, 9)]
   return [(rng.standard_normal((h, w, c)).astype(np.float32), oh, ow) for h, w, c, oh, ow in sizes]

@@ -14,7 +14,11 @@ def visible():
 
 
 def hidden(rng):
-  """8 cases: B = 1 (no negatives), d = 1, a perfect match, unnormalised scales, t up to 100 (stability)."""
+  """8 cases: B = 1 (no negatives), d = 1, a perfect match, unnormalised scales, t up to 100 (stability).
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
+  """
   shapes = [(1, 4), (2, 1), (4, 8), (3, 3), (6, 5), (5, 16), (8, 2), (4, 6)]
   temps = [10.0, 3.0, 100.0, 1.0, 30.0, 10.0, 100.0, 20.0]
   biases = [-10.0, 0.0, -10.0, 2.0, -15.0, -5.0, 0.0, -3.0]

@@ -13,7 +13,11 @@ def visible():
 
 
 def hidden(rng):
-  """8 cases: single frames (n = 1, m = 1, both), equal sequences, long against short, γ from 0.01 to 10."""
+  """8 cases: single frames (n = 1, m = 1, both), equal sequences, long against short, γ from 0.01 to 10.
+
+  Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
+  references compile once per shape, and every variant exercises the same edges.
+  """
   normal = lambda *shape: rng.standard_normal(shape).astype(np.float32)
   shapes = [(1, 5, 2), (6, 1, 3), (1, 1, 4), (4, 4, 1), (7, 3, 2), (5, 8, 3), (3, 6, 1), (8, 8, 2)]
   gammas = [1.0, 0.5, 2.0, 0.01, 0.1, 1.0, 10.0, 0.05]

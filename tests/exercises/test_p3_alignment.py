@@ -166,3 +166,17 @@ def test_the_mistakes_helpers_are_right_without_the_mistake(name):
 def test_align_corners_helper_is_the_identity_at_equal_sizes():
   f = np.random.default_rng(0).standard_normal((3, 4, 2))
   assert np.allclose(_resample_align_corners(f, 3, 4), f)
+
+
+# The worked example each task prints (for its first visible case) is the reference's value.
+EXAMPLES = {"soft_dtw": ("−0.551445", -0.551445), "siglip_loss": ("0.693193", 0.693193),
+            "deep_cca_loss": ("−0.8", -0.8), "resample_grid": ("[[[0], [0.25], [0.75], [1]]]", [[[0], [0.25], [0.75], [1]]])}
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_the_tasks_worked_example_is_the_reference(name):
+  meta = S.record(name)[0]
+  text, value = EXAMPLES[name]
+  assert text in meta["task"]["en"] and text in meta["task"]["zh"]
+  want = S.expected_cases(name)[0][2]
+  assert np.allclose(want, value, rtol=0, atol=5e-7), (name, want)

@@ -138,3 +138,29 @@ CONTROLS = {   # the same helpers without the mistake: they must pass, or the te
 @pytest.mark.parametrize("name", list(CONTROLS))
 def test_the_mistakes_helpers_are_right_without_the_mistake(name):
   assert not S.caught_by_hidden(name, CONTROLS[name])
+
+
+# The worked example each task prints (for its first visible case) is the reference's value.
+EXAMPLES = {"mfb_pool": ("[[0.5, 0.866025]]", [[0.5, 0.866025]]), "multiplicative_interaction": ("[[13.5]]", [[13.5]])}
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_the_tasks_worked_example_is_the_reference(name):
+  meta, _ = S.record(name)
+  text, value = EXAMPLES[name]
+  assert text in meta["task"]["en"] and text in meta["task"]["zh"]
+  want = S.expected_cases(name)[0][2]
+  assert np.allclose(want, value, rtol=0, atol=5e-7), (name, want)
+
+
+def test_mbt_example_a_zero_output_projection_leaves_b_and_averages_the_bottleneck():
+  # The task's example: modality b's attention adds nothing, so x_b′ = x_b and the new bottleneck is
+  # (n_a + bottleneck)/2, where n_a is a's copy (what the step returns when both modalities use a's weights).
+  private = S.record("mbt_bottleneck")[1]
+  params, x_a, x_b, bn, h = private.visible()[0]
+  assert not np.any(params["b"]["attn"]["out"]["kernel"]) and not np.any(params["b"]["attn"]["out"]["bias"])
+  _, new_b, new_bn = S.reference(private, (params, x_a, x_b, bn, h))
+  n_a = S.reference(private, ({"a": params["a"], "b": params["a"]}, x_a, x_a, bn, h))[2]
+  assert np.allclose(new_b, x_b, rtol=0, atol=1e-12)
+  assert np.allclose(new_bn, (n_a + bn) / 2, rtol=0, atol=1e-12)
+  assert not np.allclose(n_a, bn)   # a's attention does move the bottleneck
