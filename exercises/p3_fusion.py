@@ -104,7 +104,7 @@ def mbt_bottleneck(params, x_a, x_b, bottleneck, num_heads):
     LN_m: over the last axis of each token, (u − μ)/√(σ² + ε)·scale + bias, σ² the biased variance
       (divide by D), ε = 1e−6 (flax.linen.LayerNorm's default), params[m]["ln"] = {"scale": [D], "bias": [D]}.
     MHA_m: flax.linen.MultiHeadDotProductAttention(num_heads=h) with params params[m]["attn"], queries,
-      keys and values all LN_m(u): q = y·W_q + b_q with kernel [D, h, d_h] and bias [h, d_h]
+      keys and values all y = LN_m(u): q = y·W_q + b_q with kernel [D, h, d_h] and bias [h, d_h]
       (d_h = D/h; einsum "bld,dhe->blhe"), k and v likewise; per head softmax(q·kᵀ/√d_h) over the keys,
       times v; out = Σ_h Σ_e o[b, l, h, e]·W_out[h, e, :] + b_out, W_out [h, d_h, D], b_out [D].
 
@@ -128,7 +128,7 @@ def mbt_bottleneck(params, x_a, x_b, bottleneck, num_heads):
     LN_m：对每个 token 的最后一维做 (u − μ)/√(σ² + ε)·scale + bias，σ² 为有偏方差（除以 D），ε = 1e−6
       （flax.linen.LayerNorm 的默认值），params[m]["ln"] = {"scale": [D], "bias": [D]}。
     MHA_m：flax.linen.MultiHeadDotProductAttention(num_heads=h)，参数为 params[m]["attn"]，查询、键、值都是
-      LN_m(u)：q = y·W_q + b_q，kernel [D, h, d_h]，bias [h, d_h]（d_h = D/h；einsum "bld,dhe->blhe"），k、v 同理；
+      y = LN_m(u)：q = y·W_q + b_q，kernel [D, h, d_h]，bias [h, d_h]（d_h = D/h；einsum "bld,dhe->blhe"），k、v 同理；
       每个头对键做 softmax(q·kᵀ/√d_h) 再乘 v；out = Σ_h Σ_e o[b, l, h, e]·W_out[h, e, :] + b_out，
       W_out [h, d_h, D]，b_out [D]。
 
