@@ -1,5 +1,5 @@
 """mbt_bottleneck, private: the cases and the float64 reference, by the zoo's MBT layer block
-(zoo.fusion.tokens.AttentionBlock) and BottleneckFusion's exchange."""
+(zoo.layers.AttentionBlock) and BottleneckFusion's exchange."""
 import functools
 
 import numpy as np
@@ -55,7 +55,7 @@ def _jitted():
   import jax
   import jax.numpy as jnp
 
-  from zoo.fusion.tokens import AttentionBlock
+  from zoo.layers import AttentionBlock
 
   def step(block_params, x_a, x_b, bn, num_heads):
     block = AttentionBlock(num_heads=num_heads, mlp_dim=1)
