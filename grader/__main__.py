@@ -1,9 +1,11 @@
 """`python -m grader`: grade a submission, a roster (--batch), or build the hand-out or the Gradescope bundle.
 
   python -m grader SUBMISSION [--results results.json] [--seed N] [--lang en|zh] [--sandbox MODE]
-  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N]
+  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--force]
   python -m grader handout OUT_DIR
   python -m grader gradescope OUT.zip
+Each takes --assignment NAME (default core: the 17 functions of Parts I and II) and --questions DIR
+(a teacher's own question records, same layout as questions/; repeatable). See docs/exercises.md.
 
 Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error or a path
 that does not exist, 1 for an internal error of the grader (results.json is still written).
@@ -43,7 +45,29 @@ def _seconds(text: str) -> float:
   return value
 
 
+def _records(p: argparse.ArgumentParser) -> None:
+  """--assignment and --questions, shared by every command."""
+  p.add_argument("--assignment", default=None, metavar="NAME",
+                 help="the assignment to grade or build: part1, part2, part3, core (the default) or all, or "
+                      "one of a --questions folder's assignments.toml")
+  p.add_argument("--questions", action="append", default=[], metavar="DIR",
+                 help="a folder of extra question records and its assignments.toml (docs/authoring.md); "
+                      "repeatable; a name defined twice is an error")
+
+
+def _check_records(args):
+  """None when the assignment and the records load; else the usage error's message."""
+  from grader.grade import assignment
+  from grader.questions import RecordError
+  try:
+    assignment(args.assignment, args.questions)
+  except RecordError as e:
+    return str(e)
+  return None
+
+
 def _common(p: argparse.ArgumentParser) -> None:
+  _records(p)
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
   limits = Limits()
@@ -77,6 +101,8 @@ def _main_parser() -> argparse.ArgumentParser:
   p.add_argument("--out", metavar="OUT_DIR", help="with --batch: where gradebook.csv and <student>/results.json go")
   p.add_argument("--workers", type=int, default=None, metavar="N",
                  help="with --batch: submissions graded at once (default: one per CPU core)")
+  p.add_argument("--force", action="store_true",
+                 help="with --batch: re-grade an OUT_DIR that holds another assignment's results for this one")
   _common(p)
   return p
 
@@ -86,6 +112,7 @@ def _handout_parser() -> argparse.ArgumentParser:
                               description="Build the student hand-out: the exercise stubs, the visible cases "
                                           "with their expected values, and a self-check grader.")
   p.add_argument("out_dir", help="folder to write the hand-out into (created; must be empty if it exists)")
+  _records(p)
   return p
 
 
@@ -94,6 +121,7 @@ def _gradescope_parser() -> argparse.ArgumentParser:
                               description="Build a Gradescope autograder bundle (setup.sh, run_autograder, "
                                           "the grader and its references).")
   p.add_argument("out_zip", help="the .zip to write")
+  _records(p)
   p.add_argument("--seed", type=int, default=None,
                  help="seed of the hidden cases baked into the bundle (default: $GRADER_SEED, else 0)")
   p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the feedback (default en)")
@@ -127,14 +155,15 @@ def _mode(requested: str):
     return None, str(e)
 
 
-def _failure_results(path: str, message: str, lang: str, results: str | None, seed: int = 0) -> None:
+def _failure_results(path: str, message: str, lang: str, results: str | None, seed: int = 0,
+                     args=None) -> None:
   """results.json scoring 0 with a reason, for the cases where grading could not happen."""
   if not results:
     return
   from grader.grade import GradeReport, failure_report
   from grader.report import results_json, write_json
   try:
-    report = failure_report(path, message, seed)
+    report = failure_report(path, message, seed, getattr(args, "assignment", None), getattr(args, "questions", ()))
   except Exception:  # noqa: BLE001 — the reason still has to reach the student
     report = GradeReport(path, [], [], {}, internal_error=message)
   write_json(results, results_json(report, lang))
@@ -157,16 +186,19 @@ def grade_one(args) -> int:
   if not os.path.lexists(path):
     return _usage(f"no such file or folder: {path}")
   seed = args.seed if args.seed is not None else _env_seed()
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   mode, why = _mode(args.sandbox)
   if mode is None:
     # Falling back to a weaker isolation than the one asked for would be a silent downgrade: refuse.
     message = f"the isolation {args.sandbox!r} cannot run here: {why}"
-    _failure_results(str(path), message, lang, args.results, seed)
+    _failure_results(str(path), message, lang, args.results, seed, args)
     return _usage(message)
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
-    caseset = load_caseset(seed)
+    caseset = load_caseset(seed, assignment_name=args.assignment, questions_dirs=args.questions)
     report = grade_submission(path, caseset, mode=mode, limits=_limits(args), **_import_timeout(args))
     if args.results:
       write_json(args.results, results_json(report, lang, args.hidden_visibility))
@@ -176,7 +208,7 @@ def grade_one(args) -> int:
     raise
   except BaseException as e:  # noqa: BLE001 — still write the results, then fail loudly
     traceback.print_exc()
-    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results, seed)
+    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results, seed, args)
     return 1
 
 
@@ -190,33 +222,47 @@ def batch(args) -> int:
     return _usage("--batch needs --out OUT_DIR")
   if args.workers is not None and args.workers < 1:
     return _usage("--workers must be at least 1")
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
-  from grader.batch import run_batch
+  from grader.batch import MixedAssignments, run_batch
   seed = args.seed if args.seed is not None else _env_seed()
-  run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
-            lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-            **_import_timeout(args))
+  try:
+    run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
+              lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
+              assignment_name=args.assignment, questions_dirs=args.questions, force=args.force,
+              **_import_timeout(args))
+  except MixedAssignments as e:
+    return _usage(str(e))
   return 0
 
 
 def handout(argv) -> int:
   args = _handout_parser().parse_args(argv)
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   from grader.handout import build_handout
   out = Path(args.out_dir)
   if out.exists() and (not out.is_dir() or any(out.iterdir())):
     return _usage(f"{out} exists and is not an empty folder")
-  build_handout(out)
+  build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
   print(f"hand-out written to {out} (self-check: cd {out} && python -m grader exercises/)")
   return 0
 
 
 def gradescope(argv) -> int:
   args = _gradescope_parser().parse_args(argv)
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   from grader.gradescope import build_bundle
   seed = args.seed if args.seed is not None else _env_seed()
-  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility)
+  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
+               assignment_name=args.assignment, questions_dirs=args.questions)
   print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
   return 0
 

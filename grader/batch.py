@@ -22,6 +22,28 @@ from grader.report import results_json, write_json
 from grader.sandbox import IMPORT_TIMEOUT_S
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
+ASSIGNMENT_FILE = "assignment.json"  # in OUT_DIR: the assignment its results were graded for
+
+
+class MixedAssignments(Exception):
+  """OUT_DIR holds results of another assignment (refused unless forced)."""
+
+
+def claim_out(out: Path, assignment: str, names: list, force: bool = False) -> None:
+  """Records in OUT_DIR the assignment graded there; refuses a folder graded for another one unless `force`.
+
+  Two assignments in one folder would mix two gradebooks' columns and totals; forcing replaces the record
+  (the students' old results are then re-graded, since their grading keys differ).
+  """
+  path = out / ASSIGNMENT_FILE
+  try:
+    previous = json.loads(path.read_text(encoding="utf-8")).get("assignment")
+  except (OSError, ValueError, AttributeError):
+    previous = None
+  if previous is not None and previous != assignment and not force:
+    raise MixedAssignments(f"{out} holds results graded for the assignment {previous!r}, not {assignment!r}; "
+                           "use another --out folder, or --force to re-grade it for this one")
+  write_json(path, {"assignment": assignment, "questions": names})
 
 
 def students(roster: Path) -> list[tuple[str, Path]]:
@@ -148,7 +170,8 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
     traceback.print_exc()
     message = f"{type(e).__name__}: {e}"
     report = GradeReport(str(entry), [_unreadable(s, caseset, "internal", {"error": message})
-                                      for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message)
+                                      for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message,
+                         assignment=caseset.assignment)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
     if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here
       slots.free.put(slot)
@@ -169,12 +192,15 @@ def write_gradebook(path: Path, names: list, rows: list) -> None:
 
 
 def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, lang: str, limits=None,
-              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S) -> dict:
-  """Grades the roster; returns {"graded": n, "reused": m, "students": k}."""
+              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, assignment_name=None,
+              questions_dirs=(), force=False) -> dict:
+  """Grades the roster; returns {"graded": n, "reused": m, "students": k, "assignment": name}."""
   from tqdm import tqdm
-  caseset = load_caseset(seed)  # the references, once, before any thread starts
+  # the references, once, before any thread starts
+  caseset = load_caseset(seed, assignment_name=assignment_name, questions_dirs=questions_dirs)
   names = [s.name for s in caseset.specs]
   out.mkdir(parents=True, exist_ok=True)
+  claim_out(out, caseset.assignment, names, force)
   entries = students(roster)
   done, todo = {}, []
   version = grader_version()
@@ -198,5 +224,7 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
   slots.join()
   bar.close()
   write_gradebook(out / "gradebook.csv", names, [(s, done[s]) for s, _ in entries])
-  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'}")
-  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries)}
+  print(f"assignment {caseset.assignment}: {len(todo)} graded, {len(done) - len(todo)} unchanged; "
+        f"gradebook: {out / 'gradebook.csv'}")
+  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries),
+          "assignment": caseset.assignment}

@@ -20,10 +20,12 @@ from grader.sandbox import IMPORT_TIMEOUT_S, Limits, LoadFailed, SandboxError, r
 from grader.submission import ReadLimits, read_submission
 
 HERE = Path(__file__).resolve().parent
-# The hand-out's copy of the grader carries its visible cases here, precomputed; the full grader does not.
-HANDOUT_CASES = HERE / "visible_cases.json"
+# The hand-out's copy of the grader carries this marker (its assignment, its version); the full grader
+# does not. The hand-out grades the visible cases of its records (questions/*/visible.json) only.
+HANDOUT_MARK = HERE / "handout.json"
+HANDOUT_CASES = HANDOUT_MARK  # the name callers used when the hand-out shipped its cases here
 POINTS_PER_CASE = 1
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclasses.dataclass
@@ -72,6 +74,7 @@ class GradeReport:
   self_check: bool = False
   execution_time: float = 0.0
   internal_error: str | None = None
+  assignment: str = "core"
 
   @property
   def score(self):
@@ -84,14 +87,16 @@ class GradeReport:
 
 @dataclasses.dataclass
 class CaseSet:
-  """The graded functions' specs, their cases and the expected values, for one seed."""
-  specs: list  # cases.FunctionSpec, contract order
+  """The assignment's questions, their cases and the expected values, for one seed."""
+  specs: list  # questions.Question, in the assignment's order
   cases: dict  # name -> [cases.Case]
   expected: dict  # name -> [expected value per case]
   seed: int
   self_check: bool = False
   key: str = ""
   deps: dict = dataclasses.field(default_factory=dict)
+  assignment: str = "core"
+  questions_dirs: tuple = ()  # the --questions folders the records came from, besides questions/
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def _caseset_digest(all_cases) -> str:
 
 def _deps() -> dict:
   """{relative path: sha256} of every project module loaded now (after computing the references: the
-  zoo modules they came from, and cases.py)."""
+  zoo modules they came from, and the grader's case code; the records themselves are in the key)."""
   import sys
   deps = {}
   root = HERE.parent
@@ -137,7 +142,7 @@ def _deps() -> dict:
     if not f:
       continue
     p = Path(f).resolve()
-    if p.suffix == ".py" and (p.is_relative_to(root / "zoo") or p == HERE / "cases.py"):
+    if p.suffix == ".py" and (p.is_relative_to(root / "zoo") or p in _CASE_CODE):
       deps[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
   return deps
 
@@ -150,29 +155,47 @@ def _deps_current(deps) -> bool:
     return False
 
 
-def load_caseset(seed: int, *, use_cache=True) -> CaseSet:
-  """The hand-out's visible cases if this is the hand-out; else every case with cached references.
+_CASE_CODE = frozenset(HERE / f for f in ("cases.py", "questions.py", "draw.py"))
 
-  The cache is keyed by the seed and the case set itself (a digest of every case's arguments), and
-  records the version of the code the references came from (a hash of each zoo module loaded, and of
-  cases.py): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
-  """
-  if HANDOUT_CASES.exists():
-    return load_handout_cases(HANDOUT_CASES)
+
+def assignment(name: str | None = None, questions_dirs=()):
+  """The named assignment (default core) of the project's records plus the --questions folders."""
   from grader import cases as cases_mod
-  all_cases = cases_mod.all_cases(seed)
-  key = f"{CACHE_FORMAT}-{seed}-{_caseset_digest(all_cases)}"
+  if name is None and HANDOUT_MARK.exists():  # a hand-out's default is the assignment it was built for
+    name = json.loads(HANDOUT_MARK.read_text(encoding="utf-8"))["assignment"]
+  return cases_mod.catalog(tuple(str(Path(d).resolve()) for d in questions_dirs)).assignment(name)
+
+
+def _records_digest(questions) -> str:
+  return hashlib.sha256("|".join(f"{q.name}:{q.digest}" for q in questions).encode()).hexdigest()[:16]
+
+
+def load_caseset(seed: int, *, use_cache=True, assignment_name: str | None = None, questions_dirs=()) -> CaseSet:
+  """The hand-out's visible cases if this is the hand-out; else every case of the assignment with cached references.
+
+  The cache is keyed by the seed, the assignment, the records' content (a digest of each question's
+  files) and the case set itself (a digest of every case's arguments), and records the version of the
+  code the references came from (a hash of each zoo module loaded, and of the grader's case code): a
+  change to any of them recomputes. A warm run imports neither jax nor the zoo.
+  """
+  if HANDOUT_MARK.exists():
+    return load_handout_cases(HANDOUT_MARK)
+  from grader import cases as cases_mod
+  a = assignment(assignment_name, questions_dirs)
+  all_cases = cases_mod.all_cases(seed, a.questions)
+  key = f"{CACHE_FORMAT}-{seed}-{a.name}-{_records_digest(a.questions)}-{_caseset_digest(all_cases)}"
   path = cache_dir() / cache_file_name(key)
   hit = _read_cache(path, key, all_cases) if use_cache else None
   if hit is None:
-    expected = {n: [cases_mod.reference(n, c.args) for c in cs] for n, cs in all_cases.items()}
+    expected = {q.name: [cases_mod.reference(q, c.args) for c in all_cases[q.name]] for q in a.questions}
     deps = _deps()
     if use_cache:
       _write_cache(path, key, expected, deps)
   else:
     expected, deps = hit
   version = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed, key=f"{key}-{version}", deps=deps)
+  return CaseSet(list(a.questions), all_cases, expected, seed, key=f"{key}-{version}", deps=deps,
+                 assignment=a.name, questions_dirs=tuple(questions_dirs))
 
 
 def cache_file_name(key: str) -> str:
@@ -215,32 +238,38 @@ def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
     pass  # a read-only cache folder only costs the next run the recomputation
 
 
-def cases_only(seed: int) -> CaseSet:
+def cases_only(seed: int, assignment_name: str | None = None, questions_dirs=()) -> CaseSet:
   """The specs and cases without their references (cheap): for reports of submissions never run."""
-  if HANDOUT_CASES.exists():
-    return load_handout_cases(HANDOUT_CASES)
+  if HANDOUT_MARK.exists():
+    return load_handout_cases(HANDOUT_MARK)
   from grader import cases as cases_mod
-  return CaseSet(list(cases_mod.FUNCTIONS), cases_mod.all_cases(seed), {}, seed)
+  a = assignment(assignment_name, questions_dirs)
+  return CaseSet(list(a.questions), cases_mod.all_cases(seed, a.questions), {}, seed, assignment=a.name,
+                 questions_dirs=tuple(questions_dirs))
 
 
-def failure_report(path, message: str, seed: int = 0) -> GradeReport:
+def failure_report(path, message: str, seed: int = 0, assignment_name: str | None = None,
+                   questions_dirs=()) -> GradeReport:
   """A report scoring every case 0 with `message` (the grader itself could not grade)."""
-  caseset = cases_only(seed)
+  caseset = cases_only(seed, assignment_name, questions_dirs)
   functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
   return GradeReport(str(path), functions, [], {}, seed=seed, self_check=caseset.self_check,
-                     internal_error=message)
+                     internal_error=message, assignment=caseset.assignment)
 
 
-def load_handout_cases(path: Path) -> CaseSet:
-  """The hand-out's precomputed visible cases (the self-check grades these only)."""
+def load_handout_cases(mark: Path) -> CaseSet:
+  """The hand-out's visible cases with their expected values, from its records' visible.json."""
   from grader import cases as cases_mod
-  data = wire.loads_file(Path(path).read_text(encoding="utf-8"))
+  from grader import questions as questions_mod
+  info = json.loads(Path(mark).read_text(encoding="utf-8"))
+  a = questions_mod.load(project=HERE.parent / "questions").assignment(info["assignment"])
   all_cases, expected = {}, {}
-  for name, items in data["cases"].items():
-    all_cases[name] = [cases_mod.Case(name, it["index"], True, tuple(it["args"])) for it in items]
-    expected[name] = [it["expected"] for it in items]
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, seed=0, self_check=True,
-                 key="handout-" + str(data.get("version", "")))
+  for q in a.questions:
+    vis = q.visible_cases()
+    all_cases[q.name] = [cases_mod.Case(q.name, i, True, args) for i, (args, _) in enumerate(vis)]
+    expected[q.name] = [e for _, e in vis]
+  return CaseSet(list(a.questions), all_cases, expected, seed=0, self_check=True,
+                 key="handout-" + str(info.get("version", "")), assignment=a.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,7 +284,8 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
   `defer`, is handed to it as a function: batch grading overlaps it with the next submission.
   """
   t0 = time.monotonic()
-  report = GradeReport(str(path), [], [], {}, isolation=mode, seed=caseset.seed, self_check=caseset.self_check)
+  report = GradeReport(str(path), [], [], {}, isolation=mode, seed=caseset.seed, self_check=caseset.self_check,
+                       assignment=caseset.assignment)
   scratch = Path(tempfile.mkdtemp(prefix="grader-"))
   closers = []
   try:

@@ -1,7 +1,8 @@
 """`python -m grader gradescope OUT.zip`: a Gradescope autograder bundle.
 
 The zip holds, at its root: setup.sh (run once when Gradescope builds the image), run_autograder
-(run per submission), requirements.txt, and the grader and zoo sources with the hidden cases' seed
+(run per submission), requirements.txt, the grader and zoo sources, the question records (questions/,
+and each --questions folder as extra_questions/<k>/), the assignment, and the hidden cases' seed
 and their references precomputed (so grading a submission does not import jax unless the
 submission does). Gradescope unpacks it into /autograder/source; run_autograder takes its root from
 AUTOGRADER_ROOT (default /autograder), so a test can run it against a fake tree.
@@ -14,6 +15,8 @@ import stat
 import tomllib
 import zipfile
 from pathlib import Path
+
+import shlex
 
 from grader.grade import HERE, load_caseset, write_cache
 
@@ -64,7 +67,7 @@ export GRADER_SEED="$(cat "$SRC/grader_seed")"
 echo "autograder: grading with the strongest isolation that works in this container (bwrap, unshare, plain);"
 echo "autograder: the line 'isolation: ...' below says which one it is."
 "$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox auto --lang "${GRADER_LANG:-__LANG__}" \\
-  --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}"
+  --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" --assignment __ASSIGNMENT____QUESTIONS__
 status=$?
 if [ ! -s "$RESULTS" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit status %s); please tell the course staff.", "tests": []}\\n' \\
@@ -81,12 +84,22 @@ def requirements() -> str:
   return "\n".join(deps) + "\n"
 
 
-def _sources():
-  """(path in the bundle, file) for the grader's and the zoo's sources."""
+RECORD_SUFFIXES = (".py", ".toml", ".json")
+
+
+def _tree(folder: Path, prefix: str, suffixes):
+  for p in sorted(folder.rglob("*")):
+    if p.is_file() and p.suffix in suffixes and "__pycache__" not in p.parts:
+      yield f"{prefix}/{p.relative_to(folder).as_posix()}", p
+
+
+def _sources(questions_dirs=()):
+  """(path in the bundle, file) for the grader's and the zoo's sources and the question records."""
   for pkg in ("grader", "zoo"):
-    for p in sorted((PROJECT / pkg).rglob("*.py")):
-      if "__pycache__" not in p.parts:
-        yield p.relative_to(PROJECT).as_posix(), p
+    yield from _tree(PROJECT / pkg, pkg, (".py",))
+  yield from _tree(PROJECT / "questions", "questions", RECORD_SUFFIXES)
+  for k, d in enumerate(questions_dirs):
+    yield from _tree(Path(d).resolve(), f"extra_questions/{k}", RECORD_SUFFIXES)
 
 
 def _add(zf, name, data: bytes, executable=False):
@@ -96,19 +109,22 @@ def _add(zf, name, data: bytes, executable=False):
   zf.writestr(info, data)
 
 
-def build_bundle(out_zip: Path, *, seed: int, lang: str = "en", hidden_visibility: str = "visible") -> None:
-  """Writes the bundle; the references for `seed` are computed (or taken from the cache) first."""
+def build_bundle(out_zip: Path, *, seed: int, lang: str = "en", hidden_visibility: str = "visible",
+                 assignment_name: str | None = None, questions_dirs=()) -> None:
+  """Writes the bundle of one assignment; the references for `seed` are computed (or taken from the cache) first."""
   import tempfile
-  caseset = load_caseset(seed)
+  caseset = load_caseset(seed, assignment_name=assignment_name, questions_dirs=questions_dirs)
+  extra = "".join(f' --questions "$SRC/extra_questions/{k}"' for k in range(len(questions_dirs)))
   out_zip.parent.mkdir(parents=True, exist_ok=True)
   with tempfile.TemporaryDirectory() as tmp:
     cache = write_cache(Path(tmp), caseset)
     with zipfile.ZipFile(out_zip, "w") as zf:
       _add(zf, "setup.sh", SETUP_SH.replace("__VENV__", VENV).encode(), executable=True)
       run = RUN_AUTOGRADER.replace("__VENV__", VENV).replace("__LANG__", lang)
+      run = run.replace("__ASSIGNMENT__", shlex.quote(caseset.assignment)).replace("__QUESTIONS__", extra)
       _add(zf, "run_autograder", run.replace("__VISIBILITY__", hidden_visibility).encode(), executable=True)
       _add(zf, "requirements.txt", requirements().encode())
       _add(zf, "grader_seed", f"{seed}\n".encode())
       _add(zf, f"cache/{cache.name}", cache.read_bytes())
-      for name, p in _sources():
+      for name, p in _sources(questions_dirs):
         _add(zf, name, p.read_bytes())

@@ -141,6 +141,7 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
       "output": table(report, lang),
       "execution_time": round(report.execution_time, 3),
       "tests": tests,
+      "extra_data": {"assignment": getattr(report, "assignment", "core")},
   }
 
 
