@@ -5,7 +5,8 @@ the standard library and numpy. A record's private.py (hidden cases, reference) 
 first time `Question.private` is asked for, and is absent from the hand-out.
 
 `python -m grader.questions build [--questions DIR ...]` (re)writes every record's visible.json from its
-private.visible() and reference(); `check` says which are stale.
+private.visible() and reference(), and the docs built from the records (grader/record_docs.py); `check`
+says which are stale.
 """
 from __future__ import annotations
 
@@ -379,6 +380,14 @@ def main(argv=None) -> int:
       stale.append(q.name)
       if args.action == "build":
         path.write_text(text, encoding="utf-8")
+  if not args.questions and not args.names:
+    # The project's generated docs (docs/errata.md, exercises/README.md's tables) follow its records.
+    from grader import record_docs
+    for (path, key), text in record_docs.blocks(load()).items():
+      if record_docs.current(path, key) != text:
+        stale.append(f"{path.name} ({key})")
+        if args.action == "build":
+          record_docs.write(path, key, text)
   verb = "rewrote" if args.action == "build" else "stale"
   print(f"{verb}: {', '.join(stale) if stale else 'none'}")
   return 1 if stale and args.action == "check" else 0
