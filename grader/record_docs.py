@@ -1,5 +1,5 @@
 """The parts of the docs built from the question records: docs/errata.md's table of the article's printed
-values and exercises/README.md's tables of functions. `python -m grader.questions build` rewrites them;
+values, docs/exercises.md's table of functions and tolerances, and exercises/README.md's tables. `python -m grader.questions build` rewrites them;
 tests/exercises/test_ex_records.py checks they are current.
 
 Each generated part sits between `<!-- BEGIN records: KEY -->` and `<!-- END records: KEY -->`; the
@@ -17,6 +17,7 @@ from grader import questions as Q
 PROJECT = Q.PROJECT_QUESTIONS.parent
 ERRATA = PROJECT / "docs" / "errata.md"
 EXERCISES_README = PROJECT / "exercises" / "README.md"
+CONTRACT = PROJECT / "docs" / "exercises.md"
 PART_EN = {1: "Part I", 2: "Part II", 3: "Part III"}
 PART_ZH = {1: "第一部分", 2: "第二部分", 3: "第三部分"}
 
@@ -72,6 +73,15 @@ def table_block(questions, lang: str) -> str:
   return "\n".join(rows) + "\n"
 
 
+def contract_block(questions) -> str:
+  """One row per function of every part: its signature, module, comparison kind and tolerances."""
+  rows = ["| function | part | module | kind | rtol | atol |", "|---|---|---|---|---|---|"]
+  for q in questions:
+    atol = f"{q.atol:g}·s" if q.atol_scales_with_input else f"{q.atol:g}"
+    rows.append(f"| `{q.signature}` | {PART_EN.get(q.part, q.part)} | `{q.module}` | {q.kind} | {q.rtol:g} | {atol} |")
+  return "\n".join(rows) + "\n"
+
+
 def _stubbed(questions):
   return [q for q in questions if (PROJECT / "exercises" / f"{q.module}.py").is_file()]
 
@@ -80,6 +90,7 @@ def blocks(catalog) -> dict:
   """{(file, key): generated text} for every generated part of the docs."""
   every = catalog.assignment("all").questions
   return {(ERRATA, "errata"): errata_block(every),
+          (CONTRACT, "contract"): contract_block(every),
           (EXERCISES_README, "table en"): table_block(_stubbed(every), "en"),
           (EXERCISES_README, "table zh"): table_block(_stubbed(every), "zh")}
 

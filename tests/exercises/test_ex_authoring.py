@@ -1,9 +1,10 @@
-"""docs/authoring.md, done for real: a teacher's record in a tmp --questions folder is graded, handed out and
-bundled for Gradescope with no other change to the project."""
+"""docs/authoring.md, done for real: its files, written into a tmp folder, make a teacher's record that is
+graded, handed out and bundled for Gradescope with no other change to the project."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -15,53 +16,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-QUESTION_TOML = '''\
-name = "softsign"
-module = "w5_activations"
-part = 3
-params = ["x"]
-title_en = "Softsign"
-title_zh = "Softsign 激活函数"
-
-[task]
-en = """
-Softsign, element by element: x / (1 + |x|).
-
-Shapes: x [...] float32 -> the same shape.
-"""
-zh = """
-逐元素计算 softsign：x / (1 + |x|)。
-
-形状：x [...] float32 -> 形状不变。
-"""
-
-[compare]
-kind = "array"
-rtol = 1e-6
-atol = 1e-6
-atol_scales_with_input = false
-'''
-
-PRIVATE_PY = '''\
-import numpy as np
-
-from grader import draw
+def _files_of(page: Path) -> dict[str, str]:
+  """The page's fenced code blocks whose first line is `# <path>`: {path: text}."""
+  out = {}
+  for block in re.findall(r"```(?:toml|python)\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+    first, _, rest = block.partition("\n")
+    if first.startswith("# ") and "/" in first:
+      out[first[2:].strip()] = block
+  return out
 
 
-def visible():
-  return [(draw.f32([0, 1, -3]),), (draw.f32([[0.5], [-0.25]]),)]
+FILES = _files_of(ROOT / "docs" / "authoring.md")
 
-
-def hidden(rng):
-  shapes = [(0,), (1,), (2, 3), (1, 1, 4)] + [(draw.randint(rng, 1, 6),) for _ in range(4)]
-  return [(draw.normal(rng, *s) * 10,) for s in shapes]
-
-
-def reference(x):
-  return x / (1 + np.abs(x))
-'''
-
-ANSWER = "import numpy as np\n\ndef softsign(x):\n  return np.asarray(x) / (1 + np.abs(x))\n"
 
 # Runs a hand-out's own grader with nothing of the project in reach (no editable install, no project path).
 BOOTSTRAP = textwrap.dedent("""
@@ -94,17 +60,16 @@ def teacher(tmp_path_factory):
   """A teacher's folder with one record (visible.json written by the record builder) and one assignment."""
   d = tmp_path_factory.mktemp("authoring")
   d.chmod(0o755)
+  assert set(FILES) == {"my_questions/softsign/question.toml", "my_questions/softsign/private.py",
+                        "my_questions/assignments.toml", "submission/w5_activations.py"}
+  for rel, text in FILES.items():
+    (d / rel).parent.mkdir(parents=True, exist_ok=True)
+    (d / rel).write_text(text, encoding="utf-8")
   qs = d / "my_questions"
-  (qs / "softsign").mkdir(parents=True)
-  (qs / "softsign" / "question.toml").write_text(QUESTION_TOML, encoding="utf-8")
-  (qs / "softsign" / "private.py").write_text(PRIVATE_PY, encoding="utf-8")
-  (qs / "assignments.toml").write_text('[week5]\ntitle = "Week 5"\nquestions = ["encode", "softsign"]\npoints = 10\n')
   proc = subprocess.run([sys.executable, "-m", "grader.questions", "build", "--questions", str(qs)], cwd=d,
                         capture_output=True, text=True, timeout=600, env=_env(PYTHONPATH=str(ROOT)))
   assert proc.returncode == 0 and "softsign" in proc.stdout, proc.stderr[-2000:]
-  sub = d / "sub"
-  sub.mkdir()
-  (sub / "w5_activations.py").write_text(ANSWER)
+  sub = d / "submission"
   (sub / "q5_encoder_decoder.py").write_text("def encode(vector):\n  return [2 * v for v in vector]\n")
   return d, qs, sub
 
@@ -134,7 +99,7 @@ def test_the_new_record_is_handed_out(teacher):
   stub = (out / "exercises" / "w5_activations.py").read_text(encoding="utf-8")   # generated from the record
   assert "def softsign(x):" in stub and "x / (1 + |x|)" in stub and "逐元素计算" in stub
   (out / "mine").mkdir()
-  (out / "mine" / "w5_activations.py").write_text(ANSWER)
+  (out / "mine" / "w5_activations.py").write_text(FILES["submission/w5_activations.py"])
   for submission, total in (("exercises/", "0/4"), ("mine", "2/4")):
     code = BOOTSTRAP.format(root=str(ROOT), out=str(out))
     proc = subprocess.run([sys.executable, "-I", "-c", code, submission, "--sandbox", "plain"], cwd=out,

@@ -7,6 +7,7 @@ import importlib.util
 import inspect
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -228,3 +229,30 @@ def test_grader_holds_no_per_question_code(cat):
                     for s in sides)
         literal = any(isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides)
         assert not (named and literal), f"grader/{fname}:{node.lineno} dispatches on a name"
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/exercises.md stays true: its assignments table, and every option of every command.
+
+def test_the_contract_page_s_assignments_table(cat):
+  page = (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
+  rows = {}
+  for line in page.split("## Assignments", 1)[1].split("##", 1)[0].splitlines():
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) == 4 and cells[0].startswith("`"):
+      rows[cells[0].split("`")[1]] = (cells[2], cells[3])
+  for name in ("part1", "part2", "core"):
+    a = cat.assignment(name)
+    assert rows[name] == (str(len(a.questions)), str(a.max_points)), name
+  assert set(rows) == set(cat.assignments)
+
+
+def test_the_contract_page_names_every_option_of_every_command():
+  from grader import __main__ as cli
+  page = (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
+  for parser in (cli._main_parser(), cli._handout_parser(), cli._gradescope_parser()):
+    for action in parser._actions:
+      for opt in action.option_strings:
+        if opt.startswith("--") and opt != "--help":
+          assert re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", page), \
+              f"{parser.prog} {opt} is not in docs/exercises.md (The command line)"
