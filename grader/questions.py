@@ -57,7 +57,8 @@ class Question:
   rtol: float
   atol: float
   atol_scales_with_input: bool
-  printed: Any = dataclasses.field(default=None, hash=False)  # the article's printed value for its own call (the first visible case)
+  # The article's printed value for its own call (the first visible case); lists are unhashable.
+  printed: Any = dataclasses.field(default=None, hash=False)
   erratum_en: str | None = None  # why the printed value is wrong; None when it is right or absent
   erratum_zh: str | None = None
   folder: Path = Path()

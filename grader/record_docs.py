@@ -1,6 +1,6 @@
-"""The parts of the docs built from the question records: docs/errata.md's table of the article's printed
-values, docs/exercises.md's table of functions and tolerances, and exercises/README.md's tables. `python -m grader.questions build` rewrites them;
-tests/exercises/test_ex_records.py checks they are current.
+"""The parts of the docs built from the question records: docs/errata.md's table of the article's
+printed values, docs/exercises.md's table of functions and tolerances, and exercises/README.md's tables.
+`python -m grader.questions build` rewrites them; tests/exercises/test_ex_records.py checks they are current.
 
 Each generated part sits between `<!-- BEGIN records: KEY -->` and `<!-- END records: KEY -->`; the
 text around it is written by hand.
@@ -36,7 +36,7 @@ def show(v) -> str:
 def _inner(x) -> str:
   if isinstance(x, list):
     return "[" + ", ".join(_inner(y) for y in x) + "]"
-  if isinstance(x, bool) or isinstance(x, int):
+  if isinstance(x, (bool, int)):
     return str(x)
   return repr(round(float(x), 8))
 
@@ -59,7 +59,8 @@ def errata_block(questions) -> str:
     rows.append(f"| `{q.name}` | `{_call(q, args)}` | `{show(printed)}` | `{show(expected)}` | {verdict} |")
     if q.erratum_en:
       why.append(f"- `{q.name}`: {q.erratum_en}\n  <br>{q.erratum_zh}")
-  return "\n".join(rows) + "\n\nThe grader's feedback on a wrong one (English, then Chinese):\n\n" + "\n".join(why) + "\n"
+  intro = "The grader's feedback on a wrong one (English, then Chinese):"
+  return "\n".join(rows) + f"\n\n{intro}\n\n" + "\n".join(why) + "\n"
 
 
 def table_block(questions, lang: str) -> str:
@@ -96,7 +97,8 @@ def blocks(catalog) -> dict:
 
 
 def _pattern(key: str):
-  return re.compile(rf"(<!-- BEGIN records: {re.escape(key)} -->\n)(.*?)(<!-- END records: {re.escape(key)} -->)", re.S)
+  k = re.escape(key)
+  return re.compile(rf"(<!-- BEGIN records: {k} -->\n)(.*?)(<!-- END records: {k} -->)", re.DOTALL)
 
 
 def current(path: Path, key: str) -> str:

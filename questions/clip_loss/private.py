@@ -28,6 +28,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.align.features import clip_loss
   return jax.jit(clip_loss)
 

@@ -31,6 +31,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.fusion.gating import film
   return jax.jit(film)
 

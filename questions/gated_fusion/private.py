@@ -33,6 +33,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.fusion.gating import gated_fusion
   return jax.jit(gated_fusion)
 

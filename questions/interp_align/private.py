@@ -42,6 +42,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.align.time import interp_align
   return jax.jit(interp_align)
 

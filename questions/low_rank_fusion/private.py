@@ -35,6 +35,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.fusion.tensor import low_rank_fusion
   return jax.jit(low_rank_fusion)
 

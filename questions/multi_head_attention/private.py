@@ -46,6 +46,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.attention import multi_head_attention
   return jax.jit(multi_head_attention, static_argnums=(3,))
 

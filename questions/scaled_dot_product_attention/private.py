@@ -44,6 +44,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.attention import scaled_dot_product_attention
   return jax.jit(scaled_dot_product_attention)
 

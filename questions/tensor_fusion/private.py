@@ -24,6 +24,7 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   import jax
+
   from zoo.fusion.tensor import tensor_fusion
   return jax.jit(tensor_fusion)
 

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def grader(*args, cwd):
   env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "LC_ALL", "LANGUAGE")}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                        text=True, timeout=600)
+  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env, check=False,
+                        capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

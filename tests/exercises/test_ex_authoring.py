@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _files_of(page: Path) -> dict[str, str]:
   """The page's fenced code blocks whose first line is `# <path>`: {path: text}."""
   out = {}
-  for block in re.findall(r"```(?:toml|python)\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
-    first, _, rest = block.partition("\n")
+  for block in re.findall(r"```(?:toml|python)\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL):
+    first, _, _rest = block.partition("\n")
     if first.startswith("# ") and "/" in first:
       out[first[2:].strip()] = block
   return out
@@ -47,7 +47,7 @@ def _env(**extra):
 
 
 def grader(*args, cwd):
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, capture_output=True,
+  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, check=False, capture_output=True,
                         text=True, timeout=600, env=_env(PYTHONPATH=str(ROOT)))
 
 
@@ -67,7 +67,7 @@ def teacher(tmp_path_factory):
     (d / rel).write_text(text, encoding="utf-8")
   qs = d / "my_questions"
   proc = subprocess.run([sys.executable, "-m", "grader.questions", "build", "--questions", str(qs)], cwd=d,
-                        capture_output=True, text=True, timeout=600, env=_env(PYTHONPATH=str(ROOT)))
+                        check=False, capture_output=True, text=True, timeout=600, env=_env(PYTHONPATH=str(ROOT)))
   assert proc.returncode == 0 and "softsign" in proc.stdout, proc.stderr[-2000:]
   sub = d / "submission"
   (sub / "q5_encoder_decoder.py").write_text("def encode(vector):\n  return [2 * v for v in vector]\n")
@@ -89,7 +89,7 @@ def test_the_new_record_is_graded(teacher):
 
 
 def test_the_new_record_is_handed_out(teacher):
-  d, qs, sub = teacher
+  d, qs, _sub = teacher
   out = d / "pack"
   proc = grader("handout", out, "--questions", qs, "--assignment", "week5", cwd=d)
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -103,7 +103,7 @@ def test_the_new_record_is_handed_out(teacher):
   for submission, total in (("exercises/", "0/4"), ("mine", "2/4")):
     code = BOOTSTRAP.format(root=str(ROOT), out=str(out))
     proc = subprocess.run([sys.executable, "-I", "-c", code, submission, "--sandbox", "plain"], cwd=out,
-                          env=_env(), capture_output=True, text=True, timeout=600)
+                          env=_env(), check=False, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SELF-CHECK" in proc.stdout and _total(proc.stdout) == total, proc.stdout[-2000:]
 
@@ -123,7 +123,7 @@ def test_the_new_record_is_bundled(teacher):
   for p in sub.iterdir():
     (root / "submission" / p.name).write_bytes(p.read_bytes())
   cache = sorted((root / "source" / "cache").iterdir())
-  proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, capture_output=True, text=True,
+  proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, check=False, capture_output=True, text=True,
                         timeout=600, env=_env(AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable))
   assert sorted((root / "source" / "cache").iterdir()) == cache   # the references came from the bundle
   results = json.loads((root / "results" / "results.json").read_text())

@@ -186,7 +186,7 @@ def test_the_hand_out_side_has_no_private_part(tmp_path):
   q = Q.load([tmp_path]).questions["public_only"]
   assert len(q.visible_cases()) == 2 and not q.has_private
   with pytest.raises(Q.RecordError, match="no private.py"):
-    q.private
+    _ = q.private
 
 
 # ---------------------------------------------------------------------------------------------
