@@ -256,3 +256,24 @@ def test_the_contract_page_names_every_option_of_every_command():
         if opt.startswith("--") and opt != "--help":
           assert re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", page), \
               f"{parser.prog} {opt} is not in docs/exercises.md (The command line)"
+
+
+def test_the_reference_cache_is_keyed_on_the_records_content(tmp_path, monkeypatch):
+  """Editing a record's private.py (here: its reference) changes the cache key, so the references are recomputed."""
+  from grader import grade
+  monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+  qs = tmp_path / "qs"
+  folder = _copy_record(qs, "encode", "twice")
+  (qs / "assignments.toml").write_text('[mine]\nquestions = ["twice"]\n')
+  first = grade.load_caseset(0, assignment_name="mine", questions_dirs=[qs])
+  again = grade.load_caseset(0, assignment_name="mine", questions_dirs=[qs])
+  assert first.key == again.key and len(list((tmp_path / "cache").iterdir())) == 1
+  private = folder / "private.py"
+  private.write_text(private.read_text().replace("return encode(vector)", "return encode(vector) * 0"))
+  C.catalog.cache_clear()
+  try:
+    edited = grade.load_caseset(0, assignment_name="mine", questions_dirs=[qs])
+  finally:
+    C.catalog.cache_clear()
+  assert edited.key != first.key
+  assert all(float(abs(e).sum()) == 0 for e in edited.expected["twice"])   # recomputed, not served from the cache
