@@ -10,6 +10,7 @@ says which are stale.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import importlib.util
@@ -246,7 +247,8 @@ def load(extra: list | tuple = (), *, project: Path | None = PROJECT_QUESTIONS) 
   assignments = {}
   for name, (path, a) in raw.items():
     qs = _resolve(name, raw, questions)
-    dup = {q.name for q in qs if sum(p.name == q.name for p in qs) > 1}
+    counts = collections.Counter(q.name for q in qs)
+    dup = {n for n, k in counts.items() if k > 1}
     if dup:
       raise RecordError(f"{path}: [{name}] lists {sorted(dup)} more than once")
     assignments[name] = Assignment(name, a.get("title", name), tuple(qs))
