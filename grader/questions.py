@@ -358,8 +358,10 @@ def visible_json(q: Question) -> str:
 
 
 def _targets(extra) -> list[Question]:
+  """The records to build: those of the --questions folders when given, else the project's."""
   cat = load(extra)
-  return [q for q in cat.questions.values() if q.has_private]
+  folders = {Path(d).resolve() for d in extra} or {PROJECT_QUESTIONS.resolve()}
+  return [q for q in cat.questions.values() if q.has_private and q.folder.parent in folders]
 
 
 def main(argv=None) -> int:
@@ -370,7 +372,8 @@ def main(argv=None) -> int:
   p.add_argument("action", choices=("build", "check"),
                  help="build: (re)write every stale visible.json; check: list the stale ones (exit 1 if any)")
   p.add_argument("--questions", action="append", default=[], metavar="DIR",
-                 help="also a teacher's questions folder (same layout as questions/); repeatable")
+                 help="build this teacher's questions folder (same layout as questions/) instead of the "
+                      "project's; repeatable")
   p.add_argument("names", nargs="*", help="only these questions (default: all)")
   args = p.parse_args(argv)
   stale = []
