@@ -85,7 +85,12 @@ def _copy_exercises(dest: Path, questions) -> None:
       (dest / f"{module}.py").write_text(stub_source(qs), encoding="utf-8")
   readme = PROJECT / "exercises" / "README.md"
   if readme.is_file() and all((PROJECT / "exercises" / f"{m}.py").is_file() for m in by_module):
-    shutil.copyfile(readme, dest / "README.md")
+    # The project's README, its tables (generated from the records) cut down to this assignment's functions.
+    from grader import record_docs
+    text = readme.read_text(encoding="utf-8")
+    for lang in ("en", "zh"):
+      text = record_docs.replace(text, f"table {lang}", record_docs.table_block(questions, lang))
+    (dest / "README.md").write_text(text, encoding="utf-8")
   else:
     rows = "\n".join(f"| `{q.module}.py` | `{q.signature}` |" for q in questions)
     (dest / "README.md").write_text(EXERCISES_README.format(rows=rows), encoding="utf-8")

@@ -109,11 +109,14 @@ def current(path: Path, key: str) -> str:
   return m.group(2)
 
 
+def replace(page: str, key: str, text: str) -> str:
+  """`page` with the generated part `key` (markers kept) replaced by `text`."""
+  return _pattern(key).sub(lambda m: m.group(1) + text + m.group(3), page, count=1)
+
+
 def write(path: Path, key: str, text: str) -> bool:
   """Replaces a generated part; True when it changed."""
-  old = path.read_text(encoding="utf-8")
   if current(path, key) == text:
     return False
-  new = _pattern(key).sub(lambda m: m.group(1) + text + m.group(3), old, count=1)
-  path.write_text(new, encoding="utf-8")
+  path.write_text(replace(path.read_text(encoding="utf-8"), key, text), encoding="utf-8")
   return True

@@ -74,3 +74,18 @@ def test_a_batch_names_its_assignment_and_keeps_its_out_folder_to_it(work):
   proc = grader("--batch", roster, "--out", out, "--assignment", "part2", "--force", *common, cwd=work)
   assert proc.returncode == 0 and "assignment part2: 1 graded" in proc.stdout, proc.stderr[-2000:]
   assert json.loads((out / "assignment.json").read_text())["assignment"] == "part2"
+
+
+def test_a_part_s_hand_out_holds_that_part_only(work):
+  out = work / "pack1"
+  proc = grader("handout", out, "--assignment", "part1", cwd=work)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  from grader import questions as Q
+  part1 = Q.load().assignment("part1")
+  assert sorted(p.name for p in (out / "exercises").glob("*.py")) == sorted({f"{q.module}.py" for q in part1.questions})
+  assert sorted(p.name for p in (out / "questions").iterdir() if p.is_dir()) == sorted(part1.names)
+  assert Q.load(project=out / "questions").assignment("part1").names == part1.names
+  readme = (out / "exercises" / "README.md").read_text(encoding="utf-8")
+  assert readme.count("| Part I |") == 8 and "| Part II |" not in readme and readme.count("| 第一部分 |") == 8
+  assert json.loads((out / "grader" / "handout.json").read_text())["assignment"] == "part1"
+  assert "`part1`: 8 functions, 80 points" in (out / "README.md").read_text(encoding="utf-8")
