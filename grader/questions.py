@@ -36,7 +36,7 @@ POINTS_PER_QUESTION = N_VISIBLE + N_HIDDEN
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=None)?\Z")
 _QUESTION_KEYS = {"name", "module", "part", "params", "title_en", "title_zh", "task", "compare", "erratum"}
-_ASSIGNMENT_KEYS = {"title", "questions", "include", "points", "optional"}
+_ASSIGNMENT_KEYS = {"title", "questions", "include", "points", "optional", "collect_part"}
 
 
 class RecordError(ValueError):
@@ -225,6 +225,12 @@ def _resolve(name, raw, questions, seen=()) -> list:
       out.append(questions[q])
     elif not a.get("optional", False):
       raise RecordError(f"{path}: [{name}] lists {q!r}, which has no record (no folder {q}/ with a question.toml)")
+  if "collect_part" in a:
+    # Every other record of that part in this assignments.toml's folder, by module then name.
+    listed = {q.name for q in out}
+    more = [q for q in questions.values() if q.part == a["collect_part"] and q.folder.parent == path.parent
+            and q.name not in listed]
+    out += sorted(more, key=lambda q: (q.module, q.name))
   return out
 
 

@@ -277,3 +277,15 @@ def test_the_reference_cache_is_keyed_on_the_records_content(tmp_path, monkeypat
     C.catalog.cache_clear()
   assert edited.key != first.key
   assert all(float(abs(e).sum()) == 0 for e in edited.expected["twice"])   # recomputed, not served from the cache
+
+
+def test_collect_part_appends_the_folder_s_other_records_of_that_part(tmp_path):
+  for name in ("zeta", "alpha"):
+    folder = _copy_record(tmp_path, "encode", name)
+    toml = folder / "question.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("part = 1", "part = 3"), encoding="utf-8")
+  (tmp_path / "assignments.toml").write_text('[extra]\nquestions = ["zeta"]\ncollect_part = 3\n')
+  cat = Q.load([tmp_path])
+  assert cat.assignment("extra").names == ["zeta", "alpha"]
+  # The project's part3 collects from questions/ only, never from a teacher's folder.
+  assert all(q.folder.parent == ROOT / "questions" for q in cat.assignment("part3").questions)
