@@ -1,14 +1,15 @@
 """`python -m grader`: grade a submission, a roster (--batch), or build the hand-out or the Gradescope bundle.
 
   python -m grader SUBMISSION [--results results.json] [--seed N] [--lang en|zh] [--sandbox MODE]
-  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--force]
+  python -m grader --batch ROSTER_DIR --out OUT_DIR [--workers N] [--force | --regrade NAME[,NAME]]
   python -m grader handout OUT_DIR
   python -m grader gradescope OUT.zip
 Each takes --assignment NAME (default core: the 17 functions of Parts I and II) and --questions DIR
 (a teacher's own question records, same layout as questions/; repeatable). See docs/exercises.md.
 
-Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error or a path
-that does not exist, 1 for an internal error of the grader (results.json is still written).
+Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error, a path
+that does not exist, or an output (--results, --out) that cannot be written (checked before grading),
+1 for an internal error of the grader (results.json is still written).
 """
 from __future__ import annotations
 
@@ -64,6 +65,11 @@ def _check_records(args):
   except RecordError as e:
     return str(e)
   return None
+def _mib(text: str) -> float:
+  value = float(text)
+  if not value > 0:
+    raise argparse.ArgumentTypeError("must be a positive number of MiB")
+  return value
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -86,6 +92,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                       f"(default {IMPORT_TIMEOUT_S:g})")
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
+  p.add_argument("--sandbox-memory", type=_mib, default=None, metavar="MIB",
+                 help=f"memory of all of one sandbox's processes together, in MiB (default "
+                      f"{limits.sandbox_mem_bytes >> 20}; through a memory cgroup where one works, else only per-process "
+                      "limits apply)")
+  p.add_argument("--allow-same-uid", action="store_true",
+                 help="grade hidden cases in plain mode as a non-root user although student code then runs under "
+                      "your uid and can read your environment (the seed), cache and other results")
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -102,7 +115,11 @@ def _main_parser() -> argparse.ArgumentParser:
   p.add_argument("--workers", type=int, default=None, metavar="N",
                  help="with --batch: submissions graded at once (default: one per CPU core)")
   p.add_argument("--force", action="store_true",
-                 help="with --batch: re-grade an OUT_DIR that holds another assignment's results for this one")
+                 help="with --batch: re-grade every entry, even those whose results are up to date (and into an "
+                      "OUT_DIR graded for another assignment)")
+  p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
+                 help="with --batch: re-grade these entries (a student id of the gradebook, or the entry's "
+                      "file name) even if their results are up to date")
   _common(p)
   return p
 
@@ -128,7 +145,38 @@ def _gradescope_parser() -> argparse.ArgumentParser:
   from grader.report import VISIBILITIES
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
                  help="Gradescope visibility of the hidden cases' tests (default visible)")
+  from grader.gradescope import GRADESCOPE_LIMIT_S, TIME_BUDGET_S
+  from grader.sandbox import Limits
+  p.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET_S, metavar="S",
+                 help=f"wall-clock budget of one submission on Gradescope, in seconds (default {TIME_BUDGET_S:g}; "
+                      f"at most {GRADESCOPE_LIMIT_S - 60:g}, a minute under Gradescope's default limit)")
+  p.add_argument("--call-timeout", type=_seconds, default=Limits().call_wall_s, metavar="S",
+                 help=f"wall-clock limit of one call, in seconds (default {Limits().call_wall_s:g})")
   return p
+
+
+def _same_uid_refusal(args, mode: str) -> str | None:
+  """Why grading hidden cases in this mode is refused (student code would run as the grader), else None.
+
+  In plain mode a non-root grader cannot give student code a uid of its own: it could read the grader's
+  environment (/proc/<pid>/environ, GRADER_SEED), its reference cache and other students' results. The
+  hand-out's self-check has no hidden cases, so it is never refused; a teacher may accept the risk.
+  """
+  from grader.grade import HANDOUT_CASES
+  from grader.isolation import shares_grader_uid
+  if not shares_grader_uid(mode) or HANDOUT_CASES.exists() or args.allow_same_uid:
+    return None
+  return ("plain mode as a non-root user runs student code under your own uid: it could read your environment "
+          "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or "
+          "pass --allow-same-uid to accept that risk")
+
+
+def _say_memory_plan(limits) -> None:
+  """Tells the teacher (stderr) when sandboxes get no memory cgroup, and what bounds them instead."""
+  from grader.grade import HANDOUT_CASES
+  from grader.isolation import has_memory_cgroup, memory_plan
+  if not has_memory_cgroup() and not HANDOUT_CASES.exists():  # the self-check is the student's own machine
+    print(f"python -m grader: warning: {memory_plan(limits)}", file=sys.stderr, flush=True)
 
 
 def _limits(args):
@@ -139,6 +187,8 @@ def _limits(args):
     limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
   if args.time_budget:
     limits = dataclasses.replace(limits, wall_s=args.time_budget)
+  if args.sandbox_memory:
+    limits = dataclasses.replace(limits, sandbox_mem_bytes=int(args.sandbox_memory * (1 << 20)))
   return limits
 
 
@@ -171,11 +221,18 @@ def _failure_results(path: str, message: str, lang: str, results: str | None, se
 
 def _print(text: str) -> None:
   """Prints, ignoring a reader that went away (`| head`): the grading itself is done."""
+  from grader.outputs import safe_text
   try:
-    print(text, flush=True)
+    print(safe_text(text), flush=True)
   except BrokenPipeError:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def _inside(path: Path, folder: Path) -> bool:
+  """Whether `path` is `folder` or lies under it (both resolved)."""
+  path, folder = path.resolve(), folder.resolve()
+  return path == folder or path.is_relative_to(folder)
 
 
 def grade_one(args) -> int:
@@ -185,6 +242,16 @@ def grade_one(args) -> int:
   path = Path(args.submission)
   if not os.path.lexists(path):
     return _usage(f"no such file or folder: {path}")
+  if args.force or args.regrade:
+    return _usage("--force and --regrade go with --batch")
+  if args.results:
+    # Checked before grading: a results path that cannot be written would lose the whole run.
+    from grader.outputs import check_writable
+    why = check_writable(Path(args.results))
+    if why:
+      return _usage(f"--results: {why}")
+    if Path(args.results).resolve() == path.resolve():
+      return _usage("--results would overwrite the submission itself")
   seed = args.seed if args.seed is not None else _env_seed()
   bad = _check_records(args)
   if bad:
@@ -195,6 +262,11 @@ def grade_one(args) -> int:
     message = f"the isolation {args.sandbox!r} cannot run here: {why}"
     _failure_results(str(path), message, lang, args.results, seed, args)
     return _usage(message)
+  refused = _same_uid_refusal(args, mode)
+  if refused:
+    _failure_results(str(path), refused, lang, args.results, seed, args)
+    return _usage(refused)
+  _say_memory_plan(_limits(args))
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
@@ -222,18 +294,37 @@ def batch(args) -> int:
     return _usage("--batch needs --out OUT_DIR")
   if args.workers is not None and args.workers < 1:
     return _usage("--workers must be at least 1")
+  if args.results:
+    return _usage("--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json")
+  if _inside(Path(args.out), roster) or _inside(roster, Path(args.out)):
+    # OUT_DIR inside the roster would be graded as a student on the next run (and the roster inside
+    # OUT_DIR would have its entries' ids taken by result folders).
+    return _usage("--out and the roster must not contain each other")
+  from grader.outputs import check_folder
+  why = check_folder(Path(args.out))
+  if why:
+    return _usage(f"--out: {why}")
   bad = _check_records(args)
   if bad:
     return _usage(bad)
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
-  from grader.batch import MixedAssignments, run_batch
+  refused = _same_uid_refusal(args, mode)
+  if refused:
+    return _usage(refused)
+  _say_memory_plan(_limits(args))
+  from grader.batch import MixedAssignments, run_batch, scan, select
+  regrade = [n for n in (args.regrade or "").split(",") if n]
+  _, unknown = select(scan(roster)[0], regrade)
+  if unknown:  # before the references are computed: a typo must not cost a run
+    from grader.outputs import escape_name
+    return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   seed = args.seed if args.seed is not None else _env_seed()
   try:
     run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
               lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-              assignment_name=args.assignment, questions_dirs=args.questions, force=args.force,
+              force=args.force, regrade=regrade, assignment_name=args.assignment, questions_dirs=args.questions,
               **_import_timeout(args))
   except MixedAssignments as e:
     return _usage(str(e))
@@ -261,7 +352,13 @@ def gradescope(argv) -> int:
     return _usage(bad)
   from grader.gradescope import build_bundle
   seed = args.seed if args.seed is not None else _env_seed()
+  try:
+    from grader.gradescope import check_budget
+    check_budget(args.time_budget, args.call_timeout)
+  except ValueError as e:
+    return _usage(str(e))
   build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
+               time_budget=args.time_budget, call_timeout=args.call_timeout,
                assignment_name=args.assignment, questions_dirs=args.questions)
   print(f"Gradescope autograder written to {args.out_zip} (hidden cases from seed {seed}; keep it private)")
   return 0

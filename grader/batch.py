@@ -5,7 +5,8 @@ Parallelism is threads, each driving its own sandbox subprocess; the grader proc
 """
 from __future__ import annotations
 
-import csv
+import collections
+import dataclasses
 import hashlib
 import json
 import os
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from grader import isolation
 from grader.grade import GradeReport, _unreadable, grade_submission, grader_version, load_caseset
-from grader.report import results_json, write_json
-from grader.sandbox import IMPORT_TIMEOUT_S
+from grader.outputs import escape_name, write_csv, write_json
+from grader.report import results_json
+from grader.sandbox import IMPORT_TIMEOUT_S, Limits
 
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
 ASSIGNMENT_FILE = "assignment.json"  # in OUT_DIR: the assignment its results were graded for
@@ -44,33 +46,100 @@ def claim_out(out: Path, assignment: str, names: list, force: bool = False) -> N
     raise MixedAssignments(f"{out} holds results graded for the assignment {previous!r}, not {assignment!r}; "
                            "use another --out folder, or --force to re-grade it for this one")
   write_json(path, {"assignment": assignment, "questions": names})
+# Every name the batch itself writes in OUT_DIR (add any new one here: a roster entry whose id equals it
+# would share its path; test_trust_roster checks the list against a real batch's output).
+RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json", ASSIGNMENT_FILE])
+# Folder names Windows refuses: OUT_DIR is often copied there (a plain id is never one of them).
+WINDOWS_NAMES = frozenset(["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)])
+ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  """One roster entry: `id` names its folder and gradebook row, `raw` is the file name as found."""
+  id: str
+  path: Path
+
+  @property
+  def raw(self) -> str:
+    return self.path.name
+
+  @property
+  def shown(self) -> str:
+    """The raw name, escaped into printable text (the gradebook's `entry` column)."""
+    return escape_name(self.raw)
+
+
+def name_hash(raw: str, digits: int = 8) -> str:
+  """Hex digits of the SHA-256 of a raw file name's bytes (undecodable bytes included)."""
+  return hashlib.sha256(os.fsencode(raw)).hexdigest()[:digits]
+
+
+def sanitise(stem: str) -> str:
+  """A stem usable as a folder name and a CSV cell: letters, digits (any script), `_`, `-` and `.` kept,
+  anything else `_`; no leading `.` or `-` (hidden folder, spreadsheet formula), cut to ID_CHARS."""
+  cleaned = "".join(c if (c.isalnum() and c.isprintable()) or c in "_-." else "_" for c in stem)
+  if cleaned[:1] in ("", ".", "-"):
+    cleaned = "_" + cleaned[1:]
+  return cleaned[:ID_CHARS]
+
+
+def _stem(p: Path) -> str:
+  return p.name if p.is_dir() else p.stem
+
+
+def scan(roster: Path) -> tuple[list[Entry], list[str]]:
+  """(entries, hidden names): every roster entry not starting with `.`, each with a distinct id.
+
+  The id is the sanitised stem; it gets `-` and name_hash(raw) whenever sanitising changed the stem,
+  the stem is a name the batch writes itself, or two entries' ids collide (compared case-folded, for
+  case-insensitive file systems): so entries are never merged, and an id is stable across runs of the
+  same roster. Hidden entries (starting with `.`) are left out and returned, for a notice.
+  """
+  names = sorted(os.listdir(roster))
+  hidden = [n for n in names if n.startswith(".")]
+  paths = [roster / n for n in names if not n.startswith(".")]
+  base = {p: sanitise(_stem(p)) for p in paths}
+  count = collections.Counter(b.casefold() for b in base.values())
+  level = {}
+  for p in paths:
+    b = base[p]
+    plain = (b == _stem(p) and count[b.casefold()] == 1 and b.casefold() not in RESERVED
+             and b.split(".")[0].casefold() not in WINDOWS_NAMES)
+    level[p] = 0 if plain else 1
+  # A plain id can still equal another entry's hashed one (a name crafted as "alice-1a2b3c4d"), or two
+  # hashes share 32 bits: every entry of a clash takes a longer hash, up to the whole SHA-256 of its
+  # raw name, which differs between any two entries of one folder.
+  digits = {1: 8, 2: 16, 3: 64}
+  while True:
+    ids = {p: base[p] if level[p] == 0 else f"{base[p]}-{name_hash(p.name, digits[level[p]])}" for p in paths}
+    groups = collections.defaultdict(list)
+    for p, i in ids.items():
+      groups[i.casefold()].append(p)
+    clashing = [p for g in groups.values() if len(g) > 1 for p in g]
+    if not clashing:
+      break
+    if all(level[p] == 3 for p in clashing):  # two raw names with one SHA-256: never seen; fail loudly
+      raise RuntimeError(f"roster entries with one id: {[str(p) for p in clashing]}")
+    for p in clashing:
+      level[p] = min(level[p] + 1, 3)
+  return [Entry(ids[p], p) for p in paths], hidden
 
 
 def students(roster: Path) -> list[tuple[str, Path]]:
-  """(student, entry) for every visible roster entry; student = the entry's name without its extension.
-
-  Two entries with one name (alice.py and alice.zip) keep their full names, so neither is lost.
-  """
-  entries = sorted(p for p in roster.iterdir() if not p.name.startswith("."))
-  stems = [p.name if p.is_dir() else p.stem for p in entries]
-  out = []
-  for p, stem in zip(entries, stems):
-    name = stem if stems.count(stem) == 1 else p.name
-    out.append((_safe_name(name), p))
-  return out
-
-
-def _safe_name(name: str) -> str:
-  """A student name usable as a folder name and a CSV cell."""
-  cleaned = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in name).strip()
-  return cleaned if cleaned not in ("", ".", "..") else "_"
+  """(student id, entry path) for every visible roster entry (see scan)."""
+  return [(e.id, e.path) for e in scan(roster)[0]]
 
 
 def content_hash(path: Path) -> str:
   """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes."""
   h = hashlib.sha256()
   h.update(path.name.encode("utf-8", "replace"))
-  path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
+  try:
+    path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
+  except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13): hashed as the link itself
+    _hash_entry(h, path, path.parent)
+    return h.hexdigest()
   if path.is_dir():
     for root, dirs, files in os.walk(path, followlinks=False):
       dirs.sort()
@@ -95,10 +164,37 @@ def _hash_entry(h, p: Path, base: Path):
     h.update(f"error:{e.errno}".encode())
 
 
-def grading_key(entry: Path, caseset, version: str) -> str:
-  """What a result depends on: the submission's content, the grader's version, the seed, the case set."""
-  parts = [content_hash(entry), version, str(caseset.seed), caseset.key]
-  return hashlib.sha256("|".join(parts).encode()).hexdigest()
+def records_version() -> str:
+  """A hash of the question records (questions/<name>/...) where the project has them, else ""."""
+  root = Path(__file__).resolve().parent.parent / "questions"
+  if not root.is_dir():
+    return ""
+  h = hashlib.sha256()
+  for p in sorted(root.rglob("*")):
+    if p.is_file() and "__pycache__" not in p.parts:
+      h.update(p.relative_to(root).as_posix().encode() + b"\0")
+      h.update(p.read_bytes())
+  return h.hexdigest()[:16]
+
+
+def _seed_part(caseset) -> str:
+  """The seed as it enters the key: stretched where grader.seed exists (summary.json holds only a hash
+  of the key, but a plain seed in it would still be a cheap offline oracle for guessed seeds)."""
+  try:
+    from grader import seed as seed_mod
+    return seed_mod.stretch(str(caseset.seed)).hex()
+  except (ImportError, AttributeError):
+    return hashlib.sha256(b"mmzoo-grader-seed|" + str(caseset.seed).encode()).hexdigest()
+
+
+def grading_key(entry: Path, caseset, version: str, options: dict | None = None, seed_part: str | None = None) -> str:
+  """What a result depends on: the submission's content, `version` (the grader's and the question
+  records' versions: run_batch joins them), the seed, the case set (its key covers the cases and the references' code), and every option
+  that changes a result (`options`: language, visibility, isolation, limits, import timeout, variant...)."""
+  parts = {"content": content_hash(entry), "grader": version,
+           "seed": seed_part if seed_part is not None else _seed_part(caseset), "cases": caseset.key,
+           "options": options or {}}
+  return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
 
 
 def _reusable(folder: Path, key: str) -> dict | None:
@@ -165,11 +261,12 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
   try:
     report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
                               import_timeout=import_timeout, defer=lambda f: (deferred.append(f), defer(f)))
+    report.submission = escape_name(str(entry))  # the title shows a hostile name as text, never raw
     summary = _summary(report, key)
   except Exception as e:  # noqa: BLE001 — one submission never stops the others
     traceback.print_exc()
     message = f"{type(e).__name__}: {e}"
-    report = GradeReport(str(entry), [_unreadable(s, caseset, "internal", {"error": message})
+    report = GradeReport(escape_name(str(entry)), [_unreadable(s, caseset, "internal", {"error": message})
                                       for s in caseset.specs], [], {}, seed=caseset.seed, internal_error=message,
                          assignment=caseset.assignment)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
@@ -181,36 +278,58 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
 
 
 def write_gradebook(path: Path, names: list, rows: list) -> None:
-  """gradebook.csv: student, score, max_score, then one column per graded function."""
-  tmp = path.with_suffix(".csv.tmp")
-  with open(tmp, "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f)
-    w.writerow(["student", "score", "max_score"] + names)
-    for student, s in rows:
-      w.writerow([student, s["score"], s["max_score"]] + [s["functions"].get(n, 0) for n in names])
-  os.replace(tmp, path)
+  """gradebook.csv: student, entry (the raw name, escaped), score, max_score, one column per function.
+
+  UTF-8 with a BOM and every cell neutralised (grader.outputs.write_csv): read it with utf-8-sig.
+  """
+  table = [["student", "entry", "score", "max_score"] + names]
+  for e, s in rows:
+    table.append([e.id, e.shown, s["score"], s["max_score"]] + [s["functions"].get(n, 0) for n in names])
+  write_csv(path, table)
+
+
+def select(entries: list[Entry], regrade: list[str]) -> tuple[set, list]:
+  """(ids to re-grade, names matching no entry): a name matches an entry's id, raw name or stem."""
+  chosen, unknown = set(), []
+  for name in regrade:
+    hits = {e.id for e in entries if name in (e.id, e.raw, _stem(e.path), e.shown)}
+    chosen |= hits
+    if not hits:
+      unknown.append(name)
+  return chosen, unknown
 
 
 def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, lang: str, limits=None,
-              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, assignment_name=None,
-              questions_dirs=(), force=False) -> dict:
-  """Grades the roster; returns {"graded": n, "reused": m, "students": k, "assignment": name}."""
+              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, force=False, regrade=(),
+              caseset=None, assignment_name=None, questions_dirs=()) -> dict:
+  """Grades the roster; returns {"graded": n, "reused": m, "students": k, "hidden": [...], "assignment": name}.
+
+  A result is reused only when its key (grading_key) is unchanged; `force` re-grades every entry,
+  `regrade` the named ones. `caseset` replaces the full one (tests grade a one-function set).
+  OUT_DIR records the assignment it holds; another one is refused unless `force` (claim_out).
+  """
   from tqdm import tqdm
   # the references, once, before any thread starts
-  caseset = load_caseset(seed, assignment_name=assignment_name, questions_dirs=questions_dirs)
+  caseset = caseset or load_caseset(seed, assignment_name=assignment_name, questions_dirs=questions_dirs)
   names = [s.name for s in caseset.specs]
   out.mkdir(parents=True, exist_ok=True)
   claim_out(out, caseset.assignment, names, force)
-  entries = students(roster)
+  entries, hidden = scan(roster)
+  chosen, unknown = select(entries, list(regrade))
+  if unknown:
+    raise ValueError(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   done, todo = {}, []
-  version = grader_version()
-  for student, entry in entries:
-    key = grading_key(entry, caseset, version)
-    summary = _reusable(out / student, key)
+  version = f"{grader_version()}+{records_version()}"
+  options = {"lang": lang, "visibility": hidden_visibility, "mode": mode, "import_timeout": import_timeout,
+             "limits": dataclasses.asdict(limits or Limits()), "functions": names}  # names: the assignment
+  seed_part = _seed_part(caseset)
+  for e in entries:
+    key = grading_key(e.path, caseset, version, options, seed_part)
+    summary = None if force or e.id in chosen else _reusable(out / e.id, key)
     if summary is not None:
-      done[student] = summary
+      done[e.id] = summary
     else:
-      todo.append((student, entry, key))
+      todo.append((e.id, e.path, key))
   workers = max(1, min(workers, isolation.SLOTS // 2))  # each worker may hold two uid slots at once
   slots = Slots(workers)
   bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
@@ -223,8 +342,12 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: int, mode: str, la
       bar.update(1)
   slots.join()
   bar.close()
-  write_gradebook(out / "gradebook.csv", names, [(s, done[s]) for s, _ in entries])
+  write_gradebook(out / "gradebook.csv", names, [(e, done[e.id]) for e in entries])
+  if hidden:
+    shown = ", ".join(escape_name(n) for n in hidden[:10]) + (", ..." if len(hidden) > 10 else "")
+    print(f"left out {len(hidden)} hidden roster entr{'y' if len(hidden) == 1 else 'ies'} "
+          f"(name starting with '.'): {shown}")
   print(f"assignment {caseset.assignment}: {len(todo)} graded, {len(done) - len(todo)} unchanged; "
         f"gradebook: {out / 'gradebook.csv'}")
-  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries),
+  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "hidden": hidden,
           "assignment": caseset.assignment}

@@ -228,12 +228,9 @@ def _read_cache(path: Path, key: str, all_cases):
 
 def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
   """Atomically (a temporary file renamed into place): parallel graders may write the same cache."""
+  from grader.outputs import write_atomic  # removes its temporary file whatever fails
   try:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(wire.dumps_file({"key": key, "deps": deps, "expected": expected}))
-    os.replace(tmp, path)
+    write_atomic(path, wire.dumps_file({"key": key, "deps": deps, "expected": expected}))
   except OSError:
     pass  # a read-only cache folder only costs the next run the recomputation
 
@@ -337,8 +334,12 @@ def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
   found = load.found.get(spec.name, "missing")
   clash = load.clashes.get(spec.name)
   if found == "missing":
-    lines = [("missing", {"name": spec.name})]
-    return FunctionResult(spec.name, [_zero(c, "missing", lines) for c in cases], "missing", {}, clash)
+    # Not found, but a module failed to import: the function may well be in it (a syntax error hides
+    # every name of its module), so the row says which module and why rather than "missing".
+    failed = failed_imports(load)
+    params = {"name": spec.name, "modules": failed} if failed else {}
+    lines = [("missing_import_failed", params) if failed else ("missing", {"name": spec.name})]
+    return FunctionResult(spec.name, [_zero(c, "missing", lines) for c in cases], "missing", params, clash)
   if found == "import_error":
     params = import_error_params(load.errors.get(spec.name, {}))
     lines = [("import_error", params)]
@@ -351,6 +352,22 @@ def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
 
 def _zero(case, reason, lines) -> CaseResult:
   return CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, reason, list(lines))
+
+
+# A module that fails to parse hides every name it would define; one that parsed but raised while
+# running is known (from its syntax tree) not to define what is missing, so it is not blamed.
+PARSE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+
+
+def failed_imports(load) -> list:
+  """[[module, "SyntaxError (line 3)"]] for every module of the submission that could not be parsed: the
+  exception's name and line, never its message."""
+  out = []
+  for module, info in sorted(load.modules.items()):
+    if info.get("exc_type") in PARSE_ERRORS:
+      why = info["exc_type"] + (f" (line {info['line']})" if isinstance(info.get("line"), int) else "")
+      out.append([module, why])
+  return out
 
 
 def import_error_params(info: dict) -> dict:

@@ -8,9 +8,18 @@ submission does). Gradescope unpacks it into /autograder/source; run_autograder 
 AUTOGRADER_ROOT (default /autograder), so a test can run it against a fake tree.
 The project itself is not installed into the venv: the sandboxed student code, which runs with the
 venv's interpreter, must not find the zoo or the grader among its packages.
+
+Secrets in the bundle (the seed, the references, the grader's and the zoo's sources, from which the
+hidden cases follow) are root's alone: 0600 files in 0700 folders in the zip, and setup.sh and
+run_autograder enforce it again (Gradescope's unpacking need not keep the zip's modes), so student code,
+which runs under another uid in every isolation mode, reads none of it even in `plain` mode, where no
+namespace hides the files. GRADER_SANDBOX=bwrap|unshare|plain forces an isolation mode (default auto).
+The submission's time budget is set when the bundle is built and leaves a margin under Gradescope's
+default 10-minute limit for starting up and writing the results.
 """
 from __future__ import annotations
 
+import math
 import stat
 import tomllib
 import zipfile
@@ -22,6 +31,11 @@ from grader.grade import HERE, load_caseset, write_cache
 
 PROJECT = HERE.parent
 VENV = "/opt/mmzoo-venv"
+# Gradescope's default limit for one submission is 10 minutes. The grader's budget (every call and import
+# of a submission, grader/sandbox.py) gets 7 of them; starting the grader, loading the references and
+# writing the results take seconds, so a submission that loops in every function still ends in time.
+TIME_BUDGET_S = 420.0
+GRADESCOPE_LIMIT_S = 600.0
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -47,8 +61,11 @@ fi
 "$PY" -m venv __VENV__
 __VENV__/bin/python -m pip install -q --upgrade pip
 __VENV__/bin/python -m pip install -q -r /autograder/source/requirements.txt
-# The sandbox runs student code under a non-root uid: it must be able to read the interpreter.
+# The sandbox runs student code under a non-root uid: it must be able to read the interpreter ...
 chmod -R a+rX __VENV__
+# ... and nothing of the bundle: the seed, the references and the grader's sources are root's alone.
+chown -R root:root /autograder/source
+chmod -R go-rwx /autograder/source
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -61,13 +78,23 @@ SRC="$ROOT/source"
 PY="${GRADER_PYTHON:-__VENV__/bin/python}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
+# The seed, the references and the sources are the grader's alone, whatever modes the unpacking left.
+chmod -R go-rwx "$SRC" "$ROOT/results"
 cd "$SRC" || exit 1
 export GRADER_CACHE_DIR="$SRC/cache"
 export GRADER_SEED="$(cat "$SRC/grader_seed")"
 echo "autograder: grading with the strongest isolation that works in this container (bwrap, unshare, plain);"
 echo "autograder: the line 'isolation: ...' below says which one it is."
-"$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox auto --lang "${GRADER_LANG:-__LANG__}" \\
-  --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" --assignment __ASSIGNMENT____QUESTIONS__
+# GRADER_SANDBOX forces an isolation mode (bwrap, unshare or plain); a mode that cannot run is refused.
+case "${GRADER_SANDBOX:-auto}" in
+  auto|bwrap|unshare|plain) ;;
+  *) echo "autograder: GRADER_SANDBOX=$GRADER_SANDBOX is not one of auto, bwrap, unshare, plain" >&2
+     printf '{"score": 0, "output": "The autograder is misconfigured (GRADER_SANDBOX is not auto, bwrap, unshare or plain); please tell the course staff.", "tests": []}\\n' > "$RESULTS"
+     exit 0 ;;
+esac
+"$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox "${GRADER_SANDBOX:-auto}" \\
+  --lang "${GRADER_LANG:-__LANG__}" --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" \\
+  --time-budget __BUDGET__ --call-timeout __CALL_TIMEOUT__ --assignment __ASSIGNMENT____QUESTIONS__
 status=$?
 if [ ! -s "$RESULTS" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit status %s); please tell the course staff.", "tests": []}\\n' \\
@@ -103,16 +130,38 @@ def _sources(questions_dirs=()):
 
 
 def _add(zf, name, data: bytes, executable=False):
+  """One file in the zip, root's alone (0700 or 0600), in folders root's alone (0700)."""
+  parts = name.split("/")[:-1]
+  for i in range(len(parts)):
+    folder = "/".join(parts[:i + 1]) + "/"
+    if folder not in zf.NameToInfo:
+      d = zipfile.ZipInfo(folder, date_time=(2020, 1, 1, 0, 0, 0))
+      d.external_attr = (0o700 | stat.S_IFDIR) << 16 | 0x10
+      zf.writestr(d, b"")
   info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
   info.compress_type = zipfile.ZIP_DEFLATED
-  info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+  info.external_attr = ((0o700 if executable else 0o600) | stat.S_IFREG) << 16
   zf.writestr(info, data)
 
 
+def check_budget(time_budget: float, call_timeout: float) -> None:
+  """ValueError unless the budget leaves a margin under Gradescope's limit and holds at least one call."""
+  if not (0 < time_budget <= GRADESCOPE_LIMIT_S - 60 and math.isfinite(time_budget)):
+    raise ValueError(f"the time budget must be over 0 and at most {GRADESCOPE_LIMIT_S - 60:g} s, a minute "
+                     f"under Gradescope's default limit of {GRADESCOPE_LIMIT_S:g} s (got {time_budget:g})")
+  if not 0 < call_timeout <= time_budget:
+    raise ValueError(f"the call timeout must be over 0 and at most the time budget (got {call_timeout:g})")
+
+
 def build_bundle(out_zip: Path, *, seed: int, lang: str = "en", hidden_visibility: str = "visible",
+                 time_budget: float = TIME_BUDGET_S, call_timeout: float | None = None,
                  assignment_name: str | None = None, questions_dirs=()) -> None:
   """Writes the bundle of one assignment; the references for `seed` are computed (or taken from the cache) first."""
   import tempfile
+
+  from grader.isolation import Limits
+  call_timeout = call_timeout or Limits().call_wall_s
+  check_budget(time_budget, call_timeout)
   caseset = load_caseset(seed, assignment_name=assignment_name, questions_dirs=questions_dirs)
   extra = "".join(f' --questions "$SRC/extra_questions/{k}"' for k in range(len(questions_dirs)))
   out_zip.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +171,7 @@ def build_bundle(out_zip: Path, *, seed: int, lang: str = "en", hidden_visibilit
       _add(zf, "setup.sh", SETUP_SH.replace("__VENV__", VENV).encode(), executable=True)
       run = RUN_AUTOGRADER.replace("__VENV__", VENV).replace("__LANG__", lang)
       run = run.replace("__ASSIGNMENT__", shlex.quote(caseset.assignment)).replace("__QUESTIONS__", extra)
+      run = run.replace("__BUDGET__", f"{time_budget:g}").replace("__CALL_TIMEOUT__", f"{call_timeout:g}")
       _add(zf, "run_autograder", run.replace("__VISIBILITY__", hidden_visibility).encode(), executable=True)
       _add(zf, "requirements.txt", requirements().encode())
       _add(zf, "grader_seed", f"{seed}\n".encode())

@@ -23,7 +23,8 @@ from grader.grade import HANDOUT_MARK, HERE, assignment, grader_version
 PROJECT = HERE.parent
 # The grader's files the self-check needs (cases.py and questions.py read the public records only).
 SELF_CHECK_FILES = ("__init__.py", "__main__.py", "grade.py", "report.py", "submission.py", "sandbox.py",
-                    "worker.py", "wire.py", "i18n.py", "isolation.py", "compare.py", "cases.py", "questions.py")
+                    "worker.py", "wire.py", "i18n.py", "isolation.py", "compare.py", "outputs.py", "cases.py",
+                    "questions.py")
 PUBLIC_FILES = ("question.toml", "visible.json")
 
 README = """# Multimodal fusion exercises: the hand-out ({assignment})

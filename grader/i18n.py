@@ -87,6 +87,16 @@ EN = {
     "unsupported": "{path} is not a .py file, a .ipynb notebook, a .zip or a folder; nothing was graded",
     "no_python": "no Python file (.py or .ipynb) was found in the submission",
     "module_failed": "{module} failed to import: {error}",
+    # (T2, issue 12) two sources of one module, special files, and functions lost to a failed import
+    "notebook_ignored": "{path} was ignored: {module} defines the same module and is graded instead",
+    "hidden_skipped": "{path} is a hidden file (its name starts with '.'); it was not graded",
+    "special_fifo": "{path} is a named pipe (FIFO), not a file or a folder; it was refused",
+    "special_device": "{path} is a device, not a file or a folder; it was refused",
+    "special_socket": "{path} is a socket, not a file or a folder; it was refused",
+    "special_folder": "{path} is a folder where a file was expected; it was refused",
+    "special_other": "{path} is a special file, not a file or a folder; it was refused",
+    "missing_import_failed": "not found; {failures}",
+    "module_failed_short": "module {module} failed to import: {error}",
 }
 
 ZH = {
@@ -162,6 +172,15 @@ ZH = {
     "unsupported": "{path} 不是 .py 文件、.ipynb 笔记本、.zip 或文件夹；未评分",
     "no_python": "提交中没有找到 Python 文件（.py 或 .ipynb）",
     "module_failed": "{module} 导入失败：{error}",
+    "notebook_ignored": "已忽略 {path}：{module} 定义了同一个模块，评分的是它",
+    "hidden_skipped": "{path} 是隐藏文件（文件名以 '.' 开头）；未评分",
+    "special_fifo": "{path} 是命名管道（FIFO），不是文件或文件夹；已拒绝",
+    "special_device": "{path} 是设备文件，不是文件或文件夹；已拒绝",
+    "special_socket": "{path} 是套接字，不是文件或文件夹；已拒绝",
+    "special_folder": "{path} 是文件夹，而这里需要文件；已拒绝",
+    "special_other": "{path} 是特殊文件，不是文件或文件夹；已拒绝",
+    "missing_import_failed": "未找到；{failures}",
+    "module_failed_short": "模块 {module} 导入失败：{error}",
 }
 
 CATALOG = {"en": EN, "zh": ZH}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
 import shlex
 import shutil
@@ -40,6 +41,9 @@ class Limits:
   output_bytes: int = 1 << 20  # what the caller reads of stderr (see read_capped)
   # bwrap and unshare: what student code may write in its scratch folder (a private tmpfs, see below)
   scratch_bytes: int = 64 << 20
+  # All of one sandbox's processes together (resident memory, tmpfs pages included), through a memory
+  # cgroup of its own; where no memory controller can be used, see memory_plan for the fallback.
+  sandbox_mem_bytes: int = 2 << 30
 
 
 class IsolationUnavailable(RuntimeError):
@@ -66,6 +70,15 @@ def _tool(name: str) -> str:
 def _is_root() -> bool:
   """Whether the grader runs as root (and so can give each sandbox a uid of its own)."""
   return os.geteuid() == 0
+
+
+def shares_grader_uid(mode: str) -> bool:
+  """Whether student code in this mode runs under the grader's own host uid with nothing hiding the grader.
+
+  Only plain mode as a non-root grader: as root, every mode drops to a uid of its own; bwrap and unshare
+  hide the grader's processes and files behind namespaces.
+  """
+  return mode == "plain" and not _is_root()
 
 
 def sandbox_uid(uid_slot: int) -> int:
@@ -111,7 +124,7 @@ def _prlimit(limits: Limits, nproc: int) -> list[str]:
   def both(v: int) -> str:
     return f"{v}:{v}"
   # CPU: SIGXCPU at the soft limit (a clear reason), SIGKILL a second later if that signal is caught.
-  return [_tool("prlimit"), f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}", f"--as={both(limits.mem_bytes)}",
+  return [_tool("prlimit"), f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}", f"--as={both(process_mem_bytes(limits))}",
           f"--fsize={both(limits.fsize_bytes)}", f"--nofile={both(limits.nofile)}",
           f"--nproc={both(nproc)}", "--core=0:0", "--"]
 
@@ -321,6 +334,189 @@ def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | Non
           "--propagation", "private", "--", "/bin/sh", "-ec", "\n".join(s)]
 
 
+# ---------------------------------------------------------------------------------------------
+# Memory per sandbox. RLIMIT_AS bounds one process, and a sandbox may hold up to nproc of them, so the
+# sandbox as a whole is bounded by a memory cgroup of its own: every process of the sandbox is in it,
+# the kernel's OOM killer acts inside it only (another sandbox or the grader is never its victim), and
+# the grader kills the whole sandbox once the cgroup has seen an OOM kill (Session reports "memory
+# limit"). Where no memory controller is writable (a non-root grader, a container without one), the
+# fallback is the per-process limit of memory_plan, and the sandbox stays the OOM killer's first pick.
+AS_FLOOR = 5 << 29  # 2.5 GiB: JAX reserves ~1.5 GiB of address space just to import (sandbox-findings)
+_CGROUP_SEQ = itertools.count()
+
+
+def _memory_mounts() -> list[tuple[int, str]]:
+  """(cgroup version, mount point) of every cgroup hierarchy that may hold the memory controller."""
+  found = []
+  try:
+    lines = Path("/proc/self/mountinfo").read_text().splitlines()
+  except OSError:
+    return []
+  for line in lines:
+    left, _, right = line.partition(" - ")
+    fields, tail = left.split(), right.split()
+    if len(fields) < 5 or len(tail) < 3:
+      continue
+    if tail[0] == "cgroup" and "memory" in tail[2].split(","):
+      found.append((1, fields[4]))
+    elif tail[0] == "cgroup2":
+      found.append((2, fields[4]))
+  return sorted(found)  # v1's memory hierarchy first: where both exist, v2 rarely has the controller
+
+
+def _own_cgroup(version: int) -> str:
+  """This process's cgroup path in the v1 memory hierarchy or in the v2 one."""
+  for line in Path("/proc/self/cgroup").read_text().splitlines():
+    num, controllers, path = line.split(":", 2)
+    if (version == 1 and "memory" in controllers.split(",")) or (version == 2 and num == "0" and not controllers):
+      return path
+  raise OSError(f"not in a cgroup v{version} memory hierarchy")
+
+
+@dataclasses.dataclass
+class MemoryCgroup:
+  """One sandbox's memory cgroup: its folder, its hierarchy's version, and the limit it was given."""
+  path: Path
+  version: int
+  limit: int
+
+  @classmethod
+  def create(cls, version: int, parent: Path, limit: int) -> MemoryCgroup:
+    """A new cgroup under parent with the limit set (swap included where the kernel counts it)."""
+    path = parent / f"mmzoo-{os.getpid()}-{next(_CGROUP_SEQ)}"
+    path.mkdir()
+    cg = cls(path, version, limit)
+    try:
+      if version == 1:
+        (path / "memory.limit_in_bytes").write_text(str(limit))
+        if (path / "memory.memsw.limit_in_bytes").exists():  # memory + swap, so swap is no way around it
+          (path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+      else:
+        (path / "memory.max").write_text(str(limit))
+        for name, value in (("memory.swap.max", "0"), ("memory.oom.group", "1")):
+          if (path / name).exists():
+            (path / name).write_text(value)
+    except OSError:
+      cg.remove()
+      raise
+    return cg
+
+  def join_argv(self) -> list[str]:
+    """A prefix that moves itself into this cgroup, then execs the rest (its children inherit it)."""
+    return [_tool("sh"), "-c", 'echo $$ > "$0" && exec "$@"', str(self.path / "cgroup.procs")]
+
+  def oom_kills(self) -> int:
+    """How many processes the OOM killer has killed in this cgroup so far."""
+    name = "memory.oom_control" if self.version == 1 else "memory.events"
+    try:
+      for line in (self.path / name).read_text().splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+          return int(value)
+    except (OSError, ValueError):
+      pass
+    return 0
+
+  def peak(self) -> int:
+    """The most memory the cgroup has used (0 where the kernel does not say)."""
+    name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+    try:
+      return int((self.path / name).read_text())
+    except (OSError, ValueError):
+      return 0
+
+  def remove(self) -> None:
+    """Removes the cgroup once its processes are gone (dead processes leave it within moments)."""
+    for _ in range(50):
+      try:
+        self.path.rmdir()
+        return
+      except FileNotFoundError:
+        return
+      except OSError:
+        time.sleep(0.02)
+    _warn(f"could not remove the memory cgroup {self.path}")
+
+
+def _remove_stale(parent: Path) -> None:
+  """Removes the empty cgroups that a grader killed before it could clean up left behind."""
+  for d in parent.glob("mmzoo-*-*"):
+    pid = d.name.split("-")[1]
+    if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+      try:
+        d.rmdir()
+      except OSError:
+        pass  # still holds processes (or was just removed): left alone
+
+
+@functools.cache
+def _memory_parent() -> tuple[int, Path] | str:
+  """(version, the folder sandboxes' cgroups go in) where a memory controller works, else why not."""
+  if not _is_root():
+    return "the grader is not root, so it cannot create cgroups"
+  why = "no cgroup hierarchy with the memory controller is mounted"
+  for version, mount in _memory_mounts():
+    try:
+      parent = Path(mount + _own_cgroup(version).rstrip("/"))
+      if version == 2:
+        if "memory" not in (parent / "cgroup.controllers").read_text().split():
+          why = "cgroup v2 is mounted without the memory controller"
+          continue
+        if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
+          (parent / "cgroup.subtree_control").write_text("+memory")
+      MemoryCgroup.create(version, parent, 64 << 20).remove()  # a trial: creating and limiting works
+      _remove_stale(parent)
+      return version, parent
+    except OSError as e:
+      why = f"cgroup v{version} at {mount}: {e}"
+  return why
+
+
+def memory_cgroup(limits: Limits) -> MemoryCgroup | None:
+  """A fresh memory cgroup for one sandbox, or None where no controller can be used (the fallback applies)."""
+  parent = _memory_parent()
+  if isinstance(parent, str):
+    return None
+  return MemoryCgroup.create(parent[0], parent[1], limits.sandbox_mem_bytes)
+
+
+def _machine_memory() -> int:
+  """The machine's physical memory in bytes."""
+  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def process_mem_bytes(limits: Limits) -> int:
+  """RLIMIT_AS for each sandboxed process: limits.mem_bytes with a memory cgroup, else the fallback.
+
+  Without a cgroup, up to nproc processes may each hold this much, so it is cut to what lets nproc of
+  them fit the machine, but never under AS_FLOOR (JAX could not even import): memory_plan says whether
+  the cut was enough.
+  """
+  if not isinstance(_memory_parent(), str):
+    return limits.mem_bytes
+  return min(limits.mem_bytes, max(AS_FLOOR, _machine_memory() // limits.nproc))
+
+
+def has_memory_cgroup() -> bool:
+  """Whether sandboxes get a memory cgroup here (else memory_plan's per-process fallback applies)."""
+  return not isinstance(_memory_parent(), str)
+
+
+def memory_plan(limits: Limits) -> str:
+  """Which memory limit applies to a sandbox, in one sentence for the teacher."""
+  mib = 1 << 20
+  parent = _memory_parent()
+  if not isinstance(parent, str):
+    return (f"memory: {limits.sandbox_mem_bytes // mib} MiB for each sandbox as a whole "
+            f"(cgroup v{parent[0]} memory controller)")
+  per = process_mem_bytes(limits)
+  total, need = _machine_memory(), per * limits.nproc
+  fits = "fits" if need <= total else "does NOT fit"
+  return (f"memory: no memory controller ({parent}); a per-process limit of {per // mib} MiB x up to "
+          f"{limits.nproc} processes = {need // mib} MiB, which {fits} this machine's {total // mib} MiB; "
+          f"the OOM killer picks a sandbox before the grader")
+
+
 def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot: int = 0,
           ro_paths: list[Path] = ()) -> subprocess.Popen:
   """Starts argv isolated; stdin, stdout, stderr are unbuffered binary pipes; ro_paths: extra read-only paths."""
@@ -337,11 +533,19 @@ def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot
     full = _unshare_argv(argv, scratch, limits, uid, list(ro_paths))
   else:
     raise IsolationUnavailable(f"unknown isolation mode {mode!r}")
-  proc = subprocess.Popen(_oom_first() + full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, cwd=str(scratch), start_new_session=True, bufsize=0,
-                          close_fds=True)
+  cgroup = memory_cgroup(limits)
+  join = cgroup.join_argv() if cgroup else []
+  try:
+    proc = subprocess.Popen(join + _oom_first() + full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=str(scratch), start_new_session=True,
+                            bufsize=0, close_fds=True)
+  except BaseException:
+    if cgroup:
+      cgroup.remove()
+    raise
   proc.isolation_mode = mode
   proc.sandbox_uid = uid
+  proc.memory_cgroup = cgroup
   return proc
 
 
@@ -395,6 +599,10 @@ def kill(proc: subprocess.Popen) -> None:
   uid = getattr(proc, "sandbox_uid", None)
   if uid is not None:
     _sweep_uid(uid)  # plain mode: a setsid grandchild has left the session, but not the uid
+  cgroup = getattr(proc, "memory_cgroup", None)
+  if cgroup is not None:
+    proc.memory_cgroup = None
+    cgroup.remove()
   # stdin and stdout are closed; stderr stays open so the caller can still read what the dead process
   # left there (a pipe buffer at most: with every writer gone, a read reaches the end).
   for pipe in (proc.stdin, proc.stdout):

@@ -1,11 +1,7 @@
 """Feedback: the terminal table and Gradescope's results.json, in English or Chinese."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import unicodedata
-from pathlib import Path
 
 from grader.grade import import_error_params
 from grader.i18n import t
@@ -21,6 +17,9 @@ def render_line(lang: str, key: str, params: dict) -> str:
   params = dict(params)
   if key == "erratum":
     params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params.get("why_en", "")
+  if key == "missing_import_failed":
+    params["failures"] = "; ".join(t(lang, "module_failed_short", module=m, error=e)
+                                   for m, e in params.get("modules", []))
   if key == "crash_signal":
     hint_key = params.get("hint_key", "")
     params["hint"] = t(lang, hint_key) if hint_key in ("hint_SIGKILL", "hint_SIGXCPU", "hint_SIGXFSZ",
@@ -47,7 +46,9 @@ def case_text(lang: str, case) -> str:
 
 def function_summary(lang: str, fr) -> str:
   """The table's short reason for one function."""
-  if fr.state == "missing":
+  if fr.state == "missing" and fr.state_params.get("modules"):
+    text = render_line(lang, "missing_import_failed", fr.state_params)
+  elif fr.state == "missing":
     text = t(lang, "missing", name=fr.name)
   elif fr.state == "import_error":
     text = t(lang, "import_error", **fr.state_params)
@@ -146,11 +147,6 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
 
 
 def write_json(path, data) -> None:
-  """Writes JSON atomically (a temporary file renamed into place)."""
-  path = Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-  with os.fdopen(fd, "w", encoding="utf-8") as f:
-    json.dump(data, f, ensure_ascii=False, indent=1)
-    f.write("\n")
-  os.replace(tmp, path)
+  """Writes JSON atomically, whatever text it holds (grader.outputs: surrogates escaped, no temporary left)."""
+  from grader.outputs import write_json as write
+  write(path, data)

@@ -139,6 +139,7 @@ class Worker:
     argv = [sys.executable, "-I", "-B", str(worker_dir / "worker.py"), str(src_dir)]
     self.proc = spawn(mode, argv, scratch=Path(scratch), limits=limits, uid_slot=uid_slot,
                       ro_paths=[worker_dir])
+    self.cgroup = getattr(self.proc, "memory_cgroup", None)
     self.rfd = self.proc.stdout.fileno()
     self.wfd = self.proc.stdin.fileno()
     os.set_blocking(self.wfd, False)
@@ -153,6 +154,16 @@ class Worker:
       except (_Stop, OSError, ValueError, subprocess.TimeoutExpired):
         pass
     kill(self.proc)
+
+  def passed_memory(self) -> bool:
+    """Whether the sandbox's memory cgroup has seen an OOM kill (read before close, which removes it)."""
+    return self.cgroup is not None and self.cgroup.oom_kills() > 0
+
+  def memory_stop(self) -> _Stop:
+    """The outcome of a sandbox that passed its memory limit (the caller kills it as a whole)."""
+    mib = self.cgroup.limit >> 20
+    return _Stop("crashed", f"memory limit: the sandbox's processes together passed {mib} MiB",
+                 {"kind": "memory", "limit_mib": mib})
 
   def stderr_tail(self) -> str:
     """What the process wrote on stderr before the worker silenced it (read after close)."""
@@ -273,8 +284,18 @@ class Session:
         self._add_skipped(report)
       return self.report
 
+  def _modules(self) -> set:
+    """The submission's modules as the worker names them (relative .py paths), to check its messages."""
+    rels = set()
+    for root, _, files in os.walk(self.src_dir):
+      for f in files:
+        if f.endswith(".py"):
+          rels.add(Path(root, f).relative_to(self.src_dir).as_posix())
+    return rels  # the root's __init__.py too: the worker imports it (a package submitted as a folder)
+
   def _load(self):
     w, current = self.worker, None
+    known = self._modules()
     budget = {"bytes": 0, "messages": 0, "max_messages": 10_000}
     deadline = time.monotonic() + min(self.import_timeout, max(self._budget_left(), 1.0))
     try:
@@ -285,13 +306,19 @@ class Session:
       while True:
         message = w.receive(deadline, budget)
         if message.get("type") == "importing":
-          current = str(message.get("path", ""))[:500]
+          path = message.get("path")
+          # The worker imports the real modules in sorted order, each once; anything else was forged by
+          # the module being imported (`current` stays the one to blame), e.g. to dodge the blame.
+          if not isinstance(path, str) or path not in known or (current is not None and path <= current):
+            raise _Stop("bad_output", "a forged message on the channel while importing", {"kind": "wire"})
+          current = path
           deadline = time.monotonic() + min(self.import_timeout, max(self._budget_left(), 1.0))
         elif message.get("type") == "loaded":
           return self._report(message)
-    except _Stop as stop:
+    except _Stop as caught:
+      stop = w.memory_stop() if w.passed_memory() else caught
       stop.module = current
-      raise
+      raise stop from None
 
   def _blame(self, stop):
     """A module stopped the worker while importing: leave it out and say why; else give up."""
@@ -305,6 +332,9 @@ class Session:
       raise LoadFailed(f"the sandbox stopped again while importing {stop.module}")
     if self._budget_left() <= 0:
       raise LoadFailed(f"the time budget ran out while importing the submission ({stop.module})")
+    # The restart cap holds while loading too (each real module is blamed once, but a cap costs nothing).
+    if self.restarts >= MAX_RESTARTS:
+      raise LoadFailed("the sandbox was restarted too many times while importing the submission")
     self.restarts += 1
     self.skip[stop.module] = {"exc_type": "", "status": stop.status, "message": stop.error, **stop.info,
                               "stopped": True}
@@ -358,11 +388,14 @@ class Session:
       while True:
         message = self.worker.receive(deadline, budget)
         if message.get("type") == "reply" and message.get("id") == rid:
+          if self.worker.passed_memory():
+            raise self.worker.memory_stop()  # a child was OOM-killed: the whole sandbox goes
           if self.worker.has_more():
             # More frames than the one reply: the channel is not clean, so the next call gets a fresh worker.
             self.close_worker()
           return self._outcome(message)
-    except _Stop as stop:
+    except _Stop as caught:
+      stop = self.worker.memory_stop() if self.worker.passed_memory() else caught
       self.close_worker()
       info = dict(stop.info)
       if stop.status == "timeout":

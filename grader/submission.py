@@ -72,13 +72,15 @@ class _Writer:
       self.write(rel, text)
 
   def add_notebook(self, rel: str, data: bytes):
+    # A .py of the same module came first (source_order): it is the submission, the notebook most likely
+    # a scratch copy; grading both would let the notebook's unfinished functions clash with it.
+    if rel[: -len(".ipynb")] + ".py" in self.taken:
+      self.reading.problems.append(Problem("notebook_ignored", {"path": rel, "module": rel[:-6] + ".py"}))
+      return
     text = notebook_to_python(rel, data, self.reading)
     if text is None:
       return
-    py = rel[: -len(".ipynb")] + ".py"
-    if py in self.taken:  # a .py of the same name came first (sorted order): keep both
-      py = rel[: -len(".ipynb")] + "_notebook.py"
-    self.write(py, text)
+    self.write(rel[: -len(".ipynb")] + ".py", text)
 
   def write(self, rel: str, text: str):
     if rel in self.taken:
@@ -201,6 +203,20 @@ def _wanted(rel: str) -> str | None:
   return None
 
 
+def _hidden_source(rel: str) -> bool:
+  """A .py or .ipynb whose own name starts with "." (not a macOS "._" fork): skipped, but said so."""
+  parts = rel.split("/")
+  name = parts[-1]
+  return (name.startswith(".") and not name.startswith("._") and name.endswith((".py", ".ipynb"))
+          and not any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]))
+
+
+def source_order(rel: str) -> tuple:
+  """Sort key of the files read: by module path, a .py before a notebook of the same module."""
+  stem, _, ext = rel.rpartition(".")
+  return (stem, ext != "py", rel)
+
+
 def _read_capped(path: Path, cap: int) -> bytes:
   """At most cap + 1 bytes of a regular file, never following a symlink."""
   fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -258,8 +274,10 @@ def _read_folder(root: Path, writer: _Writer):
     dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
     for f in filenames:
       found.append((_rel(root, dirpath, f), Path(dirpath) / f))
-  for rel, path in sorted(found):
+  for rel, path in sorted(found, key=lambda item: source_order(item[0])):
     if _wanted(rel) is None:
+      if _hidden_source(rel):
+        writer.reading.problems.append(Problem("hidden_skipped", {"path": rel[:200]}))
       continue
     if path.is_symlink():
       writer.reading.problems.append(Problem("symlink_skipped", {"path": rel}))
@@ -279,13 +297,42 @@ def _is_symlink_member(info: zipfile.ZipInfo) -> bool:
   return stat.S_ISLNK(info.external_attr >> 16)
 
 
+def _open_regular(path: Path):
+  """A binary file object for `path`, refusing (without blocking) anything but a regular file: opening
+  a FIFO for reading waits for a writer, a device can be endless."""
+  fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+  try:
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+      raise _Refused(file_kind(mode), path=path.name[:200])
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+  except BaseException:
+    os.close(fd)
+    raise
+
+
+def file_kind(mode: int) -> str:
+  """The problem code for a file that is not regular: "special_fifo", "special_device", ... (i18n)."""
+  for test, name in ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"),
+                     (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+    if test(mode):
+      return "special_" + name
+  return "special_other"
+
+
 def _read_zip(path: Path, writer: _Writer):
   limits = writer.limits
   try:
-    zf = zipfile.ZipFile(path)
-  except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+    raw = _open_regular(path)
+  except OSError as e:
     raise _Refused("zip_damaged", error=type(e).__name__) from None
-  with zf:
+  try:
+    zf = zipfile.ZipFile(raw)
+  except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+    raw.close()
+    raise _Refused("zip_damaged", error=type(e).__name__) from None
+  with raw, zf:
     infos = zf.infolist()
     if len(infos) > limits.zip_members:
       raise _Refused("zip_too_many", count=len(infos), limit=limits.zip_members)
@@ -297,9 +344,11 @@ def _read_zip(path: Path, writer: _Writer):
         raise _Refused("zip_symlink", member=info.filename[:200])
     if sum(i.file_size for i in infos if _wanted(_safe_rel(i.filename)) is not None) > limits.total_bytes:
       raise _Refused("zip_too_big", limit=limits.total_bytes)
-    for info in sorted(infos, key=lambda i: _safe_rel(i.filename)):
+    for info in sorted(infos, key=lambda i: source_order(_safe_rel(i.filename))):
       rel = _safe_rel(info.filename)
       kind = _wanted(rel)
+      if not info.is_dir() and kind is None and _hidden_source(rel):
+        writer.reading.problems.append(Problem("hidden_skipped", {"path": rel[:200]}))
       if info.is_dir() or kind is None:
         continue
       _read_member(zf, info, rel, kind, writer)
@@ -352,6 +401,9 @@ def read_submission(path, dest, limits: ReadLimits = ReadLimits()) -> Reading:
   writer = _Writer(dest, limits, reading)
   kind = kind_of(path)
   try:
+    mode = os.stat(path).st_mode  # a roster entry may be a link to the submission: followed here
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+      raise _Refused(file_kind(mode), path=path.name[:200])
     if kind == "folder" and _lone_zip(path):
       _read_zip(_lone_zip(path), writer)
     elif kind == "folder":

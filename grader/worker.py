@@ -28,6 +28,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import traceback
+import types
 
 import numpy as np
 
@@ -189,8 +190,9 @@ def _discover(root, skip):
         rel = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
         if rel not in skip:
           rels.append(rel)
-  # The root's own __init__.py is skipped: it would need a package name the submission never chose.
-  return sorted(r for r in rels if r != "__init__.py")
+  # The root's own __init__.py counts too (a package submitted as a folder): _import_one loads it as a
+  # package under a private name, so its relative imports work.
+  return sorted(rels)
 
 
 def _import_one(name, path):
@@ -201,11 +203,13 @@ def _import_one(name, path):
       if os.path.realpath(getattr(mod, "__file__", "") or "") == os.path.realpath(path):
         return mod
     except ModuleNotFoundError as e:
-      if e.name != name:
+      # Its own name not found, or the "package" of a file named with dots (hw.v2.py): load it by path.
+      if e.name != name and not name.startswith(f"{e.name}."):
         raise
   # Shadowed (say a student file named json.py) or not a valid name: load it by path.
   private = "_mmz_sub_" + "".join(c if c.isalnum() else "_" for c in name or "init") + f"_{abs(hash(path))}"
-  spec = importlib.util.spec_from_file_location(private, path)
+  package = [os.path.dirname(path)] if os.path.basename(path) == "__init__.py" else None
+  spec = importlib.util.spec_from_file_location(private, path, submodule_search_locations=package)
   mod = importlib.util.module_from_spec(spec)
   sys.modules[private] = mod
   try:
@@ -247,6 +251,17 @@ def load(channel, root, names, skip):
   return _resolve(names, modules, defined, module_errors)
 
 
+def _same(a, b) -> bool:
+  """One definition: the same object, or the same source imported twice (a package's __init__.py that
+  re-exports a function of its own module, loaded once as part of it and once on its own)."""
+  if a is b:
+    return True
+  if not (isinstance(a, types.FunctionType) and isinstance(b, types.FunctionType)):
+    return False  # only plain functions are compared (no attribute of a student's object is read)
+  ca, cb = a.__code__, b.__code__
+  return ca.co_filename == cb.co_filename and ca.co_firstlineno == cb.co_firstlineno and ca.co_code == cb.co_code
+
+
 def _resolve(names, modules, defined, module_errors):
   """The first module by sorted path that defines a name wins; every other definer is a clash."""
   table, found, errors, clashes = {}, {}, {}, {}
@@ -261,7 +276,7 @@ def _resolve(names, modules, defined, module_errors):
       found[name] = "missing"
       continue
     rel, obj = owners[0]
-    distinct = [r for r, o in owners[1:] if o is None or obj is None or o is not obj]
+    distinct = [r for r, o in owners[1:] if o is None or obj is None or not _same(o, obj)]
     if distinct:
       clashes[name] = [rel] + distinct
     if obj is None and rel in module_errors:

@@ -30,7 +30,7 @@ def batch(roster, out, cwd):
 
 
 def gradebook(out):
-  with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+  with open(out / "gradebook.csv", newline="", encoding="utf-8-sig") as f:  # written with a BOM
     return list(csv.reader(f))
 
 
@@ -67,19 +67,20 @@ def test_every_entry_is_graded_even_when_some_are_broken(roster):
   assert first.returncode == 0, first.stderr[-3000:]
   rows = {row[0]: row for row in roster["book1"][1:]}
   assert sorted(rows) == ["alice", "bob", "carol", "dave", "erin", "frank"]
-  score = {s: int(r[1]) for s, r in rows.items()}
+  score = {s: int(r[2]) for s, r in rows.items()}
   assert score == {"alice": 10, "bob": 170, "carol": 0, "dave": 20, "erin": 0, "frank": 0}
-  assert all(r[2] == "170" for r in rows.values())
+  assert all(r[3] == "170" for r in rows.values())
   assert "6/6" in first.stderr  # the progress bar
 
 
 def test_the_gradebook_has_one_column_per_function(roster):
   header, *rows = roster["book1"]
-  assert header == ["student", "score", "max_score"] + NAMES
+  assert header == ["student", "entry", "score", "max_score"] + NAMES
   for row in rows:
-    assert sum(int(x) for x in row[3:]) == int(row[1])
+    assert sum(int(x) for x in row[4:]) == int(row[2])
   dave = next(r for r in rows if r[0] == "dave")
-  assert dict(zip(NAMES, map(int, dave[3:])))["attention_fusion"] == 10
+  assert dave[1] == "dave.ipynb"
+  assert dict(zip(NAMES, map(int, dave[4:])))["attention_fusion"] == 10
 
 
 def test_each_student_gets_a_results_json_with_the_reason(roster):

@@ -30,7 +30,7 @@ def test_a_roster_of_hostile_inputs_is_graded_entry_by_entry(work):
          "--call-timeout", "10", "--workers", "2"]
   proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
-  with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+  with open(out / "gradebook.csv", newline="", encoding="utf-8-sig") as f:  # written with a BOM
     book = {row["student"]: row for row in csv.DictReader(f)}
   assert set(book) == set(expect)
   for student, (how, words) in expect.items():
