@@ -65,8 +65,8 @@ def test_a_batch_names_its_assignment_and_keeps_its_out_folder_to_it(work):
   assert "assignment part1: 1 graded" in proc.stdout
   assert json.loads((out / "assignment.json").read_text())["assignment"] == "part1"
   assert json.loads((out / "ann" / "results.json").read_text())["extra_data"]["assignment"] == "part1"
-  header = (out / "gradebook.csv").read_text().splitlines()[0].split(",")
-  assert header[3:] == ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
+  header = (out / "gradebook.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+  assert header[header.index("max_score") + 1:] == ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
                         "self_attention", "self_attention_fusion"]
   proc = grader("--batch", roster, "--out", out, "--assignment", "part2", *common, cwd=work)
   assert proc.returncode == 2 and "--force" in proc.stderr
