@@ -5,6 +5,9 @@
   python -m grader handout OUT_DIR
   python -m grader gradescope OUT.zip [--variants K]
   python -m grader new-seed
+Each but new-seed takes --assignment NAME (default core: the 17 functions of Parts I and II) and
+--questions DIR (a teacher's own question records, same layout as questions/; repeatable). See
+docs/exercises.md.
 
 The hidden cases come from the secret seed in $GRADER_SEED (any string; `new-seed` makes one), which
 is never printed: the teacher sees its fingerprint only.
@@ -73,6 +76,25 @@ def _seconds(text: str) -> float:
   return value
 
 
+def _records(p: argparse.ArgumentParser) -> None:
+  """--assignment and --questions, shared by every command."""
+  p.add_argument("--assignment", default=None, metavar="NAME",
+                 help="the assignment to grade or build: part1, part2, part3, core (the default) or all, or "
+                      "one of a --questions folder's assignments.toml")
+  p.add_argument("--questions", action="append", default=[], metavar="DIR",
+                 help="a folder of extra question records and its assignments.toml (docs/authoring.md); "
+                      "repeatable; a name defined twice is an error")
+
+
+def _check_records(args):
+  """None when the assignment and the records load; else the usage error's message."""
+  from grader.grade import assignment
+  from grader.questions import RecordError
+  try:
+    assignment(args.assignment, args.questions)
+  except RecordError as e:
+    return str(e)
+  return None
 def _mib(text: str) -> float:
   value = float(text)
   if not value > 0:
@@ -81,6 +103,7 @@ def _mib(text: str) -> float:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+  _records(p)
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
   limits = Limits()
@@ -126,7 +149,8 @@ def _main_parser() -> argparse.ArgumentParser:
   p.add_argument("--workers", type=int, default=None, metavar="N",
                  help="with --batch: submissions graded at once (default: one per CPU core)")
   p.add_argument("--force", action="store_true",
-                 help="with --batch: re-grade every entry, even those whose results are up to date")
+                 help="with --batch: re-grade every entry, even those whose results are up to date (and into an "
+                      "OUT_DIR graded for another assignment)")
   p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
                  help="with --batch: re-grade these entries (a student id of the gradebook, or the entry's "
                       "file name) even if their results are up to date")
@@ -144,6 +168,7 @@ def _handout_parser() -> argparse.ArgumentParser:
                               description="Build the student hand-out: the exercise stubs, the visible cases "
                                           "with their expected values, and a self-check grader.")
   p.add_argument("out_dir", help="folder to write the hand-out into (created; must be empty if it exists)")
+  _records(p)
   return p
 
 
@@ -152,6 +177,7 @@ def _gradescope_parser() -> argparse.ArgumentParser:
                               description="Build a Gradescope autograder bundle (setup.sh, run_autograder, "
                                           "the grader and its references).")
   p.add_argument("out_zip", help="the .zip to write")
+  _records(p)
   p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("baked into the bundle"))
   from grader.seed import MIN_LENGTH, VARIANTS
   p.add_argument("--variants", type=_variants, default=None, metavar="K",
@@ -224,14 +250,15 @@ def _mode(requested: str):
     return None, str(e)
 
 
-def _failure_results(path: str, message: str, lang: str, results: str | None, seed: str = "0") -> None:
+def _failure_results(path: str, message: str, lang: str, results: str | None, seed: str = "0",
+                     args=None) -> None:
   """results.json scoring 0 with a reason, for the cases where grading could not happen."""
   if not results:
     return
   from grader.grade import GradeReport, failure_report
   from grader.report import results_json, write_json
   try:
-    report = failure_report(path, message, seed)
+    report = failure_report(path, message, seed, getattr(args, "assignment", None), getattr(args, "questions", ()))
   except Exception:  # noqa: BLE001 — the reason still has to reach the student
     report = GradeReport(path, [], [], {}, internal_error=message)
   write_json(results, results_json(report, lang))
@@ -281,21 +308,25 @@ def grade_one(args) -> int:
     variant = _single_variant(args, seed)
   except ValueError as e:
     return _usage(str(e))
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   mode, why = _mode(args.sandbox)
   if mode is None:
     # Falling back to a weaker isolation than the one asked for would be a silent downgrade: refuse.
     message = f"the isolation {args.sandbox!r} cannot run here: {why}"
-    _failure_results(str(path), message, lang, args.results, seed)
+    _failure_results(str(path), message, lang, args.results, seed, args)
     return _usage(message)
   refused = _same_uid_refusal(args, mode)
   if refused:
-    _failure_results(str(path), refused, lang, args.results, seed)
+    _failure_results(str(path), refused, lang, args.results, seed, args)
     return _usage(refused)
   _say_memory_plan(_limits(args))
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
-    caseset = load_caseset(seed, variant=variant, variants=args.variants)
+    caseset = load_caseset(seed, variant=variant, variants=args.variants, assignment_name=args.assignment,
+                           questions_dirs=args.questions)
     report = grade_submission(path, caseset, mode=mode, limits=_limits(args), **_import_timeout(args))
     if args.results:
       write_json(args.results, results_json(report, lang, args.hidden_visibility))
@@ -305,7 +336,7 @@ def grade_one(args) -> int:
     raise
   except BaseException as e:  # noqa: BLE001 — still write the results, then fail loudly
     traceback.print_exc()
-    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results, seed)
+    _failure_results(str(path), f"{type(e).__name__}: {e}", lang, args.results, seed, args)
     return 1
 
 
@@ -364,6 +395,9 @@ def batch(args) -> int:
   why = check_folder(Path(args.out))
   if why:
     return _usage(f"--out: {why}")
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   mode, why = _mode(args.sandbox)
   if mode is None:
     return _usage(f"the isolation {args.sandbox!r} cannot run here: {why}")
@@ -374,32 +408,42 @@ def batch(args) -> int:
   if args.variant is not None or args.submission_metadata:
     return _usage("--batch picks each student's variant itself; --variant and --submission-metadata are "
                   "for a single submission")
-  from grader.batch import run_batch, scan, select
+  from grader.batch import MixedAssignments, run_batch, scan, select
   regrade = [n for n in (args.regrade or "").split(",") if n]
   _, unknown = select(scan(roster)[0], regrade)
   if unknown:  # before the references are computed: a typo must not cost a run
     from grader.outputs import escape_name
     return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   _fill_variants(args)
-  run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=_seed(args), mode=mode,
-            lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-            force=args.force, regrade=regrade, variants=args.variants, **_import_timeout(args))
+  try:
+    run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=_seed(args), mode=mode,
+              lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
+              force=args.force, regrade=regrade, variants=args.variants, assignment_name=args.assignment,
+              questions_dirs=args.questions, **_import_timeout(args))
+  except MixedAssignments as e:
+    return _usage(str(e))
   return 0
 
 
 def handout(argv) -> int:
   args = _handout_parser().parse_args(argv)
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   from grader.handout import build_handout
   out = Path(args.out_dir)
   if out.exists() and (not out.is_dir() or any(out.iterdir())):
     return _usage(f"{out} exists and is not an empty folder")
-  build_handout(out)
+  build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
   print(f"hand-out written to {out} (self-check: cd {out} && python -m grader exercises/)")
   return 0
 
 
 def gradescope(argv) -> int:
   args = _gradescope_parser().parse_args(argv)
+  bad = _check_records(args)
+  if bad:
+    return _usage(bad)
   from grader.gradescope import build_bundle
   from grader.seed import fingerprint, weak_reason
   seed = _seed(args)
@@ -415,10 +459,11 @@ def gradescope(argv) -> int:
   except ValueError as e:
     return _usage(str(e))
   build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
-               time_budget=args.time_budget, call_timeout=args.call_timeout, variants=args.variants)
+               time_budget=args.time_budget, call_timeout=args.call_timeout, variants=args.variants,
+               assignment_name=args.assignment, questions_dirs=args.questions)
   note = f"; WEAK SEED ({weak})" if weak else ""
-  print(f"Gradescope autograder written to {args.out_zip} (seed fingerprint {fingerprint(seed)}, "
-        f"{args.variants} variants{note}; the bundle holds the seed: keep it private)")
+  print(f"Gradescope autograder written to {args.out_zip} (assignment {args.assignment or 'core'}, seed "
+        f"fingerprint {fingerprint(seed)}, {args.variants} variants{note}; the bundle holds the seed: keep it private)")
   return 0
 
 

@@ -27,9 +27,31 @@ from grader.sandbox import IMPORT_TIMEOUT_S, Limits
 SUMMARY = "summary.json"  # per student: the grading key and the per-function points, for re-runs
 SEED_RECORD = "grading.json"  # beside the gradebook: the seed's fingerprint, K, and whether the seed is weak
 WEAK_SEED_NOTE = "weak-seed.txt"  # beside the gradebook when the seed is weak
+ASSIGNMENT_FILE = "assignment.json"  # in OUT_DIR: the assignment its results were graded for
 # Every name the batch itself writes in OUT_DIR (add any new one here: a roster entry whose id equals it
 # would share its path; test_trust_roster checks the list against a real batch's output).
-RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json", SEED_RECORD, WEAK_SEED_NOTE])
+RESERVED = frozenset(["gradebook.csv", SUMMARY, "results.json", SEED_RECORD, WEAK_SEED_NOTE, ASSIGNMENT_FILE])
+
+
+class MixedAssignments(Exception):
+  """OUT_DIR holds results of another assignment (refused unless forced)."""
+
+
+def claim_out(out: Path, assignment: str, names: list, force: bool = False) -> None:
+  """Records in OUT_DIR the assignment graded there; refuses a folder graded for another one unless `force`.
+
+  Two assignments in one folder would mix two gradebooks' columns and totals; forcing replaces the record
+  (the students' old results are then re-graded, since their grading keys differ).
+  """
+  path = out / ASSIGNMENT_FILE
+  try:
+    previous = json.loads(path.read_text(encoding="utf-8")).get("assignment")
+  except (OSError, ValueError, AttributeError):
+    previous = None
+  if previous is not None and previous != assignment and not force:
+    raise MixedAssignments(f"{out} holds results graded for the assignment {previous!r}, not {assignment!r}; "
+                           "use another --out folder, or --force to re-grade it for this one")
+  write_json(path, {"assignment": assignment, "questions": names})
 # Folder names Windows refuses: OUT_DIR is often copied there (a plain id is never one of them).
 WINDOWS_NAMES = frozenset(["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)])
 ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
@@ -249,7 +271,7 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
     message = f"{type(e).__name__}: {e}"
     report = GradeReport(escape_name(str(entry)), [_unreadable(s, caseset, "internal", {"error": message})
                                                    for s in caseset.specs], [], {}, variant=caseset.variant,
-                         internal_error=message)
+                         internal_error=message, assignment=caseset.assignment)
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
     if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here
       slots.free.put(slot)
@@ -307,20 +329,23 @@ def record_seed(out: Path, seed: str, variants: int) -> str | None:
 
 def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, lang: str, limits=None,
               hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, force=False, regrade=(),
-              caseset=None, variants: int = seeds.VARIANTS) -> dict:
-  """Grades the roster; returns {"graded": n, "reused": m, "students": k, "hidden": [...]}.
+              caseset=None, variants: int = seeds.VARIANTS, assignment_name=None, questions_dirs=()) -> dict:
+  """Grades the roster; returns {"graded": n, "reused": m, "students": k, "hidden": [...], "assignment": name}.
 
   A result is reused only when its key (grading_key) is unchanged; `force` re-grades every entry,
   `regrade` the named ones. `caseset` replaces the full one (tests grade a one-function set). Each
   student's hidden cases are variant seed.variant_of(the roster entry's raw name) of `variants`.
+  OUT_DIR records the assignment it holds; another one is refused unless `force` (claim_out).
   """
   from tqdm import tqdm
-  out.mkdir(parents=True, exist_ok=True)
-  weak = record_seed(out, seed, variants)
   # Every variant's references, once, before any thread starts.
-  casesets = [caseset] if caseset is not None else load_casesets(seed, variants)
-  key_bytes = seeds.stretch(seed)
+  casesets = [caseset] if caseset is not None else load_casesets(
+      seed, variants, assignment_name=assignment_name, questions_dirs=questions_dirs)
   names = [s.name for s in casesets[0].specs]
+  out.mkdir(parents=True, exist_ok=True)
+  claim_out(out, casesets[0].assignment, names, force)
+  weak = record_seed(out, seed, variants)
+  key_bytes = seeds.stretch(seed)
   entries, hidden = scan(roster)
   chosen, unknown = select(entries, list(regrade))
   if unknown:
@@ -356,7 +381,8 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, la
     print(f"left out {len(hidden)} hidden roster entr{'y' if len(hidden) == 1 else 'ies'} "
           f"(name starting with '.'): {shown}")
   fp = seeds.fingerprint(seed)
-  print(f"{len(todo)} graded, {len(done) - len(todo)} unchanged; gradebook: {out / 'gradebook.csv'} "
-        f"(seed fingerprint {fp}, {variants} variants{'; WEAK SEED: ' + weak if weak else ''})")
+  print(f"assignment {casesets[0].assignment}: {len(todo)} graded, {len(done) - len(todo)} unchanged; "
+        f"gradebook: {out / 'gradebook.csv'} (seed fingerprint {fp}, {variants} variants"
+        f"{'; WEAK SEED: ' + weak if weak else ''})")
   return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "hidden": hidden,
-          "weak_seed": weak}
+          "weak_seed": weak, "assignment": casesets[0].assignment}

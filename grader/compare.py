@@ -1,4 +1,7 @@
-"""The contract's grading rules: tolerances, pairs, the DTW path check, and the article's errata.
+"""The contract's grading rules, keyed by comparison kind: tolerances, pairs, tuples, the DTW path check, errata.
+
+A question's record (questions/<name>/question.toml) gives its kind and tolerances; nothing here
+depends on which question is graded.
 
 `got` is a submission's decoded answer: plain data, but possibly hostile (ragged, huge, deeply
 nested, of the wrong type). `compare` never raises, never calls a method of an object whose type
@@ -11,12 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from grader.cases import SPECS, Case, FunctionSpec, max_abs_input
+from grader.cases import Case, max_abs_input, question
+from grader.questions import Question
 
-PART1_RTOL = 1e-5
-PART1_ATOL_PER_SCALE = 1e-5   # atol = 1e-5 · s, s = max(1, largest |input value|)
-PART2_RTOL = 1e-4
-PART2_ATOL = 1e-4
 _MAX_DEPTH = 16               # deeper nesting than any answer needs is "wrong shape"
 
 
@@ -32,12 +32,11 @@ class Verdict:
 OK = Verdict(True, "ok", "correct")
 
 
-def tolerance(spec: FunctionSpec, case: Case) -> tuple[float, float]:
-  """(rtol, atol) for a case, as the contract's grading rules say."""
-  if spec.part == 1:
-    s = max(1.0, max_abs_input(case.args))
-    return PART1_RTOL, PART1_ATOL_PER_SCALE * s
-  return PART2_RTOL, PART2_ATOL
+def tolerance(q: Question, case: Case) -> tuple[float, float]:
+  """(rtol, atol) for a case: the record's, atol times s = max(1, largest |input value|) where it says so."""
+  if q.atol_scales_with_input:
+    return q.rtol, q.atol * max(1.0, max_abs_input(case.args))
+  return q.rtol, q.atol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,6 +205,24 @@ def _compare_pair(want, got, rtol, atol, visible) -> Verdict:
   return OK
 
 
+def _compare_tuple(want, got, rtol, atol, visible) -> Verdict:
+  n = len(want)
+  t = type(got)
+  if not ((t is tuple or t is list) and len(got) == n):
+    what = "a sequence of another length" if t in (list, tuple) else _describe(got)
+    return Verdict(False, "wrong type", f"expected a tuple of {n} arrays, got {what}")
+  for k in range(n):
+    w = _expected_array(want[k])
+    what = f"item {k} of the tuple"
+    arr, bad = _read_or_verdict(got[k], w, what)
+    if bad:
+      return bad
+    v = _compare_values(w, arr, rtol, atol, visible, what)
+    if v:
+      return v
+  return OK
+
+
 def _path_cost(x: np.ndarray, y: np.ndarray, path: np.ndarray) -> float:
   d = x[path[:, 0]] - y[path[:, 1]]
   return float(np.sqrt((d * d).sum(axis=1)).sum())
@@ -255,11 +272,11 @@ def _compare_dtw(case: Case, want, got, rtol, atol, visible) -> Verdict:
   return OK
 
 
-def _is_erratum(spec: FunctionSpec, case: Case, got, rtol, atol) -> bool:
-  """The answer to the article's own call equals the article's printed, wrong, value."""
-  if spec.part != 1 or case.index != 0 or spec.erratum_en is None or spec.article_printed is None:
+def _is_erratum(q: Question, case: Case, got, rtol, atol) -> bool:
+  """The answer to the article's own call (the first visible case) equals its printed, wrong, value."""
+  if case.index != 0 or q.erratum_en is None or q.printed is None:
     return False
-  printed = _expected_array(spec.article_printed)
+  printed = _expected_array(q.printed)
   try:
     arr = _read(got, _budget(printed))
   except _Unreadable:
@@ -267,21 +284,28 @@ def _is_erratum(spec: FunctionSpec, case: Case, got, rtol, atol) -> bool:
   return _compare_values(printed, arr, rtol, atol, False) is None
 
 
-def compare(spec: FunctionSpec | str, case: Case, expected: Any, got: Any) -> Verdict:
-  """Grade one answer against the reference; never raises."""
+def _by_kind(kind: str, case: Case, expected, got, rtol, atol) -> Verdict:
+  if kind == "pair":
+    return _compare_pair(expected, got, rtol, atol, case.visible)
+  if kind == "tuple":
+    return _compare_tuple(expected, got, rtol, atol, case.visible)
+  if kind == "dtw":
+    return _compare_dtw(case, expected, got, rtol, atol, case.visible)
+  if kind in ("array", "scalar"):   # a scalar is a 0-d array: the shape check demands a single number
+    return _compare_array(expected, got, rtol, atol, case.visible)
+  raise ValueError(f"unknown comparison kind {kind!r}")
+
+
+def compare(q: Question | str, case: Case, expected: Any, got: Any) -> Verdict:
+  """Grade one answer against the reference, by the record's kind and tolerances; never raises."""
   try:
-    if type(spec) is str:
-      spec = SPECS[spec]
-    rtol, atol = tolerance(spec, case)
-    if spec.kind == "pair":
-      v = _compare_pair(expected, got, rtol, atol, case.visible)
-    elif spec.kind == "dtw":
-      v = _compare_dtw(case, expected, got, rtol, atol, case.visible)
-    else:   # "array" and "scalar" (a scalar is a 0-d array: the shape check demands a single number)
-      v = _compare_array(expected, got, rtol, atol, case.visible)
-    if not v.ok and _is_erratum(spec, case, got, rtol, atol):
+    if type(q) is str:
+      q = question(q)
+    rtol, atol = tolerance(q, case)
+    v = _by_kind(q.kind, case, expected, got, rtol, atol)
+    if not v.ok and _is_erratum(q, case, got, rtol, atol):
       detail = ("your answer equals the value the article printed for this call, which is a known erratum "
-                f"of the article: {spec.erratum_en}")
+                f"of the article: {q.erratum_en}")
       return Verdict(False, v.reason, detail, v.first_diff, True)
     return v
   except Exception as e:  # noqa: BLE001 — a grader must not crash on any answer

@@ -22,10 +22,12 @@ from grader.sandbox import IMPORT_TIMEOUT_S, Limits, LoadFailed, SandboxError, r
 from grader.submission import ReadLimits, read_submission
 
 HERE = Path(__file__).resolve().parent
-# The hand-out's copy of the grader carries its visible cases here, precomputed; the full grader does not.
-HANDOUT_CASES = HERE / "visible_cases.json"
+# The hand-out's copy of the grader carries this marker (its assignment, its version); the full grader
+# does not. The hand-out grades the visible cases of its records (questions/*/visible.json) only.
+HANDOUT_MARK = HERE / "handout.json"
+HANDOUT_CASES = HANDOUT_MARK  # the name callers used when the hand-out shipped its cases here
 POINTS_PER_CASE = 1
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclasses.dataclass
@@ -74,6 +76,7 @@ class GradeReport:
   self_check: bool = False
   execution_time: float = 0.0
   internal_error: str | None = None
+  assignment: str = "core"
 
   @property
   def score(self):
@@ -86,12 +89,12 @@ class GradeReport:
 
 @dataclasses.dataclass
 class CaseSet:
-  """The graded functions' specs, their cases and the expected values, for one variant of one seed.
+  """The assignment's questions, their cases and the expected values, for one variant of one seed.
 
   The seed itself is not kept here (a case set is passed around, and printed in tracebacks): only its
   fingerprint, which names it to the teacher.
   """
-  specs: list  # cases.FunctionSpec, contract order
+  specs: list  # questions.Question, in the assignment's order
   cases: dict  # name -> [cases.Case]
   expected: dict  # name -> [expected value per case]
   fingerprint: str = ""  # seed.fingerprint of the seed ("" for the hand-out)
@@ -101,6 +104,8 @@ class CaseSet:
   key: str = ""  # names the whole grading input: the references' cache key, their code's version, and K
   ref_key: str = ""  # the reference cache's key: fingerprint, variant, a digest of the cases (not K)
   deps: dict = dataclasses.field(default_factory=dict)
+  assignment: str = "core"
+  questions_dirs: tuple = ()  # the --questions folders the records came from, besides questions/
 
   @property
   def seed(self) -> str:
@@ -142,7 +147,7 @@ def _caseset_digest(all_cases) -> str:
 
 def _deps() -> dict:
   """{relative path: sha256} of every project module loaded now (after computing the references: the
-  zoo modules they came from, and cases.py)."""
+  zoo modules they came from, and the grader's case code; the records themselves are in the key)."""
   import sys
   deps = {}
   root = HERE.parent
@@ -151,7 +156,7 @@ def _deps() -> dict:
     if not f:
       continue
     p = Path(f).resolve()
-    if p.suffix == ".py" and (p.is_relative_to(root / "zoo") or p == HERE / "cases.py"):
+    if p.suffix == ".py" and (p.is_relative_to(root / "zoo") or p in _CASE_CODE):
       deps[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
   return deps
 
@@ -171,39 +176,59 @@ def _check_variant(variant: int, variants: int) -> None:
     raise ValueError(f"variant {variant!r} is not one of 0..{variants - 1}")
 
 
-def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int = seeds.VARIANTS,
-                 use_cache=True) -> CaseSet:
-  """The hand-out's visible cases if this is the hand-out; else every case of one variant, with cached references.
+_CASE_CODE = frozenset(HERE / f for f in ("cases.py", "questions.py", "draw.py", "seed.py"))
 
-  The cache is keyed by the seed's fingerprint, the variant, and the case set itself (a digest of
-  every case's arguments; a variant's draws do not depend on K, so changing K reuses them), and
+
+def assignment(name: str | None = None, questions_dirs=()):
+  """The named assignment (default core) of the project's records plus the --questions folders."""
+  from grader import cases as cases_mod
+  if name is None and HANDOUT_MARK.exists():  # a hand-out's default is the assignment it was built for
+    name = json.loads(HANDOUT_MARK.read_text(encoding="utf-8"))["assignment"]
+  return cases_mod.catalog(tuple(str(Path(d).resolve()) for d in questions_dirs)).assignment(name)
+
+
+def _records_digest(questions) -> str:
+  return hashlib.sha256("|".join(f"{q.name}:{q.digest}" for q in questions).encode()).hexdigest()[:16]
+
+
+def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int = seeds.VARIANTS,
+                 use_cache=True, assignment_name: str | None = None, questions_dirs=(), progress=None) -> CaseSet:
+  """The hand-out's visible cases if this is the hand-out; else every case of one variant of the assignment.
+
+  The references are cached, keyed by the seed's fingerprint, the variant, the assignment, the
+  records' content (a digest of each question's files) and the case set itself (a digest of every
+  case's arguments; a variant's draws do not depend on K, so changing K reuses them), and the cache
   records the version of the code the references came from (a hash of each zoo module loaded, and of
-  cases.py): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
+  the grader's case code): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
   """
-  if HANDOUT_CASES.exists():
-    return load_handout_cases(HANDOUT_CASES)
+  if HANDOUT_MARK.exists():
+    return load_handout_cases(HANDOUT_MARK)
   _check_variant(variant, variants)
   from grader import cases as cases_mod
-  all_cases = cases_mod.all_cases(seeds.draw(seed, variant))
+  a = assignment(assignment_name, questions_dirs)
+  all_cases = cases_mod.all_cases(seeds.draw(seed, variant), a.questions)
   fp = seeds.fingerprint(seed)
-  key = f"{CACHE_FORMAT}-{fp}-v{variant}-{_caseset_digest(all_cases)}"
+  key = f"{CACHE_FORMAT}-{fp}-v{variant}-{a.name}-{_records_digest(a.questions)}-{_caseset_digest(all_cases)}"
   path = cache_dir() / cache_file_name(key)
   hit = _read_cache(path, key, all_cases) if use_cache else None
   if hit is None:
-    expected = {n: [cases_mod.reference(n, c.args) for c in cs] for n, cs in all_cases.items()}
+    expected = {q.name: [cases_mod.reference(q, c.args) for c in all_cases[q.name]] for q in a.questions}
     deps = _deps()
     if use_cache:
       _write_cache(path, key, expected, deps)
   else:
     expected, deps = hit
   version = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, fp, variant, variants,
-                 key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps)
+  return CaseSet(list(a.questions), all_cases, expected, fp, variant, variants,
+                 key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps,
+                 assignment=a.name, questions_dirs=tuple(questions_dirs))
 
 
-def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS) -> list[CaseSet]:
+def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS, *, assignment_name=None,
+                  questions_dirs=()) -> list[CaseSet]:
   """Every variant's case set, references computed once and cached (a batch or a bundle needs them all)."""
-  return [load_caseset(seed, variant=v, variants=variants) for v in range(variants)]
+  return [load_caseset(seed, variant=v, variants=variants, assignment_name=assignment_name,
+                       questions_dirs=questions_dirs) for v in range(variants)]
 
 
 def cache_file_name(key: str) -> str:
@@ -243,31 +268,38 @@ def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
     pass  # a read-only cache folder only costs the next run the recomputation
 
 
-def cases_only(seed: str = seeds.DEFAULT) -> CaseSet:
+def cases_only(seed: str = seeds.DEFAULT, assignment_name: str | None = None, questions_dirs=()) -> CaseSet:
   """The specs and cases without their references (cheap): for reports of submissions never run."""
-  if HANDOUT_CASES.exists():
-    return load_handout_cases(HANDOUT_CASES)
+  if HANDOUT_MARK.exists():
+    return load_handout_cases(HANDOUT_MARK)
   from grader import cases as cases_mod
-  return CaseSet(list(cases_mod.FUNCTIONS), cases_mod.all_cases(seed), {}, seeds.fingerprint(seed))
+  a = assignment(assignment_name, questions_dirs)
+  return CaseSet(list(a.questions), cases_mod.all_cases(seed, a.questions), {}, seeds.fingerprint(seed),
+                 assignment=a.name, questions_dirs=tuple(questions_dirs))
 
 
-def failure_report(path, message: str, seed: str = seeds.DEFAULT) -> GradeReport:
+def failure_report(path, message: str, seed: str = seeds.DEFAULT, assignment_name: str | None = None,
+                   questions_dirs=()) -> GradeReport:
   """A report scoring every case 0 with `message` (the grader itself could not grade)."""
-  caseset = cases_only(seed)
+  caseset = cases_only(seed, assignment_name, questions_dirs)
   functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
-  return GradeReport(str(path), functions, [], {}, self_check=caseset.self_check, internal_error=message)
+  return GradeReport(str(path), functions, [], {}, self_check=caseset.self_check, internal_error=message,
+                     assignment=caseset.assignment)
 
 
-def load_handout_cases(path: Path) -> CaseSet:
-  """The hand-out's precomputed visible cases (the self-check grades these only)."""
+def load_handout_cases(mark: Path) -> CaseSet:
+  """The hand-out's visible cases with their expected values, from its records' visible.json."""
   from grader import cases as cases_mod
-  data = wire.loads_file(Path(path).read_text(encoding="utf-8"))
+  from grader import questions as questions_mod
+  info = json.loads(Path(mark).read_text(encoding="utf-8"))
+  a = questions_mod.load(project=HERE.parent / "questions").assignment(info["assignment"])
   all_cases, expected = {}, {}
-  for name, items in data["cases"].items():
-    all_cases[name] = [cases_mod.Case(name, it["index"], True, tuple(it["args"])) for it in items]
-    expected[name] = [it["expected"] for it in items]
-  return CaseSet(list(cases_mod.FUNCTIONS), all_cases, expected, self_check=True,
-                 key="handout-" + str(data.get("version", "")))
+  for q in a.questions:
+    vis = q.visible_cases()
+    all_cases[q.name] = [cases_mod.Case(q.name, i, True, args) for i, (args, _) in enumerate(vis)]
+    expected[q.name] = [e for _, e in vis]
+  return CaseSet(list(a.questions), all_cases, expected, self_check=True,
+                 key="handout-" + str(info.get("version", "")), assignment=a.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +315,7 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
   """
   t0 = time.monotonic()
   report = GradeReport(str(path), [], [], {}, isolation=mode, self_check=caseset.self_check,
-                       variant=None if caseset.self_check else caseset.variant)
+                       variant=None if caseset.self_check else caseset.variant, assignment=caseset.assignment)
   scratch = Path(tempfile.mkdtemp(prefix="grader-"))
   closers = []
   try:

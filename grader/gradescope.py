@@ -1,7 +1,8 @@
 """`python -m grader gradescope OUT.zip`: a Gradescope autograder bundle.
 
 The zip holds, at its root: setup.sh (run once when Gradescope builds the image), run_autograder
-(run per submission), requirements.txt, and the grader and zoo sources with the hidden cases' seed
+(run per submission), requirements.txt, the grader and zoo sources, the question records (questions/,
+and each --questions folder as extra_questions/<k>/), the assignment, and the hidden cases' seed
 and their references precomputed (so grading a submission does not import jax unless the
 submission does). Gradescope unpacks it into /autograder/source; run_autograder takes its root from
 AUTOGRADER_ROOT (default /autograder), so a test can run it against a fake tree.
@@ -23,6 +24,8 @@ import stat
 import tomllib
 import zipfile
 from pathlib import Path
+
+import shlex
 
 from grader.grade import HERE, load_casesets, write_cache
 
@@ -93,7 +96,7 @@ esac
 "$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox "${GRADER_SANDBOX:-auto}" \\
   --lang "${GRADER_LANG:-__LANG__}" --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" \\
   --time-budget __BUDGET__ --call-timeout __CALL_TIMEOUT__ --variants __VARIANTS__ \\
-  --submission-metadata "$ROOT/submission_metadata.json"
+  --submission-metadata "$ROOT/submission_metadata.json" --assignment __ASSIGNMENT____QUESTIONS__
 status=$?
 if [ ! -s "$RESULTS" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit status %s); please tell the course staff.", "tests": []}\\n' \\
@@ -110,12 +113,22 @@ def requirements() -> str:
   return "\n".join(deps) + "\n"
 
 
-def _sources():
-  """(path in the bundle, file) for the grader's and the zoo's sources."""
+RECORD_SUFFIXES = (".py", ".toml", ".json")
+
+
+def _tree(folder: Path, prefix: str, suffixes):
+  for p in sorted(folder.rglob("*")):
+    if p.is_file() and p.suffix in suffixes and "__pycache__" not in p.parts:
+      yield f"{prefix}/{p.relative_to(folder).as_posix()}", p
+
+
+def _sources(questions_dirs=()):
+  """(path in the bundle, file) for the grader's and the zoo's sources and the question records."""
   for pkg in ("grader", "zoo"):
-    for p in sorted((PROJECT / pkg).rglob("*.py")):
-      if "__pycache__" not in p.parts:
-        yield p.relative_to(PROJECT).as_posix(), p
+    yield from _tree(PROJECT / pkg, pkg, (".py",))
+  yield from _tree(PROJECT / "questions", "questions", RECORD_SUFFIXES)
+  for k, d in enumerate(questions_dirs):
+    yield from _tree(Path(d).resolve(), f"extra_questions/{k}", RECORD_SUFFIXES)
 
 
 def _add(zf, name, data: bytes, executable=False):
@@ -143,20 +156,24 @@ def check_budget(time_budget: float, call_timeout: float) -> None:
 
 
 def build_bundle(out_zip: Path, *, seed: str, lang: str = "en", hidden_visibility: str = "visible",
-                 time_budget: float = TIME_BUDGET_S, call_timeout: float | None = None, variants: int = 8) -> None:
-  """Writes the bundle; the references of every variant of `seed` are computed (or taken from the cache) first."""
+                 time_budget: float = TIME_BUDGET_S, call_timeout: float | None = None, variants: int = 8,
+                 assignment_name: str | None = None, questions_dirs=()) -> None:
+  """Writes the bundle of one assignment; the references of every variant of `seed` are computed (or taken from the cache) first."""
   import tempfile
 
   from grader.isolation import Limits
   call_timeout = call_timeout or Limits().call_wall_s
   check_budget(time_budget, call_timeout)
-  casesets = load_casesets(seed, variants)
+  casesets = load_casesets(seed, variants, assignment_name=assignment_name, questions_dirs=questions_dirs)
+  caseset = casesets[0]
+  extra = "".join(f' --questions "$SRC/extra_questions/{k}"' for k in range(len(questions_dirs)))
   out_zip.parent.mkdir(parents=True, exist_ok=True)
   with tempfile.TemporaryDirectory() as tmp:
     caches = [write_cache(Path(tmp), cs) for cs in casesets]
     with zipfile.ZipFile(out_zip, "w") as zf:
       _add(zf, "setup.sh", SETUP_SH.replace("__VENV__", VENV).encode(), executable=True)
       run = RUN_AUTOGRADER.replace("__VENV__", VENV).replace("__LANG__", lang)
+      run = run.replace("__ASSIGNMENT__", shlex.quote(caseset.assignment)).replace("__QUESTIONS__", extra)
       run = run.replace("__BUDGET__", f"{time_budget:g}").replace("__CALL_TIMEOUT__", f"{call_timeout:g}")
       run = run.replace("__VISIBILITY__", hidden_visibility).replace("__VARIANTS__", str(int(variants)))
       _add(zf, "run_autograder", run.encode(), executable=True)
@@ -164,5 +181,5 @@ def build_bundle(out_zip: Path, *, seed: str, lang: str = "en", hidden_visibilit
       _add(zf, "grader_seed", f"{seed}\n".encode())
       for cache in caches:
         _add(zf, f"cache/{cache.name}", cache.read_bytes())
-      for name, p in _sources():
+      for name, p in _sources(questions_dirs):
         _add(zf, name, p.read_bytes())

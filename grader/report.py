@@ -163,6 +163,7 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
       "output": table(report, lang, hidden_visibility),
       "execution_time": round(report.execution_time, 3),
       "tests": tests,
+      "extra_data": {"assignment": getattr(report, "assignment", "core")},
   }
   if report.variant is not None:
     # The variant is for the teacher (Gradescope keeps extra_data, students are not shown it); never in output.

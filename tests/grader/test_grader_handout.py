@@ -62,19 +62,21 @@ def self_check(out, submission):
 
 
 def test_the_pack_holds_stubs_visible_cases_and_a_grader_but_no_answers(handout):
+  from grader import cases as C
   stubs = sorted(p.name for p in (handout / "exercises").glob("*.py"))
-  assert stubs == sorted(p.name for p in (ROOT / "exercises").glob("*.py"))
+  assert stubs == sorted(f"{m}.py" for m in C.MODULES)
   assert (handout / "exercises" / "README.md").is_file() and (handout / "README.md").is_file()
   files = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
   assert not any(f.startswith(("zoo/", "solutions/", "tests/")) for f in files)
-  assert not {"grader/batch.py", "grader/handout.py", "grader/gradescope.py"} & files
-  cases_py = (handout / "grader" / "cases.py").read_text()
-  assert "_hidden" not in cases_py and "zoo" not in cases_py and "default_rng" not in cases_py
-  data = json.loads((handout / "grader" / "visible_cases.json").read_text())
-  cases = data["__dict__"]["cases"]["__dict__"]
-  assert len(cases) == 17
-  for items in cases.values():
-    assert [c["__dict__"]["index"] for c in items] == [0, 1]
+  assert not {"grader/batch.py", "grader/handout.py", "grader/gradescope.py", "grader/draw.py"} & files
+  # The records' public files only: never a private.py (hidden generators, references).
+  records = {f for f in files if f.startswith("questions/")}
+  assert records == {"questions/assignments.toml"} | {f"questions/{n}/{f}" for n in C.NAMES
+                                                      for f in ("question.toml", "visible.json")}
+  for n in C.NAMES:
+    assert (handout / "questions" / n / "visible.json").read_bytes() == (ROOT / "questions" / n / "visible.json").read_bytes()
+    data = json.loads((handout / "questions" / n / "visible.json").read_text())
+    assert data["name"] == n and len(data["cases"]) == 2
 
 
 def test_the_self_check_grades_the_visible_cases_only_and_says_so(handout, tmp_path):

@@ -1,0 +1,78 @@
+"""Drawing helpers for the questions' case generators (questions/*/private.py): generic, no question names.
+
+The hidden cases' generators draw from the `numpy.random.Generator` the grader hands them; these
+helpers only shape what they draw (plain numbers, float32 arrays, masks), so every record draws in the
+same style and a record's generator stays a few lines long.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+STYLES = ("int", "float", "mix")
+
+
+def f32(x) -> np.ndarray:
+  """`x` as a float32 numpy array."""
+  return np.asarray(x, dtype=np.float32)
+
+
+def fixed_rng(name: str) -> np.random.Generator:
+  """A generator fixed by a question's name alone (for visible cases that are drawn, not written out)."""
+  return np.random.default_rng([7, zlib.crc32(name.encode())])
+
+
+def randint(rng, lo: int, hi: int) -> int:
+  """An integer in [lo, hi], both ends included, as a Python int."""
+  return int(rng.integers(lo, hi + 1))
+
+
+def round1(rng, *shape) -> np.ndarray:
+  """Standard normal values rounded to one decimal, float32: readable visible cases."""
+  return f32(np.round(rng.standard_normal(shape), 1))
+
+
+def normal(rng, *shape) -> np.ndarray:
+  """Standard normal values, float32."""
+  return f32(rng.standard_normal(shape))
+
+
+def nums(rng, n: int, lim: float, style: str) -> list:
+  """n numbers in [-lim, lim] as Python ints ("int"), 2-decimal floats ("float") or a mix ("mix")."""
+  out = []
+  for _ in range(n):
+    s = style if style != "mix" else ("int" if rng.random() < 0.4 else "float")
+    if s == "int":
+      out.append(int(rng.integers(-lim, lim + 1)))
+    else:
+      out.append(round(float(rng.uniform(-lim, lim)), 2))
+  return out
+
+
+def vectors(rng, count: int, lim: float, lengths) -> list[tuple]:
+  """One case per length: `count` lists of that length, the number style cycling through STYLES."""
+  return [tuple(nums(rng, n, lim, STYLES[j % 3]) for _ in range(count)) for j, n in enumerate(lengths)]
+
+
+def list_pairs(rng) -> list[tuple]:
+  """8 cases of two lists with edge lengths: either or both empty, one element, either longer, equal."""
+  n1, n2 = randint(rng, 2, 8), randint(rng, 2, 8)
+  lens = [(0, randint(rng, 1, 6)), (randint(rng, 1, 6), 0), (0, 0), (1, randint(rng, 2, 7)),
+          (max(n1, n2) + 1, min(n1, n2)), (min(n1, n2), max(n1, n2) + 1), (n1, n1),
+          (randint(rng, 1, 9), randint(rng, 1, 9))]
+  return [(nums(rng, a, 100, STYLES[j % 3]), nums(rng, b, 100, STYLES[(j + 1) % 3]))
+          for j, (a, b) in enumerate(lens)]
+
+
+def nums_matrix(rng, n: int, d: int, j: int) -> list[list]:
+  """n lists of d numbers in [-5, 5], in style STYLES[j % 3]."""
+  return [nums(rng, d, 5, STYLES[j % 3]) for _ in range(n)]
+
+
+def mask(rng, shape) -> np.ndarray:
+  """A random boolean mask (True = may attend) with at least one True in every row of its last axis."""
+  m = rng.random(shape) < 0.6
+  rows = m.reshape(-1, shape[-1])
+  rows[np.arange(rows.shape[0]), rng.integers(0, shape[-1], rows.shape[0])] = True
+  return rows.reshape(shape)

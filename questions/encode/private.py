@@ -1,0 +1,18 @@
+"""encode: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+from grader import draw
+
+
+def visible():
+  """The article's own call, then the stub's second example."""
+  return [([1, 2, 3, 4, 5],), ([-1.5, 0, 3],)]
+
+
+def hidden(rng):
+  """One vector: length 0, 1, then six lengths in [2, 9]; values in [-100, 100]."""
+  return draw.vectors(rng, 1, 100, [0, 1] + [draw.randint(rng, 2, 9) for _ in range(6)])
+
+
+def reference(vector):
+  """The zoo's encode."""
+  from zoo.article import encode
+  return encode(vector)

@@ -1,0 +1,18 @@
+"""feature_align: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+from grader import draw
+
+
+def visible():
+  """The article's own call, then the stub's second example."""
+  return [([1, 2, 3], [4, 5, 6]), ([7, -2.5, 0, 1], [3, 9])]
+
+
+def hidden(rng):
+  """Two lists of edge lengths (empty, one element, either longer, equal), ints, floats or both."""
+  return draw.list_pairs(rng)
+
+
+def reference(A, B):
+  """The zoo's feature_align."""
+  from zoo.article import feature_align
+  return feature_align(A, B)

@@ -1,0 +1,91 @@
+"""--assignment through the CLI: each part grades its own functions and points, results and batches name it,
+and a batch --out folder refuses to mix two assignments without --force."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import batch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def grader(*args, cwd):
+  env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "LC_ALL", "LANGUAGE")}
+  env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
+  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env, check=False,
+                        capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+  d = tmp_path_factory.mktemp("assignments")
+  d.chmod(0o755)
+  return d
+
+
+@pytest.mark.parametrize("assignment, total", [("part1", "0/80"), ("part2", "0/90")])
+def test_each_part_grades_its_own_functions(work, assignment, total):
+  proc = grader(ROOT / "exercises", "--assignment", assignment, "--sandbox", "plain", "--results",
+                work / f"{assignment}.json", cwd=work)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.rstrip().splitlines()[-1].split()[-1] == total
+  results = json.loads((work / f"{assignment}.json").read_text())
+  assert results["extra_data"] == {"assignment": assignment}
+  assert len(results["tests"]) == int(total.split("/")[1])
+  assert all("not implemented" in t["output"] for t in results["tests"])
+
+
+def test_an_unknown_assignment_is_a_usage_error(work):
+  proc = grader(ROOT / "exercises", "--assignment", "week9", "--sandbox", "plain", cwd=work)
+  assert proc.returncode == 2 and "no assignment named 'week9'" in proc.stderr and "part1" in proc.stderr
+
+
+def test_claim_out_refuses_another_assignment_unless_forced(tmp_path):
+  batch.claim_out(tmp_path, "part1", ["encode"])
+  batch.claim_out(tmp_path, "part1", ["encode"])   # the same one again: fine
+  with pytest.raises(batch.MixedAssignments, match="'part1', not 'part2'"):
+    batch.claim_out(tmp_path, "part2", ["dtw"])
+  batch.claim_out(tmp_path, "part2", ["dtw"], force=True)
+  assert json.loads((tmp_path / batch.ASSIGNMENT_FILE).read_text()) == {"assignment": "part2", "questions": ["dtw"]}
+
+
+def test_a_batch_names_its_assignment_and_keeps_its_out_folder_to_it(work):
+  roster, out = work / "roster", work / "out"
+  roster.mkdir()
+  (roster / "ann.py").write_text("def encode(vector):\n  return [2 * v for v in vector]\n")
+  common = ("--sandbox", "plain", "--workers", "1")
+  proc = grader("--batch", roster, "--out", out, "--assignment", "part1", *common, cwd=work)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "assignment part1: 1 graded" in proc.stdout
+  assert json.loads((out / "assignment.json").read_text())["assignment"] == "part1"
+  assert json.loads((out / "ann" / "results.json").read_text())["extra_data"]["assignment"] == "part1"
+  header = (out / "gradebook.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+  assert header[header.index("max_score") + 1:] == ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
+                        "self_attention", "self_attention_fusion"]
+  proc = grader("--batch", roster, "--out", out, "--assignment", "part2", *common, cwd=work)
+  assert proc.returncode == 2 and "--force" in proc.stderr
+  assert json.loads((out / "assignment.json").read_text())["assignment"] == "part1"   # nothing changed
+  proc = grader("--batch", roster, "--out", out, "--assignment", "part2", "--force", *common, cwd=work)
+  assert proc.returncode == 0 and "assignment part2: 1 graded" in proc.stdout, proc.stderr[-2000:]
+  assert json.loads((out / "assignment.json").read_text())["assignment"] == "part2"
+
+
+def test_a_part_s_hand_out_holds_that_part_only(work):
+  out = work / "pack1"
+  proc = grader("handout", out, "--assignment", "part1", cwd=work)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  from grader import questions as Q
+  part1 = Q.load().assignment("part1")
+  assert sorted(p.name for p in (out / "exercises").glob("*.py")) == sorted({f"{q.module}.py" for q in part1.questions})
+  assert sorted(p.name for p in (out / "questions").iterdir() if p.is_dir()) == sorted(part1.names)
+  assert Q.load(project=out / "questions").assignment("part1").names == part1.names
+  readme = (out / "exercises" / "README.md").read_text(encoding="utf-8")
+  assert readme.count("| Part I |") == 8 and "| Part II |" not in readme and readme.count("| 第一部分 |") == 8
+  assert json.loads((out / "grader" / "handout.json").read_text())["assignment"] == "part1"
+  assert "`part1`: 8 functions, 80 points" in (out / "README.md").read_text(encoding="utf-8")
