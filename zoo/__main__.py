@@ -170,69 +170,83 @@ def _cmd_infer(args) -> int:
   if args.model == "encdec" and args.max_len > cfg.target_len:
     raise UsageError(f"--max-len {args.max_len}: at most cfg.target_len={cfg.target_len}")
   model = models.build(args.model, cfg)
-  key = jax.random.key(args.seed)
-  k_init, k_batch = jax.random.split(key)
 
   # Inputs: given files and text first; then random (--random) or blank ones for what is missing.
-  # The random batch is one jitted computation (op by op, each random draw would compile on its own).
-  if args.random:
-    batch = jax.jit(models.example_batch, static_argnums=(0, 2))(cfg, k_batch, 1)
-  else:
-    batch = {"text": np.zeros((1, cfg.text_len), np.int32),
-             "image": np.zeros((1, cfg.image_size, cfg.image_size, cfg.image_channels), np.float32),
-             "audio": np.zeros((1, cfg.audio_len), np.float32),
-             "target": np.zeros((1, cfg.target_len), np.int32)}
-  batch = dict(batch)
-  batch.pop("label", None)
-  given = []
+  given = {}
   if args.text is not None:
-    batch["text"] = tokenizer.encode_batch([args.text], cfg.text_len)
-    given.append("text")
+    given["text"] = tokenizer.encode_batch([args.text], cfg.text_len)
   if image is not None:
-    batch["image"] = media.to_model_image(image, cfg.image_size, cfg.image_channels)[None]
-    given.append("image")
+    given["image"] = media.to_model_image(image, cfg.image_size, cfg.image_channels)[None]
   if audio is not None:
     wav, rate, channels = audio
     print(media.describe_audio(args.audio, rate, channels, len(wav), cfg.sample_rate, cfg.audio_len))
-    batch["audio"] = media.to_model_audio(wav, rate, cfg.sample_rate, cfg.audio_len)[None]
-    given.append("audio")
+    given["audio"] = media.to_model_audio(wav, rate, cfg.sample_rate, cfg.audio_len)[None]
   filled = [m for m in cfg.modalities if m not in given]
   if filled:
     print(f"inputs: {', '.join(given) or 'none'} given; {', '.join(filled)} "
           f"{'random' if args.random else 'blank (empty text, black image, silence)'}")
-  batch = {k: jnp.asarray(v) for k, v in batch.items()}
-
-  t0 = time.perf_counter()
-  # init_params jitted as a whole (its example batch included): one compilation instead of dozens.
-  init = jax.jit(models.init_params, static_argnums=(0, 1))
-  if args.checkpoint:
-    params = models.load_params(args.checkpoint)
-    expected = jax.eval_shape(init, model, cfg, k_init)
-    if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
-      raise UsageError("the checkpoint's parameters do not fit this model and config (see --preset, --config)")
-  else:
-    params = init(model, cfg, k_init)
-  if args.bf16:
-    params = jax.tree.map(lambda p: p.astype(jnp.bfloat16) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
-  print(f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
-        f"({'checkpoint ' + args.checkpoint if args.checkpoint else 'random init'}, {time.perf_counter() - t0:.2f}s); "
-        f"device {jax.devices()[0].platform}; dtype {cfg.dtype}")
+  blank = {"text": np.zeros((1, cfg.text_len), np.int32),
+           "image": np.zeros((1, cfg.image_size, cfg.image_size, cfg.image_channels), np.float32),
+           "audio": np.zeros((1, cfg.audio_len), np.float32),
+           "target": np.zeros((1, cfg.target_len), np.int32)}
+  host = {k: given.get(k, v) for k, v in blank.items()}
 
   if args.model == "encdec":
     max_len = args.max_len or cfg.target_len
     if args.beam > 1:
-      fn = jax.jit(lambda p, b: encdec.beam_search(model, p, b, args.beam, max_len))
+      forward = lambda p, b: encdec.beam_search(model, p, b, args.beam, max_len)
     else:
-      fn = jax.jit(lambda p, b: encdec.greedy_decode(model, p, b, max_len))
+      forward = lambda p, b: encdec.greedy_decode(model, p, b, max_len)
   else:
-    fn = jax.jit(lambda p, b: model.apply({"params": p}, b, train=False))
+    forward = lambda p, b: model.apply({"params": p}, b, train=False)
+
+  def to_bf16(params):
+    return jax.tree.map(lambda p: p.astype(jnp.bfloat16) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
+
+  def run(seed, host_batch, params=None):
+    """Everything in one jitted computation, so one trace, one lowering and one compilation (or cache
+    read): op by op, every random draw and every initializer would compile on its own. The keys, the
+    random batch and the parameters are those of `models.example_batch` and `models.init_params`
+    (Flax's initializers read only shapes, so initialising on this batch gives the same parameters)."""
+    k_init, k_batch = jax.random.split(jax.random.key(seed))
+    batch = host_batch
+    if args.random:
+      rand = models.example_batch(cfg, k_batch, 1, with_label=False)
+      batch = {k: host_batch[k] if k in given else rand[k] for k in host_batch}
+    if params is not None:
+      return params, forward(params, batch)
+    if args.model == "encdec":
+      params = model.init({"params": k_init}, batch, train=False)["params"]
+    else:  # the forward pass is the initialisation's own output (one trace of the model)
+      out, variables = model.init_with_output({"params": k_init}, batch, train=False)
+      if not args.bf16:
+        return variables["params"], out
+      params = variables["params"]
+    if args.bf16:
+      params = to_bf16(params)
+    return params, forward(params, batch)
+
+  fn_args = (np.int32(args.seed), host)
+  if args.checkpoint:
+    params = models.load_params(args.checkpoint)
+    expected = jax.eval_shape(lambda k: model.init({"params": k}, host, train=False)["params"], jax.random.key(0))
+    if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
+      raise UsageError("the checkpoint's parameters do not fit this model and config (see --preset, --config)")
+    fn_args += (to_bf16(params) if args.bf16 else params,)
+  fn = jax.jit(run)
   t0 = time.perf_counter()
-  compiled = fn.lower(params, batch).compile()
+  lowered = fn.lower(*fn_args)
+  t_lower = time.perf_counter() - t0
+  compiled = lowered.compile()
   t_compile = time.perf_counter() - t0
   t0 = time.perf_counter()
-  out = jax.block_until_ready(compiled(params, batch))
+  params, out = jax.block_until_ready(compiled(*fn_args))
   t_run = time.perf_counter() - t0
+  print(f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
+        f"({'checkpoint ' + args.checkpoint if args.checkpoint else 'random init'}); "
+        f"device {jax.devices()[0].platform}; dtype {cfg.dtype}")
 
+  out = jax.device_get(out)  # numpy from here: no more compilations for indexing
   if args.model == "encdec":
     if args.beam > 1:
       seqs, scores = out
@@ -243,14 +257,17 @@ def _cmd_infer(args) -> int:
       print(f"decoded: {tokenizer.decode(out[0])!r}")
   else:
     logits, aux = out
-    probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1)[0]
-    values = ", ".join(f"{v:.4f}" for v in np.asarray(logits[0], np.float32))
+    logits_C = np.asarray(logits, np.float32)[0]
+    probs_C = np.exp(logits_C - logits_C.max())
+    probs_C /= probs_C.sum()
+    values = ", ".join(f"{v:.4f}" for v in logits_C)
     print(f"logits {logits.shape} {logits.dtype}: [{values}]")
-    print(f"predicted class {int(jnp.argmax(probs))} (p = {float(probs.max()):.3f})")
+    print(f"predicted class {int(np.argmax(probs_C))} (p = {float(probs_C.max()):.3f})")
     for path, leaf in jax.tree_util.tree_flatten_with_path(aux)[0]:
       print(f"aux{jax.tree_util.keystr(path)}: {tuple(leaf.shape)} {leaf.dtype}"
             + (f" = {float(leaf):.4f}" if leaf.ndim == 0 else ""))
-  print(f"time: compile {t_compile:.2f}s, run {t_run * 1e3:.1f} ms")
+  what = "run" if args.checkpoint else "run (initialisation included)"
+  print(f"time: trace {t_lower:.2f}s, compile {t_compile - t_lower:.2f}s, {what} {t_run * 1e3:.1f} ms")
   return 0
 
 

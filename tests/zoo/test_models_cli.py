@@ -59,6 +59,24 @@ def test_infer_png_wav_text_from_checkpoint(tmp_path, capsys):
   np.testing.assert_allclose(again, printed, atol=1e-6)
 
 
+def test_infer_random_weights_are_init_params_and_the_logits_are_the_models(capsys):
+  """The CLI initialises and runs in one jitted call; its numbers are those of the library's own calls."""
+  cfg = models.TINY.replace(fusion="LMF")
+  assert main(["infer", "parallel", "--preset", "tiny", "--config", "fusion=LMF", "--random", "--seed", "7",
+               "--no-compile-cache"]) == 0
+  out = capsys.readouterr().out
+  printed = np.array(eval(re.search(r"logits \(1, 3\) float32: (\[.*\])", out).group(1)))
+  k_init, k_batch = jax.random.split(jax.random.key(7))
+  model = models.build("parallel", cfg)
+  params = models.init_params(model, cfg, k_init)
+  batch = models.example_batch(cfg, k_batch, 1, with_label=False)
+  logits, _ = model.apply({"params": params}, batch, train=False)
+  np.testing.assert_allclose(printed, np.asarray(logits[0]), atol=1e-4)
+  n = sum(p.size for p in jax.tree.leaves(params))
+  assert f"model parallel: {n:,} parameters (random init)" in out
+  assert f"predicted class {int(np.argmax(logits[0]))} " in out
+
+
 def test_infer_random_encdec_beam_bf16(capsys):
   assert main(["infer", "encdec", "--preset", "tiny", "--random", "--bf16", "--beam", "2", "--max-len", "4"]) == 0
   out = capsys.readouterr().out
