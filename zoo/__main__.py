@@ -194,7 +194,7 @@ def _cmd_infer(args) -> int:
   if args.model == "encdec":
     max_len = args.max_len or cfg.target_len
     if args.beam > 1:
-      forward = lambda p, b: encdec.beam_search(model, p, b, args.beam, max_len)
+      forward = lambda p, b: encdec.beam_search(model, p, b, args.beam, max_len, args.alpha)
     else:
       forward = lambda p, b: encdec.greedy_decode(model, p, b, max_len)
   else:
@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
   inf.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE",
                    help="ModelConfig overrides (repeatable), e.g. fusion=GMU modalities=text,image width=128")
   inf.add_argument("--beam", type=int, default=1, help="encdec: beam size (1 = greedy)")
+  inf.add_argument("--alpha", type=float, default=0.0,
+                   help="encdec with --beam: GNMT length penalty, scores divided by ((5 + length)/6)^alpha "
+                        "(0 = plain log-probability; larger favours longer outputs)")
   inf.add_argument("--max-len", type=int, default=0, help="encdec: tokens to generate (0 = cfg.target_len)")
   inf.add_argument("--seed", type=int, default=0, help="seed for random weights and inputs")
   _add_cache_flags(inf)
