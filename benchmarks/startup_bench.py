@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -28,14 +29,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOALS = {"warm": 3.0, "cold": 6.0}
 
 
-def timed(cmd: list[str], env: dict) -> float:
-  """Wall seconds of one fresh process; it must succeed."""
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+  """(wall seconds, CPU seconds: user + system) of one fresh process; it must succeed."""
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)
   t0 = time.perf_counter()
   r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
   dt = time.perf_counter() - t0
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
   if r.returncode:
     raise SystemExit(f"{shlex.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
-  return dt
+  return dt, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def measure(model: str, extra: list[str], repeats: int) -> dict:
@@ -43,18 +46,24 @@ def measure(model: str, extra: list[str], repeats: int) -> dict:
   py = sys.executable
   infer = [py, "-m", "zoo", "infer", model, "--random", *extra]
   runs: dict[str, list[float]] = {"import": [], "cold": [], "warm": [], "nocache": []}
+  cpu: dict[str, list[float]] = {k: [] for k in runs}
   base_env = {k: v for k, v in os.environ.items() if k != "MMZOO_COMPILE_CACHE"}
   for _ in range(repeats):
     with tempfile.TemporaryDirectory() as cache:
       env = dict(base_env, MMZOO_COMPILE_CACHE=cache)
-      runs["import"].append(timed([py, "-c", "import jax, flax.linen"], base_env))
-      runs["cold"].append(timed(infer, env))
-      runs["warm"].append(timed(infer, env))
-      runs["nocache"].append(timed(infer + ["--no-compile-cache"], base_env))
+      for kind, cmd, e in (("import", [py, "-c", "import jax, flax.linen"], base_env), ("cold", infer, env),
+                           ("warm", infer, env), ("nocache", infer + ["--no-compile-cache"], base_env)):
+        wall, used = timed(cmd, e)
+        runs[kind].append(wall)
+        cpu[kind].append(used)
   med = {k: statistics.median(v) for k, v in runs.items()}
+  med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
   ratios = {k: med[k] / med["import"] for k in ("cold", "warm", "nocache")}
+  cpu_ratios = {k: med_cpu[k] / med_cpu["import"] for k in ("cold", "warm", "nocache")}
   return {"command": shlex.join(["python", "-m", "zoo", "infer", model, "--random", *extra]),
           "repeats": repeats, "runs_s": runs, "median_s": med, "ratio_to_import": ratios,
+          "cpu_s": cpu, "median_cpu_s": med_cpu, "cpu_ratio_to_import": cpu_ratios,
+          "load_average": os.getloadavg(), "cpus": os.cpu_count(),
           "goals": GOALS, "met": {k: ratios[k] <= g for k, g in GOALS.items()},
           "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
 
@@ -62,13 +71,17 @@ def measure(model: str, extra: list[str], repeats: int) -> dict:
 def table(res: dict) -> str:
   """The README table of one result."""
   med, ratio = res["median_s"], res["ratio_to_import"]
-  rows = ["| run | median wall (s) | ratio to the import | goal |", "|---|---|---|---|",
-          f"| `python -c \"import jax, flax.linen\"` | {med['import']:.2f} | 1.0 | |"]
+  mcpu, rcpu = res["median_cpu_s"], res["cpu_ratio_to_import"]
+  rows = ["| run | median wall (s) | wall ratio to the import | median CPU (s) | CPU ratio | goal (wall) |",
+          "|---|---|---|---|---|---|",
+          f"| `python -c \"import jax, flax.linen\"` | {med['import']:.2f} | 1.0 | {mcpu['import']:.2f} | 1.0 | |"]
   for k, what in (("warm", "warm (second run, same cache folder)"), ("cold", "cold (empty cache folder)"),
                   ("nocache", "`--no-compile-cache`")):
     goal = f"≤ {GOALS[k]:.0f}x: {'met' if res['met'][k] else 'NOT met'}" if k in GOALS else ""
-    rows.append(f"| {what} | {med[k]:.2f} | {ratio[k]:.2f} | {goal} |")
-  return "\n".join(rows) + f"\n\n`{res['command']}`, median of {res['repeats']} fresh processes each, {res['date']}."
+    rows.append(f"| {what} | {med[k]:.2f} | {ratio[k]:.2f} | {mcpu[k]:.2f} | {rcpu[k]:.2f} | {goal} |")
+  load = ", ".join(f"{x:.1f}" for x in res["load_average"])
+  return "\n".join(rows) + (f"\n\n`{res['command']}`, median of {res['repeats']} fresh processes each, "
+                            f"{res['date']}; {res['cpus']} CPUs, load average at the end {load}.")
 
 
 def main(argv=None) -> int:
