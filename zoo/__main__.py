@@ -235,7 +235,10 @@ def _cmd_infer(args) -> int:
     fn_args += (to_bf16(params) if args.bf16 else params,)
   fn = jax.jit(run)
   t0 = time.perf_counter()
-  lowered = fn.lower(*fn_args)
+  try:
+    lowered = fn.lower(*fn_args)
+  except ValueError as e:  # a combination the model refuses when it is built (e.g. a two-stream fusion on three modalities)
+    raise UsageError(f"{args.model} cannot be built with this config: {str(e).splitlines()[0]}") from None
   t_lower = time.perf_counter() - t0
   compiled = lowered.compile()
   t_compile = time.perf_counter() - t0

@@ -159,6 +159,8 @@ def test_bad_files_fail_in_one_line_before_jax_loads(bad_files, monkeypatch, cap
     (["--config", "width=abc"], ["width=abc", "width takes an int"]),
     (["--config", "colour=red"], ["colour=red", "FIELD one of"]),
     (["--config", "align=fast"], ["align=fast", "interp, dtw, soft_dtw"]),
+    (["--config", "modalities=text,smell"], ["modalities=('text', 'smell')", "text"]),
+    (["--config", "fusion=CoAttention"], ["parallel cannot be built with this config", "CoAttention", "two-stream"]),
 ])
 def test_bad_config_is_one_line_error(argv, words, capsys):
   assert main(["infer", "parallel", "--preset", "tiny", "--random", "--no-compile-cache", *argv]) == 2
