@@ -220,6 +220,13 @@ def test_compile_cache_is_the_users_and_only_the_cli_turns_it_on(tmp_path):
   rc, _, err = _cli("infer", "parallel", "--preset", "tiny", "--random", env={"MMZOO_COMPILE_CACHE": str(tmp_path / "c")})
   assert rc == 0, err
   assert any(os.scandir(tmp_path / "c"))  # compilations were written there
+  assert (os.stat(tmp_path / "c").st_mode & 0o777) == 0o700  # created private
+  # A folder others may write to is not used: code run as another user could plant executables there.
+  shared = tmp_path / "shared"
+  shared.mkdir()
+  shared.chmod(0o777)
+  rc, out, err = _cli("infer", "parallel", "--preset", "tiny", "--random", env={"MMZOO_COMPILE_CACHE": str(shared)})
+  assert rc == 0 and "compilation cache off" in err and not any(os.scandir(shared))
 
 
 # ------------------------------------------------------------------------------------------------ train
