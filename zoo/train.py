@@ -341,7 +341,13 @@ def _override(cfg: TrainConfig, item: str) -> TrainConfig:
   data_fields = {f.name for f in dataclasses.fields(data_lib.DataConfig)}
   model_fields = {f.name for f in dataclasses.fields(models.ModelConfig)}
   if sep and key in model_fields:
-    return dataclasses.replace(cfg, model_cfg=models.parse_override(cfg.model_cfg, item))
+    try:
+      return dataclasses.replace(cfg, model_cfg=models.parse_override(cfg.model_cfg, item))
+    except ValueError as e:
+      if "invalid literal" in str(e) or "could not convert" in str(e):  # int("abc"), float("abc")
+        kind = type(getattr(cfg.model_cfg, key)).__name__
+        raise ValueError(f"--config {item!r}: {key} takes {'an' if kind == 'int' else 'a'} {kind}") from None
+      raise
   target, name = (cfg.data, key[5:]) if key.startswith("data.") else (cfg, key)
   if not sep or (target is cfg and name not in scalars) or (target is cfg.data and name not in data_fields):
     raise ValueError(f"--config {item!r}: expected FIELD=VALUE with FIELD a TrainConfig field "
@@ -358,7 +364,7 @@ def _override(cfg: TrainConfig, item: str) -> TrainConfig:
     else:
       value = raw
   except ValueError:
-    raise ValueError(f"--config {item!r}: {key} takes a {type(current).__name__}") from None
+    raise ValueError(f"--config {item!r}: {key} takes {'an' if type(current) is int else 'a'} {type(current).__name__}") from None
   if target is cfg:
     return dataclasses.replace(cfg, **{name: value})
   return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **{name: value}))

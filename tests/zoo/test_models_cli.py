@@ -249,3 +249,16 @@ def test_train_extends_a_finished_run_and_keeps_its_history(tmp_path, capsys):
   _one_line_error(capsys.readouterr().err, "another config", "seed")
   assert main(base + ["--steps", "3"]) == 2
   _one_line_error(capsys.readouterr().err, "another config", "only a larger steps")
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--config", "width=abc"], ["width=abc", "width takes an int"]),
+    (["--config", "steps=many"], ["steps=many", "steps takes an int"]),
+    (["--config", "fusion=Foo"], ["fusion=Foo", "choose one of", "GMU"]),
+    (["--config", "data.colour=red"], ["data.colour=red", "data.FIELD"]),
+    (["--model", "unimodal"], ["unimodal reads exactly one modality"]),
+])
+def test_train_bad_config_is_one_line_error(tmp_path, argv, words, capsys):
+  assert main(["train", "--workdir", str(tmp_path), "--preset", "tiny", "--no-compile-cache", *argv]) == 2
+  _one_line_error(capsys.readouterr().err, *words)
+  assert not (tmp_path / "config.json").exists()  # refused before anything was written
