@@ -33,7 +33,8 @@ def test_infer_png_wav_text_from_checkpoint(tmp_path, capsys):
           "--image", png, "--audio", wav, "--checkpoint", ckpt]
   assert main(args) == 0
   out = capsys.readouterr().out
-  assert "logits (1, 3) float32" in out and "time: compile" in out and "checkpoint" in out
+  assert "logits (1, 3) float32" in out and f"(checkpoint {ckpt})" in out
+  assert re.search(r"^time: trace \d+\.\d\ds, compile \d+\.\d\ds, run \d+\.\d ms$", out, flags=re.M)
   assert f"audio {wav}: resampled from 8000 Hz to 16000 Hz" in out
   printed = np.array(eval(re.search(r"logits \(1, 3\) float32: (\[.*\])", out).group(1)))
 
