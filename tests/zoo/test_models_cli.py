@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo import media, models, tokenizer
+from zoo import encdec, media, models, tokenizer
 from zoo.__main__ import main
 
 CFG = models.TINY.replace(modalities=("text", "image", "audio"), fusion="GMU")
@@ -76,6 +76,20 @@ def test_infer_random_weights_are_init_params_and_the_logits_are_the_models(caps
   n = sum(p.size for p in jax.tree.leaves(params))
   assert f"model parallel: {n:,} parameters (random init)" in out
   assert f"predicted class {int(np.argmax(logits[0]))} " in out
+
+
+def test_infer_greedy_encdec_tokens_are_the_librarys(capsys):
+  assert main(["infer", "encdec", "--preset", "tiny", "--random", "--seed", "2", "--max-len", "5",
+               "--no-compile-cache"]) == 0
+  out = capsys.readouterr().out
+  tokens = eval(re.search(r"tokens \(1, 5\): (\[.*\])", out).group(1))
+  k_init, k_batch = jax.random.split(jax.random.key(2))
+  cfg = models.TINY
+  model = models.build("encdec", cfg)
+  params = models.init_params(model, cfg, k_init)
+  want = np.asarray(encdec.greedy_decode(model, params, models.example_batch(cfg, k_batch, 1, with_label=False), 5))
+  assert tokens == want[0].tolist()
+  assert f"decoded: {tokenizer.decode(want[0])!r}" in out
 
 
 def test_infer_random_encdec_beam_bf16(capsys):
