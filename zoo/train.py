@@ -31,7 +31,6 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from zoo import data as data_lib
 from zoo import models
-from zoo.architectures import ALIGNERS
 
 TrainState = train_state.TrainState
 

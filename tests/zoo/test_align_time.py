@@ -5,7 +5,6 @@ the log-sum-exp over every path (and its gradient against the Gibbs expectation 
 then the warping function and module built on them.
 """
 import functools
-import itertools
 import math
 
 import chex
@@ -16,7 +15,7 @@ import pytest
 
 from zoo import registry
 from zoo.align.time import (DTWAlign, dtw, dtw_alignment, dtw_fixed, dtw_warp, ground_cost, interp_align, soft_dtw,
-                            soft_dtw_alignment, soft_dtw_from_cost)
+                            soft_dtw_from_cost)
 
 
 # ---- brute force over warping paths -----------------------------------------------------------
