@@ -1,13 +1,135 @@
-"""`python -m zoo list`: the catalog of every method, with its paper and shapes."""
+"""`python -m zoo`: list the catalog, run a model once (`infer`), train one (`train`).
+
+Bad input (a missing or unreadable file, an unknown config field, value, fusion or model) ends with one
+line `error: ...` naming what is wrong and what is accepted, and exit status 2; files are checked before
+JAX is loaded. Compilations are cached on disk (JAX's persistent compilation cache) in the user's cache
+folder, so a second `infer` of the same model skips XLA; `--no-compile-cache` turns that off.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+MODEL_NAMES = ("parallel", "serial", "alignment", "unimodal", "encdec")  # zoo.models.MODELS, checked by a test
+
+
+class UsageError(Exception):
+  """Bad input from the user: printed as one line `error: ...`, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+  """argparse with its errors as one line `error: ...` (and a pointer to --help) instead of the usage block."""
+
+  def error(self, message):
+    raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+# ------------------------------------------------------------------------------------------------ cache
+
+def compile_cache_dir() -> str:
+  """The CLI's persistent compilation cache: $MMZOO_COMPILE_CACHE, else <user cache folder>/mmzoo/jax."""
+  if os.environ.get("MMZOO_COMPILE_CACHE"):
+    return os.environ["MMZOO_COMPILE_CACHE"]
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "mmzoo", "jax")
+
+
+def enable_compile_cache(path: str) -> bool:
+  """Turn on JAX's persistent compilation cache in `path`, for every compilation however short; True if on.
+
+  Only the CLI calls this (never an import of a zoo module), so a process that did not ask for it, such
+  as the grader's sandboxed student code, never reads or writes the folder. The cache holds compiled
+  native code that later runs load, so the folder is created private (0700) and refused, with a note,
+  when another user owns it or may write to it (the grader runs student code under other uids).
+  """
+  os.makedirs(path, mode=0o700, exist_ok=True)
+  st = os.stat(path)
+  if st.st_uid != os.getuid() or st.st_mode & 0o022:
+    print(f"note: compilation cache off: {path} is writable by other users or not yours "
+          "(chmod go-w it, or set MMZOO_COMPILE_CACHE to a private folder)", file=sys.stderr)
+    return False
+  import jax
+  jax.config.update("jax_compilation_cache_dir", path)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+  return True
+
+
+def _add_cache_flags(p) -> None:
+  p.add_argument("--no-compile-cache", action="store_true",
+                 help="do not use the on-disk compilation cache (default: on, in $MMZOO_COMPILE_CACHE or "
+                      "~/.cache/mmzoo/jax; a second run of the same model then skips XLA's compilation)")
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+def _model_config(args):
+  """The preset (or the checkpoint's saved config), then every --config FIELD=VALUE; errors are UsageErrors."""
+  from zoo import models
+  try:
+    cfg = models.preset(args.preset)
+  except KeyError as e:
+    raise UsageError(e.args[0]) from None
+  found = models.find_model_config(args.checkpoint) if args.checkpoint else None
+  if found:  # the config the checkpoint was trained with; --config still overrides it
+    cfg = models.config_from_json(open(found).read())
+    print(f"config from {found}")
+  for item in args.config or ():
+    cfg = apply_override(cfg, item)
+  if args.bf16:
+    cfg = cfg.replace(dtype="bfloat16")
+  return cfg
+
+
+def apply_override(cfg, item: str):
+  """One --config FIELD=VALUE on a ModelConfig, with a one-line UsageError for a bad field or value."""
+  from zoo import models
+  key, _, raw = item.partition("=")
+  try:
+    new = models.parse_override(cfg, item)
+  except ValueError as e:
+    msg = str(e)
+    if "invalid literal" in msg or "could not convert" in msg:  # int("abc"), float("abc")
+      kind = type(getattr(cfg, key)).__name__
+      msg = f"--config {item!r}: {key} takes an {kind}" if kind == "int" else f"--config {item!r}: {key} takes a {kind}"
+    raise UsageError(msg) from None
+  check_choices(new, key)
+  return new
+
+
+def check_choices(cfg, key: str | None = None) -> None:
+  """Named choices of a ModelConfig (fusion, align, align_fusion, memory, dtype) must exist; UsageError otherwise."""
+  from zoo import registry
+  from zoo.architectures import ALIGNERS
+  fusions = sorted(e.name for e in registry.entries("fusion") if isinstance(e.obj, type))
+  tokens = sorted(n for n in fusions if getattr(registry.get(n), "input_kind", None) == "tokens")
+  choices = {"fusion": fusions, "align": list(ALIGNERS), "align_fusion": tokens, "memory": ["concat"] + tokens,
+             "dtype": ["float32", "bfloat16"]}
+  for field, allowed in choices.items():
+    if key in (None, field) and getattr(cfg, field) not in allowed:
+      raise UsageError(f"--config {field}={getattr(cfg, field)}: no such {field}; choose one of {', '.join(allowed)}")
+
+
+def _check_model(name: str, cfg) -> None:
+  """What a model needs from the config, said before anything is built."""
+  if name not in MODEL_NAMES:
+    raise UsageError(f"no model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+  if name == "unimodal" and len(cfg.modalities) != 1:
+    raise UsageError(f"unimodal reads exactly one modality, the config has {','.join(cfg.modalities)}; "
+                     "add --config modalities=text (or image, or audio)")
+  if name == "serial" and "text" not in cfg.modalities:
+    raise UsageError("serial ends in the text transformer: --config modalities must include text")
+
+
+# ------------------------------------------------------------------------------------------------ commands
 
 def _cmd_list(args) -> int:
   from zoo import registry
   rows = registry.entries(args.family)
+  if not rows:
+    families = sorted({e.family for e in registry.entries()})
+    raise UsageError(f"no family {args.family!r}; choose one of {', '.join(families)}")
   kinds = {e.name: ("module" if isinstance(e.obj, type) else "function") for e in rows}
   for e in rows:
     print(f"{e.name:32s} {kinds[e.name]:8s} {e.family:12s} {e.paper}")
@@ -16,82 +138,126 @@ def _cmd_list(args) -> int:
   return 0
 
 
+def _read_inputs(args):
+  """The given files, read before JAX loads (a bad file fails in a fraction of a second)."""
+  from zoo import media
+  image = audio = None
+  try:
+    if args.image:
+      image = media.read_image(args.image)
+    if args.audio:
+      audio = media.read_wav_info(args.audio)
+  except media.MediaError as e:
+    raise UsageError(str(e)) from None
+  if args.checkpoint and not os.path.exists(args.checkpoint):
+    raise UsageError(f"checkpoint {args.checkpoint!r} does not exist (expected an orbax checkpoint folder or a "
+                     "`zoo train` workdir)")
+  return image, audio
+
+
 def _cmd_infer(args) -> int:
   """One jitted forward pass (greedy/beam decoding for encdec) on real or random inputs, timed."""
   import time
+  if args.model not in MODEL_NAMES:
+    raise UsageError(f"no model {args.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+  if args.beam < 1 or args.max_len < 0:
+    raise UsageError(f"--beam {args.beam} --max-len {args.max_len}: the beam is at least 1, max-len at least 0")
+  image, audio = _read_inputs(args)
+  if not args.no_compile_cache:
+    enable_compile_cache(compile_cache_dir())
 
   import jax
   import jax.numpy as jnp
   import numpy as np
 
-  from zoo import encdec, imageio, models, tokenizer
+  from zoo import encdec, media, models, tokenizer
 
-  cfg = models.preset(args.preset)
-  found = models.find_model_config(args.checkpoint) if args.checkpoint else None
-  if found:  # the config the checkpoint was trained with; --config still overrides it
-    cfg = models.config_from_json(open(found).read())
-    print(f"config from {found}")
-  for item in args.config or ():
-    cfg = models.parse_override(cfg, item)
-  if args.bf16:
-    cfg = cfg.replace(dtype="bfloat16")
+  cfg = _model_config(args)
+  check_choices(cfg)
+  _check_model(args.model, cfg)
+  if args.model == "encdec" and args.max_len > cfg.target_len:
+    raise UsageError(f"--max-len {args.max_len}: at most cfg.target_len={cfg.target_len}")
   model = models.build(args.model, cfg)
-  key = jax.random.key(args.seed)
-  k_init, k_batch = jax.random.split(key)
 
   # Inputs: given files and text first; then random (--random) or blank ones for what is missing.
-  batch = {k: np.asarray(v[:1]) for k, v in models.example_batch(cfg, k_batch, 1).items()} if args.random else {
-      "text": np.zeros((1, cfg.text_len), np.int32),
-      "image": np.zeros((1, cfg.image_size, cfg.image_size, cfg.image_channels), np.float32),
-      "audio": np.zeros((1, cfg.audio_len), np.float32),
-      "target": np.zeros((1, cfg.target_len), np.int32)}
-  batch.pop("label", None)
-  given = []
+  given = {}
   if args.text is not None:
-    batch["text"] = tokenizer.encode_batch([args.text], cfg.text_len)
-    given.append("text")
-  if args.image:
-    batch["image"] = imageio.to_model_image(imageio.read_image(args.image), cfg.image_size,
-                                            cfg.image_channels)[None]
-    given.append("image")
-  if args.audio:
-    wav, rate = imageio.read_wav(args.audio)
-    batch["audio"] = imageio.to_model_audio(wav, rate, cfg.sample_rate, cfg.audio_len)[None]
-    given.append("audio")
+    given["text"] = tokenizer.encode_batch([args.text], cfg.text_len)
+  if image is not None:
+    given["image"] = media.to_model_image(image, cfg.image_size, cfg.image_channels)[None]
+  if audio is not None:
+    wav, rate, channels = audio
+    print(media.describe_audio(args.audio, rate, channels, len(wav), cfg.sample_rate, cfg.audio_len))
+    given["audio"] = media.to_model_audio(wav, rate, cfg.sample_rate, cfg.audio_len)[None]
   filled = [m for m in cfg.modalities if m not in given]
   if filled:
     print(f"inputs: {', '.join(given) or 'none'} given; {', '.join(filled)} "
           f"{'random' if args.random else 'blank (empty text, black image, silence)'}")
-  batch = {k: jnp.asarray(v) for k, v in batch.items()}
-
-  t0 = time.perf_counter()
-  params = models.load_params(args.checkpoint) if args.checkpoint else models.init_params(model, cfg, k_init)
-  if args.checkpoint:
-    expected = jax.eval_shape(lambda: models.init_params(model, cfg, k_init))
-    if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
-      print("error: the checkpoint's parameters do not fit this model and config (see --preset, --config)")
-      return 2
-  if args.bf16:
-    params = jax.tree.map(lambda p: p.astype(jnp.bfloat16) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
-  print(f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
-        f"({'checkpoint ' + args.checkpoint if args.checkpoint else 'random init'}, {time.perf_counter() - t0:.2f}s); "
-        f"device {jax.devices()[0].platform}; dtype {cfg.dtype}")
+  blank = {"text": np.zeros((1, cfg.text_len), np.int32),
+           "image": np.zeros((1, cfg.image_size, cfg.image_size, cfg.image_channels), np.float32),
+           "audio": np.zeros((1, cfg.audio_len), np.float32),
+           "target": np.zeros((1, cfg.target_len), np.int32)}
+  host = {k: given.get(k, v) for k, v in blank.items()}
 
   if args.model == "encdec":
     max_len = args.max_len or cfg.target_len
     if args.beam > 1:
-      fn = jax.jit(lambda p, b: encdec.beam_search(model, p, b, args.beam, max_len))
+      forward = lambda p, b: encdec.beam_search(model, p, b, args.beam, max_len, args.alpha)
     else:
-      fn = jax.jit(lambda p, b: encdec.greedy_decode(model, p, b, max_len))
+      forward = lambda p, b: encdec.greedy_decode(model, p, b, max_len)
   else:
-    fn = jax.jit(lambda p, b: model.apply({"params": p}, b, train=False))
+    forward = lambda p, b: model.apply({"params": p}, b, train=False)
+
+  def to_bf16(params):
+    return jax.tree.map(lambda p: p.astype(jnp.bfloat16) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
+
+  def run(seed, host_batch, params=None):
+    """Everything in one jitted computation, so one trace, one lowering and one compilation (or cache
+    read): op by op, every random draw and every initializer would compile on its own. The keys, the
+    random batch and the parameters are those of `models.example_batch` and `models.init_params`
+    (Flax's initializers read only shapes, so initialising on this batch gives the same parameters)."""
+    k_init, k_batch = jax.random.split(jax.random.key(seed))
+    batch = host_batch
+    if args.random:
+      rand = models.example_batch(cfg, k_batch, 1, with_label=False)
+      batch = {k: host_batch[k] if k in given else rand[k] for k in host_batch}
+    if params is not None:
+      return params, forward(params, batch)
+    if args.model == "encdec":
+      params = model.init({"params": k_init}, batch, train=False)["params"]
+    else:  # the forward pass is the initialisation's own output (one trace of the model)
+      out, variables = model.init_with_output({"params": k_init}, batch, train=False)
+      if not args.bf16:
+        return variables["params"], out
+      params = variables["params"]
+    if args.bf16:
+      params = to_bf16(params)
+    return params, forward(params, batch)
+
+  fn_args = (np.int32(args.seed), host)
+  if args.checkpoint:
+    params = models.load_params(args.checkpoint)
+    expected = jax.eval_shape(lambda k: model.init({"params": k}, host, train=False)["params"], jax.random.key(0))
+    if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
+      raise UsageError("the checkpoint's parameters do not fit this model and config (see --preset, --config)")
+    fn_args += (to_bf16(params) if args.bf16 else params,)
+  fn = jax.jit(run)
   t0 = time.perf_counter()
-  compiled = fn.lower(params, batch).compile()
+  try:
+    lowered = fn.lower(*fn_args)
+  except ValueError as e:  # a combination the model refuses when it is built (e.g. a two-stream fusion on three modalities)
+    raise UsageError(f"{args.model} cannot be built with this config: {str(e).splitlines()[0]}") from None
+  t_lower = time.perf_counter() - t0
+  compiled = lowered.compile()
   t_compile = time.perf_counter() - t0
   t0 = time.perf_counter()
-  out = jax.block_until_ready(compiled(params, batch))
+  params, out = jax.block_until_ready(compiled(*fn_args))
   t_run = time.perf_counter() - t0
+  print(f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
+        f"({'checkpoint ' + args.checkpoint if args.checkpoint else 'random init'}); "
+        f"device {jax.devices()[0].platform}; dtype {cfg.dtype}")
 
+  out = jax.device_get(out)  # numpy from here: no more compilations for indexing
   if args.model == "encdec":
     if args.beam > 1:
       seqs, scores = out
@@ -102,34 +268,103 @@ def _cmd_infer(args) -> int:
       print(f"decoded: {tokenizer.decode(out[0])!r}")
   else:
     logits, aux = out
-    probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1)[0]
-    values = ", ".join(f"{v:.4f}" for v in np.asarray(logits[0], np.float32))
+    logits_C = np.asarray(logits, np.float32)[0]
+    probs_C = np.exp(logits_C - logits_C.max())
+    probs_C /= probs_C.sum()
+    values = ", ".join(f"{v:.4f}" for v in logits_C)
     print(f"logits {logits.shape} {logits.dtype}: [{values}]")
-    print(f"predicted class {int(jnp.argmax(probs))} (p = {float(probs.max()):.3f})")
+    print(f"predicted class {int(np.argmax(probs_C))} (p = {float(probs_C.max()):.3f})")
     for path, leaf in jax.tree_util.tree_flatten_with_path(aux)[0]:
       print(f"aux{jax.tree_util.keystr(path)}: {tuple(leaf.shape)} {leaf.dtype}"
             + (f" = {float(leaf):.4f}" if leaf.ndim == 0 else ""))
-  print(f"time: compile {t_compile:.2f}s, run {t_run * 1e3:.1f} ms")
+  what = "run" if args.checkpoint else "run (initialisation included)"
+  print(f"time: trace {t_lower:.2f}s, compile {t_compile - t_lower:.2f}s, {what} {t_run * 1e3:.1f} ms")
   return 0
 
 
-def main(argv=None) -> int:
-  p = argparse.ArgumentParser(prog="python -m zoo", description="The multimodal model zoo.")
-  sub = p.add_subparsers(dest="cmd", required=True)
-  ls = sub.add_parser("list", help="print every method: name, kind, family, paper, shapes")
+def _cmd_train(args) -> int:
+  if not args.no_compile_cache:
+    enable_compile_cache(compile_cache_dir())
+  from zoo import train
+  try:
+    cfg = train.config_from_args(args)
+  except ValueError as e:
+    raise UsageError(str(e)) from None
+  check_choices(cfg.model_cfg)
+  _check_model(cfg.model, train.model_config(cfg))
+  try:
+    return train.main(args, cfg)
+  except ValueError as e:
+    if "another config" in str(e):
+      raise UsageError(str(e)) from None
+    raise
+
+
+ALIGNERS = ("interp", "dtw", "soft_dtw")  # zoo.architectures.ALIGNERS, checked by a test
+TRAIN_PRESETS = ("cpu", "gpu", "tiny")  # zoo.train.PRESETS, checked by a test
+
+
+def add_train_arguments(p) -> None:
+  """The `python -m zoo train` options (every one defaults to the preset's value); no JAX import."""
+  p.add_argument("--workdir", required=True,
+                 help="run directory: config.json, orbax checkpoints, history.json, summary.json; rerun to "
+                      "resume, or rerun with a larger --steps to extend a finished run")
+  p.add_argument("--preset", choices=TRAIN_PRESETS, default="cpu",
+                 help="base configuration the other options change (default: %(default)s)")
+  p.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE", default=[],
+                 help="overrides, as for `infer`: a TrainConfig field (steps=100, learning_rate=3e-4), a "
+                      "ModelConfig field (fusion=GMU, width=64, modalities=text,image) or data.FIELD "
+                      "(data.misalign=false); the flags below are shorthands for the common ones")
+  p.add_argument("--model", choices=[m for m in MODEL_NAMES if m != "encdec"],
+                 help="architecture (default: parallel)")
+  p.add_argument("--fusion", help="catalog fusion for --model parallel, by class name, e.g. LMF, GMU, "
+                 "CrossModalAttention (`python -m zoo list --family fusion`)")
+  p.add_argument("--modalities", help="comma-separated subset of text,image,audio the model reads "
+                 "(unimodal: exactly one)")
+  p.add_argument("--align", choices=ALIGNERS,
+                 help="the alignment model's time aligner (zoo.architectures.ALIGNERS); interp assumes "
+                 "a uniform clock, the DTW ones find the alignment")
+  p.add_argument("--steps", type=int, help="total training steps (the schedule's length)")
+  p.add_argument("--seed", type=int, help="seed of the parameters, dropout and training data")
+  p.add_argument("--batch-size", type=int, help="global batch, split over all devices")
+  p.add_argument("--learning-rate", type=float, help="peak learning rate of the warmup-cosine schedule")
+  p.add_argument("--warmup-steps", type=int, help="linear warmup steps")
+  p.add_argument("--weight-decay", type=float, help="adamw weight decay")
+  p.add_argument("--grad-clip", type=float, help="global gradient-norm clip")
+  p.add_argument("--contrastive-weight", type=float,
+                 help="weight of the model's contrastive loss (alignment model) in the total loss")
+  p.add_argument("--eval-every", type=int, help="evaluate on the held-out split every N steps")
+  p.add_argument("--eval-size", type=int, help="held-out examples (a multiple of --batch-size)")
+  p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps (and at the end)")
+  p.add_argument("--aligned", action="store_true",
+                 help="audio on the text's clock (no random shift/stretch): the ablation of misalignment")
+  p.add_argument("--stop-at", type=int, help="stop at this step with a checkpoint (as if preempted)")
+  p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+  """The `python -m zoo` command line (importing nothing heavy)."""
+  p = _Parser(prog="python -m zoo", description="The multimodal model zoo: list its methods, run or train a model.")
+  sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+  ls = sub.add_parser("list", help="print every method: name, kind, family, paper, shapes",
+                      description="Print every method of the zoo: name, kind, family, paper, shapes.")
   ls.add_argument("--family", help="only this family (attention, fusion, alignment, ...)")
   ls.set_defaults(fn=_cmd_list)
-  from zoo import train
   tr = sub.add_parser("train", help="train a model on the synthetic task (zoo.data), with checkpoints",
-                      description="Train --model (and --fusion) on the synthetic text-image-audio task; "
-                                  "rerun with the same --workdir to resume from its last checkpoint.")
-  train.add_arguments(tr)
-  tr.set_defaults(fn=train.main)
-  inf = sub.add_parser("infer", help="run a model once (jitted) on given or random inputs; report outputs and time")
-  inf.add_argument("model", help="model name: parallel, serial, alignment, unimodal or encdec")
+                      description="Train a model on the synthetic text-image-audio task. Rerun with the same "
+                                  "--workdir to resume from its last checkpoint, or with a larger --steps to "
+                                  "extend a finished run.")
+  add_train_arguments(tr)
+  _add_cache_flags(tr)
+  tr.set_defaults(fn=_cmd_train)
+  inf = sub.add_parser("infer", help="run a model once (jitted) on given or random inputs; report outputs and time",
+                       description="Run a model once (jitted) on given or random inputs; report outputs and time.")
+  inf.add_argument("model", help=f"model name: {', '.join(MODEL_NAMES)}")
   inf.add_argument("--text", help="input text (UTF-8, byte-level tokens)")
-  inf.add_argument("--image", help="input image: .png, .ppm/.pgm or .npy ([H, W] or [H, W, C])")
-  inf.add_argument("--audio", help="input audio: PCM .wav (resampled to the config's rate, cropped/padded)")
+  inf.add_argument("--image", help="input image: PNG, JPEG or any format Pillow reads (EXIF orientation "
+                                   "applied), or .npy ([H, W] or [H, W, C])")
+  inf.add_argument("--audio", help="input audio: PCM .wav (channels averaged, resampled to the config's rate "
+                                   "with a note saying so, cropped/padded)")
   inf.add_argument("--random", action="store_true", help="random inputs for the modalities not given")
   inf.add_argument("--checkpoint", help="orbax checkpoint directory of {'params': ...} (else random weights)")
   inf.add_argument("--bf16", action="store_true", help="compute and hold parameters in bfloat16")
@@ -138,11 +373,24 @@ def main(argv=None) -> int:
   inf.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE",
                    help="ModelConfig overrides (repeatable), e.g. fusion=GMU modalities=text,image width=128")
   inf.add_argument("--beam", type=int, default=1, help="encdec: beam size (1 = greedy)")
+  inf.add_argument("--alpha", type=float, default=0.0,
+                   help="encdec with --beam: GNMT length penalty, scores divided by ((5 + length)/6)^alpha "
+                        "(0 = plain log-probability; larger favours longer outputs)")
   inf.add_argument("--max-len", type=int, default=0, help="encdec: tokens to generate (0 = cfg.target_len)")
   inf.add_argument("--seed", type=int, default=0, help="seed for random weights and inputs")
+  _add_cache_flags(inf)
   inf.set_defaults(fn=_cmd_infer)
-  args = p.parse_args(argv)
-  return args.fn(args)
+  return p
+
+
+def main(argv=None) -> int:
+  """Run one command; bad input prints one line `error: ...` and returns 2."""
+  try:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+  except UsageError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ pure functions. The loop checkpoints with orbax (a stopped run resumes at the sa
 data and ends with the same parameters) and runs data-parallel over a `jax.sharding.Mesh` of every
 device (batch split along "data", parameters replicated; XLA inserts the gradient all-reduce).
 
-The workdir's layout (config.json, model_config.json, checkpoints/) is zoo.checkpoint's.
+The workdir's layout (config.json, model_config.json, checkpoints/) is zoo.checkpoint's; beside them,
+<workdir>/history.json holds the held-out evaluations so far (kept across resumes).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import dataclasses
 import functools
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -26,7 +28,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from zoo import checkpoint, models
 from zoo import data as data_lib
 from zoo.architectures import ALIGNERS
-from zoo.config import config_to_json  # noqa: F401  (one JSON writer for TrainConfig and ModelConfig)
+from zoo.config import config_to_json  # one JSON writer for TrainConfig and ModelConfig
 
 TrainState = train_state.TrainState
 
@@ -198,10 +200,21 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
                      f"eval_size {cfg.eval_size} by batch_size")
   os.makedirs(workdir, exist_ok=True)
   cfg_path = os.path.join(workdir, "config.json")
+  extended_from = None
   if os.path.exists(cfg_path):
     with open(cfg_path) as f:
-      if f.read() != config_to_json(cfg):
-        raise ValueError(f"{workdir} holds a run with another config; use a fresh workdir")
+      saved, wanted = json.load(f), json.loads(config_to_json(cfg))
+    if saved != wanted:
+      # Decision: a larger `steps` extends the run (the warmup-cosine schedule is rebuilt for the new
+      # total, so the learning rate rises again from where the old schedule ended); any other change,
+      # or fewer steps, would mix two runs and is refused.
+      if {**saved, "steps": cfg.steps} != wanted or cfg.steps < saved["steps"]:
+        changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+        raise ValueError(f"{workdir} holds a run with another config ({', '.join(changed)} differ); use a "
+                         f"fresh workdir (only a larger steps, now {saved['steps']}, extends a run)")
+      extended_from = saved["steps"]
+      with open(cfg_path, "w") as f:
+        f.write(config_to_json(cfg))
   else:
     with open(cfg_path, "w") as f:
       f.write(config_to_json(cfg))
@@ -215,13 +228,25 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
   mngr = checkpoint_manager(workdir, cfg)
   state = restore_checkpoint(mngr, state)
   start = int(state.step)
+  history_path = os.path.join(workdir, "history.json")
+  history = []
+  if start and os.path.exists(history_path):  # the evaluations before the checkpoint we resume from
+    with open(history_path) as f:
+      history = [h for h in json.load(f) if h["step"] <= start]
+  summary_path = os.path.join(workdir, "summary.json")
+  if extended_from is not None and start == extended_from and os.path.exists(summary_path):
+    with open(summary_path) as f:  # the finished run's final evaluation becomes a point of the history
+      history.append({"step": start, **json.load(f)["eval"]})
+  if start:
+    note = f" (extended from {extended_from} steps)" if extended_from is not None else ""
+    print(f"resuming {workdir} at step {start} of {cfg.steps}{note}", file=sys.stderr)
 
   step_fn, eval_fn = _jitted_steps(cfg.contrastive_weight, mesh)
 
   end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
   # Step time: data generation included; the first (compiling) step, evaluations and checkpoint
   # saves excluded.
-  history, metrics, t_first, t_aside = [], {}, None, 0.0
+  metrics, t_first, t_aside = {}, None, 0.0
   bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=not progress,
              desc=f"{cfg.model}/{cfg.model_cfg.fusion}" if cfg.model == "parallel" else cfg.model)
   for step in bar:
@@ -240,6 +265,8 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
       t_side = time.perf_counter()
       if due_eval:
         history.append({"step": done, **evaluate(eval_fn, state, cfg, mesh)})
+        with open(history_path, "w") as f:
+          json.dump(history, f, indent=2)
       if due_save:
         save_checkpoint(mngr, state, force=(done == end))
       t_aside += time.perf_counter() - t_side
@@ -255,7 +282,7 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
              "history": history, "train": {k: float(v) for k, v in jax.device_get(metrics).items()}}
   if int(state.step) == cfg.steps:
     summary["eval"] = evaluate(eval_fn, state, cfg, mesh)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
+    with open(summary_path, "w") as f:
       json.dump(summary, f, indent=2)
   summary["state"] = state
   return summary
@@ -283,36 +310,45 @@ PRESETS = {
 
 
 def add_arguments(p) -> None:
-  """The `python -m zoo train` options (every one defaults to the preset's value)."""
-  p.add_argument("--workdir", required=True,
-                 help="run directory: config.json, orbax checkpoints, summary.json; rerun to resume")
-  p.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
-                 help="base configuration the other options change (default: %(default)s)")
-  p.add_argument("--model", choices=sorted(m for m in models.MODELS if m != "encdec"),
-                 help="architecture (default: parallel)")
-  p.add_argument("--fusion", help="catalog fusion for --model parallel, by class name, e.g. LMF, GMU, "
-                 "CrossModalAttention (`python -m zoo list --family fusion`)")
-  p.add_argument("--modalities", help="comma-separated subset of text,image,audio the model reads "
-                 "(unimodal: exactly one)")
-  p.add_argument("--align", choices=ALIGNERS,
-                 help="the alignment model's time aligner (zoo.architectures.ALIGNERS); interp assumes "
-                 "a uniform clock, the DTW ones find the alignment")
-  p.add_argument("--steps", type=int, help="total training steps (the schedule's length)")
-  p.add_argument("--seed", type=int, help="seed of the parameters, dropout and training data")
-  p.add_argument("--batch-size", type=int, help="global batch, split over all devices")
-  p.add_argument("--learning-rate", type=float, help="peak learning rate of the warmup-cosine schedule")
-  p.add_argument("--warmup-steps", type=int, help="linear warmup steps")
-  p.add_argument("--weight-decay", type=float, help="adamw weight decay")
-  p.add_argument("--grad-clip", type=float, help="global gradient-norm clip")
-  p.add_argument("--contrastive-weight", type=float,
-                 help="weight of the model's contrastive loss (alignment model) in the total loss")
-  p.add_argument("--eval-every", type=int, help="evaluate on the held-out split every N steps")
-  p.add_argument("--eval-size", type=int, help="held-out examples (a multiple of --batch-size)")
-  p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps (and at the end)")
-  p.add_argument("--aligned", action="store_true",
-                 help="audio on the text's clock (no random shift/stretch): the ablation of misalignment")
-  p.add_argument("--stop-at", type=int, help="stop at this step with a checkpoint (as if preempted)")
-  p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+  """The `python -m zoo train` options (defined in zoo.__main__, which must not import JAX)."""
+  from zoo.__main__ import add_train_arguments
+  add_train_arguments(p)
+
+
+def _override(cfg: TrainConfig, item: str) -> TrainConfig:
+  """One FIELD=VALUE: a TrainConfig field, a ModelConfig field (models.parse_override) or data.FIELD."""
+  key, sep, raw = item.partition("=")
+  scalars = {f.name for f in dataclasses.fields(TrainConfig)} - {"model_cfg", "data"}
+  data_fields = {f.name for f in dataclasses.fields(data_lib.DataConfig)}
+  model_fields = {f.name for f in dataclasses.fields(models.ModelConfig)}
+  if sep and key in model_fields:
+    try:
+      return dataclasses.replace(cfg, model_cfg=models.parse_override(cfg.model_cfg, item))
+    except ValueError as e:
+      if "invalid literal" in str(e) or "could not convert" in str(e):  # int("abc"), float("abc")
+        kind = type(getattr(cfg.model_cfg, key)).__name__
+        raise ValueError(f"--config {item!r}: {key} takes {'an' if kind == 'int' else 'a'} {kind}") from None
+      raise
+  target, name = (cfg.data, key[5:]) if key.startswith("data.") else (cfg, key)
+  if not sep or (target is cfg and name not in scalars) or (target is cfg.data and name not in data_fields):
+    raise ValueError(f"--config {item!r}: expected FIELD=VALUE with FIELD a TrainConfig field "
+                     f"({', '.join(sorted(scalars))}), a ModelConfig field ({', '.join(sorted(model_fields))}) "
+                     f"or data.FIELD ({', '.join(sorted(data_fields))})")
+  current = getattr(target, name)
+  try:
+    if isinstance(current, bool):
+      if raw.lower() not in ("true", "false", "1", "0"):
+        raise ValueError
+      value: Any = raw.lower() in ("true", "1")
+    elif isinstance(current, (int, float)):
+      value = type(current)(raw)
+    else:
+      value = raw
+  except ValueError:
+    raise ValueError(f"--config {item!r}: {key} takes {'an' if type(current) is int else 'a'} {type(current).__name__}") from None
+  if target is cfg:
+    return dataclasses.replace(cfg, **{name: value})
+  return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **{name: value}))
 
 
 def config_from_args(args) -> TrainConfig:
@@ -329,12 +365,15 @@ def config_from_args(args) -> TrainConfig:
                                            "contrastive_weight", "eval_every", "eval_size",
                                            "checkpoint_every") if getattr(args, f) is not None}
   data = dataclasses.replace(cfg.data, misalign=False) if args.aligned else cfg.data
-  return dataclasses.replace(cfg, model_cfg=mcfg, data=data, **changes)
+  cfg = dataclasses.replace(cfg, model_cfg=mcfg, data=data, **changes)
+  for item in getattr(args, "config", None) or ():
+    cfg = _override(cfg, item)
+  return cfg
 
 
-def main(args) -> int:
+def main(args, cfg: TrainConfig | None = None) -> int:
   """`python -m zoo train`: train, evaluate, print the summary as JSON."""
-  cfg = config_from_args(args)
+  cfg = config_from_args(args) if cfg is None else cfg
   summary = train_and_evaluate(cfg, args.workdir, stop_at=args.stop_at, progress=not args.no_progress)
   summary.pop("state")
   print(json.dumps(summary, indent=2, default=float))

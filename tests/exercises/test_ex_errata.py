@@ -19,7 +19,9 @@ ERRATA = ROOT / "docs" / "errata.md"
 
 @pytest.fixture(scope="module")
 def article() -> str:
-  assert ARTICLE.is_file(), f"the source article is expected at {ARTICLE} (beside the repository, as in CI)"
+  # The article is not part of the repository (CI keeps it beside it): a clone alone skips these tests.
+  if not ARTICLE.is_file():
+    pytest.skip(f"needs the source article at {ARTICLE} (beside the repository, as in CI); not found")
   return ARTICLE.read_text(encoding="utf-8")
 
 

@@ -5,7 +5,6 @@ the log-sum-exp over every path (and its gradient against the Gibbs expectation 
 then the warping function and module built on them.
 """
 import functools
-import itertools
 import math
 
 import chex
@@ -15,8 +14,8 @@ import numpy as np
 import pytest
 
 from zoo import registry
-from zoo.align.time import (DTWAlign, dtw, dtw_alignment, dtw_warp, ground_cost, interp_align, soft_dtw,
-                            soft_dtw_alignment, soft_dtw_from_cost)
+from zoo.align.time import (DTWAlign, dtw, dtw_alignment, dtw_fixed, dtw_warp, ground_cost, interp_align, soft_dtw,
+                            soft_dtw_from_cost)
 
 
 # ---- brute force over warping paths -----------------------------------------------------------
@@ -124,6 +123,23 @@ def test_dtw_rejects_bad_shapes():
   with pytest.raises(ValueError):
     dtw(np.zeros((2, 2)), np.zeros((3, 1)))
 
+
+def test_dtw_does_not_jit_but_dtw_fixed_does_under_jit_and_vmap():
+  """dtw's path has a data-dependent length (its docstring names the error); dtw_fixed pads it to n+m−1."""
+  rng = np.random.default_rng(3)
+  xs, ys = rng.standard_normal((4, 5, 2)).astype(np.float32), rng.standard_normal((4, 3, 2)).astype(np.float32)
+  with pytest.raises(jax.errors.ConcretizationTypeError):
+    jax.jit(dtw)(xs[0], ys[0])
+  assert "ConcretizationTypeError" in dtw.__doc__ and "dtw_fixed" in dtw.__doc__
+  costs, paths, lengths = jax.jit(jax.vmap(dtw_fixed))(xs, ys)
+  assert paths.shape == (4, 5 + 3 - 1, 2)
+  for x, y, cost, path, length in zip(xs, ys, costs, paths, lengths):
+    want_cost, want_path = dtw(x, y)
+    assert float(cost) == float(want_cost)
+    np.testing.assert_array_equal(path[:int(length)], want_path)
+    np.testing.assert_array_equal(path[int(length):], np.tile([4, 2], (7 - int(length), 1)))
+  # The lengths differ between examples here, so the padding is really exercised.
+  assert len(set(np.asarray(lengths).tolist())) > 1
 
 # ---- soft-DTW -------------------------------------------------------------------------------------
 

@@ -116,6 +116,17 @@ class GenericTokenFusionTest(chex.TestCase):
     np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6)
 
   @parameterized.named_parameters(*_NAMED)
+  def test_nan_and_inf_in_padded_tokens_reach_no_real_output(self, name):
+    # Finite garbage is not enough: a masked attention weight is 0, and 0 × NaN is NaN.
+    model, xs, masks, params, apply = case(name)
+    out_mask = np.asarray(model.output_mask(xs, masks))
+    before = np.asarray(apply(params, xs, masks))[out_mask]
+    for bad in (np.nan, np.inf, -np.inf):
+      poisoned = [jnp.where(m[..., None], x, jnp.asarray(bad, x.dtype)) for x, m in zip(xs, masks)]
+      after = np.asarray(apply(params, poisoned, masks))[out_mask]
+      np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-6, err_msg=f"{name}, padding = {bad}")
+
+  @parameterized.named_parameters(*_NAMED)
   def test_every_modality_reaches_the_first_modalitys_fused_tokens(self, name):
     # Fusion, not side-by-side encoding: a real token of any modality moves the fused tokens that
     # stand for modality 0 (for PerceiverFusion: the latents), which the padding test above cannot see.

@@ -109,23 +109,36 @@ def dtw_backtrack(acc_NxM, end_2=None):
   return rev_Lx2, length
 
 
-@jax.jit
-def _dtw_jit(x_NxD, y_MxD):
+def dtw_fixed(x_NxD, y_MxD):
+  """DTW with a static-shape path, for use under jit and vmap: (cost [], path [n+m−1, 2], length []) (Sakoe & Chiba 1978).
+
+  path[:length] is `dtw`'s path from (0, 0) to (n−1, m−1); the entries after it repeat (n−1, m−1).
+  """
   acc_NxM = dtw_accumulated_cost(pairwise_distances(x_NxD, y_MxD))
   rev_Lx2, length = dtw_backtrack(acc_NxM)
-  return acc_NxM[-1, -1], rev_Lx2, length
+  k_L = jnp.arange(rev_Lx2.shape[0])
+  # Read the reversed path backwards over its first `length` entries; index 0 (the end cell) after them.
+  return acc_NxM[-1, -1], rev_Lx2[jnp.where(k_L < length, length - 1 - k_L, 0)], length
+
+
+_dtw_jit = jax.jit(dtw_fixed)
 
 
 @register("dtw", family="alignment",
           paper="Sakoe & Chiba 1978, Dynamic programming algorithm optimization for spoken word recognition",
           shapes="x [n, d], y [m, d] -> cost [], path [L, 2]")
 def dtw(x, y):
-  """Plain DTW under the Euclidean ground cost: (minimum path cost, optimal path from (0,0) to (n−1,m−1)) (Sakoe & Chiba 1978)."""
+  """Plain DTW under the Euclidean ground cost: (minimum path cost, optimal path from (0,0) to (n−1,m−1)) (Sakoe & Chiba 1978).
+
+  The path's length L depends on the data, so this function does not trace: under `jax.jit` or
+  `jax.vmap` it raises `jax.errors.ConcretizationTypeError`. Use `dtw_fixed` there (the same path at
+  a fixed size n+m−1, with its length).
+  """
   x, y = jnp.asarray(x), jnp.asarray(y)
   if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or not x.shape[0] or not y.shape[0]:
     raise ValueError(f"dtw needs x [n, d] and y [m, d] with n, m >= 1; got {x.shape} and {y.shape}")
-  cost, rev_Lx2, length = _dtw_jit(x, y)
-  return cost, rev_Lx2[: int(length)][::-1]
+  cost, path_Lx2, length = _dtw_jit(x, y)
+  return cost, path_Lx2[: int(length)]
 
 
 def dtw_alignment(cost_NxM, end_2=None):

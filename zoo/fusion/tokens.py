@@ -2,8 +2,9 @@
 
 Every module here takes `xs = [x_m [B, L_m, d_m]]` and `masks = [m_m [B, L_m]]` (True = real token;
 None = all real), projects each modality to `features` with its own Dense, and returns a fused token
-sequence `[B, L_out, features]`. Padded tokens are never attended to (masks by
-`nn.make_attention_mask`), so changing them changes no real output. `output_mask(xs, masks)` says
+sequence `[B, L_out, features]`. Padded tokens are zeroed on entry and never attended to (masks by
+`nn.make_attention_mask`), so changing them, even to NaN or inf, changes no real output (a masked
+attention weight is 0, and 0 × NaN would still be NaN without the zeroing). `output_mask(xs, masks)` says
 which of the L_out outputs are real ([B, L_out], True = real) for the masked mean a caller pools with.
 
 Shared choices (ours, where the papers differ or are silent):
@@ -36,6 +37,11 @@ def _masks_or_ones(xs, masks):
   if len(masks) != len(xs):
     raise ValueError(f"{len(xs)} modalities but {len(masks)} masks")
   return [jnp.asarray(m, bool) for m in masks]
+
+
+def _zero_padding(xs, masks):
+  """The tokens with every padded position set to 0, so no NaN or inf there reaches a real output."""
+  return [jnp.where(m[..., None], x, jnp.zeros((), x.dtype)) for x, m in zip(xs, masks)]
 
 
 def _concat_output_mask(xs, masks):
@@ -90,6 +96,7 @@ class ModalityTokenSelfAttention(_TokenFusion):
   def __call__(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
     """Single-stream transformer fusion (Chen et al. 2020, UNITER: UNiversal Image-TExt Representation Learning)."""
     masks = _masks_or_ones(xs, masks)
+    xs = _zero_padding(xs, masks)
     x_BxNxD = jnp.concatenate(_Embed(self.features, True, self.dtype, name="embed")(xs), axis=1)
     mask_BxN = jnp.concatenate(masks, axis=1)
     for i in range(self.num_layers):
@@ -115,6 +122,7 @@ class CrossModalAttention(_TokenFusion):
     """Cross-modal transformer fusion (Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences)."""
     require_modalities("CrossModalAttention", xs)
     masks = _masks_or_ones(xs, masks)
+    xs = _zero_padding(xs, masks)
     hs = _Embed(self.features, False, self.dtype, name="embed")(xs)
     outs = []
     for t, (h_t, mask_t) in enumerate(zip(hs, masks)):
@@ -149,6 +157,7 @@ class CoAttention(_TokenFusion):
     if len(xs) != 2:
       raise ValueError(f"CoAttention is two-stream (ViLBERT); got {len(xs)} modalities")
     mask_a, mask_b = _masks_or_ones(xs, masks)
+    xs = _zero_padding(xs, (mask_a, mask_b))
     a_BxLxD, b_BxSxD = _Embed(self.features, False, self.dtype, name="embed")(xs)
     for i in range(self.num_layers):
       a_BxLxD, b_BxSxD = (self._block(f"co_a_{i}")(a_BxLxD, mask_a, b_BxSxD, mask_b),
@@ -172,8 +181,10 @@ class PerceiverFusion(_TokenFusion):
   @nn.compact
   def __call__(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
     """Latent bottleneck cross-attention (Jaegle et al. 2021, Perceiver: General Perception with Iterative Attention)."""
+    masks = _masks_or_ones(xs, masks)
+    xs = _zero_padding(xs, masks)
     inputs_BxNxD = jnp.concatenate(_Embed(self.features, True, self.dtype, name="embed")(xs), axis=1)
-    mask_BxN = jnp.concatenate(_masks_or_ones(xs, masks), axis=1)
+    mask_BxN = jnp.concatenate(masks, axis=1)
     b = inputs_BxNxD.shape[0]
     latents_KxD = self.param("latents", nn.initializers.truncated_normal(0.02), (self.num_latents, self.features))
     z_BxKxD = jnp.broadcast_to(latents_KxD.astype(inputs_BxNxD.dtype), (b,) + latents_KxD.shape)
@@ -207,6 +218,7 @@ class BottleneckFusion(_TokenFusion):
   def __call__(self, xs: Sequence[jax.Array], masks: Sequence[jax.Array] | None = None) -> jax.Array:
     """Multimodal bottleneck transformer (Nagrani et al. 2021, Attention Bottlenecks for Multimodal Fusion)."""
     masks = _masks_or_ones(xs, masks)
+    xs = _zero_padding(xs, masks)
     hs = _Embed(self.features, False, self.dtype, name="embed")(xs)
     b, nb = hs[0].shape[0], self.num_bottlenecks
     bn_NxD = self.param("bottleneck", nn.initializers.normal(0.02), (nb, self.features))

@@ -1,0 +1,112 @@
+"""Start-up of `python -m zoo infer` against the floor `python -c "import jax, flax.linen"`, as ratios in one run.
+
+Each figure is the median wall time of fresh processes (`--repeats`, default 3), interleaved so that a
+noisy neighbour hits every kind alike:
+  import  `python -c "import jax, flax.linen"` (the floor: nothing of the zoo can start faster);
+  cold    `python -m zoo infer MODEL --random` with an empty compilation cache folder;
+  warm    the same command again with the folder the cold run filled (JAX's persistent cache);
+  nocache the same command with `--no-compile-cache` (every compilation done again).
+Goals (issue 15): warm within 3x of import, cold within 6x. Writes results/startup.json; `--readme`
+also rewrites the table between the markers in benchmarks/README.md.
+
+    .venv/bin/python benchmarks/startup_bench.py                 # parallel model, default preset
+    .venv/bin/python benchmarks/startup_bench.py --model encdec --args "--beam 4"
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOALS = {"warm": 3.0, "cold": 6.0}
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+  """(wall seconds, CPU seconds: user + system) of one fresh process; it must succeed."""
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)
+  t0 = time.perf_counter()
+  r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+  dt = time.perf_counter() - t0
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
+  if r.returncode:
+    raise SystemExit(f"{shlex.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+  return dt, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure(model: str, extra: list[str], repeats: int) -> dict:
+  """Median wall times of import, cold, warm and no-cache runs, and the ratios to import."""
+  py = sys.executable
+  infer = [py, "-m", "zoo", "infer", model, "--random", *extra]
+  runs: dict[str, list[float]] = {"import": [], "cold": [], "warm": [], "nocache": []}
+  cpu: dict[str, list[float]] = {k: [] for k in runs}
+  base_env = {k: v for k, v in os.environ.items() if k != "MMZOO_COMPILE_CACHE"}
+  for _ in range(repeats):
+    with tempfile.TemporaryDirectory() as cache:
+      env = dict(base_env, MMZOO_COMPILE_CACHE=cache)
+      for kind, cmd, e in (("import", [py, "-c", "import jax, flax.linen"], base_env), ("cold", infer, env),
+                           ("warm", infer, env), ("nocache", infer + ["--no-compile-cache"], base_env)):
+        wall, used = timed(cmd, e)
+        runs[kind].append(wall)
+        cpu[kind].append(used)
+  med = {k: statistics.median(v) for k, v in runs.items()}
+  med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+  ratios = {k: med[k] / med["import"] for k in ("cold", "warm", "nocache")}
+  cpu_ratios = {k: med_cpu[k] / med_cpu["import"] for k in ("cold", "warm", "nocache")}
+  return {"command": shlex.join(["python", "-m", "zoo", "infer", model, "--random", *extra]),
+          "repeats": repeats, "runs_s": runs, "median_s": med, "ratio_to_import": ratios,
+          "cpu_s": cpu, "median_cpu_s": med_cpu, "cpu_ratio_to_import": cpu_ratios,
+          "load_average": os.getloadavg(), "cpus": os.cpu_count(),
+          "goals": GOALS, "met": {k: ratios[k] <= g for k, g in GOALS.items()},
+          "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
+
+
+def table(res: dict) -> str:
+  """The README table of one result."""
+  med, ratio = res["median_s"], res["ratio_to_import"]
+  mcpu, rcpu = res["median_cpu_s"], res["cpu_ratio_to_import"]
+  rows = ["| run | median wall (s) | wall ratio to the import | median CPU (s) | CPU ratio | goal (wall) |",
+          "|---|---|---|---|---|---|",
+          f"| `python -c \"import jax, flax.linen\"` | {med['import']:.2f} | 1.0 | {mcpu['import']:.2f} | 1.0 | |"]
+  for k, what in (("warm", "warm (second run, same cache folder)"), ("cold", "cold (empty cache folder)"),
+                  ("nocache", "`--no-compile-cache`")):
+    goal = f"≤ {GOALS[k]:.0f}x: {'met' if res['met'][k] else 'NOT met'}" if k in GOALS else ""
+    rows.append(f"| {what} | {med[k]:.2f} | {ratio[k]:.2f} | {mcpu[k]:.2f} | {rcpu[k]:.2f} | {goal} |")
+  load = ", ".join(f"{x:.1f}" for x in res["load_average"])
+  return "\n".join(rows) + (f"\n\n`{res['command']}`, median of {res['repeats']} fresh processes each, "
+                            f"{res['date']}; {res['cpus']} CPUs, load average at the end {load}.")
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--model", default="parallel", help="model to run (default: %(default)s)")
+  p.add_argument("--args", default="", help="more `zoo infer` arguments, one string, e.g. \"--beam 4\"")
+  p.add_argument("--repeats", type=int, default=3, help="fresh processes per kind (default: %(default)s)")
+  p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "startup.json"),
+                 help="JSON output (default: results/startup.json)")
+  p.add_argument("--readme", action="store_true", help="rewrite the table in benchmarks/README.md")
+  args = p.parse_args(argv)
+  res = measure(args.model, shlex.split(args.args), args.repeats)
+  with open(args.out, "w") as f:
+    json.dump(res, f, indent=2)
+  print(table(res))
+  if args.readme:
+    path = os.path.join(ROOT, "benchmarks", "README.md")
+    text = open(path).read()
+    start, end = "<!-- startup:begin -->", "<!-- startup:end -->"
+    head, rest = text.split(start, 1)
+    text = head + start + "\n" + table(res) + "\n" + end + rest.split(end, 1)[1]
+    with open(path, "w") as f:
+      f.write(text)
+  return 0 if all(res["met"].values()) else 1
+
+
+if __name__ == "__main__":
+  sys.exit(main())
