@@ -309,12 +309,6 @@ PRESETS = {
 }
 
 
-def add_arguments(p) -> None:
-  """The `python -m zoo train` options (defined in zoo.__main__, which must not import JAX)."""
-  from zoo.__main__ import add_train_arguments
-  add_train_arguments(p)
-
-
 def _override(cfg: TrainConfig, item: str) -> TrainConfig:
   """One FIELD=VALUE: a TrainConfig field, a ModelConfig field (models.parse_override) or data.FIELD."""
   key, sep, raw = item.partition("=")
