@@ -1,0 +1,58 @@
+"""mult_block, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
+import jax.numpy as jnp
+import numpy as np
+
+from zoo.fusion.tokens import AttentionBlock
+
+
+def _f32(a):
+  return np.asarray(a, np.float32)
+
+
+def _params(rng, d, d_src, h, mlp):
+  """zoo.fusion.tokens.AttentionBlock's parameter tree (Flax layouts); weights ~ N(0, 1/fan_in)."""
+  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
+  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
+  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
+  dh = d // h
+  return {"ln_q": ln(d), "ln_ctx": ln(d_src),
+          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+                   "key": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
+                   "value": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
+                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
+          "ln_mlp": ln(d),
+          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
+                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+
+
+def _case(rng, b, lt, ls, d, h, mlp):
+  x_tgt, x_src = _f32(rng.standard_normal((b, lt, d))), _f32(rng.standard_normal((b, ls, d)))
+  return _params(rng, d, d, h, mlp), x_tgt, x_src, h
+
+
+def visible():
+  """Two fixed, seeded cases: one head, then two heads with a longer source than target."""
+  return [_case(np.random.default_rng(31), 1, 2, 3, 4, 1, 6),
+          _case(np.random.default_rng(32), 2, 3, 5, 4, 2, 8)]
+
+
+def hidden(rng):
+  """Edge shapes: batch 1, one target token, one source token, one head, head width 1, width 1."""
+  n = lambda lo, hi: int(rng.integers(lo, hi + 1))
+  out = []
+  for j in range(8):
+    b = 1 if j in (0, 4) else n(2, 3)
+    lt = 1 if j in (1, 4) else n(2, 5)
+    ls = 1 if j in (2, 4) else n(2, 6)
+    h = 1 if j in (0, 3) else n(2, 3)
+    dh = 1 if j == 5 else n(1, 3)
+    d = 1 if j == 3 else h * dh   # j = 3: one head of width 1, so the LayerNorms see one feature
+    out.append(_case(rng, b, lt, ls, d, h, n(1, 8)))
+  return out
+
+
+def reference(params, x_tgt, x_src, num_heads):
+  """The zoo's pre-LN cross-attention block, as MulT's cross-modal layers use it (every token real)."""
+  block = AttentionBlock(num_heads=num_heads, mlp_dim=params["mlp"]["fc1"]["kernel"].shape[1])
+  ones = lambda x: jnp.ones(x.shape[:2], bool)
+  return block.apply({"params": params}, x_tgt, ones(x_tgt), x_src, ones(x_src))
