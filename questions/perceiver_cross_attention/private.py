@@ -1,0 +1,60 @@
+"""perceiver_cross_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
+import jax.numpy as jnp
+import numpy as np
+
+from zoo.fusion.tokens import AttentionBlock
+
+
+def _f32(a):
+  return np.asarray(a, np.float32)
+
+
+def _params(rng, d, c, h, mlp):
+  """The cross-attention block's parameter tree (Flax layouts); keys and values read width c."""
+  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
+  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
+  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
+  dh = d // h
+  return {"ln_q": ln(d), "ln_ctx": ln(c),
+          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+                   "key": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
+                   "value": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
+                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
+          "ln_mlp": ln(d),
+          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
+                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+
+
+def _case(rng, b, n, m, d, c, h, mlp):
+  latents = _f32(rng.standard_normal((n, d)))
+  x = _f32(2 * rng.standard_normal((b, m, c)) + rng.standard_normal(c))   # inputs on their own scale
+  return _params(rng, d, c, h, mlp), latents, x, h
+
+
+def visible():
+  """Two fixed, seeded cases: the paper's single head, then two heads and a batch of two."""
+  return [_case(np.random.default_rng(41), 1, 2, 5, 4, 3, 1, 4),
+          _case(np.random.default_rng(42), 2, 3, 4, 4, 6, 2, 8)]
+
+
+def hidden(rng):
+  """Edge shapes: batch 1, one latent, one input token, one input channel, one head, head width 1."""
+  k = lambda lo, hi: int(rng.integers(lo, hi + 1))
+  out = []
+  for j in range(8):
+    b = 1 if j in (0, 5) else k(2, 3)
+    n = 1 if j in (1, 5) else k(2, 5)
+    m = 1 if j in (2, 5) else k(2, 7)
+    c = 1 if j == 3 else k(2, 6)
+    h = 1 if j in (0, 2, 4) else k(2, 3)
+    d = h * (1 if j == 6 else k(1, 3))
+    out.append(_case(rng, b, n, m, d, c, h, k(1, 8)))
+  return out
+
+
+def reference(params, latents, x, num_heads):
+  """The zoo's Perceiver cross-attention (PerceiverFusion's "cross" block) with the latents shared by the batch."""
+  block = AttentionBlock(num_heads=num_heads, mlp_dim=params["mlp"]["fc1"]["kernel"].shape[1])
+  z_BxNxD = jnp.broadcast_to(jnp.asarray(latents), (x.shape[0],) + latents.shape)
+  ones = lambda t: jnp.ones(t.shape[:2], bool)
+  return block.apply({"params": params}, z_BxNxD, ones(z_BxNxD), x, ones(x))
