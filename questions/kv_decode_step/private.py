@@ -4,6 +4,7 @@ The reference is the zoo decoder's cached self-attention: flax.linen.MultiHeadDo
 decode=True and the zoo's heads_major_attention, exactly as zoo/encdec.py's DecoderBlock builds it.
 """
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -49,6 +50,7 @@ def hidden(rng):
   return out
 
 
+@jax.jit   # one compile per case instead of one per operation; pos is traced like Flax's cache index
 def reference(params, x_t, cache_k, cache_v, pos):
   """Flax's cached attention step (cache layout [B, T_max, H, d_head], index = pos): (out, new keys, new values)."""
   _, h, dh = params["query"]["kernel"].shape

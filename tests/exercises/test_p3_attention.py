@@ -1,0 +1,108 @@
+"""Part III records of exercises/p3_attention.py: masked attention, the MulT block, Perceiver cross-attention.
+
+For each record: its question.toml fields, exactly 2 visible and 8 seeded hidden cases (deterministic
+per seed), the stub, and the zoo's float64 reference against the float64 answer set and the float32
+solution over the visible cases and 3 seeds of hidden ones, within the record's own tolerances.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+
+import numpy as np
+import pytest
+from p3_records import (
+  KINDS,
+  ROOT,
+  SEEDS,
+  load_py,
+  mismatch,
+  record,
+  reference,
+  same_cases,
+  stub_doc_matches,
+)
+
+MODULE = "p3_attention"
+NAMES = ["masked_attention", "mult_block", "perceiver_cross_attention"]
+
+
+@pytest.fixture(scope="module")
+def mods():
+  return {tag: load_py(ROOT / folder / f"{MODULE}.py", f"_p3_{tag}_{MODULE}")
+          for tag, folder in (("stub", "exercises"), ("f32", "solutions"), ("f64", "tests/answers_f64"))}
+
+
+@pytest.fixture(scope="module")
+def all_cases():
+  """name -> (toml, private, [(case, reference)]) over the visible cases and SEEDS' hidden ones."""
+  out = {}
+  for name in NAMES:
+    toml, private = record(name)
+    cs = list(private.visible()) + [c for s in SEEDS for c in private.hidden(np.random.default_rng(s))]
+    out[name] = toml, private, [(c, reference(private, c)) for c in cs]
+  return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_record_fields(name, mods):
+  toml, _ = record(name)
+  assert (toml["name"], toml["module"], toml["part"]) == (name, MODULE, 3)
+  assert toml["params"] == list(inspect.signature(getattr(mods["stub"], name)).parameters)
+  assert toml["title_en"] and toml["title_zh"] and toml["task"]["en"] and toml["task"]["zh"]
+  cmp = toml["compare"]
+  assert cmp["kind"] in KINDS and cmp["atol_scales_with_input"] is False
+  assert (cmp["rtol"], cmp["atol"]) == (1e-4, 1e-4)   # Part II's rule; no input scaling
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_case_counts_and_determinism(name):
+  _, private = record(name)
+  assert len(private.visible()) == 2 and same_cases(private.visible(), private.visible())
+  first = private.hidden(np.random.default_rng(7))
+  assert len(first) == 8 and all(isinstance(c, tuple) for c in first)
+  assert same_cases(first, private.hidden(np.random.default_rng(7)))
+  assert not same_cases(first, private.hidden(np.random.default_rng(8)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stub_raises_and_shows_the_task(name, mods):
+  toml, private = record(name)
+  fn = getattr(mods["stub"], name)
+  assert stub_doc_matches(fn, toml)
+  with pytest.raises(NotImplementedError):
+    fn(*copy.deepcopy(private.visible()[0]))
+
+
+@pytest.mark.parametrize("tag", ["f64", "f32"])
+@pytest.mark.parametrize("name", NAMES)
+def test_answers_match_the_reference(name, tag, mods, all_cases):
+  toml, _, pairs = all_cases[name]
+  cmp = toml["compare"]
+  for i, (args, want) in enumerate(pairs):
+    assert np.all(np.isfinite(want)), f"{name} case {i}: the reference is not finite"
+    got = getattr(mods[tag], name)(*copy.deepcopy(args))
+    why = mismatch(cmp["kind"], cmp["rtol"], cmp["atol"], want, got)
+    assert why is None, f"{name} case {i} ({tag}): {why}"
+
+
+def test_masked_attention_cases_catch_the_edge_rules(all_cases):
+  """Every seed has a fully padded sample, so the uniform-average answer fails; ignoring the mask fails too."""
+  toml, _, pairs = all_cases["masked_attention"]
+  cmp = toml["compare"]
+  def plain(q, k, v, lengths, masked):
+    s = np.einsum("bqd,bkd->bqk", q, k) / np.sqrt(q.shape[-1])
+    if masked:
+      s = np.where(np.arange(k.shape[1])[None, None, :] < lengths[:, None, None], s, np.finfo(np.float64).min)
+    w = np.exp(s - s.max(-1, keepdims=True))
+    return np.einsum("bqk,bkv->bqv", w / w.sum(-1, keepdims=True), v)
+  for masked in (True, False):
+    for s in range(len(SEEDS)):
+      hidden = pairs[2 + 8 * s: 10 + 8 * s]
+      fails = [mismatch("array", cmp["rtol"], cmp["atol"], want, plain(*upcast64(args), masked))
+               for args, want in hidden]
+      assert any(fails), f"seed {SEEDS[s]}: masked={masked} passes every hidden case"
+
+
+def upcast64(args):
+  return tuple(np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else a for a in args)
