@@ -1,0 +1,81 @@
+"""co_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zoo.fusion.tokens import AttentionBlock
+
+
+def _f32(a):
+  return np.asarray(a, np.float32)
+
+
+def _block_params(rng, d, d_ctx, h, mlp):
+  """zoo.fusion.tokens.AttentionBlock's parameter tree: queries of width d read a context of width d_ctx."""
+  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
+  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
+  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
+  dh = d // h
+  return {"ln_q": ln(d), "ln_ctx": ln(d_ctx),
+          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+                   "key": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+                   "value": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
+          "ln_mlp": ln(d),
+          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
+                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+
+
+def _case(rng, b, la, lb, da, db, h, len_a, len_b):
+  """Padded tokens hold large garbage, so a padded token used as a key or value spoils the answer."""
+  params = {"a": _block_params(rng, da, db, h, int(rng.integers(1, 7))),
+            "b": _block_params(rng, db, da, h, int(rng.integers(1, 7)))}
+  x_a, x_b = _f32(rng.standard_normal((b, la, da))), _f32(rng.standard_normal((b, lb, db)))
+  mask_a = np.arange(la)[None, :] < np.asarray(len_a)[:, None]
+  mask_b = np.arange(lb)[None, :] < np.asarray(len_b)[:, None]
+  x_a[~mask_a] = _f32(rng.uniform(20, 40, (int((~mask_a).sum()), da)))
+  x_b[~mask_b] = _f32(rng.uniform(20, 40, (int((~mask_b).sum()), db)))
+  return params, x_a, x_b, mask_a, mask_b, h
+
+
+def visible():
+  """Two fixed, seeded cases: one head and no padding, then two heads, two widths and padding."""
+  return [_case(np.random.default_rng(61), 1, 2, 3, 2, 2, 1, [2], [3]),
+          _case(np.random.default_rng(62), 2, 3, 4, 4, 2, 2, [3, 1], [2, 4])]
+
+
+def hidden(rng):
+  """Edge shapes: batch 1, streams of one token, a sample whose other stream is all padding, one head."""
+  k = lambda lo, hi: int(rng.integers(lo, hi + 1))
+  out = []
+  for j in range(8):
+    b = 1 if j in (0, 4) else k(2, 3)
+    la = 1 if j in (1, 4) else k(2, 5)
+    lb = 1 if j in (2, 4) else k(2, 5)
+    h = 1 if j in (0, 3) else k(2, 3)
+    da, db = h * k(1, 3), h * (1 if j == 5 else k(1, 3))
+    len_a, len_b = rng.integers(1, la + 1, b), rng.integers(1, lb + 1, b)
+    if j in (3, 6):
+      len_b[rng.integers(0, b)] = 0        # stream a of one sample finds no real token in stream b
+    if j in (6, 7):
+      len_a[rng.integers(0, b)] = 0        # and the other way round
+    out.append(_case(rng, b, la, lb, da, db, h, len_a, len_b))
+  return out
+
+
+def reference(params, x_a, x_b, mask_a, mask_b, num_heads):
+  """ViLBERT's co-attention exchange with the zoo's block: both directions read the streams as given."""
+  mlp = lambda s: params[s]["mlp"]["fc1"]["kernel"].shape[1]
+  return _exchange(params, x_a, x_b, jnp.asarray(mask_a, bool), jnp.asarray(mask_b, bool), num_heads,
+                   mlp("a"), mlp("b"))
+
+
+@functools.partial(jax.jit, static_argnums=(5, 6, 7))   # one compile per case instead of one per operation
+def _exchange(params, x_a, x_b, mask_a, mask_b, num_heads, mlp_a, mlp_b):
+  # Every position of a stream is a query (padded ones too); the masks only remove padded keys and values.
+  all_a, all_b = jnp.ones(mask_a.shape, bool), jnp.ones(mask_b.shape, bool)
+  new_a = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_a).apply({"params": params["a"]}, x_a, all_a, x_b, mask_b)
+  new_b = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_b).apply({"params": params["b"]}, x_b, all_b, x_a, mask_a)
+  return new_a, new_b
