@@ -142,3 +142,61 @@ def perceiver_cross_attention(params, latents, x, num_heads):
   N、M、C、h 和 F 都可能为 1。公开用例是固定随机种子生成的小例子，失败时评分器会显示它们。
   """
   raise NotImplementedError("perceiver_cross_attention: write your answer here / 在此实现")
+
+
+def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
+  """ViLBERT's co-attentional exchange (Lu et al. 2019), one layer, as the zoo's CoAttention builds it from
+  its pre-LayerNorm block (zoo/fusion/tokens.py, AttentionBlock): stream a's tokens read stream b, and
+  stream b's tokens read stream a, both from the streams AS GIVEN (simultaneously: b reads the old a,
+  not the a this layer has just updated). The two streams may have different widths Da and Db.
+
+  Task: new_a = block(params["a"], x_a, ctx=x_b, ctx_mask=mask_b), new_b = block(params["b"], x_b, ctx=x_a,
+  ctx_mask=mask_a), where block(p, x, ctx, ctx_mask), every step over the last axis, with
+  LN(x) = (x - mean) / sqrt(var + 1e-6) * scale + bias (biased variance, epsilon 1e-6, as flax.linen.LayerNorm):
+    y   = LN_q(x), c = LN_ctx(ctx)            p["ln_q"] over x's width, p["ln_ctx"] over ctx's width
+    a   = multi-head attention of queries y to keys and values c (p["attn"] in the layout of
+          flax.linen.MultiHeadDotProductAttention: "query" {"kernel": [D, h, D/h], "bias": [h, D/h]},
+          "key"/"value" {"kernel": [D_ctx, h, D/h], "bias": [h, D/h]}, "out" {"kernel": [h, D/h, D],
+          "bias": [D]}; h = num_heads; scale 1/sqrt(D/h)), where a context token whose mask is False
+          (padding) gets weight exactly 0; if a sample has no real context token at all, a = 0 for every
+          query of that sample (no message, as the zoo's blocks do)
+    z   = x + a
+    out = z + fc2(gelu(fc1(LN_mlp(z))))       fc(x) = x @ kernel + bias, p["mlp"]["fc1"] {"kernel": [D, F],
+          "bias": [F]}, p["mlp"]["fc2"] {"kernel": [F, D], "bias": [D]}; gelu the tanh approximation
+          0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (flax.linen.gelu's default).
+  Every position of a stream is a query, padded ones included (their outputs are graded too); the masks
+  only remove padded tokens as keys and values. No dropout. Each block equals
+  zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": p}, x, ones, ctx, ctx_mask).
+
+  Shapes: params = {"a": block parameters (D = Da, D_ctx = Db), "b": block parameters (D = Db, D_ctx = Da)};
+  x_a [B, La, Da], x_b [B, Lb, Db] (float32); mask_a [B, La], mask_b [B, Lb] (bool, True = real token);
+  num_heads an int dividing Da and Db -> a tuple (new_a [B, La, Da], new_b [B, Lb, Db]).
+  La, Lb, h and the widths may be 1; a sample's mask may be all False.
+  The visible cases are small seeded examples; the grader shows them when they fail.
+
+  ViLBERT 的协同注意力交换（Lu et al. 2019）的一层，与 zoo 的 CoAttention 用它的前置 LayerNorm 块
+  （zoo/fusion/tokens.py 中的 AttentionBlock）搭建的方式相同：流 a 的 token 读取流 b，流 b 的 token 读取
+  流 a，两者都读取【给定的】流（同时进行：b 读取的是旧的 a，而不是本层刚更新过的 a）。两个流的宽度 Da 和
+  Db 可以不同。
+
+  任务：new_a = block(params["a"], x_a, ctx=x_b, ctx_mask=mask_b)，new_b = block(params["b"], x_b,
+  ctx=x_a, ctx_mask=mask_a)。block(p, x, ctx, ctx_mask) 的每一步都作用在最后一维上，
+  LN(x) = (x - mean) / sqrt(var + 1e-6) * scale + bias（有偏方差，epsilon 为 1e-6，与 flax.linen.LayerNorm 相同）：
+    y = LN_q(x)，c = LN_ctx(ctx)；
+    a = 以 y 为 query、c 为 key 和 value 的多头注意力（p["attn"] 的布局与
+        flax.linen.MultiHeadDotProductAttention 相同，见上面英文部分；头数 h = num_heads；除以 sqrt(D/h)），
+        掩码为 False（填充）的上下文 token 权重恰好为 0；若某个样本没有任何真实的上下文 token，则该样本每个
+        query 的 a = 0（不传递消息，与 zoo 的块相同）；
+    z = x + a；
+    out = z + fc2(gelu(fc1(LN_mlp(z))))，fc(x) = x @ kernel + bias，gelu 取 tanh 近似
+        0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))（flax.linen.gelu 的默认）。
+  流中的每个位置都是 query，包括填充位置（它们的输出也要评分）；掩码只把填充 token 从 key 和 value 中去掉。
+  无 dropout。每个块都等于 zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": p},
+  x, 全 1 掩码, ctx, ctx_mask)。
+
+  形状：params = {"a": 块参数（D = Da，D_ctx = Db），"b": 块参数（D = Db，D_ctx = Da）}；x_a [B, La, Da]，
+  x_b [B, Lb, Db]（float32）；mask_a [B, La]，mask_b [B, Lb]（布尔，True 表示真实 token）；num_heads 为能
+  同时整除 Da 和 Db 的整数 -> 元组 (new_a [B, La, Da], new_b [B, Lb, Db])。La、Lb、h 和宽度都可能为 1；
+  某个样本的掩码可能全为 False。公开用例是固定随机种子生成的小例子，失败时评分器会显示它们。
+  """
+  raise NotImplementedError("co_attention: write your answer here / 在此实现")

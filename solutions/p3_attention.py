@@ -1,4 +1,4 @@
-"""Answers to Part III, attention blocks: masked attention, a MulT block, Perceiver cross-attention; numpy float32."""
+"""Answers to Part III, attention blocks: masked attention, MulT, Perceiver and ViLBERT co-attention; numpy float32."""
 import math
 
 import numpy as np
@@ -35,20 +35,26 @@ def _gelu_tanh(x):
   return F32(0.5) * x * (1 + np.tanh(F32(math.sqrt(2 / math.pi)) * (x + F32(0.044715) * x ** 3)))
 
 
-def _mha(p, x_q, x_kv):
-  """Flax MHDPA layout, no mask: [B, Lq, Dq], [B, Lk, Dkv] -> [B, Lq, D_out]."""
+def _mha(p, x_q, x_kv, kv_real=None):
+  """Flax MHDPA layout: [B, Lq, Dq], [B, Lk, Dkv] -> [B, Lq, D_out]; kv_real [B, Lk] drops padded keys."""
   q = np.einsum("bld,dhk->bhlk", x_q, p["query"]["kernel"]) + p["query"]["bias"][:, None]
   k = np.einsum("bld,dhk->bhlk", x_kv, p["key"]["kernel"]) + p["key"]["bias"][:, None]
   v = np.einsum("bld,dhk->bhlk", x_kv, p["value"]["kernel"]) + p["value"]["bias"][:, None]
-  w = _softmax_rows(np.einsum("bhqk,bhsk->bhqs", q, k) / F32(math.sqrt(q.shape[-1])))
-  heads = np.einsum("bhqs,bhsk->bhqk", w, v)
+  s = np.einsum("bhqk,bhsk->bhqs", q, k) / F32(math.sqrt(q.shape[-1]))
+  if kv_real is not None:   # a sample with no real key keeps its scores here; its message is zeroed below
+    keep = kv_real | ~kv_real.any(axis=1, keepdims=True)
+    s = np.where(keep[:, None, None, :], s, F32(-np.inf))
+  heads = np.einsum("bhqs,bhsk->bhqk", _softmax_rows(s), v)
   return np.einsum("bhqk,hko->bqo", heads, p["out"]["kernel"]) + p["out"]["bias"]
 
 
-def _cross_block(params, x, ctx):
+def _cross_block(params, x, ctx, ctx_real=None):
   """Pre-LN cross-attention block: x + MHA(LN(x), LN(ctx)), then + MLP(LN(.)) with tanh-GELU."""
   p = _as_f32(params)
-  z = x + _mha(p["attn"], _layer_norm(x, p["ln_q"]), _layer_norm(ctx, p["ln_ctx"]))
+  msg = _mha(p["attn"], _layer_norm(x, p["ln_q"]), _layer_norm(ctx, p["ln_ctx"]), ctx_real)
+  if ctx_real is not None:
+    msg = np.where(ctx_real.any(axis=1)[:, None, None], msg, F32(0))
+  z = x + msg
   fc1, fc2 = p["mlp"]["fc1"], p["mlp"]["fc2"]
   hidden = _gelu_tanh(_layer_norm(z, p["ln_mlp"]) @ fc1["kernel"] + fc1["bias"])
   return z + hidden @ fc2["kernel"] + fc2["bias"]
@@ -72,3 +78,11 @@ def perceiver_cross_attention(params, latents, x, num_heads):
   x = np.asarray(x, F32)
   z = np.broadcast_to(np.asarray(latents, F32), (x.shape[0],) + np.shape(latents))
   return _cross_block(params, z, x)
+
+
+def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
+  """x_a [B, La, Da], x_b [B, Lb, Db], masks True = real -> (new_a, new_b), both from the given streams."""
+  assert params["a"]["attn"]["query"]["kernel"].shape[1] == num_heads, "num_heads must match the parameters"
+  x_a, x_b = np.asarray(x_a, F32), np.asarray(x_b, F32)
+  mask_a, mask_b = np.asarray(mask_a, bool), np.asarray(mask_b, bool)
+  return _cross_block(params["a"], x_a, x_b, mask_b), _cross_block(params["b"], x_b, x_a, mask_a)

@@ -35,15 +35,15 @@ def _gelu(x):
   return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def _block_one(p, x_LxD, ctx_SxC):
-  """The pre-LN cross-attention block for one sample, head by head."""
+def _block_one(p, x_LxD, ctx_SxC, ctx_real_S=None):
+  """The pre-LN cross-attention block for one sample, head by head; only real context tokens are read."""
   ys = [_ln(t, p["ln_q"]) for t in x_LxD]
-  cs = [_ln(t, p["ln_ctx"]) for t in ctx_SxC]
+  cs = [_ln(t, p["ln_ctx"]) for j, t in enumerate(ctx_SxC) if ctx_real_S is None or ctx_real_S[j]]
   a = p["attn"]
   out = []
   for t, y in zip(x_LxD, ys):
-    msg = _f(a["out"]["bias"]).copy()
-    for h in range(_f(a["query"]["kernel"]).shape[1]):
+    msg = _f(a["out"]["bias"]).copy() if cs else np.zeros(len(t))   # no real context: no message
+    for h in range(_f(a["query"]["kernel"]).shape[1] if cs else 0):
       lin = lambda name, u, h=h: u @ _f(a[name]["kernel"])[:, h, :] + _f(a[name]["bias"])[h]
       head = _attend(lin("query", y), [lin("key", c) for c in cs], [lin("value", c) for c in cs])
       msg += head @ _f(a["out"]["kernel"])[h]
@@ -60,3 +60,10 @@ def mult_block(params, x_tgt, x_src, num_heads):
 
 def perceiver_cross_attention(params, latents, x, num_heads):
   return np.stack([_block_one(params, _f(latents), xb) for xb in _f(x)])
+
+
+def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
+  x_a, x_b = _f(x_a), _f(x_b)
+  new_a = np.stack([_block_one(params["a"], x_a[i], x_b[i], mask_b[i]) for i in range(len(x_a))])
+  new_b = np.stack([_block_one(params["b"], x_b[i], x_a[i], mask_a[i]) for i in range(len(x_b))])
+  return new_a, new_b

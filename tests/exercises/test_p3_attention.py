@@ -25,7 +25,7 @@ from p3_records import (
 )
 
 MODULE = "p3_attention"
-NAMES = ["masked_attention", "mult_block", "perceiver_cross_attention"]
+NAMES = ["masked_attention", "mult_block", "perceiver_cross_attention", "co_attention"]
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,8 @@ def test_answers_match_the_reference(name, tag, mods, all_cases):
   toml, _, pairs = all_cases[name]
   cmp = toml["compare"]
   for i, (args, want) in enumerate(pairs):
-    assert np.all(np.isfinite(want)), f"{name} case {i}: the reference is not finite"
+    assert all(np.all(np.isfinite(w)) for w in (want if isinstance(want, tuple) else (want,))), \
+        f"{name} case {i}: the reference is not finite"
     got = getattr(mods[tag], name)(*copy.deepcopy(args))
     why = mismatch(cmp["kind"], cmp["rtol"], cmp["atol"], want, got)
     assert why is None, f"{name} case {i} ({tag}): {why}"
@@ -121,3 +122,20 @@ def test_block_cases_catch_the_exact_gelu(name, mods, all_cases, monkeypatch):
     fails = [mismatch("array", cmp["rtol"], cmp["atol"], want, getattr(mods["f64"], name)(*copy.deepcopy(args)))
              for args, want in hidden]
     assert any(fails), f"seed {SEEDS[s]}: the exact GELU passes every hidden case"
+
+
+@pytest.mark.parametrize("mistake", ["sequential", "ignores_masks"])
+def test_co_attention_cases_catch_the_usual_mistakes(mistake, mods, all_cases):
+  """Updating b from the new a, or reading padded tokens, fails some hidden case of every seed."""
+  toml, _, pairs = all_cases["co_attention"]
+  cmp = toml["compare"]
+  block = mods["f64"]._block_one
+  def wrong(params, x_a, x_b, mask_a, mask_b, num_heads):
+    if mistake == "ignores_masks":
+      return mods["f64"].co_attention(params, x_a, x_b, np.ones_like(mask_a), np.ones_like(mask_b), num_heads)
+    new_a = np.stack([block(params["a"], x_a[i], x_b[i], mask_b[i]) for i in range(len(x_a))])
+    return new_a, np.stack([block(params["b"], x_b[i], new_a[i], mask_a[i]) for i in range(len(x_b))])
+  for s in range(len(SEEDS)):
+    hidden = pairs[2 + 8 * s: 10 + 8 * s]
+    fails = [mismatch("tuple", cmp["rtol"], cmp["atol"], want, wrong(*copy.deepcopy(args))) for args, want in hidden]
+    assert any(fails), f"seed {SEEDS[s]}: the {mistake} answer passes every hidden case"
