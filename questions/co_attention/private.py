@@ -1,11 +1,10 @@
-"""co_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
+"""co_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference.
+
+numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
+"""
 import functools
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-
-from zoo.fusion.tokens import AttentionBlock
 
 
 def _f32(a):
@@ -68,14 +67,25 @@ def hidden(rng):
 def reference(params, x_a, x_b, mask_a, mask_b, num_heads):
   """ViLBERT's co-attention exchange with the zoo's block: both directions read the streams as given."""
   mlp = lambda s: params[s]["mlp"]["fc1"]["kernel"].shape[1]
-  return _exchange(params, x_a, x_b, jnp.asarray(mask_a, bool), jnp.asarray(mask_b, bool), num_heads,
-                   mlp("a"), mlp("b"))
+  return _exchange()(params, x_a, x_b, np.asarray(mask_a, bool), np.asarray(mask_b, bool), num_heads,
+                     mlp("a"), mlp("b"))
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6, 7))   # one compile per case instead of one per operation
-def _exchange(params, x_a, x_b, mask_a, mask_b, num_heads, mlp_a, mlp_b):
-  # Every position of a stream is a query (padded ones too); the masks only remove padded keys and values.
-  all_a, all_b = jnp.ones(mask_a.shape, bool), jnp.ones(mask_b.shape, bool)
-  new_a = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_a).apply({"params": params["a"]}, x_a, all_a, x_b, mask_b)
-  new_b = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_b).apply({"params": params["b"]}, x_b, all_b, x_a, mask_a)
-  return new_a, new_b
+@functools.cache
+def _exchange():
+  """Both directions with the zoo's AttentionBlock, jitted: one compile per case, not one per operation."""
+  import jax
+  import jax.numpy as jnp
+
+  from zoo.fusion.tokens import AttentionBlock
+
+  @functools.partial(jax.jit, static_argnums=(5, 6, 7))
+  def exchange(params, x_a, x_b, mask_a, mask_b, num_heads, mlp_a, mlp_b):
+    # Every position of a stream is a query (padded ones too); the masks only remove padded keys and values.
+    all_a, all_b = jnp.ones(mask_a.shape, bool), jnp.ones(mask_b.shape, bool)
+    new_a = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_a).apply(
+        {"params": params["a"]}, x_a, all_a, x_b, mask_b)
+    new_b = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_b).apply(
+        {"params": params["b"]}, x_b, all_b, x_a, mask_a)
+    return new_a, new_b
+  return exchange

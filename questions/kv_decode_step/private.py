@@ -2,13 +2,11 @@
 
 The reference is the zoo decoder's cached self-attention: flax.linen.MultiHeadDotProductAttention with
 decode=True and the zoo's heads_major_attention, exactly as zoo/encdec.py's DecoderBlock builds it.
+numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
 """
-import flax.linen as nn
-import jax
-import jax.numpy as jnp
-import numpy as np
+import functools
 
-from zoo.attention import heads_major_attention
+import numpy as np
 
 
 def _f32(a):
@@ -50,14 +48,27 @@ def hidden(rng):
   return out
 
 
-@jax.jit   # one compile per case instead of one per operation; pos is traced like Flax's cache index
 def reference(params, x_t, cache_k, cache_v, pos):
   """Flax's cached attention step (cache layout [B, T_max, H, d_head], index = pos): (out, new keys, new values)."""
-  _, h, dh = params["query"]["kernel"].shape
-  attn = nn.MultiHeadDotProductAttention(num_heads=h, qkv_features=h * dh,
-                                         out_features=params["out"]["kernel"].shape[-1],
-                                         decode=True, attention_fn=heads_major_attention)
-  cache = {"cached_key": jnp.asarray(cache_k), "cached_value": jnp.asarray(cache_v),
-           "cache_index": jnp.asarray(pos, jnp.int32)}
-  out_Bx1xO, new = attn.apply({"params": params, "cache": cache}, x_t, mutable=["cache"])
-  return out_Bx1xO, new["cache"]["cached_key"], new["cache"]["cached_value"]
+  return _step()(params, x_t, cache_k, cache_v, pos)
+
+
+@functools.cache
+def _step():
+  """The zoo decoder's cached self-attention step, jitted (pos traced, like Flax's cache index): one compile per case."""
+  import flax.linen as nn
+  import jax
+  import jax.numpy as jnp
+
+  from zoo.attention import heads_major_attention
+
+  @jax.jit
+  def step(params, x_t, cache_k, cache_v, pos):
+    _, h, dh = params["query"]["kernel"].shape
+    attn = nn.MultiHeadDotProductAttention(num_heads=h, qkv_features=h * dh,
+                                           out_features=params["out"]["kernel"].shape[-1],
+                                           decode=True, attention_fn=heads_major_attention)
+    cache = {"cached_key": cache_k, "cached_value": cache_v, "cache_index": jnp.asarray(pos, jnp.int32)}
+    out_Bx1xO, new = attn.apply({"params": params, "cache": cache}, x_t, mutable=["cache"])
+    return out_Bx1xO, new["cache"]["cached_key"], new["cache"]["cached_value"]
+  return step

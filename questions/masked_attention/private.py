@@ -1,9 +1,10 @@
-"""masked_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
-import jax
-import jax.numpy as jnp
-import numpy as np
+"""masked_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference.
 
-from zoo.attention import scaled_dot_product_attention
+numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
+"""
+import functools
+
+import numpy as np
 
 
 def _f32(a):
@@ -49,11 +50,24 @@ def hidden(rng):
   return out
 
 
-@jax.jit   # one compile per case instead of one per operation
 def reference(q, k, v, key_lengths):
   """The zoo's masked attention, with the zoo's token-fusion rule for a sample with no real key (zeros)."""
-  lengths_B = jnp.asarray(key_lengths)
-  mask_Bx1xK = (jnp.arange(k.shape[1])[None, :] < lengths_B[:, None])[:, None, :]
-  out_BxQxV = scaled_dot_product_attention(jnp.asarray(q), jnp.asarray(k), jnp.asarray(v), mask_Bx1xK)
-  # zoo.fusion.tokens.AttentionBlock: "a query whose sample has no real key ... receives a zero message".
-  return jnp.where((lengths_B > 0)[:, None, None], out_BxQxV, 0.0)
+  return _attend()(q, k, v, key_lengths)
+
+
+@functools.cache
+def _attend():
+  """The zoo's scaled_dot_product_attention under a length mask, jitted: one compile per case."""
+  import jax
+  import jax.numpy as jnp
+
+  from zoo.attention import scaled_dot_product_attention
+
+  @jax.jit
+  def attend(q, k, v, key_lengths):
+    lengths_B = jnp.asarray(key_lengths)
+    mask_Bx1xK = (jnp.arange(k.shape[1])[None, :] < lengths_B[:, None])[:, None, :]
+    out_BxQxV = scaled_dot_product_attention(q, k, v, mask_Bx1xK)
+    # zoo.fusion.tokens.AttentionBlock: "a query whose sample has no real key ... receives a zero message".
+    return jnp.where((lengths_B > 0)[:, None, None], out_BxQxV, 0.0)
+  return attend

@@ -1,11 +1,10 @@
-"""mult_block, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
+"""mult_block, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference.
+
+numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
+"""
 import functools
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-
-from zoo.fusion.tokens import AttentionBlock
 
 
 def _f32(a):
@@ -56,11 +55,20 @@ def hidden(rng):
 
 def reference(params, x_tgt, x_src, num_heads):
   """The zoo's pre-LN cross-attention block, as MulT's cross-modal layers use it (every token real)."""
-  return _block(params, x_tgt, x_src, num_heads, params["mlp"]["fc1"]["kernel"].shape[1])
+  return _block()(params, x_tgt, x_src, num_heads, params["mlp"]["fc1"]["kernel"].shape[1])
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4))   # one compile per case instead of one per operation
-def _block(params, x_tgt, x_src, num_heads, mlp_dim):
-  ones = lambda x: jnp.ones(x.shape[:2], bool)
-  return AttentionBlock(num_heads=num_heads, mlp_dim=mlp_dim).apply(
-      {"params": params}, x_tgt, ones(x_tgt), x_src, ones(x_src))
+@functools.cache
+def _block():
+  """The zoo's AttentionBlock applied to all-real tokens, jitted: one compile per case, not one per operation."""
+  import jax
+  import jax.numpy as jnp
+
+  from zoo.fusion.tokens import AttentionBlock
+
+  @functools.partial(jax.jit, static_argnums=(3, 4))
+  def block(params, x_tgt, x_src, num_heads, mlp_dim):
+    ones = lambda x: jnp.ones(x.shape[:2], bool)
+    return AttentionBlock(num_heads=num_heads, mlp_dim=mlp_dim).apply(
+        {"params": params}, x_tgt, ones(x_tgt), x_src, ones(x_src))
+  return block

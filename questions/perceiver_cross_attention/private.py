@@ -1,11 +1,10 @@
-"""perceiver_cross_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference."""
+"""perceiver_cross_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference.
+
+numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
+"""
 import functools
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-
-from zoo.fusion.tokens import AttentionBlock
 
 
 def _f32(a):
@@ -57,12 +56,21 @@ def hidden(rng):
 
 def reference(params, latents, x, num_heads):
   """The zoo's Perceiver cross-attention (PerceiverFusion's "cross" block) with the latents shared by the batch."""
-  return _block(params, latents, x, num_heads, params["mlp"]["fc1"]["kernel"].shape[1])
+  return _block()(params, latents, x, num_heads, params["mlp"]["fc1"]["kernel"].shape[1])
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4))   # one compile per case instead of one per operation
-def _block(params, latents, x, num_heads, mlp_dim):
-  z_BxNxD = jnp.broadcast_to(latents, (x.shape[0],) + latents.shape)
-  ones = lambda t: jnp.ones(t.shape[:2], bool)
-  return AttentionBlock(num_heads=num_heads, mlp_dim=mlp_dim).apply(
-      {"params": params}, z_BxNxD, ones(z_BxNxD), x, ones(x))
+@functools.cache
+def _block():
+  """The zoo's AttentionBlock from broadcast latents, jitted: one compile per case, not one per operation."""
+  import jax
+  import jax.numpy as jnp
+
+  from zoo.fusion.tokens import AttentionBlock
+
+  @functools.partial(jax.jit, static_argnums=(3, 4))
+  def block(params, latents, x, num_heads, mlp_dim):
+    z_BxNxD = jnp.broadcast_to(latents, (x.shape[0],) + latents.shape)
+    ones = lambda t: jnp.ones(t.shape[:2], bool)
+    return AttentionBlock(num_heads=num_heads, mlp_dim=mlp_dim).apply(
+        {"params": params}, z_BxNxD, ones(z_BxNxD), x, ones(x))
+  return block
