@@ -95,3 +95,14 @@ def same_cases(a, b) -> bool:
   if isinstance(a, (list, tuple)):
     return type(a) is type(b) and len(a) == len(b) and all(same_cases(x, y) for x, y in zip(a, b))
   return type(a) is type(b) and a == b
+
+
+def plain_data(x) -> bool:
+  """The contract's argument types: float32, bool and int32 numpy arrays, Python numbers, dicts/lists/tuples of them."""
+  if isinstance(x, np.ndarray):
+    return x.dtype in (np.float32, np.bool_, np.int32)
+  if isinstance(x, dict):
+    return all(isinstance(k, str) and plain_data(v) for k, v in x.items())
+  if isinstance(x, (list, tuple)):
+    return all(plain_data(v) for v in x)
+  return type(x) in (int, float, bool)

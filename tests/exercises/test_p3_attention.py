@@ -18,6 +18,7 @@ from p3_records import (
   SEEDS,
   load_py,
   mismatch,
+  plain_data,
   record,
   reference,
   same_cases,
@@ -64,6 +65,7 @@ def test_case_counts_and_determinism(name):
   assert len(first) == 8 and all(isinstance(c, tuple) for c in first)
   assert same_cases(first, private.hidden(np.random.default_rng(7)))
   assert not same_cases(first, private.hidden(np.random.default_rng(8)))
+  assert all(plain_data(c) for c in private.visible() + first)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -139,3 +141,14 @@ def test_co_attention_cases_catch_the_usual_mistakes(mistake, mods, all_cases):
     hidden = pairs[2 + 8 * s: 10 + 8 * s]
     fails = [mismatch("tuple", cmp["rtol"], cmp["atol"], want, wrong(*copy.deepcopy(args))) for args, want in hidden]
     assert any(fails), f"seed {SEEDS[s]}: the {mistake} answer passes every hidden case"
+
+
+def test_masked_attention_text_example_is_true(all_cases):
+  """The task's example, worked by hand: sample 0's queries weigh its two keys by a sigmoid; sample 1 is zeros."""
+  want = all_cases["masked_attention"][2][0][1]
+  w = 1 / (1 + math.exp(-1 / math.sqrt(2)))          # softmax of the scores (1/√2, 0)
+  by_hand = [[[3 - 2 * w, 4 - 2 * w], [1 + 2 * w, 2 + 2 * w]], [[0, 0], [0, 0]]]
+  np.testing.assert_allclose(want, by_hand, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(want, [[[1.6604769, 2.6604769], [2.3395231, 3.3395231]], [[0, 0], [0, 0]]], atol=1e-7)
+  toml, _ = record("masked_attention")
+  assert "[[[1.6604769, 2.6604769], [2.3395231, 3.3395231]], [[0, 0], [0, 0]]]" in toml["task"]["en"]

@@ -18,6 +18,7 @@ from p3_records import (
   SEEDS,
   load_py,
   mismatch,
+  plain_data,
   record,
   reference,
   same_cases,
@@ -69,6 +70,7 @@ def test_case_counts_and_determinism(name):
   assert len(first) == 8 and all(isinstance(c, tuple) for c in first)
   assert same_cases(first, private.hidden(np.random.default_rng(7)))
   assert not same_cases(first, private.hidden(np.random.default_rng(8)))
+  assert all(plain_data(c) for c in private.visible() + first)
 
 
 @pytest.mark.parametrize("name", NAMES)
