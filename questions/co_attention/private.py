@@ -65,7 +65,12 @@ def hidden(rng):
 
 
 def reference(params, x_a, x_b, mask_a, mask_b, num_heads):
-  """ViLBERT's co-attention exchange with the zoo's block: both directions read the streams as given."""
+  """ViLBERT's co-attention exchange with the zoo's block: both directions read the streams as given.
+
+  Decision: the zoo's CoAttention also hands each stream's own mask to its block as the query mask; that
+  changes only the padded query rows (Flax then averages over every key, padding included), which the
+  zoo never reads. Here those rows are graded too, so every query attends to the real keys only.
+  """
   mlp = lambda s: params[s]["mlp"]["fc1"]["kernel"].shape[1]
   return _exchange()(params, x_a, x_b, np.asarray(mask_a, bool), np.asarray(mask_b, bool), num_heads,
                      mlp("a"), mlp("b"))
