@@ -82,9 +82,10 @@ def beam_search(log_probs_table, beam_size, max_len, eos, alpha):
   Example (the first visible case; eos = 0, beam 2, max_len 4, alpha 0):
   >>> t = np.array([[-3, -0.5, -1, -3], [-2.5, -2, -2, -2], [-0.25, -3, -3, -3], [-1, -1, -1, -1]], np.float32)
   >>> beam_search(t, 2, 4, 0, 0.0)
-  (array([2, 0, 0, 0]), -1.25)
-  Greedy decoding would take token 1 first (-0.5) and end far lower. Step 2 keeps [2, 0] (-1.25) and, of
-  the tied [1, 1], [1, 2], [1, 3] (-2.5 each), the smallest list [1, 1].
+  ([2, 0, 0, 0], -1.25)
+  (the tokens come back as an integer array; the example writes them as a list). Greedy decoding would
+  take token 1 first (-0.5) and end far lower. Step 2 keeps [2, 0] (-1.25) and, of the tied [1, 1],
+  [1, 2], [1, 3] (-2.5 each), the smallest list [1, 1].
 
   束搜索（与 zoo 的解码器 zoo/encdec.py 相同），带 GNMT 长度惩罚（Wu et al. 2016），在给定的二元模型上
   进行：log_probs_table[a, b] 是 token b 紧跟在 token a 之后的对数概率（<= 0 的数；各行不必归一化）。结束符
