@@ -1,0 +1,130 @@
+"""co_attention, teacher side: fixed visible cases, seeded hidden cases, the zoo's float64 reference.
+
+numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
+"""
+import functools
+
+import numpy as np
+
+
+def _f32(a):
+  return np.asarray(a, np.float32)
+
+
+def _block_params(rng, d, d_ctx, h, mlp):
+  """zoo.fusion.tokens.AttentionBlock's parameter tree: queries of width d read a context of width d_ctx."""
+  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
+  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
+  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
+  dh = d // h
+  return {"ln_q": ln(d), "ln_ctx": ln(d_ctx),
+          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+                   "key": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+                   "value": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
+          "ln_mlp": ln(d),
+          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
+                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+
+
+def _case(rng, b, la, lb, da, db, h, len_a, len_b):
+  """Padded tokens hold large garbage, so a padded token used as a key or value spoils the answer."""
+  params = {"a": _block_params(rng, da, db, h, int(rng.integers(1, 7))),
+            "b": _block_params(rng, db, da, h, int(rng.integers(1, 7)))}
+  x_a, x_b = _f32(rng.standard_normal((b, la, da))), _f32(rng.standard_normal((b, lb, db)))
+  mask_a = np.arange(la)[None, :] < np.asarray(len_a)[:, None]
+  mask_b = np.arange(lb)[None, :] < np.asarray(len_b)[:, None]
+  x_a[~mask_a] = _f32(rng.uniform(20, 40, (int((~mask_a).sum()), da)))
+  x_b[~mask_b] = _f32(rng.uniform(20, 40, (int((~mask_b).sum()), db)))
+  return params, x_a, x_b, mask_a, mask_b, h
+
+
+def visible():
+  """Two fixed, seeded cases: one head and no padding, then two heads, two widths and padding."""
+  return [_case(np.random.default_rng(61), 1, 2, 3, 3, 4, 1, [2], [3]),
+          _case(np.random.default_rng(62), 2, 3, 4, 4, 6, 2, [3, 1], [2, 4])]
+
+
+def _well_conditioned(p, x, ctx, ctx_mask=None):
+  """True when every row a LayerNorm of the block normalises (x, ctx and z = x + message) has its
+  features spread by std >= 0.15, or has one feature (then the norm is exact). A nearly constant row
+  makes a float32 one-pass variance (Flax's LayerNorm) miss the tolerance; redraw such cases."""
+  ln = lambda t, q: (t - t.mean(-1, keepdims=True)) / np.sqrt(t.var(-1, keepdims=True) + 1e-6) * q["scale"] + q["bias"]
+  f = lambda t: np.asarray(t, np.float64)
+  a = {name: {key: f(val) for key, val in sub.items()} for name, sub in p["attn"].items()}
+  y, c = ln(f(x), p["ln_q"]), ln(f(ctx), p["ln_ctx"])
+  proj = lambda name, t: np.einsum("bld,dhk->bhlk", t, a[name]["kernel"]) + a[name]["bias"][:, None]
+  s = np.einsum("bhqk,bhsk->bhqs", proj("query", y), proj("key", c)) / np.sqrt(a["query"]["kernel"].shape[-1])
+  real = np.ones(s.shape[::3], bool) if ctx_mask is None else np.asarray(ctx_mask, bool)
+  s = np.where(real[:, None, None, :], s, -np.inf)
+  w = np.exp(s - s.max(-1, keepdims=True, initial=-1e300))
+  den = w.sum(-1, keepdims=True)
+  w = np.divide(w, den, out=np.zeros_like(w), where=den > 0)
+  msg = np.einsum("bhqk,hko->bqo", np.einsum("bhqs,bhsk->bhqk", w, proj("value", c)), a["out"]["kernel"])
+  z = f(x) + np.where(real.any(-1)[:, None, None], msg + a["out"]["bias"], 0)
+  return all(t.shape[-1] == 1 or t.std(-1).min() >= 0.15 for t in (f(x), f(ctx), z))
+
+
+def _width(draw, h):
+  """h heads of width 1..3, but never 2 features in all: over two nearly equal features a float32
+  LayerNorm with a one-pass variance (Flax's) can miss the tolerance; one feature is exact, three are safe."""
+  d = h * draw(1, 3)
+  return d + h if d == 2 else d
+
+
+def hidden(rng):
+  """Edge shapes: batch 1, streams of one token, a sample whose other stream is all padding, one head."""
+  k = lambda lo, hi: int(rng.integers(lo, hi + 1))
+  out = []
+  for j in range(8):
+    b = 1 if j in (0, 4) else k(2, 3)
+    la = 1 if j in (1, 4) else k(2, 5)
+    lb = 1 if j in (2, 4) else k(2, 5)
+    h = 1 if j in (0, 3) else (3 if j == 5 else k(2, 3))
+    da, db = _width(k, h), (h if j == 5 else _width(k, h))   # j = 5: stream b's heads have width 1
+    len_a, len_b = rng.integers(1, la + 1, b), rng.integers(1, lb + 1, b)
+    if j in (3, 6):
+      len_b[rng.integers(0, b)] = 0        # stream a of one sample finds no real token in stream b
+    if j in (6, 7):
+      len_a[rng.integers(0, b)] = 0        # and the other way round
+    for _ in range(100):   # bounded redraw of the values until every LayerNorm row is well spread
+      case = _case(rng, b, la, lb, da, db, h, len_a, len_b)
+      if (_well_conditioned(case[0]["a"], case[1], case[2], case[4])
+          and _well_conditioned(case[0]["b"], case[2], case[1], case[3])):
+        break
+    else:
+      raise RuntimeError("co_attention.hidden: no well-conditioned case in 100 draws")
+    out.append(case)
+  return out
+
+
+def reference(params, x_a, x_b, mask_a, mask_b, num_heads):
+  """ViLBERT's co-attention exchange with the zoo's block: both directions read the streams as given.
+
+  Decision: the zoo's CoAttention also hands each stream's own mask to its block as the query mask; that
+  changes only the padded query rows (Flax then averages over every key, padding included), which the
+  zoo never reads. Here those rows are graded too, so every query attends to the real keys only.
+  """
+  mlp = lambda s: params[s]["mlp"]["fc1"]["kernel"].shape[1]
+  return _exchange()(params, x_a, x_b, np.asarray(mask_a, bool), np.asarray(mask_b, bool), num_heads,
+                     mlp("a"), mlp("b"))
+
+
+@functools.cache
+def _exchange():
+  """Both directions with the zoo's AttentionBlock, jitted: one compile per case, not one per operation."""
+  import jax
+  import jax.numpy as jnp
+
+  from zoo.fusion.tokens import AttentionBlock
+
+  @functools.partial(jax.jit, static_argnums=(5, 6, 7))
+  def exchange(params, x_a, x_b, mask_a, mask_b, num_heads, mlp_a, mlp_b):
+    # Every position of a stream is a query (padded ones too); the masks only remove padded keys and values.
+    all_a, all_b = jnp.ones(mask_a.shape, bool), jnp.ones(mask_b.shape, bool)
+    new_a = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_a).apply(
+        {"params": params["a"]}, x_a, all_a, x_b, mask_b)
+    new_b = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_b).apply(
+        {"params": params["b"]}, x_b, all_b, x_a, mask_a)
+    return new_a, new_b
+  return exchange
