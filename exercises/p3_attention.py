@@ -48,7 +48,7 @@ def masked_attention(q, k, v, key_lengths):
 def mult_block(params, x_tgt, x_src, num_heads):
   """One cross-modal attention block of the Multimodal Transformer (MulT, Tsai et al. 2019): the target
   modality's tokens x_tgt read the source modality's tokens x_src (MulT's "source -> target" block), in the
-  pre-LayerNorm placement the zoo uses for all its blocks (zoo/fusion/tokens.py, AttentionBlock).
+  pre-LayerNorm placement the zoo uses for all its blocks (zoo/layers.py, AttentionBlock).
 
   Task, with every step over the last axis and LN(x) = (x - mean) / sqrt(var + 1e-6) * scale + bias
   (mean and the biased variance over the features, epsilon 1e-6, as flax.linen.LayerNorm):
@@ -63,7 +63,7 @@ def mult_block(params, x_tgt, x_src, num_heads):
           fc(x) = x @ kernel + bias, params["mlp"]["fc1"] = {"kernel": [D, F], "bias": [F]},
           params["mlp"]["fc2"] = {"kernel": [F, D], "bias": [D]}, and gelu the tanh approximation
           0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (flax.linen.gelu's default, approximate=True).
-  No dropout. The result equals zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F)
+  No dropout. The result equals zoo.layers.AttentionBlock(num_heads=h, mlp_dim=F)
   .apply({"params": params}, x_tgt, ones[B, Lt], x_src, ones[B, Ls]).
 
   Shapes: x_tgt [B, Lt, D], x_src [B, Ls, D] (float32; Ls may differ from Lt), num_heads an int dividing D
@@ -71,7 +71,7 @@ def mult_block(params, x_tgt, x_src, num_heads):
   The visible cases are small seeded examples; the grader shows them when they fail.
 
   多模态 Transformer（MulT，Tsai et al. 2019）的一个跨模态注意力块：目标模态的 token x_tgt 读取源模态的
-  token x_src（MulT 的“源 -> 目标”块），采用 zoo 所有块都用的前置 LayerNorm 布局（zoo/fusion/tokens.py 中的
+  token x_src（MulT 的“源 -> 目标”块），采用 zoo 所有块都用的前置 LayerNorm 布局（zoo/layers.py 中的
   AttentionBlock）。
 
   任务：每一步都作用在最后一维上，LN(x) = (x - mean) / sqrt(var + 1e-6) * scale + bias（在特征上求均值和
@@ -84,7 +84,7 @@ def mult_block(params, x_tgt, x_src, num_heads):
     out = z + fc2(gelu(fc1(LN_mlp(z))))，fc(x) = x @ kernel + bias，gelu 取 tanh 近似
         0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))（flax.linen.gelu 的默认 approximate=True）。
   无 dropout。参数形状见上面英文部分；结果等于
-  zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": params}, x_tgt, 全 1 掩码, x_src, 全 1 掩码)。
+  zoo.layers.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": params}, x_tgt, 全 1 掩码, x_src, 全 1 掩码)。
 
   形状：x_tgt [B, Lt, D]，x_src [B, Ls, D]（float32；Ls 可以不等于 Lt），num_heads 为能整除 D 的整数
   -> [B, Lt, D]。Lt、Ls、h、D 和 F 都可能为 1；D = 1 时每个 LayerNorm 都只返回它的 bias。
@@ -114,7 +114,7 @@ def perceiver_cross_attention(params, latents, x, num_heads):
           fc(x) = x @ kernel + bias, params["mlp"]["fc1"] = {"kernel": [D, F], "bias": [F]},
           params["mlp"]["fc2"] = {"kernel": [F, D], "bias": [D]}, gelu the tanh approximation
           0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (flax.linen.gelu's default, approximate=True).
-  No dropout. The result equals zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F)
+  No dropout. The result equals zoo.layers.AttentionBlock(num_heads=h, mlp_dim=F)
   .apply({"params": params}, latents broadcast to [B, N, D], ones[B, N], x, ones[B, M]).
 
   Shapes: params as above, latents [N, D], x [B, M, C] (float32; C may differ from D), num_heads an int
@@ -135,7 +135,7 @@ def perceiver_cross_attention(params, latents, x, num_heads):
     z = latents + a（残差加的是未归一化的潜变量）；
     out = z + fc2(gelu(fc1(LN_mlp(z))))，fc(x) = x @ kernel + bias，gelu 取 tanh 近似
         0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))（flax.linen.gelu 的默认 approximate=True）。
-  无 dropout。参数形状见上面英文部分；结果等于 zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F)
+  无 dropout。参数形状见上面英文部分；结果等于 zoo.layers.AttentionBlock(num_heads=h, mlp_dim=F)
   .apply({"params": params}, 广播到 [B, N, D] 的 latents, 全 1 掩码, x, 全 1 掩码)。
 
   形状：latents [N, D]，x [B, M, C]（float32；C 可以不等于 D），num_heads 为能整除 D 的整数 -> [B, N, D]。
@@ -146,7 +146,7 @@ def perceiver_cross_attention(params, latents, x, num_heads):
 
 def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
   """ViLBERT's co-attentional exchange (Lu et al. 2019), one layer, as the zoo's CoAttention builds it from
-  its pre-LayerNorm block (zoo/fusion/tokens.py, AttentionBlock): stream a's tokens read stream b, and
+  its pre-LayerNorm block (zoo/layers.py, AttentionBlock): stream a's tokens read stream b, and
   stream b's tokens read stream a, both from the streams AS GIVEN (simultaneously: b reads the old a,
   not the a this layer has just updated). The two streams may have different widths Da and Db.
 
@@ -166,7 +166,7 @@ def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
           0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (flax.linen.gelu's default).
   Every position of a stream is a query, padded ones included (their outputs are graded too); the masks
   only remove padded tokens as keys and values. No dropout. Each block equals
-  zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": p}, x, ones, ctx, ctx_mask).
+  zoo.layers.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": p}, x, ones, ctx, ctx_mask).
 
   Shapes: params = {"a": block parameters (D = Da, D_ctx = Db), "b": block parameters (D = Db, D_ctx = Da)};
   x_a [B, La, Da], x_b [B, Lb, Db] (float32); mask_a [B, La], mask_b [B, Lb] (bool, True = real token);
@@ -175,7 +175,7 @@ def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
   The visible cases are small seeded examples; the grader shows them when they fail.
 
   ViLBERT 的协同注意力交换（Lu et al. 2019）的一层，与 zoo 的 CoAttention 用它的前置 LayerNorm 块
-  （zoo/fusion/tokens.py 中的 AttentionBlock）搭建的方式相同：流 a 的 token 读取流 b，流 b 的 token 读取
+  （zoo/layers.py 中的 AttentionBlock）搭建的方式相同：流 a 的 token 读取流 b，流 b 的 token 读取
   流 a，两者都读取【给定的】流（同时进行：b 读取的是旧的 a，而不是本层刚更新过的 a）。两个流的宽度 Da 和
   Db 可以不同。
 
@@ -191,7 +191,7 @@ def co_attention(params, x_a, x_b, mask_a, mask_b, num_heads):
     out = z + fc2(gelu(fc1(LN_mlp(z))))，fc(x) = x @ kernel + bias，gelu 取 tanh 近似
         0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))（flax.linen.gelu 的默认）。
   流中的每个位置都是 query，包括填充位置（它们的输出也要评分）；掩码只把填充 token 从 key 和 value 中去掉。
-  无 dropout。每个块都等于 zoo.fusion.tokens.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": p},
+  无 dropout。每个块都等于 zoo.layers.AttentionBlock(num_heads=h, mlp_dim=F).apply({"params": p},
   x, 全 1 掩码, ctx, ctx_mask)。
 
   形状：params = {"a": 块参数（D = Da，D_ctx = Db），"b": 块参数（D = Db，D_ctx = Da）}；x_a [B, La, Da]，

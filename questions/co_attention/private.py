@@ -12,7 +12,7 @@ def _f32(a):
 
 
 def _block_params(rng, d, d_ctx, h, mlp):
-  """zoo.fusion.tokens.AttentionBlock's parameter tree: queries of width d read a context of width d_ctx."""
+  """zoo.layers.AttentionBlock's parameter tree: queries of width d read a context of width d_ctx."""
   w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
   small = lambda *s: _f32(0.1 * rng.standard_normal(s))
   ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
@@ -116,7 +116,7 @@ def _exchange():
   import jax
   import jax.numpy as jnp
 
-  from zoo.fusion.tokens import AttentionBlock
+  from zoo.layers import AttentionBlock
 
   @functools.partial(jax.jit, static_argnums=(5, 6, 7))
   def exchange(params, x_a, x_b, mask_a, mask_b, num_heads, mlp_a, mlp_b):

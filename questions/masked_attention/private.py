@@ -68,6 +68,6 @@ def _attend():
     lengths_B = jnp.asarray(key_lengths)
     mask_Bx1xK = (jnp.arange(k.shape[1])[None, :] < lengths_B[:, None])[:, None, :]
     out_BxQxV = scaled_dot_product_attention(q, k, v, mask_Bx1xK)
-    # zoo.fusion.tokens.AttentionBlock: "a query whose sample has no real key ... receives a zero message".
+    # zoo.layers.AttentionBlock: "a query whose sample has no real key ... receives a zero message".
     return jnp.where((lengths_B > 0)[:, None, None], out_BxQxV, 0.0)
   return attend

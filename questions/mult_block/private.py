@@ -12,7 +12,7 @@ def _f32(a):
 
 
 def _params(rng, d, d_src, h, mlp):
-  """zoo.fusion.tokens.AttentionBlock's parameter tree (Flax layouts); weights ~ N(0, 1/fan_in)."""
+  """zoo.layers.AttentionBlock's parameter tree (Flax layouts); weights ~ N(0, 1/fan_in)."""
   w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
   small = lambda *s: _f32(0.1 * rng.standard_normal(s))
   ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
@@ -98,7 +98,7 @@ def _block():
   import jax
   import jax.numpy as jnp
 
-  from zoo.fusion.tokens import AttentionBlock
+  from zoo.layers import AttentionBlock
 
   @functools.partial(jax.jit, static_argnums=(3, 4))
   def block(params, x_tgt, x_src, num_heads, mlp_dim):

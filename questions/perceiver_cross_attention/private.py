@@ -99,7 +99,7 @@ def _block():
   import jax
   import jax.numpy as jnp
 
-  from zoo.fusion.tokens import AttentionBlock
+  from zoo.layers import AttentionBlock
 
   @functools.partial(jax.jit, static_argnums=(3, 4))
   def block(params, latents, x, num_heads, mlp_dim):

@@ -11,6 +11,8 @@ import pytest
 
 from grader import cases as C
 
+ALL = [q.name for q in C.catalog().assignment("all").questions]  # Parts I-III: every stub in exercises/
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,7 +34,7 @@ def test_stub_raises_not_implemented(name):
 
 
 def test_stubs_define_only_the_graded_functions_and_raise_in_every_body():
-  graded = {s.name for s in C.FUNCTIONS}
+  graded = set(ALL)
   found = set()
   for path in sorted((ROOT / "exercises").glob("*.py")):
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -133,7 +135,7 @@ def _close(want, got, where):
 
 def test_docstring_examples_match_the_reference():
   namespace = {"np": np}
-  for name in C.NAMES:
+  for name in ALL:
     namespace[name] = (lambda n: lambda *args: C.reference(n, args))(name)
   checked = set()
   for path in sorted((ROOT / "exercises").glob("*.py")):
