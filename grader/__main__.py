@@ -25,6 +25,7 @@ import traceback
 from pathlib import Path
 
 SUBCOMMANDS = ("handout", "gradescope", "new-seed")
+NBFORMAT_HINT = "install it with: python -m pip install nbformat"
 USAGE_ERROR = 2
 
 
@@ -434,8 +435,11 @@ def handout(argv) -> int:
   out = Path(args.out_dir)
   if out.exists() and (not out.is_dir() or any(out.iterdir())):
     return _usage(f"{out} exists and is not an empty folder")
-  build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
-  print(f"hand-out written to {out} (self-check: cd {out} && python -m grader exercises/)")
+  written = build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
+  print(f"hand-out written to {out} (self-check: cd {out} && python check.py)")
+  if not written:
+    print(f"python -m grader: warning: no notebooks in the hand-out: nbformat is not installed "
+          f"({NBFORMAT_HINT})", file=sys.stderr)
   return 0
 
 

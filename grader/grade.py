@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import shutil
 import stat
 import tempfile
@@ -320,7 +321,7 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
   closers = []
   try:
     src = scratch / "sub"
-    reading = read_submission(path, src, read_limits)
+    reading = read_submission(path, src, read_limits, pack=pack_files(caseset))
     report.problems = reading.problems
     if not reading.files:
       report.functions = [_unreadable(spec, caseset) for spec in caseset.specs]
@@ -341,6 +342,21 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
     (defer or (lambda f: f()))(cleanup)
   report.execution_time = time.monotonic() - t0
   return report
+
+
+def pack_files(caseset: CaseSet) -> frozenset:
+  """The digests of the hand-out's own files for this assignment (grader.handout.pack_digests), so that a
+  submitted pack folder is graded on the student's modules only; empty (and said on stderr) if the pack
+  cannot be built here."""
+  if caseset.self_check:
+    return frozenset()
+  try:
+    from grader.handout import pack_digests
+    return pack_digests(caseset.assignment, caseset.questions_dirs)
+  except Exception as e:  # noqa: BLE001 — grading goes on; the teacher is told
+    print(f"python -m grader: warning: the hand-out's files cannot be recognised ({type(e).__name__}: {e})",
+          file=sys.stderr, flush=True)
+    return frozenset()
 
 
 def call_order(caseset: CaseSet) -> list:

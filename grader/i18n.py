@@ -90,6 +90,9 @@ EN = {
     "zip_encrypted": "{path} is encrypted in the zip file; it was not graded",
     "zip_member_damaged": "{path} is damaged in the zip file ({error}); it was not graded",
     "notebook_malformed": "{path} is not a valid Jupyter notebook ({error}); it was not graded",
+    "notebook_needs_nbformat": ("{path} was not graded: reading a notebook needs the nbformat package, which is "
+                                "not installed here (install it with: python -m pip install nbformat)"),
+    "pack_file_ignored": "{path} is one of the hand-out's own files (recognised by its content); it was not graded",
     "unsupported": "{path} is not a .py file, a .ipynb notebook, a .zip or a folder; nothing was graded",
     "no_python": "no Python file (.py or .ipynb) was found in the submission",
     "module_failed": "{module} failed to import: {error}",
@@ -180,6 +183,8 @@ ZH = {
     "zip_encrypted": "{path} 在 zip 文件中被加密；未评分",
     "zip_member_damaged": "{path} 在 zip 文件中已损坏（{error}）；未评分",
     "notebook_malformed": "{path} 不是有效的 Jupyter 笔记本（{error}）；未评分",
+    "notebook_needs_nbformat": "{path} 未评分：读取笔记本需要 nbformat 包，而这里没有安装（安装命令：python -m pip install nbformat）",
+    "pack_file_ignored": "{path} 是资料包自带的文件（按内容识别）；未评分",
     "unsupported": "{path} 不是 .py 文件、.ipynb 笔记本、.zip 或文件夹；未评分",
     "no_python": "提交中没有找到 Python 文件（.py 或 .ipynb）",
     "module_failed": "{module} 导入失败：{error}",
