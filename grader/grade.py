@@ -520,12 +520,12 @@ def grade_case(spec, case, expected, outcome) -> CaseResult:
     # compare's own detail says the same in English; the erratum line says it in either language.
     res.lines.append(("erratum", {"why_en": spec.erratum_en, "why_zh": spec.erratum_zh}))
   elif verdict.detail:
-    res.lines.append(("detail", {"detail": verdict.detail}))
-  res.lines += [("call", {"call": format_call(spec.name, case.args)}),
+    res.lines.append(("detail", {"detail": verdict.detail, "msg": verdict.msg}))
+  res.lines += [("call", {"call": format_call(spec.name, case.args, spec.params)}),
                 ("expected", {"value": abbreviate(expected)}),
                 ("got", {"value": abbreviate(outcome.value)})]
   if verdict.first_diff:
-    res.lines.append(("first_diff", {"diff": verdict.first_diff}))
+    res.lines.append(("first_diff", {"diff": verdict.first_diff, "msg": verdict.first_msg}))
   return res
 
 
@@ -578,35 +578,22 @@ def _crash_line(outcome):
 # ---------------------------------------------------------------------------------------------
 # Showing values.
 
-def abbreviate(value: Any, limit: int = 300) -> str:
-  """A short, readable rendering of a value (arrays summarised by numpy, long text cut)."""
-  import numpy as np
-  with np.printoptions(threshold=20, edgeitems=3, precision=6, linewidth=100):
-    try:
-      text = _show(value)
-    except Exception:  # noqa: BLE001 — showing must never break grading
-      text = f"<{type(value).__name__}>"
-  text = " ".join(text.split())
-  return text if len(text) <= limit else text[: limit - 5] + " ..."
+def abbreviate(value: Any) -> str:
+  """A value as the self-check shows it (grader/checker.py: 6 significant digits, long sequences elided)."""
+  from grader.checker import show
+  try:
+    return " ".join(show(value).split())
+  except Exception:  # noqa: BLE001 — showing must never break grading
+    return f"<{type(value).__name__}>"
 
 
-def _show(v) -> str:
-  import numpy as np
-  if isinstance(v, np.ndarray):
-    return f"array({np.array2string(v, separator=', ')}, dtype={v.dtype})" if v.ndim else repr(v.item())
-  if isinstance(v, tuple):
-    inner = ", ".join(_show(x) for x in v[:20])
-    return f"({inner}{',' if len(v) == 1 else ''}{', ...' if len(v) > 20 else ''})"
-  if isinstance(v, list):
-    return "[" + ", ".join(_show(x) for x in v[:20]) + (", ..." if len(v) > 20 else "") + "]"
-  if isinstance(v, dict):
-    return "{" + ", ".join(f"{k!r}: {_show(x)}" for k, x in list(v.items())[:20]) + "}"
-  return repr(v)
-
-
-def format_call(name: str, args: tuple) -> str:
-  """name(arg, ...) with every argument abbreviated."""
-  return f"{name}({', '.join(abbreviate(a, 200) for a in args)})"
+def format_call(name: str, args: tuple, params=()) -> str:
+  """name(param=arg, ...) as the self-check shows it (grader/checker.py)."""
+  from grader.checker import show_call
+  try:
+    return " ".join(show_call(name, params, args).split())
+  except Exception:  # noqa: BLE001
+    return f"{name}(...)"
 
 
 def remove_tree(path: Path) -> None:

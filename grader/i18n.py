@@ -65,7 +65,8 @@ EN = {
     "expected": "expected: {value}",
     "got": "got: {value}",
     "first_diff": "first difference: {diff}",
-    "erratum_short": "the answer repeats a known erratum of the article (see the visible case)",
+    "erratum_short": "the answer repeats a known erratum of the article (shown below)",
+    "failed_visible": "Failed visible cases (the hidden cases are not shown):",
     "detail": "{detail}",
     "erratum": ("Your answer equals the value the article printed for this call, which is a known erratum of "
                 "the article: {why}"),
@@ -106,6 +107,50 @@ EN = {
     "special_other": "{path} is a special file, not a file or a folder; it was refused",
     "missing_import_failed": "not found; {failures}",
     "module_failed_short": "module {module} failed to import: {error}",
+    # compare.py's details and first differences (visible cases; hidden ones show a vocabulary word only)
+    "cmp_shape": "{what} has shape {got}, expected {want}",
+    "cmp_shape_hidden": "{what} does not have the expected shape",
+    "cmp_not_finite": "{what} contains NaN or infinity where a finite number is expected",
+    "cmp_values": "{nbad} of {n} values of {what} differ from the expected ones beyond the tolerance",
+    "cmp_tolerance": "{text} (rtol={rtol}, atol={atol})",
+    "cmp_first": "{what} at index {index}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
+    "cmp_first_scalar": "{what}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
+    "cmp_not_numbers": "{what} contains {kind}, not numbers",
+    "cmp_too_many": "{what} has far more elements than expected",
+    "cmp_too_deep": "{what} is nested far deeper than expected",
+    "cmp_ragged": "{what} is ragged (its rows have different lengths)",
+    "cmp_bad_item": "{what} contains {kind} where a number or a sequence of numbers belongs",
+    "cmp_not_pair": "expected a pair of two sequences (a tuple, a list or a 2×k array), got {kind}",
+    "cmp_not_tuple": "expected a tuple of {n} arrays, got {kind}",
+    "cmp_not_dtw": "expected a pair (cost, path)",
+    "cmp_path_shape": "the path must be a non-empty sequence of (i, j) pairs",
+    "cmp_path_int": "the path's indices must be integers",
+    "cmp_path_start": "the path must start at (0, 0)",
+    "cmp_path_end": "the path must end at (n−1, m−1) = ({n1}, {m1})",
+    "cmp_path_end_hidden": "the path must end at (n−1, m−1)",
+    "cmp_path_step": "every step of the path must be (1, 0), (0, 1) or (1, 1)",
+    "cmp_step_at": "the step from {a} to {b}",
+    "cmp_path_cost": "the path is a warping path but its own cost is not the optimum: {detail}",
+    "cmp_erratum": ("your answer equals the value the article printed for this call, which is a known erratum "
+                    "of the article: {why}"),
+    "cmp_unreadable": "the answer could not be read ({exc})",
+    "what_answer": "the answer",
+    "what_pair_1": "the first sequence of the pair",
+    "what_pair_2": "the second sequence of the pair",
+    "what_item": "item {k} of the tuple",
+    "what_cost": "the cost",
+    "what_path": "the path",
+    "what_path_cost": "the path's own cost",
+    "kind_array": "a numpy array of dtype {dtype}",
+    "kind_str": "a string",
+    "kind_bytes": "bytes",
+    "kind_dict": "a dict",
+    "kind_none": "None",
+    "kind_bool": "a bool",
+    "kind_complex": "a complex number",
+    "kind_set": "a set",
+    "kind_object": "an unsupported object",
+    "kind_other_length": "a sequence of another length",
 }
 
 ZH = {
@@ -162,7 +207,8 @@ ZH = {
     "expected": "期望：{value}",
     "got": "实际：{value}",
     "first_diff": "第一处差异：{diff}",
-    "erratum_short": "答案重复了原文的已知勘误（见可见用例）",
+    "erratum_short": "答案重复了原文的已知勘误（见下方）",
+    "failed_visible": "未通过的可见用例（隐藏用例不显示）：",
     "detail": "{detail}",
     "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
     "problems": "读取提交时发现的问题：",
@@ -197,6 +243,48 @@ ZH = {
     "special_other": "{path} 是特殊文件，不是文件或文件夹；已拒绝",
     "missing_import_failed": "未找到；{failures}",
     "module_failed_short": "模块 {module} 导入失败：{error}",
+    "cmp_shape": "{what}的形状是 {got}，期望 {want}",
+    "cmp_shape_hidden": "{what}的形状与期望不符",
+    "cmp_not_finite": "{what}在应为有限数的位置出现 NaN 或无穷大",
+    "cmp_values": "{what}的 {n} 个值中有 {nbad} 个与期望值的差超出容差",
+    "cmp_tolerance": "{text}（rtol={rtol}，atol={atol}）",
+    "cmp_first": "{what}在下标 {index} 处：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
+    "cmp_first_scalar": "{what}：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
+    "cmp_not_numbers": "{what}包含{kind}，不是数字",
+    "cmp_too_many": "{what}的元素远多于期望",
+    "cmp_too_deep": "{what}的嵌套层数远多于期望",
+    "cmp_ragged": "{what}参差不齐（各行长度不同）",
+    "cmp_bad_item": "{what}在应为数字或数字序列的位置包含{kind}",
+    "cmp_not_pair": "期望由两个序列组成的二元组（元组、列表或 2×k 数组），实际是{kind}",
+    "cmp_not_tuple": "期望由 {n} 个数组组成的元组，实际是{kind}",
+    "cmp_not_dtw": "期望二元组 (cost, path)",
+    "cmp_path_shape": "路径必须是由 (i, j) 对组成的非空序列",
+    "cmp_path_int": "路径的下标必须是整数",
+    "cmp_path_start": "路径必须从 (0, 0) 开始",
+    "cmp_path_end": "路径必须在 (n−1, m−1) = ({n1}, {m1}) 结束",
+    "cmp_path_end_hidden": "路径必须在 (n−1, m−1) 结束",
+    "cmp_path_step": "路径的每一步必须是 (1, 0)、(0, 1) 或 (1, 1)",
+    "cmp_step_at": "从 {a} 到 {b} 的一步",
+    "cmp_path_cost": "这是一条规整路径，但它自身的代价不是最优值：{detail}",
+    "cmp_erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
+    "cmp_unreadable": "无法读取答案（{exc}）",
+    "what_answer": "答案",
+    "what_pair_1": "二元组的第一个序列",
+    "what_pair_2": "二元组的第二个序列",
+    "what_item": "元组的第 {k} 项",
+    "what_cost": "代价",
+    "what_path": "路径",
+    "what_path_cost": "路径自身的代价",
+    "kind_array": " dtype 为 {dtype} 的 numpy 数组",
+    "kind_str": "字符串",
+    "kind_bytes": "字节串",
+    "kind_dict": "字典",
+    "kind_none": " None",
+    "kind_bool": "布尔值",
+    "kind_complex": "复数",
+    "kind_set": "集合",
+    "kind_object": "不支持的对象",
+    "kind_other_length": "长度不符的序列",
 }
 
 CATALOG = {"en": EN, "zh": ZH}
@@ -225,3 +313,19 @@ def t(lang: str, key: str, **params) -> str:
     return text.format_map(_Blank(params))
   except (ValueError, IndexError, KeyError):
     return text
+
+
+def is_message(v) -> bool:
+  """A (key, params) message: a tuple, or the list JSON makes of it."""
+  return isinstance(v, (tuple, list)) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], dict)
+
+
+def render(lang: str, msg):
+  """A (key, params) message in `lang`, messages nested in its params rendered first; other values as they are.
+  A message with `why_en` / `why_zh` (an erratum's reason) fills `why` in the language asked for."""
+  if not is_message(msg):
+    return msg
+  params = {k: render(lang, v) for k, v in msg[1].items()}
+  if "why_en" in params:
+    params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params["why_en"]
+  return t(lang, msg[0], **params)
