@@ -213,7 +213,9 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   path = cache_dir() / cache_file_name(key)
   hit = _read_cache(path, key, all_cases) if use_cache else None
   if hit is None:
-    expected = {q.name: [cases_mod.reference(q, c.args) for c in all_cases[q.name]] for q in a.questions}
+    expected = {}
+    for q in _progress(a.questions, sum(len(all_cases[q.name]) for q in a.questions), variant):
+      expected[q.name] = [cases_mod.reference(q, c.args) for c in all_cases[q.name]]
     deps = _deps()
     if use_cache:
       _write_cache(path, key, expected, deps)
@@ -223,6 +225,18 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   return CaseSet(list(a.questions), all_cases, expected, fp, variant, variants,
                  key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps,
                  assignment=a.name, questions_dirs=tuple(questions_dirs))
+
+
+def _progress(questions, n_cases: int, variant: int):
+  """The questions, with a progress bar on stderr while their references are computed (a first run with a new
+  seed takes up to a minute); tqdm's delay keeps a run under a second silent, and a missing tqdm just quiet."""
+  try:
+    from tqdm import tqdm
+  except ImportError:
+    return questions
+  from grader.i18n import default_lang, t
+  return tqdm(questions, desc=t(default_lang(), "progress_refs", n=n_cases, variant=variant), unit="q",
+              delay=1.0, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
 def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS, *, assignment_name=None,
