@@ -9,9 +9,9 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
