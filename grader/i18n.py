@@ -68,6 +68,10 @@ EN = {
     "erratum_short": "the answer repeats a known erratum of the article (shown below)",
     "failed_visible": "Failed visible cases (the hidden cases are not shown):",
     "progress_refs": "computing the references of {n} cases (variant {variant}; cached for the next run)",
+    "batch_hidden_one": "left out {n} hidden roster entry (name starting with '.'): {names}",
+    "batch_hidden": "left out {n} hidden roster entries (name starting with '.'): {names}",
+    "batch_summary": ("assignment {assignment}: {graded} graded, {unchanged} unchanged; gradebook: {gradebook} "
+                      "(seed fingerprint {fp}, {variants} variants{note})"),
     "detail": "{detail}",
     "erratum": ("Your answer equals the value the article printed for this call, which is a known erratum of "
                 "the article: {why}"),
@@ -211,6 +215,9 @@ ZH = {
     "erratum_short": "答案重复了原文的已知勘误（见下方）",
     "failed_visible": "未通过的可见用例（隐藏用例不显示）：",
     "progress_refs": "正在计算 {n} 个用例的参考答案（变体 {variant}；结果会缓存供下次使用）",
+    "batch_hidden_one": "已略过 {n} 个隐藏的名单条目（名称以 '.' 开头）：{names}",
+    "batch_hidden": "已略过 {n} 个隐藏的名单条目（名称以 '.' 开头）：{names}",
+    "batch_summary": "作业 {assignment}：评分 {graded} 份，未变 {unchanged} 份；成绩册：{gradebook}（种子指纹 {fp}，{variants} 份{note}）",
     "detail": "{detail}",
     "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
     "problems": "读取提交时发现的问题：",
