@@ -80,7 +80,7 @@ def _seed_help(where_key: str) -> str:
 
 
 def _usage(message: str) -> int:
-  print(f"python -m grader: error: {message}", file=sys.stderr)
+  print("python -m grader: " + _h("usage_error", message=message), file=sys.stderr)
   return USAGE_ERROR
 
 
@@ -288,7 +288,7 @@ def grade_one(args) -> int:
   lang = args.lang or default_lang()
   path = Path(args.submission)
   if not os.path.lexists(path):
-    return _usage(f"no such file or folder: {path}")
+    return _usage(_h("usage_no_such", path=path))
   if args.force or args.regrade:
     return _usage("--force and --regrade go with --batch")
   if args.results:
@@ -298,7 +298,7 @@ def grade_one(args) -> int:
     if why:
       return _usage(f"--results: {why}")
     if Path(args.results).resolve() == path.resolve():
-      return _usage("--results would overwrite the submission itself")
+      return _usage(_h("usage_results_self"))
   seed = _seed(args)
   _fill_variants(args)
   try:
@@ -430,7 +430,7 @@ def handout(argv) -> int:
   from grader.handout import build_handout
   out = Path(args.out_dir)
   if out.exists() and (not out.is_dir() or any(out.iterdir())):
-    return _usage(f"{out} exists and is not an empty folder")
+    return _usage(_h("usage_not_empty", path=out))
   written = build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
   _print(_h("handout_written", out=out))
   if not written:
@@ -502,11 +502,11 @@ def main(argv=None) -> int:
     if HANDOUT_CASES.exists():
       return _usage("--batch is not part of the hand-out's self-check grader")
     if args.submission:
-      return _usage("give either a SUBMISSION or --batch ROSTER_DIR, not both")
+      return _usage(_h("usage_both"))
     return batch(args)
   if not args.submission:
     _main_parser().print_usage(sys.stderr)
-    return _usage("a SUBMISSION (or --batch ROSTER_DIR) is required")
+    return _usage(_h("usage_required"))
   return grade_one(args)
 
 

@@ -338,6 +338,12 @@ HELP_EN = {
     'nbformat_hint': 'install it with: python -m pip install nbformat',
     'gradescope_written': 'Gradescope autograder written to {out} (assignment {assignment}, seed fingerprint {fp}, {variants} variants{note}; the bundle holds the seed: keep it private)',
     'gradescope_weak_note': '; WEAK SEED ({weak})',
+    "usage_error": "error: {message}",
+    "usage_no_such": "no such file or folder: {path}",
+    "usage_results_self": "--results would overwrite the submission itself",
+    "usage_not_empty": "{path} exists and is not an empty folder",
+    "usage_both": "give either a SUBMISSION or --batch ROSTER_DIR, not both",
+    "usage_required": "a SUBMISSION (or --batch ROSTER_DIR) is required",
 }
 
 HELP_ZH = {
@@ -381,6 +387,12 @@ HELP_ZH = {
     'nbformat_hint': '安装命令：python -m pip install nbformat',
     'gradescope_written': 'Gradescope 自动评分包已写入 {out}（作业 {assignment}，种子指纹 {fp}，{variants} 份{note}；评分包含有种子：请保密）',
     'gradescope_weak_note': '；种子太弱（{weak}）',
+    "usage_error": "错误：{message}",
+    "usage_no_such": "没有这个文件或文件夹：{path}",
+    "usage_results_self": "--results 会覆盖提交本身",
+    "usage_not_empty": "{path} 已存在且不是空文件夹",
+    "usage_both": "SUBMISSION 与 --batch ROSTER_DIR 只能给出其一",
+    "usage_required": "需要给出 SUBMISSION（或 --batch ROSTER_DIR）",
 }
 
 EN.update(HELP_EN)
