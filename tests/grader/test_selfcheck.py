@@ -269,6 +269,10 @@ def test_pack_readme_commands_work(pack):
   out = _run(pack, "check.py", "--only", "warp", "--lang", "en")   # exercises/ beside check.py by default
   assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
   assert "weighted_sum" not in out.stdout.decode()
+  out = _run(pack, "check.py", "--assignment", "fixture", "--only", "warp", "--lang", "en")
+  assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
+  out = _run(pack, "check.py", "--assignment", "part1", "--lang", "zh")
+  assert out.returncode == 2 and "本资料包是作业 fixture，不是 part1" in out.stderr.decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
