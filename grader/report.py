@@ -78,7 +78,7 @@ def function_summary(lang: str, fr, hidden_visibility: str = "visible") -> str:
     first = next(c for c in cases if not c.passed)
     reason = render_line(lang, *first.lines[0]) if first.lines else first.reason
     text = t(lang, "some_passed", passed=sum(c.passed for c in cases), n=len(cases),
-             first=f"{case_label(lang, first)}: {reason}")
+             first=t(lang, "case_reason", case=case_label(lang, first), reason=reason))
     if any(k == "erratum" for c in cases for k, _ in c.lines):
       text += "; " + t(lang, "erratum_short")
   if fr.clash:
@@ -148,13 +148,16 @@ def table(report, lang: str, hidden_visibility: str = "visible") -> str:
 
 def failed_visible_lines(lang: str, report) -> list:
   """Every failed VISIBLE case, whole: its reason, the call, expected, got, the first difference, the erratum.
-  A function that is only "not implemented" is said so by its row. Hidden cases never appear here."""
+  A function that is missing, not implemented, or not importable is said so by its row alone. Hidden cases
+  never appear here."""
   out = []
   for f in report.functions:
+    if f.state in ("missing", "import_error", "not_implemented", "unreadable"):
+      continue
     for c in f.cases:
       if not c.visible or c.passed or not c.lines or c.lines == [("not_implemented", {})]:
         continue
-      out.append(f"{f.name}, {case_label(lang, c)}: {render_line(lang, *c.lines[0])}")
+      out.append(t(lang, "failed_case", name=f.name, case=case_label(lang, c), reason=render_line(lang, *c.lines[0])))
       out += ["  " + render_line(lang, k, p) for k, p in c.lines[1:]]
   return ["", t(lang, "failed_visible")] + out if out else []
 
