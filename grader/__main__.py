@@ -9,6 +9,9 @@ Each but new-seed takes --assignment NAME (default core: the 17 functions of Par
 --questions DIR (a teacher's own question records, same layout as questions/; repeatable). See
 docs/exercises.md.
 
+--help, the handout/gradescope summary lines and the usage errors a student meets are in the language of
+--lang (read anywhere in argv, so `--lang zh --help` works), else the locale's (LANG=zh_* gives Chinese).
+
 The hidden cases come from the secret seed in $GRADER_SEED (any string; `new-seed` makes one), which
 is never printed: the teacher sees its fingerprint only.
 
@@ -222,8 +225,9 @@ def _say_memory_plan(limits) -> None:
 
 
 def _limits(args):
-  from grader.sandbox import Limits
   import dataclasses
+
+  from grader.sandbox import Limits
   limits = Limits()
   if args.call_timeout:
     limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
