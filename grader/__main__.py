@@ -9,6 +9,9 @@ Each but new-seed takes --assignment NAME (default core: the 17 functions of Par
 --questions DIR (a teacher's own question records, same layout as questions/; repeatable). See
 docs/exercises.md.
 
+--help, the handout/gradescope summary lines and the usage errors a student meets are in the language of
+--lang (read anywhere in argv, so `--lang zh --help` works), else the locale's (LANG=zh_* gives Chinese).
+
 The hidden cases come from the secret seed in $GRADER_SEED (any string; `new-seed` makes one), which
 is never printed: the teacher sees its fingerprint only.
 
@@ -25,6 +28,23 @@ import traceback
 from pathlib import Path
 
 SUBCOMMANDS = ("handout", "gradescope", "new-seed")
+_LANG = ["en"]   # the language of --help and the summary lines: --lang in argv, else the locale (main sets it)
+
+
+def _h(key: str, **params) -> str:
+  """A help text or summary line of grader/i18n.py in the command's language."""
+  from grader.i18n import t
+  return t(_LANG[0], key, **params)
+
+
+def _argv_lang(argv) -> str:
+  """--lang en|zh wherever it is in argv (so `--lang zh --help` is Chinese), else the locale's."""
+  from grader.i18n import LANGS, default_lang
+  for i, a in enumerate(argv):
+    value = argv[i + 1] if a == "--lang" and i + 1 < len(argv) else a[7:] if a.startswith("--lang=") else None
+    if value in LANGS:
+      return value
+  return default_lang()
 USAGE_ERROR = 2
 
 
@@ -58,14 +78,12 @@ def _default_variants() -> int:
     raise SystemExit(_usage(f"GRADER_VARIANTS must be a whole number of at least 1, got {raw!r}")) from None
 
 
-def _seed_help(where: str) -> str:
-  return (f"secret seed of the hidden cases {where}: any string, stretched with scrypt and never printed "
-          "(default: $GRADER_SEED, else the public default 0); prefer the environment variable, which "
-          "other users of the machine cannot read in the process list")
+def _seed_help(where_key: str) -> str:
+  return _h("help_seed", where=_h(where_key))
 
 
 def _usage(message: str) -> int:
-  print(f"python -m grader: error: {message}", file=sys.stderr)
+  print("python -m grader: " + _h("usage_error", message=message), file=sys.stderr)
   return USAGE_ERROR
 
 
@@ -79,11 +97,9 @@ def _seconds(text: str) -> float:
 def _records(p: argparse.ArgumentParser) -> None:
   """--assignment and --questions, shared by every command."""
   p.add_argument("--assignment", default=None, metavar="NAME",
-                 help="the assignment to grade or build: part1, part2, part3, core (the default) or all, or "
-                      "one of a --questions folder's assignments.toml")
+                 help=_h("help_records_assignment"))
   p.add_argument("--questions", action="append", default=[], metavar="DIR",
-                 help="a folder of extra question records and its assignments.toml (docs/authoring.md); "
-                      "repeatable; a name defined twice is an error")
+                 help=_h("help_records_questions"))
 
 
 def _check_records(args):
@@ -107,96 +123,80 @@ def _common(p: argparse.ArgumentParser) -> None:
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
   limits = Limits()
-  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("(keep it private)"))
+  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("help_seed_private"))
   from grader.seed import VARIANTS
   p.add_argument("--variants", type=_variants, default=None, metavar="K",
-                 help=f"how many hidden draws the course has (default: $GRADER_VARIANTS, else {VARIANTS}); each "
-                      "student gets one, picked by a keyed hash of their identity; visible cases are the same in all")
+                 help=_h("help_common_variants", p0=VARIANTS))
   p.add_argument("--lang", choices=("en", "zh"), default=None,
-                 help="language of the feedback (default: from the locale, else en)")
+                 help=_h("help_common_lang"))
   p.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto",
-                 help="isolation for student code; auto picks the strongest that works here")
+                 help=_h("help_common_sandbox"))
   p.add_argument("--call-timeout", type=_seconds, default=None, metavar="S",
-                 help=f"wall-clock limit of one call, in seconds (default {limits.call_wall_s:g})")
+                 help=_h("help_common_call_timeout", p0=limits.call_wall_s))
   p.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
-                 help=f"wall-clock budget of one whole submission, in seconds (default {limits.wall_s:g})")
+                 help=_h("help_common_time_budget", p0=limits.wall_s))
   p.add_argument("--import-timeout", type=_seconds, default=None, metavar="S",
-                 help=f"wall-clock limit for importing one module of the submission, in seconds "
-                      f"(default {IMPORT_TIMEOUT_S:g})")
+                 help=_h("help_common_import_timeout", p0=IMPORT_TIMEOUT_S))
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
-                 help="Gradescope visibility of the hidden cases' tests in results.json (default visible)")
+                 help=_h("help_common_hidden_visibility"))
   p.add_argument("--sandbox-memory", type=_mib, default=None, metavar="MIB",
-                 help=f"memory of all of one sandbox's processes together, in MiB (default "
-                      f"{limits.sandbox_mem_bytes >> 20}; through a memory cgroup where one works, else only per-process "
-                      "limits apply)")
+                 help=_h("help_common_sandbox_memory", p0=limits.sandbox_mem_bytes >> 20))
   p.add_argument("--allow-same-uid", action="store_true",
-                 help="grade hidden cases in plain mode as a non-root user although student code then runs under "
-                      "your uid and can read your environment (the seed), cache and other results")
+                 help=_h("help_common_allow_same_uid"))
 
 
 def _main_parser() -> argparse.ArgumentParser:
   p = argparse.ArgumentParser(
       prog="python -m grader",
-      description="Grade a submission of the coursework (a .py file, a folder, a .zip or a .ipynb notebook). "
-                  "Subcommands: 'handout OUT_DIR' builds the student pack, 'gradescope OUT.zip' the "
-                  "Gradescope autograder, 'new-seed' prints a fresh secret seed; write ./handout for a path "
-                  "of that name.")
-  p.add_argument("submission", nargs="?", help="the submission: a .py file, a folder, a .zip or a .ipynb")
-  p.add_argument("--results", metavar="FILE", help="also write Gradescope's results.json to FILE")
+      description=_h("desc_main"))
+  p.add_argument("submission", nargs="?", help=_h("help_main_submission"))
+  p.add_argument("--results", metavar="FILE", help=_h("help_main_results"))
   p.add_argument("--batch", metavar="ROSTER_DIR",
-                 help="grade every entry of ROSTER_DIR (one student each: file, folder, zip or notebook)")
-  p.add_argument("--out", metavar="OUT_DIR", help="with --batch: where gradebook.csv and <student>/results.json go")
+                 help=_h("help_main_batch"))
+  p.add_argument("--out", metavar="OUT_DIR", help=_h("help_main_out"))
   p.add_argument("--workers", type=int, default=None, metavar="N",
-                 help="with --batch: submissions graded at once (default: one per CPU core)")
+                 help=_h("help_main_workers"))
   p.add_argument("--force", action="store_true",
-                 help="with --batch: re-grade every entry, even those whose results are up to date (and into an "
-                      "OUT_DIR graded for another assignment)")
+                 help=_h("help_main_force"))
   p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
-                 help="with --batch: re-grade these entries (a student id of the gradebook, or the entry's "
-                      "file name) even if their results are up to date")
+                 help=_h("help_main_regrade"))
   p.add_argument("--variant", type=int, default=None, metavar="N",
-                 help="a single submission's hidden draw, 0..K-1 (default 0; --batch picks one per student)")
+                 help=_h("help_main_variant"))
   p.add_argument("--submission-metadata", metavar="FILE",
-                 help="Gradescope's submission_metadata.json: the variant is picked from its smallest "
-                      "users[].id, so a group shares one (run_autograder passes it)")
+                 help=_h("help_main_submission_metadata"))
   _common(p)
   return p
 
 
 def _handout_parser() -> argparse.ArgumentParser:
   p = argparse.ArgumentParser(prog="python -m grader handout",
-                              description="Build the student hand-out: the exercise stubs, the visible cases "
-                                          "with their expected values, and a self-check grader.")
-  p.add_argument("out_dir", help="folder to write the hand-out into (created; must be empty if it exists)")
+                              description=_h("desc_handout"))
+  p.add_argument("out_dir", help=_h("help_handout_out_dir"))
   _records(p)
   return p
 
 
 def _gradescope_parser() -> argparse.ArgumentParser:
   p = argparse.ArgumentParser(prog="python -m grader gradescope",
-                              description="Build a Gradescope autograder bundle (setup.sh, run_autograder, "
-                                          "the grader and its references).")
-  p.add_argument("out_zip", help="the .zip to write")
+                              description=_h("desc_gradescope"))
+  p.add_argument("out_zip", help=_h("help_gradescope_out_zip"))
   _records(p)
-  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("baked into the bundle"))
+  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("help_seed_baked"))
   from grader.seed import MIN_LENGTH, VARIANTS
   p.add_argument("--variants", type=_variants, default=None, metavar="K",
-                 help=f"how many hidden draws (default: $GRADER_VARIANTS, else {VARIANTS}); each student's is picked "
-                      "from the smallest users[].id of Gradescope's submission_metadata.json, so a group shares one")
+                 help=_h("help_gradescope_variants", p0=VARIANTS))
   p.add_argument("--allow-weak-seed", action="store_true",
-                 help=f"build the bundle even with a guessable seed (the public default 0, under {MIN_LENGTH} "
-                      "characters, or only digits): students could then find the hidden cases")
-  p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the feedback (default en)")
+                 help=_h("help_gradescope_allow_weak_seed", p0=MIN_LENGTH))
+  p.add_argument("--lang", choices=("en", "zh"), default="en", help=_h("help_gradescope_lang"))
   from grader.report import VISIBILITIES
   p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
-                 help="Gradescope visibility of the hidden cases' tests (default visible)")
+                 help=_h("help_gradescope_hidden_visibility"))
   from grader.gradescope import GRADESCOPE_LIMIT_S, TIME_BUDGET_S
   from grader.sandbox import Limits
   p.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET_S, metavar="S",
-                 help=f"wall-clock budget of one submission on Gradescope, in seconds (default {TIME_BUDGET_S:g}; "
-                      f"at most {GRADESCOPE_LIMIT_S - 60:g}, a minute under Gradescope's default limit)")
+                 help=_h("help_gradescope_time_budget", p0=TIME_BUDGET_S, p1=GRADESCOPE_LIMIT_S - 60))
   p.add_argument("--call-timeout", type=_seconds, default=Limits().call_wall_s, metavar="S",
-                 help=f"wall-clock limit of one call, in seconds (default {Limits().call_wall_s:g})")
+                 help=_h("help_gradescope_call_timeout", p0=Limits().call_wall_s))
   return p
 
 
@@ -225,8 +225,9 @@ def _say_memory_plan(limits) -> None:
 
 
 def _limits(args):
-  from grader.sandbox import Limits
   import dataclasses
+
+  from grader.sandbox import Limits
   limits = Limits()
   if args.call_timeout:
     limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
@@ -291,7 +292,7 @@ def grade_one(args) -> int:
   lang = args.lang or default_lang()
   path = Path(args.submission)
   if not os.path.lexists(path):
-    return _usage(f"no such file or folder: {path}")
+    return _usage(_h("usage_no_such", path=path))
   if args.force or args.regrade:
     return _usage("--force and --regrade go with --batch")
   if args.results:
@@ -301,7 +302,7 @@ def grade_one(args) -> int:
     if why:
       return _usage(f"--results: {why}")
     if Path(args.results).resolve() == path.resolve():
-      return _usage("--results would overwrite the submission itself")
+      return _usage(_h("usage_results_self"))
   seed = _seed(args)
   _fill_variants(args)
   try:
@@ -433,9 +434,11 @@ def handout(argv) -> int:
   from grader.handout import build_handout
   out = Path(args.out_dir)
   if out.exists() and (not out.is_dir() or any(out.iterdir())):
-    return _usage(f"{out} exists and is not an empty folder")
-  build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
-  print(f"hand-out written to {out} (self-check: cd {out} && python -m grader exercises/)")
+    return _usage(_h("usage_not_empty", path=out))
+  written = build_handout(out, assignment_name=args.assignment, questions_dirs=args.questions)
+  _print(_h("handout_written", out=out))
+  if not written:
+    print("python -m grader: " + _h("handout_no_notebooks", hint=_h("nbformat_hint")), file=sys.stderr)
   return 0
 
 
@@ -461,15 +464,15 @@ def gradescope(argv) -> int:
   build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
                time_budget=args.time_budget, call_timeout=args.call_timeout, variants=args.variants,
                assignment_name=args.assignment, questions_dirs=args.questions)
-  note = f"; WEAK SEED ({weak})" if weak else ""
-  print(f"Gradescope autograder written to {args.out_zip} (assignment {args.assignment or 'core'}, seed "
-        f"fingerprint {fingerprint(seed)}, {args.variants} variants{note}; the bundle holds the seed: keep it private)")
+  note = _h("gradescope_weak_note", weak=weak) if weak else ""
+  _print(_h("gradescope_written", out=args.out_zip, assignment=args.assignment or "core", fp=fingerprint(seed),
+            variants=args.variants, note=note))
   return 0
 
 
 def _new_seed_parser() -> argparse.ArgumentParser:
   return argparse.ArgumentParser(prog="python -m grader new-seed",
-                                 description="Print a fresh random seed (128 bits) for GRADER_SEED.")
+                                 description=_h("desc_new_seed"))
 
 
 def new_seed(argv) -> int:
@@ -479,8 +482,19 @@ def new_seed(argv) -> int:
   return 0
 
 
+def _console_safe() -> None:
+  """Never a UnicodeEncodeError on a console that lacks a character (GBK on a Chinese Windows): '?' instead."""
+  for stream in (sys.stdout, sys.stderr):
+    try:
+      stream.reconfigure(errors="replace")
+    except (AttributeError, ValueError):
+      pass
+
+
 def main(argv=None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
+  _console_safe()
+  _LANG[0] = _argv_lang(argv)
   if argv and argv[0] in SUBCOMMANDS:
     from grader.grade import HANDOUT_CASES
     if HANDOUT_CASES.exists():
@@ -492,11 +506,11 @@ def main(argv=None) -> int:
     if HANDOUT_CASES.exists():
       return _usage("--batch is not part of the hand-out's self-check grader")
     if args.submission:
-      return _usage("give either a SUBMISSION or --batch ROSTER_DIR, not both")
+      return _usage(_h("usage_both"))
     return batch(args)
   if not args.submission:
     _main_parser().print_usage(sys.stderr)
-    return _usage("a SUBMISSION (or --batch ROSTER_DIR) is required")
+    return _usage(_h("usage_required"))
   return grade_one(args)
 
 

@@ -378,11 +378,12 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, la
   write_gradebook(out / "gradebook.csv", names, [(e, done[e.id]) for e in entries])
   if hidden:
     shown = ", ".join(escape_name(n) for n in hidden[:10]) + (", ..." if len(hidden) > 10 else "")
-    print(f"left out {len(hidden)} hidden roster entr{'y' if len(hidden) == 1 else 'ies'} "
-          f"(name starting with '.'): {shown}")
+    from grader.i18n import t
+    print(t(lang, "batch_hidden_one" if len(hidden) == 1 else "batch_hidden", n=len(hidden), names=shown))
   fp = seeds.fingerprint(seed)
-  print(f"assignment {casesets[0].assignment}: {len(todo)} graded, {len(done) - len(todo)} unchanged; "
-        f"gradebook: {out / 'gradebook.csv'} (seed fingerprint {fp}, {variants} variants"
-        f"{'; WEAK SEED: ' + weak if weak else ''})")
+  from grader.i18n import t
+  print(t(lang, "batch_summary", assignment=casesets[0].assignment, graded=len(todo), unchanged=len(done) - len(todo),
+          gradebook=out / "gradebook.csv", fp=fp, variants=variants,
+          note=t(lang, "gradescope_weak_note", weak=weak) if weak else ""))
   return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "hidden": hidden,
           "weak_seed": weak, "assignment": casesets[0].assignment}

@@ -91,6 +91,8 @@ EN = {
     "help_lang": "language of the feedback: en or zh (default: from the locale)",
     "help_only": "check only this question (repeatable)",
     "help_timeout": "seconds allowed per visible case (default {seconds:g})",
+    "help_assignment": "the pack's assignment (accepted for the grader's command line; it is the only one here)",
+    "other_assignment": "this pack is the assignment {pack}, not {name}: it self-checks that one (--only NAME picks one question)",
 }
 
 ZH = {
@@ -150,6 +152,8 @@ ZH = {
     "help_lang": "反馈语言：en 或 zh（默认按系统区域设置）",
     "help_only": "只检查这道题（可重复）",
     "help_timeout": "每个可见用例允许的秒数（默认 {seconds:g}）",
+    "help_assignment": "资料包的作业（为与评分程序的命令行一致而接受；这里只有这一个作业）",
+    "other_assignment": "本资料包是作业 {pack}，不是 {name}：自测只检查这个作业（用 --only NAME 选择一道题）",
 }
 
 CATALOG = {"en": EN, "zh": ZH}
@@ -819,12 +823,16 @@ def main(argv=None, data_file: Path | None = None) -> int:
   p.add_argument("--lang", choices=sorted(CATALOG), default=lang, help=t(lang, "help_lang"))
   p.add_argument("--only", action="append", default=[], metavar="NAME", help=t(lang, "help_only"))
   p.add_argument("--timeout", type=float, default=TIMEOUT_S, help=t(lang, "help_timeout", seconds=TIMEOUT_S))
+  p.add_argument("--assignment", default=None, metavar="NAME", help=t(lang, "help_assignment"))
   args = p.parse_args(argv)
   data_file = Path(data_file) if data_file else here / DATA_FILE
   if not data_file.is_file():
     emit(t(lang, "no_data", file=DATA_FILE, path=data_file), sys.stderr)
     return 2
   data = json.loads(data_file.read_text(encoding="utf-8"))
+  if args.assignment not in (None, data.get("assignment")):
+    emit(t(lang, "other_assignment", pack=data.get("assignment"), name=args.assignment), sys.stderr)
+    return 2
   records = [r for r in data["questions"] if not args.only or r["name"] in args.only]
   for name in args.only:
     if name not in {r["name"] for r in data["questions"]}:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -212,7 +213,9 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   path = cache_dir() / cache_file_name(key)
   hit = _read_cache(path, key, all_cases) if use_cache else None
   if hit is None:
-    expected = {q.name: [cases_mod.reference(q, c.args) for c in all_cases[q.name]] for q in a.questions}
+    expected = {}
+    for q in _progress(a.questions, sum(len(all_cases[q.name]) for q in a.questions), variant):
+      expected[q.name] = [cases_mod.reference(q, c.args) for c in all_cases[q.name]]
     deps = _deps()
     if use_cache:
       _write_cache(path, key, expected, deps)
@@ -222,6 +225,18 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   return CaseSet(list(a.questions), all_cases, expected, fp, variant, variants,
                  key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps,
                  assignment=a.name, questions_dirs=tuple(questions_dirs))
+
+
+def _progress(questions, n_cases: int, variant: int):
+  """The questions, with a progress bar on stderr while their references are computed (a first run with a new
+  seed takes up to a minute); tqdm's delay keeps a run under a second silent, and a missing tqdm just quiet."""
+  try:
+    from tqdm import tqdm
+  except ImportError:
+    return questions
+  from grader.i18n import default_lang, t
+  return tqdm(questions, desc=t(default_lang(), "progress_refs", n=n_cases, variant=variant), unit="q",
+              delay=1.0, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
 def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS, *, assignment_name=None,
@@ -320,7 +335,7 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
   closers = []
   try:
     src = scratch / "sub"
-    reading = read_submission(path, src, read_limits)
+    reading = read_submission(path, src, read_limits, pack=pack_files(caseset))
     report.problems = reading.problems
     if not reading.files:
       report.functions = [_unreadable(spec, caseset) for spec in caseset.specs]
@@ -341,6 +356,21 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
     (defer or (lambda f: f()))(cleanup)
   report.execution_time = time.monotonic() - t0
   return report
+
+
+def pack_files(caseset: CaseSet) -> frozenset:
+  """The digests of the hand-out's own files for this assignment (grader.handout.pack_digests), so that a
+  submitted pack folder is graded on the student's modules only; empty (and said on stderr) if the pack
+  cannot be built here."""
+  if caseset.self_check:
+    return frozenset()
+  try:
+    from grader.handout import pack_digests
+    return pack_digests(caseset.assignment, caseset.questions_dirs)
+  except Exception as e:  # noqa: BLE001 — grading goes on; the teacher is told
+    print(f"python -m grader: warning: the hand-out's files cannot be recognised ({type(e).__name__}: {e})",
+          file=sys.stderr, flush=True)
+    return frozenset()
 
 
 def call_order(caseset: CaseSet) -> list:
@@ -504,12 +534,12 @@ def grade_case(spec, case, expected, outcome) -> CaseResult:
     # compare's own detail says the same in English; the erratum line says it in either language.
     res.lines.append(("erratum", {"why_en": spec.erratum_en, "why_zh": spec.erratum_zh}))
   elif verdict.detail:
-    res.lines.append(("detail", {"detail": verdict.detail}))
-  res.lines += [("call", {"call": format_call(spec.name, case.args)}),
+    res.lines.append(("detail", {"detail": verdict.detail, "msg": verdict.msg}))
+  res.lines += [("call", {"call": format_call(spec.name, case.args, spec.params)}),
                 ("expected", {"value": abbreviate(expected)}),
                 ("got", {"value": abbreviate(outcome.value)})]
   if verdict.first_diff:
-    res.lines.append(("first_diff", {"diff": verdict.first_diff}))
+    res.lines.append(("first_diff", {"diff": verdict.first_diff, "msg": verdict.first_msg}))
   return res
 
 
@@ -562,35 +592,22 @@ def _crash_line(outcome):
 # ---------------------------------------------------------------------------------------------
 # Showing values.
 
-def abbreviate(value: Any, limit: int = 300) -> str:
-  """A short, readable rendering of a value (arrays summarised by numpy, long text cut)."""
-  import numpy as np
-  with np.printoptions(threshold=20, edgeitems=3, precision=6, linewidth=100):
-    try:
-      text = _show(value)
-    except Exception:  # noqa: BLE001 — showing must never break grading
-      text = f"<{type(value).__name__}>"
-  text = " ".join(text.split())
-  return text if len(text) <= limit else text[: limit - 5] + " ..."
+def abbreviate(value: Any) -> str:
+  """A value as the self-check shows it (grader/checker.py: 6 significant digits, long sequences elided)."""
+  from grader.checker import show
+  try:
+    return " ".join(show(value).split())
+  except Exception:  # noqa: BLE001 — showing must never break grading
+    return f"<{type(value).__name__}>"
 
 
-def _show(v) -> str:
-  import numpy as np
-  if isinstance(v, np.ndarray):
-    return f"array({np.array2string(v, separator=', ')}, dtype={v.dtype})" if v.ndim else repr(v.item())
-  if isinstance(v, tuple):
-    inner = ", ".join(_show(x) for x in v[:20])
-    return f"({inner}{',' if len(v) == 1 else ''}{', ...' if len(v) > 20 else ''})"
-  if isinstance(v, list):
-    return "[" + ", ".join(_show(x) for x in v[:20]) + (", ..." if len(v) > 20 else "") + "]"
-  if isinstance(v, dict):
-    return "{" + ", ".join(f"{k!r}: {_show(x)}" for k, x in list(v.items())[:20]) + "}"
-  return repr(v)
-
-
-def format_call(name: str, args: tuple) -> str:
-  """name(arg, ...) with every argument abbreviated."""
-  return f"{name}({', '.join(abbreviate(a, 200) for a in args)})"
+def format_call(name: str, args: tuple, params=()) -> str:
+  """name(param=arg, ...) as the self-check shows it (grader/checker.py)."""
+  from grader.checker import show_call
+  try:
+    return " ".join(show_call(name, params, args).split())
+  except Exception:  # noqa: BLE001
+    return f"{name}(...)"
 
 
 def remove_tree(path: Path) -> None:

@@ -3,10 +3,18 @@
 OUT_DIR/exercises/        the stubs of the assignment's modules and their README
 OUT_DIR/questions/        the PUBLIC files of the assignment's records (question.toml, visible.json) and an
                           assignments.toml listing that one assignment; never a record's private.py
-OUT_DIR/grader/           a self-check grader: the sandbox, the comparison rules, the feedback, the record
-                          loader, and handout.json (the marker that makes it grade visible cases only);
-                          no zoo, no solutions, no hidden cases or their generators
-OUT_DIR/README.md         how to self-check
+OUT_DIR/check.py          the self-check (grader/checker.py): standard library and numpy, any OS, no sandbox
+OUT_DIR/check_data.json   the assignment's public records in one file (the checker's data)
+OUT_DIR/<a>_en.ipynb, <a>_zh.ipynb   the notebooks, built from the records, each with its own checker
+OUT_DIR/grader/           two small files so that `python -m grader exercises/` still works: it runs check.py
+OUT_DIR/README.md         how to self-check, in English and Chinese
+
+Decision (issue 14): the pack no longer ships the grader's package (sandbox, isolation, worker). The
+self-check runs the student's own code on cases already in their hands, so it protects nothing and needs
+no sandbox; the sandbox's modules do not even import on Windows (signal.SIGXCPU, select on pipes,
+os.geteuid). `python -m grader` in the pack is a two-file shim that runs check.py and says it is a
+self-check; the real grader recognises every file of the pack by its content (`pack_digests`) and never
+grades it, so a student who submits the whole pack folder is graded on their own modules only.
 
 A question whose module has no stub in exercises/ (a teacher's own record) gets one generated from its
 record: the signature, the task in English and Chinese as the docstring, and a body that raises
@@ -14,36 +22,30 @@ NotImplementedError.
 """
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
-from grader.grade import HANDOUT_MARK, HERE, assignment, grader_version
+from grader import notebooks
+from grader.grade import HERE, assignment
 
 PROJECT = HERE.parent
-# The grader's files the self-check needs (cases.py and questions.py read the public records only).
-SELF_CHECK_FILES = ("__init__.py", "__main__.py", "grade.py", "report.py", "submission.py", "sandbox.py",
-                    "worker.py", "wire.py", "i18n.py", "isolation.py", "compare.py", "outputs.py", "seed.py",
-                    "cases.py", "questions.py")
 PUBLIC_FILES = ("question.toml", "visible.json")
 
-README = """# Multimodal fusion exercises: the hand-out ({assignment})
+# The pack's `grader` package: `python -m grader [DIR] [--lang zh] ...` is `python check.py ...`. Neither file
+# is empty (an empty file's digest would match every empty __init__.py a student submits).
+SHIM_INIT = '"""The hand-out\'s self-check: `python -m grader exercises/` runs ../check.py (see README.md)."""\n'
+SHIM_MAIN = '''"""`python -m grader [DIR] [--lang zh] [--only NAME]` in the hand-out: the self-check, i.e. `python check.py`."""
+import runpy
+import sys
+from pathlib import Path
 
-`exercises/` holds one module per question, every function still raising `NotImplementedError`.
-Implement them, then check your work against the VISIBLE cases:
-
-    python -m grader exercises/
-
-(run it from this folder; it needs Python 3.11+ and numpy, and nbformat for notebooks).
-It prints a table with one row per function. This is a SELF-CHECK of the visible cases only
-(2 of the 10 points of every function): the hidden cases, drawn at random for the real grading,
-are not in this pack. `python -m grader --help` lists the options (`--lang zh` for Chinese feedback).
-`questions/<name>/question.toml` holds each function's task, its comparison rule and tolerances;
-`questions/<name>/visible.json` its visible cases with their expected values.
-
-This pack is the assignment `{assignment}`: {count} functions, {points} points in the real grading.
-You may submit a .py file, a folder, a .zip of the folder, or a Jupyter notebook.
-"""
+CHECK = Path(__file__).resolve().parent.parent / "check.py"
+sys.argv = [str(CHECK)] + sys.argv[1:]
+runpy.run_path(str(CHECK), run_name="__main__")
+'''
 
 EXERCISES_README = """# Exercises
 
@@ -109,17 +111,40 @@ def _copy_records(dest: Path, a) -> None:
       encoding="utf-8")
 
 
-def build_handout(out: Path, *, assignment_name: str | None = None, questions_dirs=()) -> None:
-  """Writes the hand-out of one assignment into `out` (created)."""
+def build_handout(out: Path, *, assignment_name: str | None = None, questions_dirs=(), with_notebooks=True) -> list:
+  """Writes the hand-out of one assignment into `out` (created); returns the notebooks written.
+
+  Without nbformat (or with_notebooks=False) the notebooks are left out; everything else is written.
+  """
   a = assignment(assignment_name, questions_dirs)
   out.mkdir(parents=True, exist_ok=True)
   _copy_exercises(out / "exercises", a.questions)
   _copy_records(out / "questions", a)
+  records = [notebooks.public_record(q.folder) for q in a.questions]
+  for r, q in zip(records, a.questions):
+    r.setdefault("module", q.module)
+  notebooks.write_self_check(out, records, a.name)
   g = out / "grader"
   g.mkdir()
-  for name in SELF_CHECK_FILES:
-    shutil.copyfile(HERE / name, g / name)
-  mark = {"assignment": a.name, "version": grader_version()}
-  (g / HANDOUT_MARK.name).write_text(json.dumps(mark) + "\n", encoding="utf-8")
-  (out / "README.md").write_text(README.format(assignment=a.name, count=len(a.questions), points=a.max_points),
-                                 encoding="utf-8")
+  (g / "__init__.py").write_text(SHIM_INIT, encoding="utf-8")
+  (g / "__main__.py").write_text(SHIM_MAIN, encoding="utf-8")
+  (out / "README.md").write_text(notebooks.pack_readme(a.name, len(a.questions), a.max_points), encoding="utf-8")
+  written = []
+  if with_notebooks and notebooks.has_nbformat():
+    title = {"en": a.title or a.name, "zh": a.title or a.name}
+    written = notebooks.write_notebooks(out, records, a.name, title)
+  return written
+
+
+@functools.lru_cache(maxsize=8)
+def _pack_digests(assignment_name, questions_dirs: tuple) -> frozenset:
+  with tempfile.TemporaryDirectory(prefix="grader-pack-") as d:
+    build_handout(Path(d) / "pack", assignment_name=assignment_name, questions_dirs=questions_dirs)
+    return frozenset(notebooks.handout_manifest(Path(d) / "pack").values())
+
+
+def pack_digests(assignment_name: str | None = None, questions_dirs=()) -> frozenset:
+  """The sha256 digests of the hand-out's own files (check.py, the notebooks, the shim...), the pack of this
+  assignment as built now from the records: files of a submission with one of them are the pack's, not the
+  student's, and are not graded. Built once per process and assignment."""
+  return _pack_digests(assignment_name, tuple(str(Path(q).resolve()) for q in questions_dirs))

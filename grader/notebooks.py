@@ -70,12 +70,16 @@ self-check it on the VISIBLE cases, on Windows, macOS or Linux, with Python 3.11
     python check.py                 # every question, on exercises/
     python check.py my_work.ipynb   # or on one notebook or .py file
     python check.py --only NAME     # one question; --lang zh for Chinese; --help for the rest
+    python -m grader exercises/     # the same self-check, by the command older packs used
 
 A failed visible case shows the call, the expected value, your value and the first difference, and
 names the article's erratum where your answer repeats it. In a notebook, run `check("NAME")`.
 This is a SELF-CHECK, run on your code without a sandbox: it is not your grade. The hidden cases
 (8 of the 10 points of each function) are graded after you submit. Submit your exercises/ folder,
-a .zip of it, or the notebook; the pack's own files (check.py, check_data.json) are never graded.
+a .zip of it, or the notebook; the pack's own files (check.py, check_data.json, grader/, the
+untouched notebooks) are recognised by their content and never graded, so submitting the whole
+pack folder is safe. The pack holds no copy of the real grader or of its sandbox, which is for
+the real grading only.
 """,
     "zh": """# `{assignment}` 作业资料包：{count} 个函数，共 {points} 分
 
@@ -85,11 +89,13 @@ Windows、macOS、Linux 均可，只需 Python 3.11+ 和 numpy：
     python check.py                 # 检查 exercises/ 中的每道题
     python check.py my_work.ipynb   # 或检查单个笔记本或 .py 文件
     python check.py --only NAME     # 只检查一道题；--lang en 显示英文；--help 查看其余选项
+    python -m grader exercises/     # 同一个自测（旧版资料包的命令）
 
 未通过的可见用例会显示调用、期望值、你的结果和第一处差异；若你的答案重复了原文的错误，会指出这条勘误。
 在笔记本中运行 `check("NAME")` 即可。这只是自测（SELF-CHECK），直接运行你的代码、没有沙箱，不是你的成绩：
 隐藏用例（每个函数 10 分中的 8 分）在提交后评分。可以提交 exercises/ 文件夹、它的 .zip 或笔记本；
-资料包自带的文件（check.py、check_data.json）永远不会被当作你的作业评分。
+资料包自带的文件（check.py、check_data.json、grader/、未改动的笔记本）按内容识别，永远不会被当作你的作业评分，
+因此提交整个资料包文件夹也没有问题。本资料包不含真正评分程序的沙箱：沙箱只用于正式评分。
 """,
 }
 
@@ -113,6 +119,12 @@ def handout_manifest(out) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # Building a notebook.
+
+def has_nbformat() -> bool:
+  """Whether nbformat can be imported (the notebooks' builder and the grader's notebook reader need it)."""
+  import importlib.util
+  return importlib.util.find_spec("nbformat") is not None
+
 
 def _nbformat():
   import nbformat  # builder side only (the grader's environment has it); the checker needs none
@@ -167,6 +179,10 @@ def build_notebook(records: list, lang: str, title: str | None = None):
                       "task", r["name"]))
     cells.append(nbf.new_code_cell(stub_code(r)))
     cells.append(_tag(nbf.new_code_cell(f'check("{r["name"]}")'), "check", r["name"]))
+  for i, cell in enumerate(cells):
+    # Fixed ids (nbformat draws random ones): the same records build the same bytes, so the grader's
+    # manifest of the pack (handout_manifest) recognises an untouched notebook by its content.
+    cell["id"] = f"mmzoo-{i:03d}"
   nb = nbf.new_notebook(cells=cells)
   nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
   nb.metadata["language_info"] = {"name": "python"}

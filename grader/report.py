@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 
 from grader.grade import import_error_params
-from grader.i18n import t
+from grader.i18n import is_message, render, t
 
 # Gradescope's visibility for the hidden cases' tests; the instructor may choose another with
 # --hidden-visibility. "visible" is the default because a hidden case's output is one word of the
@@ -12,12 +12,15 @@ from grader.i18n import t
 # `output`, which students see) counts the visible cases only, so it cannot reveal what the hidden
 # tests hide.
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-RESULT_CHARS = 110
+RESULT_CHARS = 110   # the width of the table's rule; a longer reason is shown whole (issue 14), never cut
 
 
 def render_line(lang: str, key: str, params: dict) -> str:
   """One feedback line; a few keys pick language-specific parameters."""
   params = dict(params)
+  if key in ("detail", "first_diff") and is_message(params.get("msg")):
+    # compare.py's keyed message (its English text is kept beside it for older results)
+    params["detail" if key == "detail" else "diff"] = render(lang, params["msg"])
   if key == "erratum":
     params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params.get("why_en", "")
   if key == "missing_import_failed":
@@ -75,7 +78,7 @@ def function_summary(lang: str, fr, hidden_visibility: str = "visible") -> str:
     first = next(c for c in cases if not c.passed)
     reason = render_line(lang, *first.lines[0]) if first.lines else first.reason
     text = t(lang, "some_passed", passed=sum(c.passed for c in cases), n=len(cases),
-             first=f"{case_label(lang, first)}: {reason}")
+             first=t(lang, "case_reason", case=case_label(lang, first), reason=reason))
     if any(k == "erratum" for c in cases for k, _ in c.lines):
       text += "; " + t(lang, "erratum_short")
   if fr.clash:
@@ -134,15 +137,29 @@ def table(report, lang: str, hidden_visibility: str = "visible") -> str:
     got, most = sum(c.score for c in cases), sum(c.max_score for c in cases)
     score, max_score = score + got, max_score + most
     summary = function_summary(lang, f, hidden_visibility)
-    if len(summary) > RESULT_CHARS:
-      summary = summary[: RESULT_CHARS - 3] + "..."
     rows.append(f"{_left(f.name, width)}  {_right(f'{got}/{most}', 7)}  {summary}")
   rows.append(rule)
   total = t(lang, "total") if hidden_visibility == "visible" else t(lang, "total_visible")
   rows.append(f"{_left(total, width)}  {_right(f'{score}/{max_score}', 7)}")
   if hidden_visibility != "visible" and not report.self_check:
     rows.append(t(lang, "hidden_withheld"))
-  return "\n".join(header_lines(lang, report) + [""] + rows)
+  return "\n".join(header_lines(lang, report) + [""] + rows + failed_visible_lines(lang, report))
+
+
+def failed_visible_lines(lang: str, report) -> list:
+  """Every failed VISIBLE case, whole: its reason, the call, expected, got, the first difference, the erratum.
+  A function that is missing, not implemented, or not importable is said so by its row alone. Hidden cases
+  never appear here."""
+  out = []
+  for f in report.functions:
+    if f.state in ("missing", "import_error", "not_implemented", "unreadable"):
+      continue
+    for c in f.cases:
+      if not c.visible or c.passed or not c.lines or c.lines == [("not_implemented", {})]:
+        continue
+      out.append(t(lang, "failed_case", name=f.name, case=case_label(lang, c), reason=render_line(lang, *c.lines[0])))
+      out += ["  " + render_line(lang, k, p) for k, p in c.lines[1:]]
+  return ["", t(lang, "failed_visible")] + out if out else []
 
 
 def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:

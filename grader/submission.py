@@ -56,8 +56,8 @@ class _Refused(Exception):
 class _Writer:
   """Writes decoded sources under `dest`, counting files and bytes against the limits."""
 
-  def __init__(self, dest: Path, limits: ReadLimits, reading: Reading):
-    self.dest, self.limits, self.reading = dest, limits, reading
+  def __init__(self, dest: Path, limits: ReadLimits, reading: Reading, pack=frozenset()):
+    self.dest, self.limits, self.reading, self.pack = dest, limits, reading, pack
     self.total = 0
     self.taken = set()
 
@@ -159,15 +159,24 @@ def notebook_to_python(rel: str, data: bytes, reading: Reading) -> str | None:
     return None
   try:
     import nbformat  # only notebooks need it (and it is slow to import)
+  except ImportError:
+    # The grader's environment lacks it: the notebook is fine, say how to read it (not "malformed").
+    reading.problems.append(Problem("notebook_needs_nbformat", {"path": rel}))
+    return None
+  from grader.checker import CHECK_ROLES, cell_role
+  try:
     nb = nbformat.reads(text, as_version=4)
-    cells = [c for c in nb.cells if c.get("cell_type") == "code"]
-    sources = [c.get("source", "") for c in cells]
-    if not all(isinstance(s, str) for s in sources):
+    # The hand-out's setup and check cells (tagged in their metadata by the builder, never matched by
+    # their text) are not the student's code; a student's own call of check() in a cell of theirs is.
+    cells = [(i, c) for i, c in enumerate(nb.cells, 1)
+             if c.get("cell_type") == "code" and cell_role(c) not in CHECK_ROLES]
+    sources = [(i, c.get("source", "")) for i, c in cells]
+    if not all(isinstance(s, str) for _, s in sources):
       raise ValueError("a code cell without text")
   except Exception as e:  # noqa: BLE001 — nbformat raises many kinds of errors for broken files
     reading.problems.append(Problem("notebook_malformed", {"path": rel, "error": type(e).__name__}))
     return None
-  parts = [f"# [grader] cell {i}\n{cell_to_python(s)}" for i, s in enumerate(sources, 1)]
+  parts = [f"# [grader] cell {i}\n{cell_to_python(s)}" for i, s in sources]
   return "\n\n".join(parts) + "\n"
 
 
@@ -235,12 +244,22 @@ def _read_capped(path: Path, cap: int) -> bytes:
     os.close(fd)
 
 
+def _digest(data: bytes) -> str:
+  from grader.checker import file_digest  # the manifest's own digest (CRLF read as LF)
+  return file_digest(data)
+
+
 def _cap_for(kind: str, limits: ReadLimits) -> int:
   return limits.notebook_bytes if kind == "ipynb" else limits.file_bytes
 
 
 def _add(writer: _Writer, rel: str, kind: str, data: bytes):
   cap = _cap_for(kind, writer.limits)
+  if writer.pack and len(data) <= cap and _digest(data) in writer.pack:
+    # One of the hand-out's own files (check.py, an untouched notebook...), wherever it lies and whatever
+    # its name: never the student's work. Known by content, so a student's own grader.py is graded.
+    writer.reading.problems.append(Problem("pack_file_ignored", {"path": rel}))
+    return
   if len(data) > cap:
     writer.reading.problems.append(Problem("too_large", {"path": rel, "limit": cap}))
     return
@@ -393,12 +412,16 @@ def kind_of(path: Path) -> str:
   return {".zip": "zip", ".ipynb": "ipynb", ".py": "py"}.get(suffix, "other")
 
 
-def read_submission(path, dest, limits: ReadLimits = ReadLimits()) -> Reading:
-  """Reads the submission at `path` into the (new, empty) folder `dest`; never raises for bad input."""
+def read_submission(path, dest, limits: ReadLimits = ReadLimits(), pack=frozenset()) -> Reading:
+  """Reads the submission at `path` into the (new, empty) folder `dest`; never raises for bad input.
+
+  `pack`: the sha256 digests of the hand-out's own files (handout.pack_digests, made by the grader from the
+  records, never read from the submission); a file with one of them is left out and said so.
+  """
   path, dest = Path(path), Path(dest)
   dest.mkdir(parents=True, exist_ok=True)
   reading = Reading()
-  writer = _Writer(dest, limits, reading)
+  writer = _Writer(dest, limits, reading, frozenset(pack))
   kind = kind_of(path)
   try:
     mode = os.stat(path).st_mode  # a roster entry may be a link to the submission: followed here
@@ -421,7 +444,7 @@ def read_submission(path, dest, limits: ReadLimits = ReadLimits()) -> Reading:
     reading.problems.append(r.problem)
   except OSError as e:
     reading.problems.append(Problem("unreadable", {"path": path.name[:200], "error": e.strerror or str(e)}))
-  if not reading.files and not reading.problems:
+  if not reading.files and all(p.code == "pack_file_ignored" for p in reading.problems):
     reading.problems.append(Problem("no_python", {}))
   return reading
 

@@ -61,40 +61,71 @@ def self_check(out, submission):
                         capture_output=True, text=True, timeout=600)
 
 
-def test_the_pack_holds_stubs_visible_cases_and_a_grader_but_no_answers(handout):
+def test_the_pack_holds_stubs_visible_cases_the_checker_and_notebooks_but_no_answers(handout):
   from grader import cases as C
   stubs = sorted(p.name for p in (handout / "exercises").glob("*.py"))
   assert stubs == sorted(f"{m}.py" for m in C.MODULES)
   assert (handout / "exercises" / "README.md").is_file() and (handout / "README.md").is_file()
   files = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
   assert not any(f.startswith(("zoo/", "solutions/", "tests/")) for f in files)
-  assert not {"grader/batch.py", "grader/handout.py", "grader/gradescope.py", "grader/draw.py"} & files
+  # The self-check and its data, the notebooks, and a two-file `grader` shim: none of the real grader.
+  assert {"check.py", "check_data.json", "core_en.ipynb", "core_zh.ipynb"} <= files
+  assert {f for f in files if f.startswith("grader/")} == {"grader/__init__.py", "grader/__main__.py"}
+  assert (handout / "check.py").read_bytes() == (ROOT / "grader" / "checker.py").read_bytes()
   # The records' public files only: never a private.py (hidden generators, references).
   records = {f for f in files if f.startswith("questions/")}
   assert records == {"questions/assignments.toml"} | {f"questions/{n}/{f}" for n in C.NAMES
                                                       for f in ("question.toml", "visible.json")}
+  data = json.loads((handout / "check_data.json").read_text(encoding="utf-8"))
+  assert data["assignment"] == "core" and [r["name"] for r in data["questions"]] == list(C.NAMES)
   for n in C.NAMES:
     assert (handout / "questions" / n / "visible.json").read_bytes() == (ROOT / "questions" / n / "visible.json").read_bytes()
-    data = json.loads((handout / "questions" / n / "visible.json").read_text())
-    assert data["name"] == n and len(data["cases"]) == 2
+    vis = json.loads((handout / "questions" / n / "visible.json").read_text())
+    assert vis["name"] == n and len(vis["cases"]) == 2
+  readme = (handout / "README.md").read_text(encoding="utf-8")
+  assert "python check.py" in readme and "自测" in readme and "SELF-CHECK" in readme
 
 
 def test_the_self_check_grades_the_visible_cases_only_and_says_so(handout, tmp_path):
   proc = self_check(handout, "exercises/")
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  assert "SELF-CHECK of the VISIBLE cases only" in proc.stdout
-  assert proc.stdout.rstrip().splitlines()[-1].split()[-1] == "0/34"
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  assert "SELF-CHECK of the visible cases only" in proc.stdout and "no sandbox" in proc.stdout
+  assert proc.stdout.rstrip().splitlines()[-1] == "total: 0/34 visible cases passed, 0/17 questions complete"
   assert "not implemented" in proc.stdout
   mine = handout / "mine"
   shutil.copytree(ANSWERS, mine)
   proc = self_check(handout, "mine")
   assert proc.returncode == 0, proc.stderr[-3000:]
-  assert proc.stdout.rstrip().splitlines()[-1].split()[-1] == "34/34"
+  assert proc.stdout.rstrip().splitlines()[-1] == "total: 34/34 visible cases passed, 17/17 questions complete"
 
 
 def test_the_pack_s_grader_has_no_instructor_commands(handout):
-  proc = self_check(handout, "gradescope")
-  assert proc.returncode == 2 and "not part of the hand-out" in proc.stderr
+  proc = self_check(handout, "gradescope")   # read as a folder of exercises, which does not exist
+  assert proc.returncode == 2 and "gradescope does not exist" in proc.stderr
+  assert not (handout / "gradescope").exists()
+
+
+def test_submitting_the_whole_pack_grades_only_the_student_s_modules(handout, tmp_path):
+  """The pack folder with the answers in exercises/: full marks; check.py, the notebooks and the grader shim
+  are the pack's (known by content) and not graded; a student's own grader.py of other content is."""
+  sub = tmp_path / "pack"
+  shutil.copytree(handout, sub, ignore=shutil.ignore_patterns("mine"))
+  for p in ANSWERS.glob("*.py"):
+    shutil.copy(p, sub / "exercises" / p.name)
+  shutil.copy(handout / "check.py", sub / "exercises" / "helpers_copy.py")   # moved and renamed: still the pack's
+  (sub / "grader.py").write_text("def encode(vector):\n  return [2.0 * v for v in vector]\n", encoding="utf-8")
+  sub.chmod(0o755)
+  results = tmp_path / "results.json"
+  proc = grader_cli(sub, "--sandbox", "plain", "--results", results, cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  data = json.loads(results.read_text(encoding="utf-8"))
+  assert data["score"] == 170, data["output"]
+  for name in ("check.py", "core_en.ipynb", "core_zh.ipynb", "grader/__main__.py", "grader/__init__.py",
+               "exercises/helpers_copy.py"):
+    assert f"{name} is one of the hand-out's own files" in proc.stdout, proc.stdout
+  assert "grader.py is one of" not in proc.stdout
+  # The student's own grader.py was read: its encode clashes with exercises/q5's (same answer, so 10/10).
+  assert "grader.py" in next(ln for ln in proc.stdout.splitlines() if ln.startswith("encode "))
 
 
 def test_handout_refuses_a_folder_that_is_not_empty(tmp_path):

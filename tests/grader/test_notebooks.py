@@ -8,6 +8,7 @@ import ast
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader import checker, notebooks
+from grader import checker, isolation, notebooks
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "selfcheck" / "records.py"
 _spec = importlib.util.spec_from_file_location("selfcheck_records_nb", FIXTURE)
@@ -181,6 +182,27 @@ def test_all_notebooks_with_the_projects_records(tmp_path):
             if _role(c) == "check" and "通过 2/2 个可见用例" in _text(c)}
   assert passed == solvable and len(solvable) >= 17, {c.metadata["mmzoo"]["question"]: _text(c)
                                                       for c in solved.cells if _role(c) == "check"}
+  # Graded by the real grader, the executed Chinese notebook scores what the solutions score: full marks on
+  # every question whose solution was pasted (the solutions score 10 each: test_grader_cli), and its setup and
+  # check cells (tagged) are not part of the submission.
+  sub = tmp_path / "graded"
+  sub.mkdir()
+  sub.chmod(0o755)
+  tmp_path.chmod(0o755)
+  nbformat.write(solved, str(sub / "work.ipynb"))
+  env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "LC_ALL", "LANGUAGE")}
+  env.update(LANG="C.UTF-8", PYTHONPATH=str(PROJECT))
+  results = sub / "results.json"
+  proc = subprocess.run([sys.executable, "-m", "grader", str(sub / "work.ipynb"), "--assignment", "all",
+                         "--sandbox", isolation.detect("auto"), "--results", str(results)], cwd=sub, env=env,
+                        capture_output=True, text=True, timeout=900, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  data = json.loads(results.read_text(encoding="utf-8"))
+  points = {}
+  for test in data["tests"]:
+    points[test["name"].split(":")[0]] = points.get(test["name"].split(":")[0], 0) + test["score"]
+  assert {n for n, v in points.items() if v == 10} == solvable, proc.stdout
+  assert data["score"] == 10 * len(solvable), proc.stdout
 
 
 def test_handout_manifest_holds_the_packs_files_but_not_the_stubs(built, tmp_path):
@@ -193,3 +215,19 @@ def test_handout_manifest_holds_the_packs_files_but_not_the_stubs(built, tmp_pat
   assert sorted(manifest) == ["check.py", "check_data.json", "fixture_en.ipynb", "fixture_zh.ipynb"]
   assert checker.is_pack_file(tmp_path / "fixture_zh.ipynb", manifest)
   assert not checker.is_pack_file(tmp_path / "exercises" / f"{fx.MODULE}.py", manifest)
+
+
+def test_the_grader_leaves_out_tagged_cells_and_says_how_to_install_nbformat(built, tmp_path, monkeypatch):
+  from grader import i18n, submission
+  _, _, (en_path, _) = built
+  reading = submission.Reading()
+  src = submission.notebook_to_python("work.ipynb", en_path.read_bytes(), reading)
+  assert not reading.problems and "_mmzoo" not in src and 'check("' not in src
+  assert src.count("NotImplementedError") == 2   # the two stubs: the student's cells
+  monkeypatch.setitem(sys.modules, "nbformat", None)
+  reading = submission.Reading()
+  assert submission.notebook_to_python("work.ipynb", en_path.read_bytes(), reading) is None
+  [problem] = reading.problems
+  assert problem.code == "notebook_needs_nbformat"
+  assert "python -m pip install nbformat" in i18n.t("en", problem.code, **problem.params)
+  assert "安装命令：python -m pip install nbformat" in i18n.t("zh", problem.code, **problem.params)

@@ -269,6 +269,10 @@ def test_pack_readme_commands_work(pack):
   out = _run(pack, "check.py", "--only", "warp", "--lang", "en")   # exercises/ beside check.py by default
   assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
   assert "weighted_sum" not in out.stdout.decode()
+  out = _run(pack, "check.py", "--assignment", "fixture", "--only", "warp", "--lang", "en")
+  assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
+  out = _run(pack, "check.py", "--assignment", "part1", "--lang", "zh")
+  assert out.returncode == 2 and "本资料包是作业 fixture，不是 part1" in out.stderr.decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,3 +326,37 @@ def test_self_check_verdicts_agree_with_the_grader():
         assert (ours.passed == k + 1) == theirs.ok, (record["name"], k, checker.show(got), theirs, ours.lines)
         assert theirs.ok == (i < 2), (record["name"], k, i)   # right, within tolerance; then every wrong kind
         assert any("known erratum" in ln for ln in ours.lines) == theirs.article_erratum, (record["name"], k)
+
+
+# ---------------------------------------------------------------------------------------------
+# The hand-out as `python -m grader handout` builds it, on a machine with no POSIX API and no isolation tool.
+
+Q4_PRINTED = '''
+def attention_fusion(vector_text, vector_image, vector_audio):
+  return [7.8, 8.9, 9.0]   # the article's printed value, whatever the call
+'''
+
+
+@pytest.mark.skipif(not (PROJECT / "questions" / "assignments.toml").is_file(), reason="no questions/ records yet")
+@pytest.mark.parametrize("command", [["check.py"], ["-m", "grader", "exercises"]])
+def test_the_built_pack_self_checks_without_posix_by_a_relative_interpreter(tmp_path, command):
+  from grader.handout import build_handout
+  root = tmp_path / "pack"
+  build_handout(root, assignment_name="part1", with_notebooks=False)
+  (root / "exercises" / "q4_attention_fusion.py").write_text(Q4_PRINTED, encoding="utf-8")
+  hide = tmp_path / "hide"
+  hide.mkdir()
+  # The pack's own `grader` shim must stay importable; the real grader's modules are absent from the pack.
+  (hide / "sitecustomize.py").write_text(HIDE_POSIX.replace('"grader", "grader.isolation", "grader.sandbox"',
+                                                            '"grader.isolation", "grader.sandbox"'), encoding="utf-8")
+  assert not (root / "grader" / "sandbox.py").exists() and not (root / "grader" / "isolation.py").exists()
+  out = _run((root, hide), *command, "--only", "attention_fusion", "--lang", "en")
+  text = out.stdout.decode("utf-8")
+  assert out.returncode == 1, out.stderr.decode()
+  assert "SELF-CHECK of the visible cases only" in text and "no sandbox" in text
+  assert "call:       attention_fusion(vector_text=[1, 2, 3], vector_image=[4, 5, 6], vector_audio=[7, 8, 9])" in text
+  assert "expected:   [3.1, 4.1, 5.1]" in text or "expected:   array([3.1, 4.1, 5.1]" in text, text
+  assert "got:        [7.8, 8.9, 9]" in text
+  assert "first difference: the answer at index [0]: expected 3.1, got 7.8" in text
+  assert text.count("known erratum of the article") == 1, text
+  assert "total: 0/2 visible cases passed, 0/1 questions complete" in text
