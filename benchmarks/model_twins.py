@@ -28,9 +28,10 @@ NEG_INF = -1.0e9        # zoo.encdec's finite -inf for finished beams
 
 
 def tensor(a):
-  """A float32 (or int/bool) torch tensor holding a copy of array `a`."""
+  """A float32 (int64, bool) torch tensor holding a copy of array `a` (ids as int64, PyTorch's index type)."""
   a = np.array(a)
-  return torch.from_numpy(a.astype(np.float32) if a.dtype.kind == "f" else a)
+  kind = {"f": np.float32, "i": np.int64, "u": np.int64}.get(a.dtype.kind)
+  return torch.from_numpy(a.astype(kind) if kind else a)
 
 
 def batch_to_torch(batch, device="cpu"):
