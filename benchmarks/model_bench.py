@@ -168,13 +168,20 @@ def _copy_state(state):
   return jax.tree.map(lambda x: jnp.array(x, copy=True) if isinstance(x, jax.Array) else x, state)
 
 
-def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-3):
+def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-2, noise=1e-6):
   """Three optax steps and three torch.optim.AdamW steps from the same parameters on the same batch.
 
-  Compares the twins built from the parameters each library reached: every tensor that moved in one
-  moved in the other, and max |torch − zoo| is at most `rtol` of how far the zoo moved that tensor
-  (float32 noise, amplified where Adam divides a near-zero gradient by its own root mean square, stays
-  well under it; a wrong learning rate, decay, clip or schedule step is of the order of the move).
+  Compares the twins built from the parameters each library reached, entry by entry: max |torch − zoo|
+  must be at most `rtol` of how far the zoo moved that tensor (float32 rounding in small gradient
+  entries reached 0.2 % on the TINY parallel model; a wrong learning rate, betas, bias correction or
+  schedule step is of the order of the move), the losses of the three steps must agree, and every
+  tensor must have moved in both libraries or in neither. What three steps cannot show: the weight
+  decay moves a parameter by lr·1e-4 of itself, and Adam's normalisation cancels a uniform gradient
+  scale such as the clipping (it shows only through eps), so both are below this tolerance.
+  Entries whose first gradient (in PyTorch) is below `noise` × the largest are left out of the
+  comparison and counted (rows of the embedding no token of the batch uses among them): attention's key biases have a zero gradient in exact arithmetic (the softmax does not see a
+  shift shared by all keys), so their gradient is float32 rounding, which Adam divides by its own root
+  mean square into a move of the learning rate's size and random sign, in either library.
   The schedule starts at 0, so the first step moves nothing: three steps make the check bite.
   """
   torch, mt = _torch(), _mt()
@@ -185,24 +192,31 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-3):
     z, metrics = step_fn(z, s.batch, rng)
     z_losses.append(float(metrics["loss"]))
   twin, tstep = torch_trainer(s, tcfg)
-  t_losses = [float(tstep()) for _ in range(steps)]
+  t_losses = [float(tstep().detach())]
+  grads = {k: p.grad.detach().abs().clone() for k, p in twin.named_parameters() if p.grad is not None}
+  t_losses += [float(tstep().detach()) for _ in range(steps - 1)]
+  floor = noise * max(float(g.max()) for g in grads.values())
   start = dict(mt.build(s.name, s.cfg, s.params).named_parameters())
   want = dict(mt.build(s.name, s.cfg, z.params).named_parameters())
-  worst, worst_name, moved_only_one = 0.0, "", []
+  worst, worst_name, moved_only_one, left_out = 0.0, "", [], 0
   for k, p in twin.named_parameters():
     p, w, p0 = p.detach(), want[k].detach(), start[k].detach()
     dz, dt = float((w - p0).abs().max()), float((p - p0).abs().max())
     if (dz > 0) != (dt > 0):
       moved_only_one.append(k)
       continue
-    if dz > 0:
-      r = float((p - w).abs().max()) / dz
+    g = grads.get(k, torch.zeros_like(p))
+    signal = g > floor
+    left_out += int((~signal).sum()) if dz > 0 else 0
+    if dz > 0 and bool(signal.any()):
+      r = float((p - w).abs()[signal].max()) / dz
       if r > worst:
         worst, worst_name = r, k
   ok = not moved_only_one and worst <= rtol and np.allclose(z_losses, t_losses, rtol=1e-4)
   return {"adamw_check": "passed" if ok else "FAILED", "adamw_steps": steps,
           "adamw_worst_rel_diff": worst, "adamw_worst_tensor": worst_name, "adamw_rtol": rtol,
-          "moved_in_one_library_only": moved_only_one, "loss_zoo": z_losses, "loss_torch": t_losses}
+          "adamw_noise_entries_left_out": left_out, "moved_in_one_library_only": moved_only_one,
+          "loss_zoo": z_losses, "loss_torch": t_losses}
 
 
 # ------------------------------------------------------------------------------------------------
