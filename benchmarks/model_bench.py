@@ -179,8 +179,9 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-2, noise=1e-6):
   decay moves a parameter by lr·1e-4 of itself, and Adam's normalisation cancels a uniform gradient
   scale such as the clipping (it shows only through eps), so both are below this tolerance.
   Entries whose first gradient (in PyTorch) is below `noise` × the largest are left out of the
-  comparison and counted (rows of the embedding no token of the batch uses among them): attention's key biases have a zero gradient in exact arithmetic (the softmax does not see a
-  shift shared by all keys), so their gradient is float32 rounding, which Adam divides by its own root
+  comparison and counted, apart from those of gradient exactly 0 (rows of the embedding no token of the
+  batch uses, which only the weight decay moves): attention's key biases have a zero gradient in exact
+  arithmetic (the softmax does not see a shift shared by all keys), so their gradient is float32 rounding, which Adam divides by its own root
   mean square into a move of the learning rate's size and random sign, in either library.
   The schedule starts at 0, so the first step moves nothing: three steps make the check bite.
   """
@@ -198,7 +199,7 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-2, noise=1e-6):
   floor = noise * max(float(g.max()) for g in grads.values())
   start = dict(mt.build(s.name, s.cfg, s.params).named_parameters())
   want = dict(mt.build(s.name, s.cfg, z.params).named_parameters())
-  worst, worst_name, moved_only_one, left_out = 0.0, "", [], 0
+  worst, worst_name, moved_only_one, left_out, zero = 0.0, "", [], 0, 0
   for k, p in twin.named_parameters():
     p, w, p0 = p.detach(), want[k].detach(), start[k].detach()
     dz, dt = float((w - p0).abs().max()), float((p - p0).abs().max())
@@ -207,7 +208,8 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-2, noise=1e-6):
       continue
     g = grads.get(k, torch.zeros_like(p))
     signal = g > floor
-    left_out += int((~signal).sum()) if dz > 0 else 0
+    left_out += int(((g > 0) & ~signal).sum())
+    zero += int((g == 0).sum())
     if dz > 0 and bool(signal.any()):
       r = float((p - w).abs()[signal].max()) / dz
       if r > worst:
@@ -215,7 +217,8 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-2, noise=1e-6):
   ok = not moved_only_one and worst <= rtol and np.allclose(z_losses, t_losses, rtol=1e-4)
   return {"adamw_check": "passed" if ok else "FAILED", "adamw_steps": steps,
           "adamw_worst_rel_diff": worst, "adamw_worst_tensor": worst_name, "adamw_rtol": rtol,
-          "adamw_noise_entries_left_out": left_out, "moved_in_one_library_only": moved_only_one,
+          "adamw_noise_entries_left_out": left_out, "adamw_zero_gradient_entries_left_out": zero,
+          "moved_in_one_library_only": moved_only_one,
           "loss_zoo": z_losses, "loss_torch": t_losses}
 
 
