@@ -143,11 +143,11 @@ def zoo_step_fn(s, tcfg):
   return jax.jit(fn, donate_argnums=0), state
 
 
-def torch_trainer(s, tcfg, params=None):
+def torch_trainer(s, tcfg, params=None, device="cpu"):
   """(twin, step()) with torch.optim.AdamW (fused), clip_grad_norm_ and LambdaLR on the zoo's schedule."""
   torch, mt = _torch(), _mt()
-  twin = mt.build(s.name, s.cfg, s.params if params is None else params).train()
-  tb = mt.batch_to_torch(s.batch)
+  twin = mt.build(s.name, s.cfg, s.params if params is None else params).to(device).train()
+  tb = mt.batch_to_torch(s.batch, device)
   opt = torch.optim.AdamW(twin.parameters(), lr=tcfg.learning_rate, betas=(0.9, 0.999), eps=1e-8,
                           weight_decay=tcfg.weight_decay, fused=True)
   lrs = schedule_values(tcfg, tcfg.steps)

@@ -89,8 +89,8 @@ def test_adamw_check_passes_and_catches_a_wrong_learning_rate(mt, monkeypatch):
   assert ok["adamw_check"] == "passed", ok
   assert ok["adamw_noise_entries_left_out"] < 100  # the key biases, not whole tensors
   trainer = model_bench.torch_trainer
-  monkeypatch.setattr(model_bench, "torch_trainer", lambda s, t, params=None: trainer(
-      s, dataclasses.replace(t, learning_rate=2 * t.learning_rate), params))
+  monkeypatch.setattr(model_bench, "torch_trainer", lambda s, t, **kw: trainer(
+      s, dataclasses.replace(t, learning_rate=2 * t.learning_rate), **kw))
   bad = model_bench.adamw_check(s, tcfg, step_fn, state)
   assert bad["adamw_check"] == "FAILED" and bad["adamw_worst_rel_diff"] > 0.5, bad
 
