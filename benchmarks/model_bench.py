@@ -248,7 +248,6 @@ def _finish(row, timings, peak, per_call=None):
 
 def forward_row(s, args, peak, torch):
   """The forward pass, jitted, against the twin in inference mode; checked first."""
-  mt = _mt()
   row = {"name": f"forward/{s.row}", "shape": f"B{s.batch['text'].shape[0]} {args.config_name}"}
   fn = jax.jit(lambda p, b: s.model.apply({"params": p}, b, train=False)[0])
   compiled = fn.lower(s.params, s.batch).compile()
@@ -256,6 +255,7 @@ def forward_row(s, args, peak, torch):
   ref = np.asarray(compiled(s.params, s.batch))
   fns = {"zoo": lambda: compiled(s.params, s.batch).block_until_ready()}
   if torch is not None:
+    mt = _mt()
     twin = mt.build(s.name, s.cfg, s.params).eval()
     tb = mt.batch_to_torch(s.batch)
     with torch.inference_mode():
@@ -319,7 +319,6 @@ def ran_all_steps(tokens):
 def generate_row(s, beam, args, torch):
   """Greedy (beam=1) or beam search: the zoo's jitted loop against the twin's cached eager loop."""
   from zoo import encdec
-  mt = _mt()
   b = s.batch["text"].shape[0]
   mode = "greedy" if beam == 1 else f"beam{beam}"
   row = {"name": f"generate/encdec/{mode}", "shape": f"B{b} {GEN_TOKENS} tokens {args.config_name}",
@@ -332,6 +331,7 @@ def generate_row(s, beam, args, torch):
   row["all_steps_ran"] = ran_all_steps(zt)
   fns = {"zoo": lambda: zoo_fn().block_until_ready()}
   if torch is not None:
+    mt = _mt()
     twin = mt.build("encdec", s.cfg, s.params).eval()
     tb = mt.batch_to_torch(s.batch)
 

@@ -110,3 +110,23 @@ def test_model_bench_quick_runs(tmp_path):
   assert all("error" not in r and r["zoo_ms"] > 0 and r["flops"] > 0 for r in rows.values()), rows
   assert rows["train/parallel"]["zoo_steps_per_s"] > 0
   assert "| train/parallel |" in proc.stdout
+
+
+def test_pack_gpu_wheels_install_and_import(tmp_path):
+  """benchmarks/pack_gpu.sh fetches one wheel each of flax, optax and chex at this venv's versions; they
+  install offline into a target folder as the device command does, and import from there."""
+  import importlib.metadata as md
+  dest, site = tmp_path / "whl", tmp_path / "site"
+  proc = subprocess.run(["bash", os.path.join(BENCH, "pack_gpu.sh"), sys.executable, str(dest)],
+                        capture_output=True, text=True, timeout=300, cwd=ROOT)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  wheels = sorted(p.name for p in dest.iterdir())
+  assert [w.split("-")[0] for w in wheels] == ["chex", "flax", "optax"], wheels
+  assert all(f"-{md.version(w.split('-')[0])}-" in w for w in wheels), wheels
+  assert "--target /tmp/site" in proc.stdout and "gpu_bench.py" in proc.stdout
+  subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+                  "--target", str(site), *map(str, dest.iterdir())], check=True, timeout=300, capture_output=True)
+  code = "import flax, optax, chex; print(flax.__file__, optax.__version__)"
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                       env=dict(os.environ, PYTHONPATH=str(site))).stdout
+  assert out.startswith(str(site)) and md.version("optax") in out, out
