@@ -168,13 +168,13 @@ def _copy_state(state):
   return jax.tree.map(lambda x: jnp.array(x, copy=True) if isinstance(x, jax.Array) else x, state)
 
 
-def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=1e-2, noise=1e-6):
+def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=2e-2, noise=1e-6):
   """Three optax steps and three torch.optim.AdamW steps from the same parameters on the same batch.
 
   Compares the twins built from the parameters each library reached, entry by entry: max |torch − zoo|
   must be at most `rtol` of how far the zoo moved that tensor (float32 rounding in small gradient
-  entries reached 0.2 % on the TINY parallel model; a wrong learning rate, betas, bias correction or
-  schedule step is of the order of the move), the losses of the three steps must agree, and every
+  entries reached 0.2 % on the TINY parallel model and 0.5 % at the default config, B 32; a wrong
+  learning rate, betas, bias correction or schedule step is of the order of the move, over 50 %), the losses of the three steps must agree, and every
   tensor must have moved in both libraries or in neither. What three steps cannot show: the weight
   decay moves a parameter by lr·1e-4 of itself, and Adam's normalisation cancels a uniform gradient
   scale such as the clipping (it shows only through eps), so both are below this tolerance.

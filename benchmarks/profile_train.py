@@ -93,8 +93,13 @@ def main(argv=None):
   total = sum(c for c, _ in busy)
   ops = hlo_summary(text)
   flops = zoo_bench.flops_of(compiled)
+  cost = compiled.cost_analysis()
+  cost = (cost[0] if isinstance(cost, (list, tuple)) else cost) or {}
+  moved = float(cost.get("bytes accessed", 0.0))
   print(f"train/{row} B{args.batch}: {1e3 * wall:.1f} ms/step wall, {1e3 * total:.1f} ms CPU/step "
         f"({total / wall:.2f} cores busy), {flops / 1e9:.2f} GFLOP/step -> {flops / wall / 1e9:.0f} GFLOP/s")
+  print(f"XLA's bytes accessed: {moved / 1e9:.2f} GB/step ({flops / max(moved, 1):.1f} FLOP/byte), "
+        f"{moved / wall / 1e9:.1f} GB/s at this step time")
   print("threads (ms CPU per step): " + ", ".join(f"{n} {1e3 * c:.1f}" for c, n in busy[:8]))
   print(f"entry computation: {sum(ops.values())} operations per step: "
         + ", ".join(f"{k} {v}" for k, v in ops.most_common(8)))
