@@ -152,10 +152,10 @@ def model_rows(args, repeats, peak):
       def zoo_step():
         holder["state"], _ = step_fn(holder["state"], s.batch, rng)
         jax.block_until_ready(holder["state"].params)
-      row["ms"] = time_ms(zoo_step, repeats)
+      row["ms"] = time_ms(zoo_step, repeats, 2.0)
       if mt is not None:
         twin, tstep = model_bench.torch_trainer(s, tcfg, device=dev)
-        row["torch_ms"] = time_ms(_twin_timer(torch, dev, tstep), repeats)
+        row["torch_ms"] = time_ms(_twin_timer(torch, dev, tstep), repeats, 2.0)
         row["speedup_vs_torch"] = row["torch_ms"] / row["ms"]
     except Exception as err:  # report and go on
       row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
@@ -188,7 +188,7 @@ def _generate_row(model_bench, mt, torch, dev, b, beam, args, repeats):
       zoo_fn = lambda: encdec.beam_search(s.model, s.params, s.batch, beam, n)[0]
     zt = np.asarray(zoo_fn())
     row["all_steps_ran"] = model_bench.ran_all_steps(zt)
-    row["ms"] = time_ms(lambda: zoo_fn().block_until_ready(), repeats)
+    row["ms"] = time_ms(lambda: zoo_fn().block_until_ready(), repeats, 2.0)
     row["tokens_per_s"] = b * n / (row["ms"] / 1e3)
     if mt is not None:
       twin = mt.build("encdec", s.cfg, s.params).to(dev).eval()
@@ -199,7 +199,7 @@ def _generate_row(model_bench, mt, torch, dev, b, beam, args, repeats):
           return twin.greedy(tb, n) if beam == 1 else twin.beam(tb, beam, n)[0]
       run = _twin_timer(torch, dev, gen)
       row["tokens_agree"] = float((run().cpu().numpy() == zt).mean())
-      row["torch_ms"] = time_ms(run, repeats)
+      row["torch_ms"] = time_ms(run, repeats, 2.0)
       row["torch_tokens_per_s"] = b * n / (row["torch_ms"] / 1e3)
       row["speedup_vs_torch"] = row["torch_ms"] / row["ms"]
   except Exception as err:  # report and go on
