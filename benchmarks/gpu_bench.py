@@ -7,6 +7,11 @@ It times, jitted, every case of benchmarks/zoo_bench.py (attention, fusions, pro
 with parameters and inputs cast to bfloat16, plus attention through `jax.nn.dot_product_attention` with
 implementation="cudnn" (falling back to "xla" where cuDNN does not apply, and saying so) at the zoo's
 attention shape and at a long-sequence one; and a bf16 matmul peak (f32 accumulation) for the fractions.
+Then model_bench.py's rows in bfloat16 (cfg.dtype; parameters stay f32, as in training): train/<model>
+(the zoo's jitted AdamW step) and generate/encdec (greedy and beam-4, 32 tokens, batch 1 and 16), each
+beside its PyTorch twin (benchmarks/model_twins.py) on the same device under torch.autocast(bfloat16)
+when torch imports (the twins' float32 agreement is checked on the CPU by tests/zoo/test_bench_model_twins.py;
+here the bf16 logits' distance and the share of equal tokens are recorded, not required).
 The JSON (benchmarks/results/gpu-<date>.json by default) records the date, the device name and versions.
 """
 from __future__ import annotations
@@ -102,6 +107,106 @@ def zoo_case(case, repeats, cast=True):
   return row
 
 
+def _torch_device():
+  """(torch, device name) for the twins: CUDA when there is a GPU, else the CPU; (None, None) without torch."""
+  try:
+    import torch
+  except ImportError:
+    return None, None
+  return torch, ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _twin_timer(torch, dev, fn):
+  """`fn` under bf16 autocast, waited for (CUDA runs asynchronously)."""
+  def run():
+    with torch.autocast(dev, dtype=torch.bfloat16):
+      out = fn()
+    if dev == "cuda":
+      torch.cuda.synchronize()
+    return out
+  return run
+
+
+def model_rows(args, repeats, peak):
+  """train/<model> and generate/encdec rows in bf16, each with its PyTorch twin where torch imports."""
+  import model_bench
+  torch, dev = _torch_device()
+  mt = None
+  if torch is not None:
+    import model_twins as mt
+  keep = lambda n: not args.only or re.search(args.only, n)
+  b = 2 if args.dry_run else 32
+  rows = []
+  tcfg = model_bench.train_config()
+  for row_name, name, changes in model_bench.MODELS:
+    if not keep(f"train/{row_name}"):
+      continue
+    row = {"name": f"train/{row_name}", "shape": f"B{b} bf16"}
+    try:
+      s = model_bench.setup(row_name, name, changes, args.dry_run, b, dtype="bfloat16")
+      step_fn, state = model_bench.zoo_step_fn(s, tcfg)
+      rng = jax.random.key(2)
+      row["flops"] = zoo_bench.flops_of(step_fn.lower(state, s.batch, rng).compile())
+      holder = {"state": model_bench._copy_state(state)}
+
+      def zoo_step():
+        holder["state"], _ = step_fn(holder["state"], s.batch, rng)
+        jax.block_until_ready(holder["state"].params)
+      row["ms"] = time_ms(zoo_step, repeats, 2.0)
+      if mt is not None:
+        twin, tstep = model_bench.torch_trainer(s, tcfg, device=dev)
+        row["torch_ms"] = time_ms(_twin_timer(torch, dev, tstep), repeats, 2.0)
+        row["speedup_vs_torch"] = row["torch_ms"] / row["ms"]
+    except Exception as err:  # report and go on
+      row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
+    if row.get("flops") and "ms" in row:
+      row["tflops"] = row["flops"] / (row["ms"] / 1e3) / 1e12
+      row["frac_bf16_peak"] = row["tflops"] / peak["bf16_tflops"]
+    rows.append(row)
+    print({k: row.get(k) for k in ("name", "ms", "torch_ms", "tflops", "error")}, flush=True)
+  for gb in ((1, 2) if args.dry_run else (1, 16)):
+    for beam in (1, 4):
+      mode = "greedy" if beam == 1 else f"beam{beam}"
+      if not keep(f"generate/encdec/{mode}"):
+        continue
+      rows.append(_generate_row(model_bench, mt, torch, dev, gb, beam, args, repeats))
+      print({k: rows[-1].get(k) for k in ("name", "shape", "ms", "torch_ms", "error")}, flush=True)
+  return rows
+
+
+def _generate_row(model_bench, mt, torch, dev, b, beam, args, repeats):
+  """One generate/encdec row in bf16: tokens/s of the zoo's jitted loop and of the twin's cached loop."""
+  from zoo import encdec
+  mode = "greedy" if beam == 1 else f"beam{beam}"
+  n = model_bench.GEN_TOKENS
+  row = {"name": f"generate/encdec/{mode}", "shape": f"B{b} {n} tokens bf16"}
+  try:
+    s = model_bench.generation_setup(args.dry_run, b, dtype="bfloat16")
+    if beam == 1:
+      zoo_fn = lambda: encdec.greedy_decode(s.model, s.params, s.batch, n)
+    else:
+      zoo_fn = lambda: encdec.beam_search(s.model, s.params, s.batch, beam, n)[0]
+    zt = np.asarray(zoo_fn())
+    row["all_steps_ran"] = model_bench.ran_all_steps(zt)
+    row["ms"] = time_ms(lambda: zoo_fn().block_until_ready(), repeats, 2.0)
+    row["tokens_per_s"] = b * n / (row["ms"] / 1e3)
+    if mt is not None:
+      twin = mt.build("encdec", s.cfg, s.params).to(dev).eval()
+      tb = mt.batch_to_torch(s.batch, dev)
+
+      def gen():
+        with torch.inference_mode():
+          return twin.greedy(tb, n) if beam == 1 else twin.beam(tb, beam, n)[0]
+      run = _twin_timer(torch, dev, gen)
+      row["tokens_agree"] = float((run().cpu().numpy() == zt).mean())
+      row["torch_ms"] = time_ms(run, repeats, 2.0)
+      row["torch_tokens_per_s"] = b * n / (row["torch_ms"] / 1e3)
+      row["speedup_vs_torch"] = row["torch_ms"] / row["ms"]
+  except Exception as err:  # report and go on
+    row["error"] = f"{type(err).__name__}: {str(err)[:300]}"
+  return row
+
+
 def main(argv=None):
   ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   ap.add_argument("--dry-run", action="store_true", help="tiny shapes, 2 repeats; runs on a CPU")
@@ -140,6 +245,7 @@ def main(argv=None):
       row["frac_bf16_peak"] = row["tflops"] / result["peak"]["bf16_tflops"]
     rows.append(row)
     print({k: row.get(k) for k in ("name", "ms", "tflops", "error")}, flush=True)
+  rows += model_rows(args, repeats, result["peak"])
   result["rows"] = rows
   out = args.out or (None if args.dry_run else os.path.join(
       HERE, "results", f"gpu-{datetime.date.today().isoformat()}.json"))

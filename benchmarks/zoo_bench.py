@@ -666,6 +666,10 @@ def main(argv=None):
         result["compile_cache"] = cache_check(args, tmp)
   if args.out:
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    if os.path.exists(args.out):  # keep what model_bench.py wrote there ("models"): its own run, its own date
+      with open(args.out) as f:
+        old = json.load(f)
+      result = {**{k: v for k, v in old.items() if k == "models"}, **result}
     with open(args.out, "w") as f:
       json.dump(result, f, indent=1)
     print(f"wrote {args.out}")
