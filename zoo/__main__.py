@@ -29,31 +29,14 @@ class _Parser(argparse.ArgumentParser):
 
 def compile_cache_dir() -> str:
   """The CLI's persistent compilation cache: $MMZOO_COMPILE_CACHE, else <user cache folder>/mmzoo/jax."""
-  if os.environ.get("MMZOO_COMPILE_CACHE"):
-    return os.environ["MMZOO_COMPILE_CACHE"]
-  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-  return os.path.join(base, "mmzoo", "jax")
+  from zoo import compile_cache
+  return os.environ.get("MMZOO_COMPILE_CACHE") or compile_cache.user_dir("mmzoo")
 
 
 def enable_compile_cache(path: str) -> bool:
-  """Turn on JAX's persistent compilation cache in `path`, for every compilation however short; True if on.
-
-  Only the CLI calls this (never an import of a zoo module), so a process that did not ask for it, such
-  as the grader's sandboxed student code, never reads or writes the folder. The cache holds compiled
-  native code that later runs load, so the folder is created private (0700) and refused, with a note,
-  when another user owns it or may write to it (the grader runs student code under other uids).
-  """
-  os.makedirs(path, mode=0o700, exist_ok=True)
-  st = os.stat(path)
-  if st.st_uid != os.getuid() or st.st_mode & 0o022:
-    print(f"note: compilation cache off: {path} is writable by other users or not yours "
-          "(chmod go-w it, or set MMZOO_COMPILE_CACHE to a private folder)", file=sys.stderr)
-    return False
-  import jax
-  jax.config.update("jax_compilation_cache_dir", path)
-  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-  jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-  return True
+  """zoo.compile_cache.enable for the CLI: a private folder only (never turned on by importing the zoo)."""
+  from zoo import compile_cache
+  return compile_cache.enable(path, "chmod go-w it, or set MMZOO_COMPILE_CACHE to a private folder")
 
 
 def _add_cache_flags(p) -> None:
