@@ -14,5 +14,5 @@ def hidden(rng):
 
 def reference(vector):
   """The zoo's encode, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
-  from zoo.article import jitted, encode
+  from zoo.article import encode, jitted
   return jitted(encode)(vector)

@@ -14,5 +14,5 @@ def hidden(rng):
 
 def reference(A, B):
   """The zoo's feature_align, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
-  from zoo.article import jitted, feature_align
+  from zoo.article import feature_align, jitted
   return jitted(feature_align)(A, B)
