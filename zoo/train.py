@@ -265,12 +265,6 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
 
 # --- the command line ----------------------------------------------------------------------------
 
-def add_arguments(p) -> None:
-  """The `python -m zoo train` options (defined in zoo.__main__, which must not import JAX)."""
-  from zoo.__main__ import add_train_arguments
-  add_train_arguments(p)
-
-
 config_from_args = train_config_from_args  # the preset, its shorthand flags, then --config (zoo.config)
 
 
