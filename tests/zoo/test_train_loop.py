@@ -105,7 +105,8 @@ def test_a_stopped_run_resumes_to_the_same_result(tmp_path):
 
 def _train_parser():
   p = argparse.ArgumentParser()
-  train.add_arguments(p)
+  from zoo.__main__ import add_train_arguments  # the CLI owns its options (it imports no JAX)
+  add_train_arguments(p)
   return p
 
 
