@@ -32,13 +32,18 @@ def unsafe_reason(path: str) -> str | None:
   return None
 
 
+def prepare(path: str) -> str | None:
+  """Create `path` private (0700) if missing; why it must not hold the cache, or None (no JAX needed)."""
+  os.makedirs(path, mode=0o700, exist_ok=True)
+  return unsafe_reason(path)
+
+
 def enable(path: str, hint: str = "") -> bool:
   """Turn on JAX's persistent compilation cache in `path`, for every compilation however short; True if on.
 
   `hint`, added to the note printed when the folder is refused, says how to choose another one.
   """
-  os.makedirs(path, mode=0o700, exist_ok=True)
-  reason = unsafe_reason(path)
+  reason = prepare(path)
   if reason:
     print(f"note: compilation cache off: {reason}{'; ' + hint if hint else ''}", file=sys.stderr)
     return False
