@@ -9,6 +9,7 @@ The `FUNCTIONS`/`SPECS`/`NAMES` of the default assignment (core) remain for olde
 from __future__ import annotations
 
 import functools
+import os
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -145,9 +146,32 @@ def normalise(kind: str, out) -> Any:
   return np.asarray(out, dtype=np.float64)
 
 
+def compile_cache_dir() -> str:
+  """The grader's persistent compilation cache: <the grader's cache folder (grade.cache_dir)>/jax."""
+  from grader.grade import cache_dir
+  return str(cache_dir() / "jax")
+
+
+@functools.cache
+def use_compile_cache() -> bool:
+  """Turns on JAX's persistent compilation cache for this (the grader's) process, once; True if on.
+
+  The references of a new seed compile one XLA computation per case (hidden cases each have shapes of
+  their own); with the cache, a later process reuses every compilation it has seen. The folder is the
+  grader's alone (0700, its owner checked by zoo.compile_cache) and lies outside everything the sandbox
+  binds (the venv, the worker's folder, scratch), and student code starts with a cleared environment, so
+  it never turns the cache on. GRADER_COMPILE_CACHE=off turns it off.
+  """
+  if os.environ.get("GRADER_COMPILE_CACHE", "").lower() in ("0", "off", "false", "no"):
+    return False
+  from zoo import compile_cache
+  return compile_cache.enable(compile_cache_dir(), "set GRADER_CACHE_DIR to a private folder")
+
+
 def reference(q, args: tuple) -> Any:
   """The expected value for `q(*args)`: the record's reference in float64, normalised by its kind."""
   import jax
+  use_compile_cache()
   q = question(q)
   with jax.enable_x64(True):
     return normalise(q.kind, q.private.reference(*upcast(tuple(args))))

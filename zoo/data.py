@@ -45,7 +45,6 @@ Batches are a pure function of (config, seed, split, index), so a resumed run se
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections import defaultdict
 
@@ -53,53 +52,15 @@ import numpy as np
 
 from zoo import tokenizer
 
+# The task's configuration lives with every other configuration, at the bottom of the stack.
+from zoo.config import NUM_CLASSES, VOWELS, DataConfig
+
 # Token codes: a vowel is its index in VOWELS; the consonant (Y/N), tone marks and padding are fixed codes.
 LOW, HIGH, CONSONANT, PAD = 10, 11, -2, -1
-VOWELS = "aeiou"
 MARKS = {LOW: "-", HIGH: "+"}
 CONSONANTS = "NY"             # the syllables' first letter, by t
 CONSONANT_GAIN = 0.7          # its noise burst, relative to a tone's peak
 SPLITS = {"train": 0, "eval": 1}
-NUM_CLASSES = 4
-
-
-@dataclasses.dataclass(frozen=True)
-class DataConfig:
-  """Shapes and difficulty of the synthetic task."""
-  text_len: int = 12                 # Lt, tokens incl. padding; needs ≥ 3·max_syllables
-  min_syllables: int = 2             # even: half the tone marks high, half low
-  max_syllables: int = 4
-  vowels: int = 4                    # how many of "aeiou", pitched geometrically from f_low to f_high
-  image_size: int = 16               # H = W
-  image_noise: float = 0.15
-  audio_len: int = 8000              # S samples (0.5 s)
-  sample_rate: int = 16_000
-  voiced: float = 0.7                # fraction of a token's slot that sounds; the rest is silence
-  f_low: float = 300.0               # the vowels' pitches
-  f_high: float = 2400.0
-  whistles: tuple[float, float] = (3200.0, 4800.0)   # low and high tone marks, in Hz
-  audio_noise: float = 0.1
-  stretch: tuple[float, float] = (0.5, 1.0)   # the fraction of the clip a misaligned reading fills
-  misalign: bool = True              # False: every reading fills the clip (on the text's clock)
-
-  def __post_init__(self):
-    if self.text_len < 3 * self.max_syllables:
-      raise ValueError(f"text_len {self.text_len} < 3·max_syllables = {3 * self.max_syllables}")
-    if self.min_syllables % 2 or self.max_syllables % 2 or not 2 <= self.min_syllables <= self.max_syllables:
-      raise ValueError("min_syllables and max_syllables must be even, 2 <= min <= max")
-    if not 2 <= self.vowels <= len(VOWELS):
-      raise ValueError(f"vowels must be in [2, {len(VOWELS)}]")
-    if not 0 < self.stretch[0] <= self.stretch[1] <= 1:
-      raise ValueError(f"stretch {self.stretch}: need 0 < low <= high <= 1 (the reading stays in the clip)")
-    hz = np.concatenate([self.pitches, self.whistles])
-    gaps = np.abs(np.log(hz[:, None] / hz[None, :])) + np.eye(len(hz))
-    if hz.max() >= self.sample_rate / 2 or gaps.min() < 0.1:
-      raise ValueError("vowel pitches and whistles must be 10% apart and below the Nyquist frequency")
-
-  @property
-  def pitches(self) -> np.ndarray:
-    """Each vowel's pitch in Hz, [vowels]."""
-    return self.f_low * (self.f_high / self.f_low) ** (np.arange(self.vowels) / (self.vowels - 1))
 
 
 def label_of(t, i, a):

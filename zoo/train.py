@@ -10,7 +10,6 @@ The workdir's layout (config.json, model_config.json, checkpoints/) is zoo.check
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
@@ -23,46 +22,22 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax.training import train_state
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from zoo import checkpoint, models
 from zoo import data as data_lib
-from zoo.architectures import ALIGNERS
-from zoo.config import config_to_json  # one JSON writer for TrainConfig and ModelConfig
+
+# The run's configuration and the preset table live in zoo.config (no JAX: the CLI checks them first).
+from zoo.config import (  # noqa: F401
+  PRESETS,
+  TrainConfig,
+  config_to_json,
+  model_config,
+  train_config_from_args,
+)
 
 TrainState = train_state.TrainState
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-  """One run: which model, its sizes, the task, and the optimisation."""
-  model: str = "parallel"              # zoo.models.MODELS: parallel | serial | alignment | unimodal
-  # Sizes and choices of the model (fusion, modalities, align). Its shape fields (text_len,
-  # image_size, audio_len, sample_rate, num_classes) are overwritten from `data` by `model_config`.
-  model_cfg: models.ModelConfig = models.ModelConfig(
-      width=32, depth=1, heads=2, mlp_dim=64, embed_dim=32, patch_size=8, n_fft=200, hop=80, n_mels=24,
-      fusion="LMF")
-  data: data_lib.DataConfig = data_lib.DataConfig()
-  seed: int = 0                        # parameters, dropout and the training data stream
-  steps: int = 600
-  batch_size: int = 32
-  # Peak of the warmup-cosine schedule. 3e-3 let the alignment model learn only one of the label's
-  # two bits (t XOR i, or a) and stall at 50% for 1500 steps; 1e-3 learns both (docs/results.md).
-  learning_rate: float = 1e-3
-  warmup_steps: int = 50
-  weight_decay: float = 1e-4           # adamw's decoupled decay
-  grad_clip: float = 1.0               # global-norm clipping before adamw
-  contrastive_weight: float = 0.1      # × aux["contrastive_loss"] where a model returns one
-  eval_every: int = 100
-  eval_size: int = 512                 # held-out examples (split "eval", the same for every seed)
-  checkpoint_every: int = 200
-
-
-def model_config(cfg: TrainConfig) -> models.ModelConfig:
-  """The model's config with its shapes taken from the data, so the two cannot disagree."""
-  d = cfg.data
-  return cfg.model_cfg.replace(text_len=d.text_len, image_size=d.image_size, audio_len=d.audio_len,
-                               sample_rate=d.sample_rate, num_classes=data_lib.NUM_CLASSES)
 
 
 def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
@@ -288,81 +263,9 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
   return summary
 
 
-# --- presets and the command line ----------------------------------------------------------------
+# --- the command line ----------------------------------------------------------------------------
 
-# "tiny": tests and the results script's --smoke (compiles in seconds, learns nothing much).
-# "cpu": the results table's configuration (docs/results.md), a few hundred steps on 2 CPU cores.
-# "gpu": a larger model on longer, finer inputs for one accelerator (documented, not run here).
-PRESETS = {
-    "tiny": TrainConfig(
-        model_cfg=models.ModelConfig(width=16, depth=1, heads=2, mlp_dim=32, embed_dim=16, patch_size=8,
-                                     n_fft=200, hop=80, n_mels=16),
-        data=data_lib.DataConfig(text_len=6, max_syllables=2, audio_len=1600),
-        steps=6, batch_size=8, warmup_steps=2, eval_every=3, eval_size=16, checkpoint_every=2),
-    "cpu": TrainConfig(),
-    "gpu": TrainConfig(
-        model_cfg=models.ModelConfig(width=128, depth=2, heads=4, mlp_dim=256, embed_dim=128,
-                                     patch_size=4, n_fft=200, hop=80, n_mels=40),
-        data=data_lib.DataConfig(text_len=24, max_syllables=8, image_size=32, audio_len=16_000),
-        steps=3000, batch_size=256, learning_rate=1e-3, warmup_steps=300, eval_every=500,
-        eval_size=4096, checkpoint_every=500),
-}
-
-
-def _override(cfg: TrainConfig, item: str) -> TrainConfig:
-  """One FIELD=VALUE: a TrainConfig field, a ModelConfig field (models.parse_override) or data.FIELD."""
-  key, sep, raw = item.partition("=")
-  scalars = {f.name for f in dataclasses.fields(TrainConfig)} - {"model_cfg", "data"}
-  data_fields = {f.name for f in dataclasses.fields(data_lib.DataConfig)}
-  model_fields = {f.name for f in dataclasses.fields(models.ModelConfig)}
-  if sep and key in model_fields:
-    try:
-      return dataclasses.replace(cfg, model_cfg=models.parse_override(cfg.model_cfg, item))
-    except ValueError as e:
-      if "invalid literal" in str(e) or "could not convert" in str(e):  # int("abc"), float("abc")
-        kind = type(getattr(cfg.model_cfg, key)).__name__
-        raise ValueError(f"--config {item!r}: {key} takes {'an' if kind == 'int' else 'a'} {kind}") from None
-      raise
-  target, name = (cfg.data, key[5:]) if key.startswith("data.") else (cfg, key)
-  if not sep or (target is cfg and name not in scalars) or (target is cfg.data and name not in data_fields):
-    raise ValueError(f"--config {item!r}: expected FIELD=VALUE with FIELD a TrainConfig field "
-                     f"({', '.join(sorted(scalars))}), a ModelConfig field ({', '.join(sorted(model_fields))}) "
-                     f"or data.FIELD ({', '.join(sorted(data_fields))})")
-  current = getattr(target, name)
-  try:
-    if isinstance(current, bool):
-      if raw.lower() not in ("true", "false", "1", "0"):
-        raise ValueError
-      value: Any = raw.lower() in ("true", "1")
-    elif isinstance(current, (int, float)):
-      value = type(current)(raw)
-    else:
-      value = raw
-  except ValueError:
-    raise ValueError(f"--config {item!r}: {key} takes {'an' if type(current) is int else 'a'} {type(current).__name__}") from None
-  if target is cfg:
-    return dataclasses.replace(cfg, **{name: value})
-  return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **{name: value}))
-
-
-def config_from_args(args) -> TrainConfig:
-  """The preset with the command line's changes."""
-  cfg = PRESETS[args.preset]
-  mcfg = cfg.model_cfg
-  for field in ("fusion", "align"):
-    if getattr(args, field) is not None:
-      mcfg = mcfg.replace(**{field: getattr(args, field)})
-  if args.modalities is not None:
-    mcfg = mcfg.replace(modalities=tuple(m.strip() for m in args.modalities.split(",") if m.strip()))
-  changes = {f: getattr(args, f) for f in ("model", "steps", "seed", "batch_size", "learning_rate",
-                                           "warmup_steps", "weight_decay", "grad_clip",
-                                           "contrastive_weight", "eval_every", "eval_size",
-                                           "checkpoint_every") if getattr(args, f) is not None}
-  data = dataclasses.replace(cfg.data, misalign=False) if args.aligned else cfg.data
-  cfg = dataclasses.replace(cfg, model_cfg=mcfg, data=data, **changes)
-  for item in getattr(args, "config", None) or ():
-    cfg = _override(cfg, item)
-  return cfg
+config_from_args = train_config_from_args  # the preset, its shorthand flags, then --config (zoo.config)
 
 
 def main(args, cfg: TrainConfig | None = None) -> int:

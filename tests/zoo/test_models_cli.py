@@ -9,11 +9,11 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 import pytest
 from PIL import Image
 
-from zoo import encdec, media, models, tokenizer
+from zoo import __main__ as cli
+from zoo import config, encdec, media, models, tokenizer
 from zoo.__main__ import main
 
 CFG = models.TINY.replace(modalities=("text", "image", "audio"), fusion="GMU")
@@ -214,10 +214,46 @@ def test_stereo_44k_wav_is_resampled_and_said(tmp_path, capsys):
 
 
 def test_constants_match_the_modules_they_mirror():
-  from zoo import __main__ as cli, architectures, train
+  from zoo import architectures, train
   assert set(cli.MODEL_NAMES) == set(models.MODELS)
   assert tuple(cli.ALIGNERS) == tuple(architectures.ALIGNERS)
-  assert set(cli.TRAIN_PRESETS) == set(train.PRESETS)
+  assert train.PRESETS is config.PRESETS and train.TrainConfig is config.TrainConfig  # one table, one config
+
+
+def test_one_preset_table_for_infer_and_train():
+  """infer's presets build the models they built before; train's run the runs they ran; each accepts every name."""
+  assert list(config.PRESETS) == ["default", "tiny", "cpu", "gpu"]
+  assert config.preset("default") == config.ModelConfig() and config.preset("tiny") == config.TINY
+  assert config.PRESETS["cpu"] == config.TrainConfig() and config.PRESETS["tiny"].steps == 6
+  assert config.model_config(config.PRESETS["tiny"]).text_len == config.PRESETS["tiny"].data.text_len
+  parser = cli.build_parser()
+  for name in config.PRESETS:
+    assert parser.parse_args(["infer", "parallel", "--preset", name]).preset == name
+    assert parser.parse_args(["train", "--workdir", "w", "--preset", name]).preset == name
+  assert parser.parse_args(["infer", "parallel"]).preset == "default"
+  assert parser.parse_args(["train", "--workdir", "w"]).preset == "cpu"
+
+
+# A fresh process: which top-level packages are loaded when main() returns on a bad configuration.
+_BEFORE_JAX = ("import sys\nfrom zoo.__main__ import main\nrc = main(sys.argv[1:])\n"
+               "print(rc, sorted({m.split('.')[0] for m in sys.modules} & {'jax', 'jaxlib', 'flax', 'optax'}))")
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["infer", "parallel", "--config", "width=abc"], ["width=abc", "width takes an int"]),
+    (["infer", "parallel", "--preset", "gpu", "--config", "dropout=lots"], ["dropout takes a float"]),
+    (["train", "--workdir", "{tmp}", "--config", "width=abc"], ["width=abc", "width takes an int"]),
+    (["train", "--workdir", "{tmp}", "--config", "steps=many"], ["steps takes an int"]),
+    (["train", "--workdir", "{tmp}", "--config", "data.misalign=maybe"], ["misalign is true or false"]),
+    (["train", "--workdir", "{tmp}", "--model", "unimodal"], ["unimodal reads exactly one modality"]),
+])
+def test_bad_config_fails_before_jax_loads(tmp_path, argv, words):
+  argv = [a.replace("{tmp}", str(tmp_path / "w")) for a in argv]
+  r = subprocess.run([sys.executable, "-c", _BEFORE_JAX, *argv], capture_output=True, text=True, cwd=ROOT,
+                     timeout=120, env={**os.environ, "MMZOO_COMPILE_CACHE": str(tmp_path / "c")})
+  assert r.stdout.split("\n")[0] == "2 []", (r.stdout, r.stderr)  # exit status 2, and no JAX imported
+  _one_line_error(r.stderr, *words)
+  assert not (tmp_path / "w").exists() and not (tmp_path / "c").exists()  # nothing written either
 
 
 def test_compile_cache_is_the_users_and_only_the_cli_turns_it_on(tmp_path):
