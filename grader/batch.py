@@ -134,10 +134,28 @@ def students(roster: Path) -> list[tuple[str, Path]]:
   return [(e.id, e.path) for e in scan(roster)[0]]
 
 
+def _name_bytes(name: str) -> bytes:
+  """A file name's bytes as the file system has them (undecodable bytes come back as they were)."""
+  try:
+    return name.encode("utf-8", "surrogateescape")
+  except UnicodeEncodeError:  # a surrogate that no file system byte decodes to
+    return name.encode("utf-8", "surrogatepass")
+
+
+def _field(h, data: bytes) -> None:
+  """Feeds one field to the hash with its length first, so no two sequences of fields hash alike."""
+  h.update(len(data).to_bytes(8, "big"))
+  h.update(data)
+
+
 def content_hash(path: Path) -> str:
-  """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes."""
-  h = hashlib.sha256()
-  h.update(path.name.encode("utf-8", "replace"))
+  """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes.
+
+  Every field (name, path, kind, symlink target, bytes) is length-prefixed: a file whose bytes look like
+  "path\0bytes" of a second file must not hash like the two files (issue 12, F4).
+  """
+  h = hashlib.sha256(b"mmzoo content v2\0")
+  _field(h, _name_bytes(path.name))
   try:
     path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
   except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13): hashed as the link itself
@@ -154,17 +172,26 @@ def content_hash(path: Path) -> str:
 
 
 def _hash_entry(h, p: Path, base: Path):
-  h.update(b"\0" + str(p.relative_to(base)).encode("utf-8", "replace") + b"\0")
+  _field(h, _name_bytes(str(p.relative_to(base))))
   try:
     st = os.lstat(p)
     if stat.S_ISLNK(st.st_mode):
-      h.update(b"link:" + os.readlink(p).encode("utf-8", "replace"))
+      _field(h, b"link")
+      _field(h, _name_bytes(os.readlink(p)))
     elif stat.S_ISREG(st.st_mode):
+      _field(h, b"file")
+      h.update(st.st_size.to_bytes(8, "big"))
+      n = 0
       with open(p, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
+          n += len(chunk)
           h.update(chunk)
+      if n != st.st_size:  # changed while read: the length said first no longer frames the bytes
+        _field(h, b"size-changed:%d" % n)
+    else:
+      _field(h, b"other")
   except OSError as e:
-    h.update(f"error:{e.errno}".encode())
+    _field(h, f"error:{e.errno}".encode())
 
 
 def records_version() -> str:
