@@ -29,3 +29,45 @@ def test_content_hash_fields_are_framed(tmp_path):
   (three / "a.txt").write_bytes(b"Q")
   (three / "q1.py").write_bytes(code)
   assert content_hash(three) == content_hash(one)
+
+
+def _notebook(code: str) -> bytes:
+  import nbformat
+  nb = nbformat.v4.new_notebook()
+  nb.cells = [nbformat.v4.new_code_cell(code)]
+  return nbformat.writes(nb).encode()
+
+
+def test_upper_case_suffixes_reach_the_worker(tmp_path):
+  """F5: hw.PY, HW.IPYNB, ALICE.PY (a file, in a folder, in a zip) become .py modules the worker imports."""
+  import zipfile
+
+  from grader.submission import read_submission
+  code = "def f(x):\n  return x\n"
+  (tmp_path / "hw.PY").write_text(code)
+  (tmp_path / "HW.IPYNB").write_bytes(_notebook(code))
+  folder = tmp_path / "folder"
+  folder.mkdir()
+  (folder / "ALICE.PY").write_text(code)
+  (folder / "Part2.IpyNb").write_bytes(_notebook(code))
+  with zipfile.ZipFile(tmp_path / "sub.zip", "w") as z:
+    z.writestr("q/Q1.Py", code)
+  want = {"hw.PY": ["hw.py"], "HW.IPYNB": ["HW.py"], "folder": ["ALICE.py", "Part2.py"], "sub.zip": ["q/Q1.py"]}
+  for name, files in want.items():
+    dest = tmp_path / ("scratch-" + name)
+    reading = read_submission(tmp_path / name, dest)
+    assert sorted(reading.files) == files, (name, reading.problems)
+    on_disk = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert on_disk == files and all((dest / f).read_text().count("def f") == 1 for f in files)
+
+
+def test_same_module_in_two_cases_is_one_module(tmp_path):
+  """hw.py beside hw.PY: one module is graded (the other said to be a duplicate), never both."""
+  from grader.submission import read_submission
+  folder = tmp_path / "s"
+  folder.mkdir()
+  (folder / "hw.py").write_text("def f(x):\n  return 1\n")
+  (folder / "hw.PY").write_text("def f(x):\n  return 2\n")
+  reading = read_submission(folder, tmp_path / "dest")
+  assert reading.files == ["hw.py"]
+  assert [p.code for p in reading.problems] == ["duplicate"]
