@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from grader.batch import content_hash
 
 
@@ -71,3 +73,30 @@ def test_same_module_in_two_cases_is_one_module(tmp_path):
   reading = read_submission(folder, tmp_path / "dest")
   assert reading.files == ["hw.py"]
   assert [p.code for p in reading.problems] == ["duplicate"]
+
+
+@pytest.mark.parametrize("secret, why", [
+    ("aaaaaaaaaaaaaaaa", "made of fewer than 10 different characters"),
+    ("abababababababababab", "made of fewer than 10 different characters"),
+    ("abcdefghijkabcdefghijk", "a short pattern repeated"),
+    ("abcdefghijklmnopqr", "a run of consecutive characters"),
+    ("password12345678", "one word and a number"), ("Password-2026!!!!", "one word and a number"),
+    ("1234567890123456.", "only digits"), ("  12345678-90123456  ", "only digits"),
+    ("winter-2026-s3cr3t", None), ("correct horse battery staple", None), ("冬季课程的秘密口令很长很长很长很长", None),
+])
+def test_weak_seeds_below_the_entropy_floor(secret, why):
+  """F7: seeds of 16+ characters that a guesser tries first are named weak; passphrases still pass."""
+  from grader.seed import weak_reason
+  assert weak_reason(secret) == why
+
+
+def test_new_seeds_are_always_strong(monkeypatch):
+  """new-seed redraws the rare 32 hex digits that the floor would call weak (~1 in 10,000)."""
+  from grader import seed
+  draws = iter(["0123456789abcdef" * 2, "12345678901234567890123456789012", "9f1c0e7a55b3d2846ae0c1b7f39d2e58"])
+  monkeypatch.setattr(seed.secrets, "token_hex", lambda n: next(draws))
+  assert seed.new_seed() == "9f1c0e7a55b3d2846ae0c1b7f39d2e58"
+  monkeypatch.undo()
+  import secrets
+  assert all(seed.weak_reason(seed.new_seed()) is None for _ in range(2000))
+  assert sum(seed.weak_reason(secrets.token_hex(16)) is not None for _ in range(2000)) < 20
