@@ -100,3 +100,77 @@ def test_new_seeds_are_always_strong(monkeypatch):
   import secrets
   assert all(seed.weak_reason(seed.new_seed()) is None for _ in range(2000))
   assert sum(seed.weak_reason(secrets.token_hex(16)) is not None for _ in range(2000)) < 20
+
+
+# ---------------------------------------------------------------------------------------------
+# F2: the seed never on a command line; F1: plain mode grades hidden cases only when the teacher says so.
+
+def test_seed_on_the_command_line_is_refused_and_a_seed_file_works(tmp_path, capsys, monkeypatch):
+  from grader import __main__ as cli
+  sub = tmp_path / "hw.py"
+  sub.write_text("def encode(v):\n  return v\n")
+  secret = "correct horse battery staple 42"
+  (tmp_path / "roster").mkdir()
+  for argv in ([str(sub), "--seed", secret], ["gradescope", str(tmp_path / "b.zip"), "--seed", secret],
+               ["--batch", str(tmp_path / "roster"), "--out", str(tmp_path / "out"), "--seed", secret]):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--seed-file" in err and "GRADER_SEED" in err and secret not in err and len(err.splitlines()) == 1
+  assert not (tmp_path / "b.zip").exists() and not (tmp_path / "out").exists()
+  f = tmp_path / "seed.txt"
+  f.write_text(f"  {secret}\n")
+  f.chmod(0o600)
+  monkeypatch.setenv("GRADER_SEED", "another one entirely")
+  args = cli._main_parser().parse_args([str(sub), "--seed-file", str(f)])
+  assert cli._seed(args) == secret  # the file wins over $GRADER_SEED, stripped like it
+  assert cli._seed(cli._main_parser().parse_args([str(sub)])) == "another one entirely"
+  assert cli._seed(cli._gradescope_parser().parse_args(["b.zip", "--seed-file", str(f)])) == secret
+  for content, why in ((b"", "empty"), (b"\xff\xfe", "UTF-8"), (b"x" * 5000, "longer than")):
+    f.write_bytes(content)
+    with pytest.raises(cli.SeedError, match=why):
+      cli._seed(args)
+  with pytest.raises(cli.SeedError, match="cannot read"):
+    cli._seed(cli._main_parser().parse_args([str(sub), "--seed-file", str(tmp_path / "nope")]))
+  assert "--seed-file" in cli._main_parser().format_help()
+
+
+def test_plain_mode_grades_hidden_cases_only_with_allow_plain(tmp_path, monkeypatch, capsys):
+  from grader import __main__ as cli
+  from grader import grade
+  from grader import isolation as iso
+  sub = tmp_path / "hw.py"
+  sub.write_text("def encode(v):\n  return v\n")
+  monkeypatch.setattr(iso, "_is_root", lambda: True)  # the uid question is test_protections'; this is plain's own
+  monkeypatch.setattr(cli, "_mode", lambda requested: ("plain", None))  # asked for, or auto's fallback alike
+  graded = []
+
+  class Stop(Exception):
+    pass
+
+  def fake_grade(*a, **k):
+    graded.append(a)
+    raise Stop
+  monkeypatch.setattr(grade, "load_caseset", lambda *a, **k: None)
+  monkeypatch.setattr(grade, "grade_submission", fake_grade)
+  for sandbox in ("plain", "auto"):
+    assert cli.main([str(sub), "--sandbox", sandbox, "--results", str(tmp_path / "r.json")]) == 2 and not graded
+    err = capsys.readouterr().err
+    assert "--allow-plain" in err and "solutions" in err and "other students' submissions" in err
+    assert "--allow-plain" in (tmp_path / "r.json").read_text()  # the student is told why, not graded
+  roster = tmp_path / "roster"
+  roster.mkdir()
+  (roster / "alice.py").write_text("x = 1\n")
+  assert cli.main(["--batch", str(roster), "--out", str(tmp_path / "out"), "--sandbox", "plain"]) == 2
+  assert "--allow-plain" in capsys.readouterr().err
+  assert cli.main([str(sub), "--sandbox", "plain", "--allow-plain"]) == 1 and graded  # reached grading
+  graded.clear()
+  handout_cases = tmp_path / "cases.json"  # the hand-out's self-check: visible cases only, never refused
+  handout_cases.write_text("{}")
+  monkeypatch.setattr(grade, "HANDOUT_CASES", handout_cases)
+  assert cli.main([str(sub), "--sandbox", "plain"]) == 1 and graded
+
+
+def test_the_bundle_passes_allow_plain():
+  """run_autograder may grade in plain mode: its secrets are root's alone and it holds no roster."""
+  from grader.gradescope import RUN_AUTOGRADER
+  assert "--allow-plain" in RUN_AUTOGRADER.split('-m grader "$ROOT/submission"', 1)[1].split("status=$?")[0]
