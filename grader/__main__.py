@@ -535,6 +535,25 @@ def new_seed(argv) -> int:
   return 0
 
 
+def _on_stop_signal(signum, frame) -> None:
+  """SIGTERM, SIGHUP: kill every sandbox, then unwind so the usual clean-up removes the scratch folders."""
+  import signal
+  from grader import isolation
+  for sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, signal.SIG_IGN)  # once: a second signal must not interrupt the clean-up
+  isolation.stop_all()
+  raise SystemExit(128 + signum)
+
+
+def _stop_on_signals() -> None:
+  """Lets SIGTERM and SIGHUP end the grader the clean way (issue 12, F8: sandboxes outlived it)."""
+  import signal
+  import threading
+  if threading.current_thread() is threading.main_thread():
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+      signal.signal(sig, _on_stop_signal)
+
+
 def main(argv=None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   if argv and argv[0] in SUBCOMMANDS:
@@ -557,4 +576,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+  _stop_on_signals()
   sys.exit(main())

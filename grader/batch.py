@@ -285,12 +285,16 @@ class Slots:
 def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility, slots, import_timeout):
   """Grades one entry into out/<student>/; any failure becomes a 0 with the reason, never an exception."""
   folder = out / student
+  if isolation.stopping():
+    raise isolation.GraderStopping("the grader is stopping")
   slot = slots.take()
   deferred = []
   defer = slots.defer_for(slot)
   try:
     report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
                               import_timeout=import_timeout, defer=lambda f: (deferred.append(f), defer(f)))
+    if isolation.stopping():  # SIGTERM: its sandbox may have been killed mid-call; keep no grade of that
+      raise isolation.GraderStopping("the grader is stopping")
     report.submission = escape_name(str(entry))  # the title shows a hostile name as text, never raw
     summary = _summary(report, key)
   except Exception as e:  # noqa: BLE001 — one submission never stops the others
