@@ -1,11 +1,20 @@
 """Issue 12's outside attack, fixed as classes: each test failed on the code the attacker tried."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from grader.batch import content_hash
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_content_hash_fields_are_framed(tmp_path):
@@ -174,3 +183,143 @@ def test_the_bundle_passes_allow_plain():
   """run_autograder may grade in plain mode: its secrets are root's alone and it holds no roster."""
   from grader.gradescope import RUN_AUTOGRADER
   assert "--allow-plain" in RUN_AUTOGRADER.split('-m grader "$ROOT/submission"', 1)[1].split("status=$?")[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# F3/F3b: what a plain sandbox leaves in the host's shared folders is gone after it.
+
+HOSTILE = Path(__file__).resolve().parents[1] / "hostile"
+SHARED_TOPS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
+def _root_only():
+  from grader import isolation as iso
+  if not iso._is_root():
+    pytest.skip("as non-root, plain mode runs student code as the grader: no uid of its own to sweep")
+
+
+def test_a_plain_sandbox_leaves_nothing_in_shared_folders(tmp_path):
+  import tempfile
+
+  from grader import isolation as iso
+  from grader.sandbox import Limits, run_submission
+  _root_only()
+  tag = f"mmz-left-{os.getpid()}"
+  outside = Path(tempfile.mkdtemp(prefix="fixes-outside-"))
+  try:
+    outside.chmod(0o755)
+    victim = outside / "victim.txt"
+    victim.write_text("original")
+    shared = outside / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    # Leftovers of a grader that died unclean (a sandbox uid whose grader pid is gone) go too; a file
+    # of another uid stays.
+    dead = iso.UID_BASE + 4_194_303 * iso.SLOTS
+    assert not os.path.exists("/proc/4194303")
+    stale, other = Path("/tmp", f"{tag}-stale"), Path("/tmp", f"{tag}-other")
+    for p, uid in ((stale, dead), (other, 12345)):
+      p.write_text("left")
+      os.chown(p, uid, uid)
+    text = (HOSTILE / "leaves_files.py").read_text()
+    text = text.replace("@@TAG@@", tag).replace("@@VICTIM@@", str(victim)).replace("@@SHARED@@", str(shared))
+    scratch = Path(tempfile.mkdtemp(prefix="fixes-scratch-"))
+    try:
+      (scratch / "sub").mkdir()
+      (scratch / "sub" / "hw.py").write_text(text)
+      report, outs, mode = run_submission(scratch / "sub", [("time_align", ([1.5, 2.5], [3]))], ["time_align"],
+                                          mode="plain", limits=Limits(call_wall_s=20))
+    finally:
+      shutil.rmtree(scratch, ignore_errors=True)
+    assert mode == "plain" and outs[0].status == "ok", outs
+    left = [p for d in (*SHARED_TOPS, str(shared)) if os.path.isdir(d) for p in Path(d).glob(f"{tag}-*")]
+    assert left == [other], left
+    assert victim.read_text() == "original" and shared.is_dir()
+  finally:
+    other.unlink(missing_ok=True)
+    stale.unlink(missing_ok=True)
+    shutil.rmtree(outside, ignore_errors=True)
+
+
+def test_the_sweep_is_bounded_and_follows_no_link(tmp_path, monkeypatch):
+  """A link to a folder is removed as a link; a folder too many entries deep stops the walk, loudly."""
+  from grader import isolation as iso
+  _root_only()
+  top = tmp_path / "shared"
+  top.mkdir()
+  top.chmod(0o777)
+  target = tmp_path / "target"
+  target.mkdir()
+  (target / "keep").write_text("k")
+  uid = iso.UID_BASE + os.getpid() * iso.SLOTS + 7
+  link = top / "link"
+  link.symlink_to(target)
+  os.lchown(link, uid, uid)
+  for i in range(30):
+    (top / f"f{i}").write_text("x")
+    os.chown(top / f"f{i}", uid, uid)
+  monkeypatch.setattr(iso, "SHARED_DIRS", (str(top),))
+  monkeypatch.setattr(iso, "SWEEP_ENTRIES", 10)
+  assert iso.sweep_files({uid}) == 10  # bounded
+  monkeypatch.setattr(iso, "SWEEP_ENTRIES", 1000)
+  iso.sweep_files({uid})
+  assert list(top.iterdir()) == [] and (target / "keep").read_text() == "k"
+
+
+# ---------------------------------------------------------------------------------------------
+# F8: SIGTERM or SIGHUP to the grader ends its sandboxes and removes its folders.
+
+def _sandbox_pids(grader_pid: int) -> list[int]:
+  from grader import isolation as iso
+  lo = iso.UID_BASE + (grader_pid % 4_194_304) * iso.SLOTS
+  pids = []
+  for d in Path("/proc").iterdir():
+    if d.name.isdigit():
+      try:
+        if lo <= d.stat().st_uid < lo + iso.SLOTS and (d / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+          pids.append(int(d.name))
+      except (OSError, IndexError):
+        pass
+  return pids
+
+
+def _owned_in_tmp(grader_pid: int) -> list[str]:
+  from grader import isolation as iso
+  lo = iso.UID_BASE + (grader_pid % 4_194_304) * iso.SLOTS
+  return [p for p in os.listdir("/tmp") if lo <= os.lstat(os.path.join("/tmp", p)).st_uid < lo + iso.SLOTS]
+
+
+@pytest.mark.parametrize("mode, sig", [("plain", signal.SIGTERM), ("plain", signal.SIGHUP),
+                                       ("unshare", signal.SIGTERM), ("bwrap", signal.SIGHUP)])
+def test_a_signalled_grader_leaves_no_sandbox_behind(tmp_path, mode, sig):
+  from grader import isolation as iso
+  _root_only()
+  if iso._check(mode):
+    pytest.skip(f"{mode} cannot run here")
+  work = Path(tempfile.mkdtemp(prefix="fixes-sig-"))
+  try:
+    work.chmod(0o755)
+    shutil.copy(HOSTILE / "outlives_grader.py", work / "hw.py")
+    env = dict(os.environ, LANG="C.UTF-8", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "grader", str(work / "hw.py"), "--sandbox", mode, "--allow-plain",
+                             "--call-timeout", "40"], cwd=work, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+      deadline = time.monotonic() + 240  # the references may have to be computed first
+      while len(_sandbox_pids(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+      assert len(_sandbox_pids(proc.pid)) >= 2, "the sandbox never started"
+      time.sleep(1.0)  # the import is over: the slow call runs
+      proc.send_signal(sig)
+      rc = proc.wait(timeout=30)
+    finally:
+      if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    err = proc.stderr.read().decode(errors="replace")
+    assert rc == 128 + sig, err[-2000:]
+    time.sleep(1.0)
+    assert _sandbox_pids(proc.pid) == [], "sandbox processes outlived the grader"
+    assert _owned_in_tmp(proc.pid) == [], "the scratch folder outlived the grader"
+  finally:
+    shutil.rmtree(work, ignore_errors=True)
