@@ -96,18 +96,27 @@ def scan(roster: Path) -> tuple[list[Entry], list[str]]:
 
   The id is the sanitised stem; it gets `-` and name_hash(raw) whenever sanitising changed the stem,
   the stem is a name the batch writes itself, or two entries' ids collide (compared case-folded, for
-  case-insensitive file systems): so entries are never merged, and an id is stable across runs of the
-  same roster. Hidden entries (starting with `.`) are left out and returned, for a notice.
+  case-insensitive file systems), except that in a collision the one entry whose stem is already a clean
+  lower-case id keeps it: so entries are never merged, and an id is stable across runs of the same roster
+  and when a colliding variant of a name is added. Hidden entries (starting with `.`) are left out and returned, for a notice.
   """
   names = sorted(os.listdir(roster))
   hidden = [n for n in names if n.startswith(".")]
   paths = [roster / n for n in names if not n.startswith(".")]
   base = {p: sanitise(_stem(p)) for p in paths}
-  count = collections.Counter(b.casefold() for b in base.values())
+  # Entries whose ids would clash (case-folded). The one whose raw stem is already a clean, case-folded id
+  # keeps it, when it is the only such entry of its group: adding ALICE.PY or "alice!.py" beside alice.py
+  # must not rename alice's row (issue 12, F6). Two such entries (alice.py and alice.ipynb) both take a hash:
+  # which one is the student's is the teacher's call, and no order of arrival decides it.
+  claims = collections.defaultdict(list)
+  for p in paths:
+    claims[base[p].casefold()].append(p)
   level = {}
   for p in paths:
     b = base[p]
-    plain = (b == _stem(p) and count[b.casefold()] == 1 and b.casefold() not in RESERVED
+    group = claims[b.casefold()]
+    clean = [q for q in group if base[q] == _stem(q) and _stem(q) == _stem(q).casefold()]
+    plain = (b == _stem(p) and (len(group) == 1 or clean == [p]) and b.casefold() not in RESERVED
              and b.split(".")[0].casefold() not in WINDOWS_NAMES)
     level[p] = 0 if plain else 1
   # A plain id can still equal another entry's hashed one (a name crafted as "alice-1a2b3c4d"), or two

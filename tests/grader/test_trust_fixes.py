@@ -323,3 +323,26 @@ def test_a_signalled_grader_leaves_no_sandbox_behind(tmp_path, mode, sig):
     assert _owned_in_tmp(proc.pid) == [], "the scratch folder outlived the grader"
   finally:
     shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# F6: a clean id is kept when a variant of the name is added beside it.
+
+def test_a_clean_id_survives_a_colliding_variant(tmp_path):
+  from grader.batch import name_hash, scan
+
+  def ids(*names):
+    roster = tmp_path / f"r{len(list(tmp_path.iterdir()))}"
+    roster.mkdir()
+    for n in names:
+      (roster / n).write_text("x = 1\n")
+    return {e.path.name: e.id for e in scan(roster)[0]}
+  assert ids("alice.py") == {"alice.py": "alice"}
+  assert ids("alice.py", "ALICE.PY") == {"alice.py": "alice", "ALICE.PY": f"ALICE-{name_hash('ALICE.PY', 8)}"}
+  assert ids("a_b.py", "a b.py") == {"a_b.py": "a_b", "a b.py": f"a_b-{name_hash('a b.py', 8)}"}
+  # Two entries with an equal claim both take a hash (no order of arrival decides); so do two upper-case ones.
+  both = ids("alice.py", "alice.ipynb")
+  assert both == {n: f"alice-{name_hash(n, 8)}" for n in ("alice.py", "alice.ipynb")}
+  assert all("-" in i for i in ids("Alice.py", "ALICE.py").values())
+  # A reserved name keeps its hash even when it is the clean one of its group.
+  assert ids("gradebook.csv.py", "GRADEBOOK.CSV.py")["gradebook.csv.py"] != "gradebook.csv"
