@@ -346,3 +346,40 @@ def test_a_clean_id_survives_a_colliding_variant(tmp_path):
   assert all("-" in i for i in ids("Alice.py", "ALICE.py").values())
   # A reserved name keeps its hash even when it is the clean one of its group.
   assert ids("gradebook.csv.py", "GRADEBOOK.CSV.py")["gradebook.csv.py"] != "gradebook.csv"
+
+
+def test_a_signalled_batch_keeps_no_half_graded_result():
+  """SIGTERM during a batch: every sandbox ends, and no entry whose sandbox was killed gets a (wrong) grade."""
+  from grader import isolation as iso
+  _root_only()
+  mode = iso.detect("auto")
+  work = Path(tempfile.mkdtemp(prefix="fixes-sigbatch-"))
+  try:
+    work.chmod(0o755)
+    roster = work / "roster"
+    roster.mkdir()
+    for name in ("ann.py", "bob.py"):
+      shutil.copy(HOSTILE / "outlives_grader.py", roster / name)
+    env = dict(os.environ, LANG="C.UTF-8", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "--batch", str(roster), "--out", str(work / "out"),
+                             "--workers", "2", "--sandbox", mode, "--allow-plain", "--call-timeout", "40"],
+                            cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+      deadline = time.monotonic() + 240
+      while len(_sandbox_pids(proc.pid)) < 4 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+      assert len(_sandbox_pids(proc.pid)) >= 4, "the sandboxes never started"
+      time.sleep(1.0)
+      proc.send_signal(signal.SIGTERM)
+      rc = proc.wait(timeout=60)
+    finally:
+      if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    err = proc.stderr.read().decode(errors="replace")
+    assert rc == 128 + signal.SIGTERM, err[-2000:]
+    time.sleep(1.0)
+    assert _sandbox_pids(proc.pid) == [] and _owned_in_tmp(proc.pid) == []
+    assert not list((work / "out").glob("*/results.json")) and not (work / "out" / "gradebook.csv").exists()
+  finally:
+    shutil.rmtree(work, ignore_errors=True)
