@@ -607,6 +607,37 @@ def sweep_files(uids: set[int], keep: tuple[str, ...] = ()) -> int:
   return removed
 
 
+IPC_KINDS = (("shm", "-m"), ("msg", "-q"), ("sem", "-s"))  # /proc/sysvipc/<kind>, ipcrm's option
+
+
+def sweep_ipc(uids: set[int]) -> int:
+  """Removes the System V shared memory, queues and semaphores the given (or dead graders') uids own.
+
+  They outlive their creator like a file in /dev/shm, and one made 0666 is a channel to the next run.
+  """
+  removed = 0
+  for kind, opt in IPC_KINDS:
+    try:
+      lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+    except OSError:
+      continue
+    if not lines:
+      continue
+    head = lines[0].split()
+    for line in lines[1:]:
+      row = dict(zip(head, line.split()))
+      try:
+        owners = {int(row["uid"]), int(row["cuid"])}
+        ident = int(row[head[1]])  # shmid, msqid or semid
+      except (KeyError, ValueError):
+        continue
+      if any(_doomed(u, uids) for u in owners):
+        subprocess.run([_tool("ipcrm"), opt, str(ident)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env={})
+        removed += 1
+  return removed
+
+
 def _sweep_dead_graders() -> None:
   """Kills what the sandboxes of a grader that died unclean (SIGKILL) left running (bounded /proc walk)."""
   uids = set()
@@ -653,6 +684,7 @@ def stop_all() -> None:
       _sweep_uid(uid)
       if getattr(proc, "isolation_mode", None) == "plain":
         sweep_files({uid}, keep=(proc.scratch,))
+        sweep_ipc({uid})
 
 
 def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot: int = 0,
@@ -667,6 +699,7 @@ def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot
   if uid is not None and mode == "plain":
     _sweep_dead_graders()
     sweep_files({uid}, keep=(str(scratch),))  # what an earlier sandbox of this slot (or a dead grader's) left
+    sweep_ipc({uid})
   env: dict[str, str] = {}  # bwrap and unshare start with no environment: /proc/1/environ must not leak ours
   if mode == "plain":
     full, env = _plain_argv(argv, scratch, limits, uid)
@@ -750,6 +783,7 @@ def kill(proc: subprocess.Popen) -> None:
     _sweep_uid(uid)  # plain mode: a setsid grandchild has left the session, but not the uid
     if getattr(proc, "isolation_mode", None) == "plain":
       sweep_files({uid}, keep=(proc.scratch,))  # and what it left in /tmp, /var/tmp, /dev/shm (bwrap, unshare: private)
+      sweep_ipc({uid})  # and in System V IPC (bwrap and unshare: an IPC namespace of its own)
   with _LIVE_LOCK:
     _LIVE.discard(proc)
   cgroup = getattr(proc, "memory_cgroup", None)

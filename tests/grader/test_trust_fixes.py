@@ -223,6 +223,8 @@ def test_a_plain_sandbox_leaves_nothing_in_shared_folders(tmp_path):
       os.chown(p, uid, uid)
     text = (HOSTILE / "leaves_files.py").read_text()
     text = text.replace("@@TAG@@", tag).replace("@@VICTIM@@", str(victim)).replace("@@SHARED@@", str(shared))
+    key = 0x6D6D0000 + os.getpid() % 0xFFFF
+    text = text.replace("@@KEY@@", str(key))
     scratch = Path(tempfile.mkdtemp(prefix="fixes-scratch-"))
     try:
       (scratch / "sub").mkdir()
@@ -235,6 +237,8 @@ def test_a_plain_sandbox_leaves_nothing_in_shared_folders(tmp_path):
     left = [p for d in (*SHARED_TOPS, str(shared)) if os.path.isdir(d) for p in Path(d).glob(f"{tag}-*")]
     assert left == [other], left
     assert victim.read_text() == "original" and shared.is_dir()
+    shm_keys = [int(line.split()[0]) for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]]
+    assert key not in shm_keys, "a System V segment of the sandbox outlived it"
   finally:
     other.unlink(missing_ok=True)
     stale.unlink(missing_ok=True)
