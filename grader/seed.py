@@ -66,7 +66,7 @@ def weak_reason(secret: str) -> str | None:
     return "the public default"
   if len(text) < MIN_LENGTH:
     return f"shorter than {MIN_LENGTH} characters"
-  if not any(c.isalpha() for c in text):
+  if any(c.isdigit() for c in text) and not any(c.isalpha() for c in text):
     return "only digits"  # punctuation and spaces around them add nothing a guesser would not try
   if len(set(text.lower())) < MIN_DISTINCT:
     return f"made of fewer than {MIN_DISTINCT} different characters"
