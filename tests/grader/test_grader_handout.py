@@ -139,7 +139,8 @@ def test_handout_refuses_a_folder_that_is_not_empty(tmp_path):
 def bundle(tmp_path_factory):
   d = tmp_path_factory.mktemp("gradescope")
   d.chmod(0o755)
-  proc = grader_cli("gradescope", d / "autograder.zip", "--seed", "0", "--allow-weak-seed", cwd=d)
+  (d / "seed").write_text("0")
+  proc = grader_cli("gradescope", d / "autograder.zip", "--seed-file", d / "seed", "--allow-weak-seed", cwd=d)
   assert proc.returncode == 0, proc.stderr[-3000:]
   return d / "autograder.zip"
 
