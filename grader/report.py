@@ -184,7 +184,7 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
   }
   if report.variant is not None:
     # The variant is for the teacher (Gradescope keeps extra_data, students are not shown it); never in output.
-    data["extra_data"] = {"variant": report.variant}
+    data["extra_data"]["variant"] = report.variant
   return data
 
 
