@@ -12,8 +12,9 @@ docs/exercises.md.
 --help, the handout/gradescope summary lines and the usage errors a student meets are in the language of
 --lang (read anywhere in argv, so `--lang zh --help` works), else the locale's (LANG=zh_* gives Chinese).
 
-The hidden cases come from the secret seed in $GRADER_SEED (any string; `new-seed` makes one), which
-is never printed: the teacher sees its fingerprint only.
+The hidden cases come from the secret seed in $GRADER_SEED or in --seed-file PATH (any string; `new-seed`
+makes one), which is never printed: the teacher sees its fingerprint only. `--seed SECRET` is refused:
+every user of the machine can read a command line.
 
 Exit status: 0 whenever a submission was graded (whatever its score), 2 for a usage error, a path
 that does not exist, or an output (--results, --out) that cannot be written (checked before grading),
@@ -48,15 +49,46 @@ def _argv_lang(argv) -> str:
 USAGE_ERROR = 2
 
 
+SEED_FILE_BYTES = 4096  # a passphrase, not a file to stream
+
+
+class SeedError(ValueError):
+  """The seed cannot be had the way it was given (a usage error)."""
+
+
 def _seed(args) -> str:
-  """--seed, else GRADER_SEED (the instructor's secret: any string), else the public default "0".
+  """--seed-file's content, else $GRADER_SEED (the instructor's secret: any string), else the public "0".
 
   Spaces and line ends around it are dropped (a seed read from a file ends with one), so the same
-  passphrase gives the same cases however it is passed.
+  passphrase gives the same cases however it is passed. `--seed SECRET` is refused (SeedError): a command
+  line is world-readable in /proc/<pid>/cmdline, to other users and to plain-mode student code (issue 12, F2).
   """
   from grader.seed import DEFAULT
-  raw = args.seed if getattr(args, "seed", None) is not None else os.environ.get("GRADER_SEED", "")
-  return raw.strip() or DEFAULT
+  if getattr(args, "seed", None) is not None:
+    raise SeedError("--seed SECRET is refused: a command line can be read by every user of the machine "
+                    "(/proc/<pid>/cmdline), student code included; treat that seed as known, and pass the "
+                    "secret as --seed-file PATH or $GRADER_SEED")
+  path = getattr(args, "seed_file", None)
+  if path is None:
+    return os.environ.get("GRADER_SEED", "").strip() or DEFAULT
+  try:
+    with open(path, "rb") as f:
+      data = f.read(SEED_FILE_BYTES + 1)
+      mode = os.fstat(f.fileno()).st_mode
+  except OSError as e:
+    raise SeedError(f"--seed-file: cannot read {path}: {e.strerror or e}") from None
+  if len(data) > SEED_FILE_BYTES:
+    raise SeedError(f"--seed-file: {path} is longer than {SEED_FILE_BYTES} bytes; it should hold the seed alone")
+  try:
+    text = data.decode("utf-8").strip()
+  except UnicodeDecodeError:
+    raise SeedError(f"--seed-file: {path} is not UTF-8 text") from None
+  if not text:
+    raise SeedError(f"--seed-file: {path} is empty")
+  if mode & 0o044:
+    print(f"python -m grader: warning: --seed-file {path} can be read by other users (chmod 600 it)",
+          file=sys.stderr, flush=True)
+  return text
 
 
 def _variants(text: str) -> int:
@@ -78,8 +110,10 @@ def _default_variants() -> int:
     raise SystemExit(_usage(f"GRADER_VARIANTS must be a whole number of at least 1, got {raw!r}")) from None
 
 
-def _seed_help(where_key: str) -> str:
-  return _h("help_seed", where=_h(where_key))
+def _seed_args(p: argparse.ArgumentParser, where_key: str) -> None:
+  """--seed-file PATH, and --seed kept only to refuse it with the way out (a command line is public)."""
+  p.add_argument("--seed-file", default=None, metavar="PATH", help=_h("help_seed_file", where=_h(where_key)))
+  p.add_argument("--seed", default=None, metavar="SECRET", help=_h("help_seed_refused"))
 
 
 def _usage(message: str) -> int:
@@ -123,7 +157,7 @@ def _common(p: argparse.ArgumentParser) -> None:
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
   limits = Limits()
-  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("help_seed_private"))
+  _seed_args(p, "help_seed_private")
   from grader.seed import VARIANTS
   p.add_argument("--variants", type=_variants, default=None, metavar="K",
                  help=_h("help_common_variants", p0=VARIANTS))
@@ -141,6 +175,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                  help=_h("help_common_hidden_visibility"))
   p.add_argument("--sandbox-memory", type=_mib, default=None, metavar="MIB",
                  help=_h("help_common_sandbox_memory", p0=limits.sandbox_mem_bytes >> 20))
+  p.add_argument("--allow-plain", action="store_true", help=_h("help_common_allow_plain"))
   p.add_argument("--allow-same-uid", action="store_true",
                  help=_h("help_common_allow_same_uid"))
 
@@ -181,7 +216,7 @@ def _gradescope_parser() -> argparse.ArgumentParser:
                               description=_h("desc_gradescope"))
   p.add_argument("out_zip", help=_h("help_gradescope_out_zip"))
   _records(p)
-  p.add_argument("--seed", default=None, metavar="SECRET", help=_seed_help("help_seed_baked"))
+  _seed_args(p, "help_seed_baked")
   from grader.seed import MIN_LENGTH, VARIANTS
   p.add_argument("--variants", type=_variants, default=None, metavar="K",
                  help=_h("help_gradescope_variants", p0=VARIANTS))
@@ -201,15 +236,23 @@ def _gradescope_parser() -> argparse.ArgumentParser:
 
 
 def _same_uid_refusal(args, mode: str) -> str | None:
-  """Why grading hidden cases in this mode is refused (student code would run as the grader), else None.
+  """Why grading hidden cases in this mode is refused (plain mode, unless the teacher accepts it), else None.
 
-  In plain mode a non-root grader cannot give student code a uid of its own: it could read the grader's
+  Plain mode hides no world-readable file, so it needs --allow-plain. As a non-root grader cannot give student code a uid of its own: it could read the grader's
   environment (/proc/<pid>/environ, GRADER_SEED), its reference cache and other students' results. The
   hand-out's self-check has no hidden cases, so it is never refused; a teacher may accept the risk.
   """
   from grader.grade import HANDOUT_CASES
   from grader.isolation import shares_grader_uid
-  if not shares_grader_uid(mode) or HANDOUT_CASES.exists() or args.allow_same_uid:
+  if mode != "plain" or HANDOUT_CASES.exists():
+    return None
+  if not args.allow_plain:
+    # Plain mode hides no file: student code reads what any local user may (issue 12, F1). The Gradescope
+    # bundle passes the flag: its secrets are root's alone and there is no roster (docs/threat-model.md).
+    return ("plain mode hides nothing of this machine: student code can read every world-readable file here: "
+            "the solutions, other students' submissions. Use bwrap (or unshare as root), or pass --allow-plain "
+            "to accept that risk")
+  if not shares_grader_uid(mode) or args.allow_same_uid:
     return None
   return ("plain mode as a non-root user runs student code under your own uid: it could read your environment "
           "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or "
@@ -303,7 +346,10 @@ def grade_one(args) -> int:
       return _usage(f"--results: {why}")
     if Path(args.results).resolve() == path.resolve():
       return _usage(_h("usage_results_self"))
-  seed = _seed(args)
+  try:
+    seed = _seed(args)
+  except SeedError as e:
+    return _usage(str(e))
   _fill_variants(args)
   try:
     variant = _single_variant(args, seed)
@@ -388,6 +434,10 @@ def batch(args) -> int:
     return _usage("--workers must be at least 1")
   if args.results:
     return _usage("--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json")
+  try:
+    seed = _seed(args)  # before anything is written
+  except SeedError as e:
+    return _usage(str(e))
   if _inside(Path(args.out), roster) or _inside(roster, Path(args.out)):
     # OUT_DIR inside the roster would be graded as a student on the next run (and the roster inside
     # OUT_DIR would have its entries' ids taken by result folders).
@@ -417,7 +467,7 @@ def batch(args) -> int:
     return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   _fill_variants(args)
   try:
-    run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=_seed(args), mode=mode,
+    run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
               lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
               force=args.force, regrade=regrade, variants=args.variants, assignment_name=args.assignment,
               questions_dirs=args.questions, **_import_timeout(args))
@@ -449,7 +499,10 @@ def gradescope(argv) -> int:
     return _usage(bad)
   from grader.gradescope import build_bundle
   from grader.seed import fingerprint, weak_reason
-  seed = _seed(args)
+  try:
+    seed = _seed(args)
+  except SeedError as e:
+    return _usage(str(e))
   _fill_variants(args)
   weak = weak_reason(seed)
   if weak and not args.allow_weak_seed:
@@ -491,6 +544,25 @@ def _console_safe() -> None:
       pass
 
 
+def _on_stop_signal(signum, frame) -> None:
+  """SIGTERM, SIGHUP: kill every sandbox, then unwind so the usual clean-up removes the scratch folders."""
+  import signal
+  from grader import isolation
+  for sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, signal.SIG_IGN)  # once: a second signal must not interrupt the clean-up
+  isolation.stop_all()
+  raise SystemExit(128 + signum)
+
+
+def _stop_on_signals() -> None:
+  """Lets SIGTERM and SIGHUP end the grader the clean way (issue 12, F8: sandboxes outlived it)."""
+  import signal
+  import threading
+  if threading.current_thread() is threading.main_thread():
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+      signal.signal(sig, _on_stop_signal)
+
+
 def main(argv=None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   _console_safe()
@@ -515,4 +587,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+  _stop_on_signals()
   sys.exit(main())

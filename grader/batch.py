@@ -96,18 +96,27 @@ def scan(roster: Path) -> tuple[list[Entry], list[str]]:
 
   The id is the sanitised stem; it gets `-` and name_hash(raw) whenever sanitising changed the stem,
   the stem is a name the batch writes itself, or two entries' ids collide (compared case-folded, for
-  case-insensitive file systems): so entries are never merged, and an id is stable across runs of the
-  same roster. Hidden entries (starting with `.`) are left out and returned, for a notice.
+  case-insensitive file systems), except that in a collision the one entry whose stem is already a clean
+  lower-case id keeps it: so entries are never merged, and an id is stable across runs of the same roster
+  and when a colliding variant of a name is added. Hidden entries (starting with `.`) are left out and returned, for a notice.
   """
   names = sorted(os.listdir(roster))
   hidden = [n for n in names if n.startswith(".")]
   paths = [roster / n for n in names if not n.startswith(".")]
   base = {p: sanitise(_stem(p)) for p in paths}
-  count = collections.Counter(b.casefold() for b in base.values())
+  # Entries whose ids would clash (case-folded). The one whose raw stem is already a clean, case-folded id
+  # keeps it, when it is the only such entry of its group: adding ALICE.PY or "alice!.py" beside alice.py
+  # must not rename alice's row (issue 12, F6). Two such entries (alice.py and alice.ipynb) both take a hash:
+  # which one is the student's is the teacher's call, and no order of arrival decides it.
+  claims = collections.defaultdict(list)
+  for p in paths:
+    claims[base[p].casefold()].append(p)
   level = {}
   for p in paths:
     b = base[p]
-    plain = (b == _stem(p) and count[b.casefold()] == 1 and b.casefold() not in RESERVED
+    group = claims[b.casefold()]
+    clean = [q for q in group if base[q] == _stem(q) and _stem(q) == _stem(q).casefold()]
+    plain = (b == _stem(p) and (len(group) == 1 or clean == [p]) and b.casefold() not in RESERVED
              and b.split(".")[0].casefold() not in WINDOWS_NAMES)
     level[p] = 0 if plain else 1
   # A plain id can still equal another entry's hashed one (a name crafted as "alice-1a2b3c4d"), or two
@@ -134,10 +143,28 @@ def students(roster: Path) -> list[tuple[str, Path]]:
   return [(e.id, e.path) for e in scan(roster)[0]]
 
 
+def _name_bytes(name: str) -> bytes:
+  """A file name's bytes as the file system has them (undecodable bytes come back as they were)."""
+  try:
+    return name.encode("utf-8", "surrogateescape")
+  except UnicodeEncodeError:  # a surrogate that no file system byte decodes to
+    return name.encode("utf-8", "surrogatepass")
+
+
+def _field(h, data: bytes) -> None:
+  """Feeds one field to the hash with its length first, so no two sequences of fields hash alike."""
+  h.update(len(data).to_bytes(8, "big"))
+  h.update(data)
+
+
 def content_hash(path: Path) -> str:
-  """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes."""
-  h = hashlib.sha256()
-  h.update(path.name.encode("utf-8", "replace"))
+  """A hash of a submission's content: the file's bytes, or a folder's relative paths and bytes.
+
+  Every field (name, path, kind, symlink target, bytes) is length-prefixed: a file whose bytes look like
+  "path\0bytes" of a second file must not hash like the two files (issue 12, F4).
+  """
+  h = hashlib.sha256(b"mmzoo content v2\0")
+  _field(h, _name_bytes(path.name))
   try:
     path = path.resolve()  # a roster entry may be a link to the submission (links inside are hashed as links)
   except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13): hashed as the link itself
@@ -154,17 +181,26 @@ def content_hash(path: Path) -> str:
 
 
 def _hash_entry(h, p: Path, base: Path):
-  h.update(b"\0" + str(p.relative_to(base)).encode("utf-8", "replace") + b"\0")
+  _field(h, _name_bytes(str(p.relative_to(base))))
   try:
     st = os.lstat(p)
     if stat.S_ISLNK(st.st_mode):
-      h.update(b"link:" + os.readlink(p).encode("utf-8", "replace"))
+      _field(h, b"link")
+      _field(h, _name_bytes(os.readlink(p)))
     elif stat.S_ISREG(st.st_mode):
+      _field(h, b"file")
+      h.update(st.st_size.to_bytes(8, "big"))
+      n = 0
       with open(p, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
+          n += len(chunk)
           h.update(chunk)
+      if n != st.st_size:  # changed while read: the length said first no longer frames the bytes
+        _field(h, b"size-changed:%d" % n)
+    else:
+      _field(h, b"other")
   except OSError as e:
-    h.update(f"error:{e.errno}".encode())
+    _field(h, f"error:{e.errno}".encode())
 
 
 def records_version() -> str:
@@ -258,12 +294,16 @@ class Slots:
 def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility, slots, import_timeout):
   """Grades one entry into out/<student>/; any failure becomes a 0 with the reason, never an exception."""
   folder = out / student
+  if isolation.stopping():
+    raise isolation.GraderStopping("the grader is stopping")
   slot = slots.take()
   deferred = []
   defer = slots.defer_for(slot)
   try:
     report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
                               import_timeout=import_timeout, defer=lambda f: (deferred.append(f), defer(f)))
+    if isolation.stopping():  # SIGTERM: its sandbox may have been killed mid-call; keep no grade of that
+      raise isolation.GraderStopping("the grader is stopping")
     report.submission = escape_name(str(entry))  # the title shows a hostile name as text, never raw
     summary = _summary(report, key)
   except Exception as e:  # noqa: BLE001 — one submission never stops the others

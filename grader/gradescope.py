@@ -93,7 +93,9 @@ case "${GRADER_SANDBOX:-auto}" in
      exit 0 ;;
 esac
 # The variant of the hidden cases comes from the smallest users[].id of the submission's metadata.
-"$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox "${GRADER_SANDBOX:-auto}" \\
+# --allow-plain: where auto falls back to plain mode, the bundle's secrets are still root's alone and the
+# container holds no roster or solutions (docs/threat-model.md, "Plain mode").
+"$PY" -m grader "$ROOT/submission" --results "$RESULTS" --sandbox "${GRADER_SANDBOX:-auto}" --allow-plain \\
   --lang "${GRADER_LANG:-__LANG__}" --hidden-visibility "${GRADER_HIDDEN_VISIBILITY:-__VISIBILITY__}" \\
   --time-budget __BUDGET__ --call-timeout __CALL_TIMEOUT__ --variants __VARIANTS__ \\
   --submission-metadata "$ROOT/submission_metadata.json" --assignment __ASSIGNMENT____QUESTIONS__

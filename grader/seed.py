@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import hmac
+import re
 import secrets
 
 import numpy as np
@@ -38,21 +39,52 @@ def fingerprint(secret: str) -> str:
   return hashlib.sha256(b"fingerprint\0" + stretch(secret)).hexdigest()[:8]
 
 
+MIN_DISTINCT = 10  # different characters: a cheap floor on the entropy of a typed passphrase
+_WORD_AND_DIGITS = re.compile(r"[^\W\d_]+[\W_]*\d+[\W_]*|\d+[\W_]*[^\W\d_]+[\W_]*")
+
+
+def _repeats(text: str) -> bool:
+  """Whether text is a shorter piece repeated (the last copy may be cut short): "abcabcab"."""
+  return any(text == (text[:p] * (len(text) // p + 1))[: len(text)] for p in range(1, len(text) // 2 + 1))
+
+
+def _is_run(text: str) -> bool:
+  """Whether every character is its predecessor plus one same step ("abcdef...", "9876..."), up to case."""
+  codes = [ord(c) for c in text.lower()]
+  steps = {b - a for a, b in zip(codes, codes[1:])}
+  return len(steps) == 1 and abs(steps.pop()) <= 1
+
+
 def weak_reason(secret: str) -> str | None:
-  """Why a seed is guessable ("the public default", "shorter than 16 characters", "only digits"), else None."""
-  text = str(secret)
-  if text.strip() == DEFAULT:
+  """Why a seed is guessable (the public default, short, digits only, few characters, a pattern), else None.
+
+  A cheap floor, not a strength meter (issue 12, F7): 'aaaaaaaaaaaaaaaa', 'password12345678' and
+  '1234567890123456.' passed the length test alone. new_seed's 32 hex digits always pass (it redraws).
+  """
+  text = str(secret).strip()
+  if text == DEFAULT:
     return "the public default"
   if len(text) < MIN_LENGTH:
     return f"shorter than {MIN_LENGTH} characters"
-  if text.isdigit():
-    return "only digits"
+  if any(c.isdigit() for c in text) and not any(c.isalpha() for c in text):
+    return "only digits"  # punctuation and spaces around them add nothing a guesser would not try
+  if len(set(text.lower())) < MIN_DISTINCT:
+    return f"made of fewer than {MIN_DISTINCT} different characters"
+  if _repeats(text.lower()):
+    return "a short pattern repeated"
+  if _is_run(text):
+    return "a run of consecutive characters"
+  if _WORD_AND_DIGITS.fullmatch(text):
+    return "one word and a number"
   return None
 
 
 def new_seed() -> str:
-  """A fresh seed of 128 random bits, as 32 hex digits."""
-  return secrets.token_hex(16)
+  """A fresh seed of 128 random bits, as 32 hex digits (redrawn in the rare case weak_reason objects)."""
+  while True:
+    seed = secrets.token_hex(16)
+    if weak_reason(seed) is None:
+      return seed
 
 
 def _mac(key: bytes, *parts: str) -> bytes:

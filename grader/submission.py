@@ -202,7 +202,7 @@ def _wanted(rel: str) -> str | None:
   parts = rel.split("/")
   if any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]):
     return None
-  name = parts[-1]
+  name = parts[-1].lower()  # hw.PY and HW.IPYNB are honest (Windows, macOS): suffixes in any case
   if name.startswith("."):  # also macOS "._x.py" resource forks
     return None
   if name.endswith(".py"):
@@ -212,18 +212,24 @@ def _wanted(rel: str) -> str | None:
   return None
 
 
+def normal_suffix(rel: str) -> str:
+  """rel with a .py or .ipynb suffix of any case written in lower case (the worker imports only *.py)."""
+  stem, dot, ext = rel.rpartition(".")
+  return f"{stem}.{ext.lower()}" if dot and "/" not in ext and ext.lower() in ("py", "ipynb") else rel
+
+
 def _hidden_source(rel: str) -> bool:
   """A .py or .ipynb whose own name starts with "." (not a macOS "._" fork): skipped, but said so."""
   parts = rel.split("/")
   name = parts[-1]
-  return (name.startswith(".") and not name.startswith("._") and name.endswith((".py", ".ipynb"))
+  return (name.startswith(".") and not name.startswith("._") and name.lower().endswith((".py", ".ipynb"))
           and not any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]))
 
 
 def source_order(rel: str) -> tuple:
   """Sort key of the files read: by module path, a .py before a notebook of the same module."""
   stem, _, ext = rel.rpartition(".")
-  return (stem, ext != "py", rel)
+  return (stem, ext.lower() != "py", rel)
 
 
 def _read_capped(path: Path, cap: int) -> bytes:
@@ -254,6 +260,7 @@ def _cap_for(kind: str, limits: ReadLimits) -> int:
 
 
 def _add(writer: _Writer, rel: str, kind: str, data: bytes):
+  rel = normal_suffix(rel)  # hw.PY is written as hw.py: a module the worker finds (issue 12, F5)
   cap = _cap_for(kind, writer.limits)
   if writer.pack and len(data) <= cap and _digest(data) in writer.pack:
     # One of the hand-out's own files (check.py, an untouched notebook...), wherever it lies and whatever
@@ -271,7 +278,7 @@ def _add(writer: _Writer, rel: str, kind: str, data: bytes):
 
 
 def _read_file(path: Path, rel: str, writer: _Writer):
-  kind = "ipynb" if rel.endswith(".ipynb") else "py"
+  kind = "ipynb" if rel.lower().endswith(".ipynb") else "py"
   try:
     data = _read_capped(path, _cap_for(kind, writer.limits))
   except OSError as e:
@@ -399,7 +406,7 @@ def _lone_zip(folder: Path) -> Path | None:
     return None
   zips = [p for p in entries if p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink()]
   others = [p for p in entries if p not in zips]
-  if len(zips) != 1 or any(p.is_dir() or p.suffix in (".py", ".ipynb") for p in others):
+  if len(zips) != 1 or any(p.is_dir() or p.suffix.lower() in (".py", ".ipynb") for p in others):
     return None
   return zips[0]
 

@@ -31,7 +31,7 @@ def work(tmp_path_factory):
 
 @pytest.mark.parametrize("assignment, total", [("part1", "0/80"), ("part2", "0/90")])
 def test_each_part_grades_its_own_functions(work, assignment, total):
-  proc = grader(ROOT / "exercises", "--assignment", assignment, "--sandbox", "plain", "--results",
+  proc = grader(ROOT / "exercises", "--assignment", assignment, "--sandbox", "plain", "--allow-plain", "--results",
                 work / f"{assignment}.json", cwd=work)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert proc.stdout.rstrip().splitlines()[-1].split()[-1] == total
@@ -47,7 +47,7 @@ def test_each_part_grades_its_own_functions(work, assignment, total):
 
 
 def test_an_unknown_assignment_is_a_usage_error(work):
-  proc = grader(ROOT / "exercises", "--assignment", "week9", "--sandbox", "plain", cwd=work)
+  proc = grader(ROOT / "exercises", "--assignment", "week9", "--sandbox", "plain", "--allow-plain", cwd=work)
   assert proc.returncode == 2 and "no assignment named 'week9'" in proc.stderr and "part1" in proc.stderr
 
 
@@ -64,7 +64,7 @@ def test_a_batch_names_its_assignment_and_keeps_its_out_folder_to_it(work):
   roster, out = work / "roster", work / "out"
   roster.mkdir()
   (roster / "ann.py").write_text("def encode(vector):\n  return [2 * v for v in vector]\n")
-  common = ("--sandbox", "plain", "--workers", "1")
+  common = ("--sandbox", "plain", "--allow-plain", "--workers", "1")
   proc = grader("--batch", roster, "--out", out, "--assignment", "part1", *common, cwd=work)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "assignment part1: 1 graded" in proc.stdout

@@ -79,7 +79,7 @@ def teacher(tmp_path_factory):
 
 def test_the_new_record_is_graded(teacher):
   d, qs, sub = teacher
-  proc = grader(sub, "--questions", qs, "--assignment", "week5", "--sandbox", "plain", "--results", d / "r.json",
+  proc = grader(sub, "--questions", qs, "--assignment", "week5", "--sandbox", "plain", "--allow-plain", "--results", d / "r.json",
                 cwd=d)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert _total(proc.stdout) == "20/20"
@@ -87,7 +87,7 @@ def test_the_new_record_is_graded(teacher):
   assert results["extra_data"]["assignment"] == "week5" and results["score"] == 20
   assert len([t for t in results["tests"] if t["name"].startswith("softsign")]) == 10
   # Without --questions the assignment does not exist: a usage error naming the known ones.
-  proc = grader(sub, "--assignment", "week5", "--sandbox", "plain", cwd=d)
+  proc = grader(sub, "--assignment", "week5", "--sandbox", "plain", "--allow-plain", cwd=d)
   assert proc.returncode == 2 and "no assignment named 'week5'" in proc.stderr
 
 

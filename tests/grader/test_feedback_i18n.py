@@ -72,7 +72,7 @@ def test_a_chinese_run_survives_a_gbk_console(tmp_path):
   tmp_path.chmod(0o755)
   sub = tmp_path / "hw.py"
   sub.write_text(WRONG, encoding="utf-8")
-  proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--sandbox", "plain", "--lang", "zh",
+  proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--sandbox", "plain", "--allow-plain", "--lang", "zh",
                          "--assignment", "part1"], cwd=tmp_path, env=_env(PYTHONIOENCODING="gbk", LANG="C.UTF-8"),
                         capture_output=True, timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr.decode("gbk", "replace")[-3000:]

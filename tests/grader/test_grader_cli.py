@@ -64,17 +64,17 @@ def work(factory, name):
 
 @pytest.fixture(scope="module")
 def solutions(tmp_path_factory):
-  return cli(ROOT / "solutions", "--sandbox", STRONGEST, cwd=work(tmp_path_factory, "sol"))
+  return cli(ROOT / "solutions", "--sandbox", STRONGEST, "--allow-plain", cwd=work(tmp_path_factory, "sol"))
 
 
 @pytest.fixture(scope="module")
 def answers_plain(tmp_path_factory):
-  return cli(ANSWERS, "--sandbox", "plain", cwd=work(tmp_path_factory, "ans"))
+  return cli(ANSWERS, "--sandbox", "plain", "--allow-plain", cwd=work(tmp_path_factory, "ans"))
 
 
 @pytest.fixture(scope="module")
 def stubs(tmp_path_factory):
-  return cli(ROOT / "exercises", "--sandbox", "plain", cwd=work(tmp_path_factory, "ex"))
+  return cli(ROOT / "exercises", "--sandbox", "plain", "--allow-plain", cwd=work(tmp_path_factory, "ex"))
 
 
 def test_the_solutions_score_170_in_the_strongest_isolation(solutions):
@@ -124,7 +124,7 @@ def _concatenated_answers() -> str:
 
 def test_a_single_py_file(tmp_path):
   (tmp_path / "hw.py").write_text(_concatenated_answers(), encoding="utf-8")
-  run = cli(tmp_path / "hw.py", "--sandbox", "plain", cwd=tmp_path)
+  run = cli(tmp_path / "hw.py", "--sandbox", "plain", "--allow-plain", cwd=tmp_path)
   assert run.rc == 0 and run.results["score"] == 170, run.out
 
 
@@ -132,7 +132,7 @@ def test_a_zip_of_a_folder(tmp_path):
   with zipfile.ZipFile(tmp_path / "hw.zip", "w") as zf:
     for p in sorted(ANSWERS.glob("*.py")):
       zf.write(p, f"homework/{p.name}")
-  run = cli(tmp_path / "hw.zip", "--sandbox", "plain", cwd=tmp_path)
+  run = cli(tmp_path / "hw.zip", "--sandbox", "plain", "--allow-plain", cwd=tmp_path)
   assert run.rc == 0 and run.results["score"] == 170, run.out
 
 
@@ -143,7 +143,7 @@ def test_a_notebook_with_magics_and_shell_lines(tmp_path):
   cells.append("%timeit time_align([1], [2])\nprint(time_align([1, 2], [3]))")
   nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
   (tmp_path / "hw.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
-  run = cli(tmp_path / "hw.ipynb", "--sandbox", "plain", cwd=tmp_path)
+  run = cli(tmp_path / "hw.ipynb", "--sandbox", "plain", "--allow-plain", cwd=tmp_path)
   assert run.rc == 0 and run.results["score"] == 170, run.out
 
 
@@ -236,7 +236,7 @@ def mixed_folder(tmp_path_factory):
 
 def _mixed(factory, folder, mode, lang):
   d = work(factory, f"mixed-{mode}-{lang}")
-  run = cli(folder, "--sandbox", mode, "--lang", lang, "--call-timeout", "1.5", cwd=d)
+  run = cli(folder, "--sandbox", mode, "--allow-plain", "--lang", lang, "--call-timeout", "1.5", cwd=d)
   run.lang = lang
   return run
 
@@ -365,7 +365,7 @@ def test_unreadable_submissions_are_graded_0_with_the_reason(tmp_path, name, dat
     path.mkdir()
   else:
     path.write_bytes(data)
-  run = cli(path, "--sandbox", "plain", cwd=tmp_path)
+  run = cli(path, "--sandbox", "plain", "--allow-plain", cwd=tmp_path)
   assert run.rc == 0 and run.results["score"] == 0
   assert reason in run.results["output"] and reason in run.out
   assert len(run.results["tests"]) == 170
@@ -374,7 +374,7 @@ def test_unreadable_submissions_are_graded_0_with_the_reason(tmp_path, name, dat
 def test_a_subcommand_name_can_still_be_graded_as_a_path(tmp_path):
   (tmp_path / "handout").mkdir()
   shutil.copy(ANSWERS / "q1_time_align.py", tmp_path / "handout")
-  run = cli("./handout", "--sandbox", "plain", cwd=tmp_path)
+  run = cli("./handout", "--sandbox", "plain", "--allow-plain", cwd=tmp_path)
   assert run.rc == 0 and run.points["time_align"] == 10 and run.results["score"] == 10
 
 
@@ -384,7 +384,7 @@ def test_a_warm_run_imports_neither_jax_nor_the_zoo(tmp_path):
   assert warm.returncode == 0, warm.stderr[-2000:]
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT), PYTHONPROFILEIMPORTTIME="1")
-  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS), "--sandbox", "plain"], cwd=tmp_path,
+  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS), "--sandbox", "plain", "--allow-plain"], cwd=tmp_path,
                         env=env, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0 and "170/170" in proc.stdout
   imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}

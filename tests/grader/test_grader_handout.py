@@ -116,7 +116,7 @@ def test_submitting_the_whole_pack_grades_only_the_student_s_modules(handout, tm
   (sub / "grader.py").write_text("def encode(vector):\n  return [2.0 * v for v in vector]\n", encoding="utf-8")
   sub.chmod(0o755)
   results = tmp_path / "results.json"
-  proc = grader_cli(sub, "--sandbox", "plain", "--results", results, cwd=tmp_path)
+  proc = grader_cli(sub, "--sandbox", "plain", "--allow-plain", "--results", results, cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   data = json.loads(results.read_text(encoding="utf-8"))
   assert data["score"] == 170, data["output"]
@@ -139,7 +139,8 @@ def test_handout_refuses_a_folder_that_is_not_empty(tmp_path):
 def bundle(tmp_path_factory):
   d = tmp_path_factory.mktemp("gradescope")
   d.chmod(0o755)
-  proc = grader_cli("gradescope", d / "autograder.zip", "--seed", "0", "--allow-weak-seed", cwd=d)
+  (d / "seed").write_text("0")
+  proc = grader_cli("gradescope", d / "autograder.zip", "--seed-file", d / "seed", "--allow-weak-seed", cwd=d)
   assert proc.returncode == 0, proc.stderr[-3000:]
   return d / "autograder.zip"
 

@@ -223,7 +223,7 @@ def test_plain_mode_as_a_non_root_grader_refuses_hidden_cases(scratch):
   env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "GRADER_SEED": "86753094217",
          "PYTHONPATH": str(project)}
   as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "grader"]
-  proc = subprocess.run([*as_nobody, str(sub), "--sandbox", "plain", "--results", str(home / "r.json")],
+  proc = subprocess.run([*as_nobody, str(sub), "--sandbox", "plain", "--allow-plain", "--results", str(home / "r.json")],
                         cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False)
   assert proc.returncode == 2, proc.stderr[-2000:]
   assert "--allow-same-uid" in proc.stderr and "GRADER_SEED" in proc.stderr
@@ -248,8 +248,8 @@ def test_the_flag_that_names_the_risk_lets_grading_go_on(scratch, monkeypatch):
     raise Stop
   monkeypatch.setattr(grade, "load_caseset", lambda *a, **k: None)
   monkeypatch.setattr(grade, "grade_submission", fake_grade)
-  assert cli.main([str(sub), "--sandbox", "plain"]) == 2 and not graded
-  assert cli.main([str(sub), "--sandbox", "plain", "--allow-same-uid"]) == 1 and graded  # reached grading
+  assert cli.main([str(sub), "--sandbox", "plain", "--allow-plain"]) == 2 and not graded
+  assert cli.main([str(sub), "--sandbox", "plain", "--allow-plain", "--allow-same-uid"]) == 1 and graded  # reached grading
   assert iso.shares_grader_uid("plain") and not iso.shares_grader_uid("bwrap")
 
 

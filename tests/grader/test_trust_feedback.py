@@ -44,7 +44,8 @@ def leaked(tmp_path_factory):
   work.chmod(0o755)
   sub = work / "sub"
   attacked = build(sub, LEAKERS)
-  g = run_cli(sub, work, "--seed", PHRASE, "--hidden-visibility", "after_due_date")
+  (work / "seed").write_text(PHRASE + "\n")  # a file, never the command line (issue 12, F2)
+  g = run_cli(sub, work, "--seed-file", work / "seed", "--hidden-visibility", "after_due_date")
   return g, attacked
 
 

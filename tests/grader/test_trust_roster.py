@@ -164,7 +164,7 @@ def test_a_single_submission_with_surrogates_exits_normally(tmp_path):
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
   proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--results", str(res), "--lang", "en",
-                         "--sandbox", MODE], cwd=tmp_path, env=env, capture_output=True, timeout=300, check=False)
+                         "--sandbox", MODE, "--allow-plain"], cwd=tmp_path, env=env, capture_output=True, timeout=300, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   data = json.loads(res.read_bytes().decode("utf-8"))
   assert any("\\udc80" in t["output"] for t in data["tests"])

@@ -157,7 +157,7 @@ def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
     shutil.copy(ANSWERS / "q1_time_align.py", roster / n)
   out = tmp_path / "out"
   proc = cli("--batch", roster, "--out", out, "--workers", "2", "--variants", "2", "--sandbox",
-             isolation.detect("auto"), cwd=tmp_path)
+             isolation.detect("auto"), "--allow-plain", cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "WARNING" in proc.stderr and "public default" in proc.stderr
   note = (out / "weak-seed.txt").read_text()
