@@ -172,7 +172,7 @@ def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
   assert got == want and set(want.values()) == {0, 1}
   for student, v in want.items():
     results = json.loads((out / student / "results.json").read_text(encoding="utf-8"))
-    assert results["extra_data"] == {"variant": v}
+    assert results["extra_data"] == {"assignment": "core", "variant": v}
     shown = results["output"].split("\n", 1)[1].lower()  # after the title (its path names this test)
     assert "variant" not in shown and "seed" not in shown
     assert seeds.fingerprint("0") not in json.dumps(results)
@@ -214,5 +214,5 @@ def test_the_bundle_grades_the_variant_of_the_smallest_user_id(tmp_path):
                        capture_output=True, text=True, timeout=600)
   results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
   assert results["score"] == 10, run.stdout[-2000:] + run.stderr[-2000:]
-  assert results["extra_data"] == {"variant": 1}
+  assert results["extra_data"] == {"assignment": "core", "variant": 1}
   assert "variant" not in results["output"].split("\n", 1)[1].lower()
