@@ -15,7 +15,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-
 from zoo_bench import timed_blocks
 
 

@@ -32,7 +32,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-
 import zoo_bench  # noqa: E402
 
 
@@ -46,7 +45,8 @@ def to_bf16(tree):
 
 def time_ms(f, repeats, budget_s=5.0):
   """Median milliseconds of `f()` (blocking), after two warm-up calls."""
-  f(); f()
+  f()
+  f()
   ts, start = [], time.perf_counter()
   for _ in range(repeats):
     t0 = time.perf_counter()
@@ -73,7 +73,7 @@ def cudnn_attention(b, l, d, h, repeats):
   k = jax.random.split(jax.random.key(1), 3)
   q, kk, v = (jax.random.normal(ki, (b, l, h, d // h), jnp.bfloat16) for ki in k)
   flops = 4 * b * h * l * l * (d // h)
-  row = {"name": f"attention/jax.nn.dot_product_attention", "shape": f"B{b} L{l} D{d} H{h} bf16"}
+  row = {"name": "attention/jax.nn.dot_product_attention", "shape": f"B{b} L{l} D{d} H{h} bf16"}
   for impl in ("cudnn", "xla"):
     try:
       f = jax.jit(lambda q, k, v, impl=impl: jax.nn.dot_product_attention(q, k, v, implementation=impl))

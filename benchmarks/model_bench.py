@@ -44,7 +44,6 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
-
 import zoo_bench  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results", "cpu.json")
@@ -128,6 +127,7 @@ def zoo_step_fn(s, tcfg):
   """The zoo's jitted training step for `s` (zoo.train.train_step; for the encoder-decoder, the same
   step on zoo.encdec.sequence_loss, since zoo.train trains the classifiers only) and its TrainState."""
   from flax.training import train_state
+
   from zoo import encdec, train
   state = train_state.TrainState.create(apply_fn=s.model.apply, params=s.params, tx=train.make_optimizer(tcfg))
   if s.name != "encdec":

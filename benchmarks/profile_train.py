@@ -26,7 +26,6 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 import jax  # noqa: E402
-
 import model_bench  # noqa: E402
 import zoo_bench  # noqa: E402
 

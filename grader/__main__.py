@@ -547,6 +547,7 @@ def _console_safe() -> None:
 def _on_stop_signal(signum, frame) -> None:
   """SIGTERM, SIGHUP: kill every sandbox, then unwind so the usual clean-up removes the scratch folders."""
   import signal
+
   from grader import isolation
   for sig in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(sig, signal.SIG_IGN)  # once: a second signal must not interrupt the clean-up

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import zlib
 from dataclasses import dataclass
 from typing import Any
 

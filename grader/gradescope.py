@@ -20,12 +20,11 @@ default 10-minute limit for starting up and writing the results.
 from __future__ import annotations
 
 import math
+import shlex
 import stat
 import tomllib
 import zipfile
 from pathlib import Path
-
-import shlex
 
 from grader.grade import HERE, load_casesets, write_cache
 

@@ -230,7 +230,7 @@ def load(channel, root, names, skip):
   sys.path[:0] = roots
   sys.meta_path.insert(0, _Blocker(roots))
   modules, defined, module_errors = [], {}, {}
-  for rel, base, name in plans:
+  for rel, _base, name in plans:
     path = os.path.join(root, rel)
     try:
       with open(path, encoding="utf-8") as f:

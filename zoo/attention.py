@@ -7,8 +7,8 @@ exact layout of `flax.linen.MultiHeadDotProductAttention`, so one parameter tree
 """
 from __future__ import annotations
 
-import jax
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from zoo.registry import register

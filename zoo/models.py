@@ -20,23 +20,24 @@ import jax.numpy as jnp
 
 from zoo import tokenizer
 from zoo.architectures import AlignmentModel, ParallelModel, SerialModel, UnimodalModel
+
 # zoo.checkpoint's and zoo.config's names this module held before they existed, kept for its callers.
 from zoo.checkpoint import (  # noqa: F401
-    MODEL_CONFIG_FILE,
-    checkpoint_dir,
-    find_model_config,
-    load_params,
-    save_params,
+  MODEL_CONFIG_FILE,
+  checkpoint_dir,
+  find_model_config,
+  load_params,
+  save_params,
 )
 from zoo.config import (  # noqa: F401
-    MODALITIES,
-    PRESETS,
-    TINY,
-    ModelConfig,
-    config_from_json,
-    config_to_json,
-    parse_override,
-    preset,
+  MODALITIES,
+  PRESETS,
+  TINY,
+  ModelConfig,
+  config_from_json,
+  config_to_json,
+  parse_override,
+  preset,
 )
 from zoo.encdec import EncoderDecoder
 

@@ -1,8 +1,16 @@
 """The contract's 17 graded functions (../shared/spec/exercises.md), by name, as the zoo implements them."""
 from zoo.align.features import clip_loss
 from zoo.align.time import dtw, interp_align
-from zoo.article import (attention_fusion, decode, encode, feature_align, feature_fusion,
-                         self_attention, self_attention_fusion, time_align)
+from zoo.article import (
+                         attention_fusion,
+                         decode,
+                         encode,
+                         feature_align,
+                         feature_fusion,
+                         self_attention,
+                         self_attention_fusion,
+                         time_align,
+)
 from zoo.attention import multi_head_attention, scaled_dot_product_attention
 from zoo.fusion.gating import film, gated_fusion
 from zoo.fusion.tensor import low_rank_fusion, tensor_fusion

@@ -45,7 +45,7 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
   return _optimizer(cfg.steps, cfg.learning_rate, cfg.warmup_steps, cfg.weight_decay, cfg.grad_clip)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _optimizer(steps, learning_rate, warmup_steps, weight_decay, grad_clip):
   # Cached: the optimizer is a static field of TrainState, so runs that share one object (seeds of a
   # config) share the jitted train_step instead of compiling it again.
@@ -134,7 +134,7 @@ def restore_checkpoint(mngr, state: TrainState) -> TrainState:
 
 # --- the loop ------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jitted_steps(contrastive_weight: float, mesh: Mesh):
   """`train_step` and `eval_step` jitted for the mesh (cached, so runs in one process share compilations)."""
   replicated, batch_sharding = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))

@@ -261,7 +261,7 @@ def test_part2_hidden_coverage(seed):
   assert min(temps) == 0.01 and max(temps) == 1.0 and all(0.01 <= t <= 1 for t in temps)
   assert any(e.shape[0] == 1 for e, *_ in clip)
 
-  for t_src, x_src, t_dst in _hidden("interp_align", seed):
+  for t_src, x_src, _t_dst in _hidden("interp_align", seed):
     assert np.all(np.diff(t_src) > 0) and x_src.shape[0] == t_src.shape[0] >= 2
   interp = _hidden("interp_align", seed)
   assert any(np.ptp(np.diff(t)) > 1e-3 for t, _, _ in interp)             # non-uniform timestamps

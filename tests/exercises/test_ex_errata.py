@@ -87,6 +87,7 @@ def _table(page: str, heading: str) -> list[list[str]]:
 
 def _zoo_eval(call: str):
   import jax
+
   from zoo import article as zoo_article
   ns = {n: getattr(zoo_article, n) for n in ("time_align", "feature_align", "feature_fusion", "attention_fusion",
                                               "encode", "decode", "self_attention", "self_attention_fusion")}

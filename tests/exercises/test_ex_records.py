@@ -66,7 +66,7 @@ def test_visible_json_is_current(cat):
     data = json.loads((q.folder / "visible.json").read_text(encoding="utf-8"))
     calls = q.private.visible()
     assert [c["args"] for c in data["cases"]] == [[Q.enc(a) for a in args] for args in calls], q.name
-    for (args, want), c in zip(q.visible_cases(), data["cases"]):
+    for (args, want), _c in zip(q.visible_cases(), data["cases"]):
       got = C.reference(q, args)
       for w, g in zip(*[x if isinstance(x, tuple) else (x,) for x in (want, got)]):
         assert np.asarray(w).shape == np.asarray(g).shape

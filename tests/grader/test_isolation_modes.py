@@ -1,10 +1,9 @@
 """grader/isolation.py in every mode that runs here: limits, hiding, no network, killing; all bounded."""
 import os
-import shutil
 import select
+import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import textwrap

@@ -53,7 +53,7 @@ def unpack(bundle: Path, root: Path) -> None:
   with zipfile.ZipFile(bundle) as zf:
     zf.extractall(root / "source")
     scripts = {i.filename for i in zf.infolist() if (i.external_attr >> 16) & stat.S_IXUSR and not i.is_dir()}
-  for dirpath, dirs, files in os.walk(root / "source"):
+  for dirpath, _dirs, files in os.walk(root / "source"):
     os.chmod(dirpath, 0o755)
     for f in files:
       rel = os.path.relpath(os.path.join(dirpath, f), root / "source")

@@ -4,7 +4,6 @@ import json
 import stat
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

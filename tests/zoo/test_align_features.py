@@ -7,8 +7,7 @@ import optax
 import pytest
 
 from zoo import registry
-from zoo.align.features import (SIGLIP_INIT_BIAS, SIGLIP_INIT_T_PRIME, DualProjection, cca_loss, clip_loss,
-                                siglip_loss)
+from zoo.align.features import SIGLIP_INIT_BIAS, SIGLIP_INIT_T_PRIME, DualProjection, cca_loss, clip_loss, siglip_loss
 
 
 def _unit(x):

@@ -14,9 +14,17 @@ import numpy as np
 import pytest
 
 from zoo import registry
-from zoo.align.time import (DTWAlign, dtw, dtw_alignment, dtw_fixed, dtw_warp, ground_cost, interp_align, soft_dtw,
-                            soft_dtw_from_cost)
-
+from zoo.align.time import (
+  DTWAlign,
+  dtw,
+  dtw_alignment,
+  dtw_fixed,
+  dtw_warp,
+  ground_cost,
+  interp_align,
+  soft_dtw,
+  soft_dtw_from_cost,
+)
 
 # ---- brute force over warping paths -----------------------------------------------------------
 

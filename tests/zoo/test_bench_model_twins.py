@@ -79,6 +79,7 @@ def test_generation_setup_never_ends_and_ran_all_steps_sees_an_early_stop(mt):
 def test_adamw_check_passes_and_catches_a_wrong_learning_rate(mt, monkeypatch):
   """optax and torch.optim.AdamW agree after three steps; a torch step at twice the rate is caught."""
   import dataclasses
+
   import model_bench
   import zoo_bench
   zoo_bench._imports()

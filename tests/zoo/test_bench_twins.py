@@ -41,6 +41,7 @@ def test_gmu_twin_two_modalities():
   torch = pytest.importorskip("torch")
   import jax
   import torch_twins as tt
+
   from zoo.fusion.gating import GMU
   zs = [jax.random.normal(jax.random.key(i), (3, d)) for i, d in enumerate((5, 7))]
   module = GMU(features=4)
@@ -57,6 +58,7 @@ def test_token_twin_with_masks():
   import jax
   import jax.numpy as jnp
   import torch_twins as tt
+
   from zoo.fusion.tokens import ModalityTokenSelfAttention
   xs = [jax.random.normal(jax.random.key(i), (2, l, d)) for i, (l, d) in enumerate(((4, 6), (5, 3)))]
   masks = [jnp.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool), jnp.array([[1, 0, 0, 0, 0], [1, 1, 1, 0, 0]], bool)]

@@ -18,7 +18,7 @@ from absl.testing import parameterized
 
 from zoo import registry
 from zoo.fusion.basic import AttentionWeightFusion, FixedWeightFusion, LateConcat, Sum
-from zoo.fusion.gating import FiLM, GMU, MultiplicativeInteraction, film, gated_fusion
+from zoo.fusion.gating import GMU, FiLM, MultiplicativeInteraction, film, gated_fusion
 from zoo.fusion.tensor import LMF, MFB, TFN, low_rank_fusion, tensor_fusion
 
 B = 3

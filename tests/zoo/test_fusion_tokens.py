@@ -15,8 +15,13 @@ from absl.testing import parameterized
 
 from zoo import registry
 from zoo.fusion.basic import EarlyConcat
-from zoo.fusion.tokens import (BottleneckFusion, CoAttention, CrossModalAttention, ModalityTokenSelfAttention,
-                               PerceiverFusion)
+from zoo.fusion.tokens import (
+  BottleneckFusion,
+  CoAttention,
+  CrossModalAttention,
+  ModalityTokenSelfAttention,
+  PerceiverFusion,
+)
 
 B = 3
 _T = dict(features=8, num_heads=2, mlp_dim=16)

@@ -40,7 +40,7 @@ def test_dropout_acts_in_training_only():
   a = blk.apply(params, x, mask, deterministic=False, rngs={"dropout": jax.random.key(3)})
   b = blk.apply(params, x, mask, deterministic=False, rngs={"dropout": jax.random.key(4)})
   assert np.abs(a - det).max() > 1e-3 and np.abs(a - b).max() > 1e-3
-  with pytest.raises(Exception):  # training without a dropout key is an error, not a silent no-op
+  with pytest.raises(Exception):  # noqa: B017  training without a dropout key is an error (Flax's own type), not a silent no-op
     blk.apply(params, x, mask, deterministic=False)
 
 

@@ -14,7 +14,6 @@ from PIL import Image
 
 from zoo import audio, media, tokenizer
 
-
 # ------------------------------------------------------------------------------------------------ log-mel
 
 def _librosa_log_mel(x, sr, n_fft, hop, n_mels, eps=1e-10):

@@ -7,7 +7,8 @@ row gives one token per place, the input of the token fusions in zoo/fusion/toke
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax

@@ -10,8 +10,9 @@ zoo.fusion.catalog reads these (make_fusion, fuse); nothing there guesses from f
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 import flax.linen as nn
 

@@ -5,7 +5,8 @@ Pooled fusions take one vector per modality, `zs = [z_0 [B, d_0], z_1 [B, d_1], 
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax

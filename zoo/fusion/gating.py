@@ -5,7 +5,8 @@ modules keep their parameters in exactly those functions' layouts, so one parame
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax

@@ -7,7 +7,8 @@ equal the graded functions for M = 3.
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
