@@ -8,6 +8,7 @@ d 128×128) written by one loop, then one GEMM with 𝕎 reshaped to [d_x·d_y, 
 the GEMM alone on a precomputed outer product, the outer product alone, and the other contraction orders
 and chunkings tried, each checked against the einsum.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,18 +34,19 @@ def x_first(x, w, y):
 def i_chunks(x, w, y, c):
   """Σ over c slices of x's features: each outer product slice is c times smaller (fits in cache)."""
   n = x.shape[1] // c
-  return sum(outer(x[:, s:s + n], y) @ w[s:s + n].reshape(-1, w.shape[-1]) for s in range(0, x.shape[1], n))
+  return sum(outer(x[:, s : s + n], y) @ w[s : s + n].reshape(-1, w.shape[-1]) for s in range(0, x.shape[1], n))
 
 
 def batch_chunks(x, w, y, c):
   n = x.shape[0] // c
-  return jnp.concatenate([einsum(x[s:s + n], w, y[s:s + n]) for s in range(0, x.shape[0], n)], 0)
+  return jnp.concatenate([einsum(x[s : s + n], w, y[s : s + n]) for s in range(0, x.shape[0], n)], 0)
 
 
 def timed(f, *a, n=30):
   """Median and minimum ms of n consecutive calls after one untimed call (zoo_bench's timing, one block)."""
-  r = timed_blocks({"f": lambda: f(*a).block_until_ready()}, n, budget_s=float("inf"), rounds=1,
-                   pause_s=0.0, warm_s=0.0)["f"]
+  r = timed_blocks(
+    {"f": lambda: f(*a).block_until_ready()}, n, budget_s=float("inf"), rounds=1, pause_s=0.0, warm_s=0.0
+  )["f"]
   return r["median_ms"], r["min_ms"]
 
 
@@ -58,14 +60,16 @@ def main() -> int:
   x, y = jax.random.normal(k[0], (b, d)), jax.random.normal(k[1], (b, d))
   w = jax.random.normal(k[2], (d, d, d))
   ref = einsum(x, w, y)
-  flops = 2 * b * d ** 3
-  rows = [("the zoo's einsum (outer product, then one GEMM)", einsum, (x, w, y)),
-          ("  its GEMM alone, on a precomputed outer product", lambda o, w2: o @ w2, (outer(x, y), w.reshape(-1, d))),
-          ("  its outer product alone", outer, (x, y)),
-          ("x·𝕎 first, then the product with y", x_first, (x, w, y))]
+  flops = 2 * b * d**3
+  rows = [
+    ("the zoo's einsum (outer product, then one GEMM)", einsum, (x, w, y)),
+    ("  its GEMM alone, on a precomputed outer product", lambda o, w2: o @ w2, (outer(x, y), w.reshape(-1, d))),
+    ("  its outer product alone", outer, (x, y)),
+    ("x·𝕎 first, then the product with y", x_first, (x, w, y)),
+  ]
   rows += [(f"outer product in {c} slices of x", functools.partial(i_chunks, c=c), (x, w, y)) for c in (4, 16)]
   rows += [(f"batch in {c} chunks", functools.partial(batch_chunks, c=c), (x, w, y)) for c in (4, 16)]
-  print(f"B {b}, d_x = d_y = o = {d}: {flops / 1e9:.2f} GFLOP; outer product {b * d * d * 4 / 2 ** 20:.0f} MiB\n")
+  print(f"B {b}, d_x = d_y = o = {d}: {flops / 1e9:.2f} GFLOP; outer product {b * d * d * 4 / 2**20:.0f} MiB\n")
   print("| form | median ms | min ms | GFLOP/s (median) | max rel. error vs einsum |")
   print("|---|---:|---:|---:|---:|")
   for name, f, a in rows:

@@ -14,6 +14,7 @@ when torch imports (the twins' float32 agreement is checked on the CPU by tests/
 here the bf16 logits' distance and the share of equal tokens are recorded, not required).
 The JSON (benchmarks/results/gpu-<date>.json by default) records the date, the device name and versions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,11 @@ import zoo_bench  # noqa: E402
 
 def to_bf16(tree):
   """Every floating leaf of `tree` as bfloat16 (ints and bools unchanged)."""
+
   def cast(a):
     a = jnp.asarray(a)
     return a.astype(jnp.bfloat16) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
   return jax.tree.map(cast, tree)
 
 
@@ -63,9 +66,12 @@ def matmul_peak(n, repeats):
   ab = a.astype(jnp.bfloat16)
   bf = jax.jit(lambda x, y: jnp.dot(x, y, preferred_element_type=jnp.float32))
   f32 = jax.jit(lambda x, y: jnp.dot(x, y))
-  tf = lambda ms: 2 * n ** 3 / (ms / 1e3) / 1e12
-  return {"n": n, "bf16_tflops": tf(time_ms(lambda: bf(ab, ab).block_until_ready(), repeats)),
-          "f32_tflops": tf(time_ms(lambda: f32(a, a).block_until_ready(), repeats))}
+  tf = lambda ms: 2 * n**3 / (ms / 1e3) / 1e12
+  return {
+    "n": n,
+    "bf16_tflops": tf(time_ms(lambda: bf(ab, ab).block_until_ready(), repeats)),
+    "f32_tflops": tf(time_ms(lambda: f32(a, a).block_until_ready(), repeats)),
+  }
 
 
 def cudnn_attention(b, l, d, h, repeats):
@@ -118,18 +124,21 @@ def _torch_device():
 
 def _twin_timer(torch, dev, fn):
   """`fn` under bf16 autocast, waited for (CUDA runs asynchronously)."""
+
   def run():
     with torch.autocast(dev, dtype=torch.bfloat16):
       out = fn()
     if dev == "cuda":
       torch.cuda.synchronize()
     return out
+
   return run
 
 
 def model_rows(args, repeats, peak):
   """train/<model> and generate/encdec rows in bf16, each with its PyTorch twin where torch imports."""
   import model_bench
+
   torch, dev = _torch_device()
   mt = None
   if torch is not None:
@@ -152,6 +161,7 @@ def model_rows(args, repeats, peak):
       def zoo_step():
         holder["state"], _ = step_fn(holder["state"], s.batch, rng)
         jax.block_until_ready(holder["state"].params)
+
       row["ms"] = time_ms(zoo_step, repeats, 2.0)
       if mt is not None:
         twin, tstep = model_bench.torch_trainer(s, tcfg, device=dev)
@@ -164,7 +174,7 @@ def model_rows(args, repeats, peak):
       row["frac_bf16_peak"] = row["tflops"] / peak["bf16_tflops"]
     rows.append(row)
     print({k: row.get(k) for k in ("name", "ms", "torch_ms", "tflops", "error")}, flush=True)
-  for gb in ((1, 2) if args.dry_run else (1, 16)):
+  for gb in (1, 2) if args.dry_run else (1, 16):
     for beam in (1, 4):
       mode = "greedy" if beam == 1 else f"beam{beam}"
       if not keep(f"generate/encdec/{mode}"):
@@ -177,6 +187,7 @@ def model_rows(args, repeats, peak):
 def _generate_row(model_bench, mt, torch, dev, b, beam, args, repeats):
   """One generate/encdec row in bf16: tokens/s of the zoo's jitted loop and of the twin's cached loop."""
   from zoo import encdec
+
   mode = "greedy" if beam == 1 else f"beam{beam}"
   n = model_bench.GEN_TOKENS
   row = {"name": f"generate/encdec/{mode}", "shape": f"B{b} {n} tokens bf16"}
@@ -197,6 +208,7 @@ def _generate_row(model_bench, mt, torch, dev, b, beam, args, repeats):
       def gen():
         with torch.inference_mode():
           return twin.greedy(tb, n) if beam == 1 else twin.beam(tb, beam, n)[0]
+
       run = _twin_timer(torch, dev, gen)
       row["tokens_agree"] = float((run().cpu().numpy() == zt).mean())
       row["torch_ms"] = time_ms(run, repeats, 2.0)
@@ -212,8 +224,11 @@ def main(argv=None):
   ap.add_argument("--dry-run", action="store_true", help="tiny shapes, 2 repeats; runs on a CPU")
   ap.add_argument("--repeats", type=int, default=None)
   ap.add_argument("--only", default=None, help="regex on case names")
-  ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/gpu-<date>.json; "
-                  "--dry-run: not written unless given)")
+  ap.add_argument(
+    "--out",
+    default=None,
+    help="JSON path (default benchmarks/results/gpu-<date>.json; --dry-run: not written unless given)",
+  )
   args = ap.parse_args(argv)
   repeats = args.repeats or (2 if args.dry_run else 50)
   dev = jax.devices()[0]
@@ -222,9 +237,14 @@ def main(argv=None):
     return 2
   zoo_bench._imports()
   import flax
-  result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "dry_run": args.dry_run,
-            "device": {"platform": dev.platform, "kind": dev.device_kind, "count": jax.device_count()},
-            "versions": {"jax": jax.__version__, "flax": flax.__version__}, "dtype": "bfloat16"}
+
+  result = {
+    "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    "dry_run": args.dry_run,
+    "device": {"platform": dev.platform, "kind": dev.device_kind, "count": jax.device_count()},
+    "versions": {"jax": jax.__version__, "flax": flax.__version__},
+    "dtype": "bfloat16",
+  }
   result["peak"] = matmul_peak(256 if args.dry_run else 8192, repeats)
   print(f"peak: {result['peak']}", flush=True)
   rows = []
@@ -234,8 +254,11 @@ def main(argv=None):
     print(rows[-1], flush=True)
   # Models compute in bf16 through their config (parameters stay f32, as in training); the rest are cast.
   cases = [(c, True) for c in zoo_bench.all_cases(quick=args.dry_run, only=args.only, models=False)]
-  cases += [(c, False) for c in zoo_bench.model_cases(args.dry_run, dtype="bfloat16")
-            if not args.only or re.search(args.only, c.name)]
+  cases += [
+    (c, False)
+    for c in zoo_bench.model_cases(args.dry_run, dtype="bfloat16")
+    if not args.only or re.search(args.only, c.name)
+  ]
   for case, cast in cases:
     try:
       row = zoo_case(case, repeats, cast)
@@ -247,8 +270,9 @@ def main(argv=None):
     print({k: row.get(k) for k in ("name", "ms", "tflops", "error")}, flush=True)
   rows += model_rows(args, repeats, result["peak"])
   result["rows"] = rows
-  out = args.out or (None if args.dry_run else os.path.join(
-      HERE, "results", f"gpu-{datetime.date.today().isoformat()}.json"))
+  out = args.out or (
+    None if args.dry_run else os.path.join(HERE, "results", f"gpu-{datetime.date.today().isoformat()}.json")
+  )
   if out:
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:

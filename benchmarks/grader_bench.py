@@ -9,6 +9,7 @@ function broken) graded with --batch. Targets on the project's 2-core machine: w
 Floor: a bare Python process that imports numpy (and one that imports jax) started in the same sandbox,
 the least any per-submission grader could cost; every figure is also given as a ratio to it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ TARGET_BATCH_S = 40.0
 def run(args, env, cwd):
   """Runs `python -m grader ARGS`; returns (seconds, completed process)."""
   t = time.perf_counter()
-  proc = subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env,
-                        capture_output=True, text=True)
+  proc = subprocess.run(
+    [sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True
+  )
   took = time.perf_counter() - t
   if proc.returncode != 0:
     sys.exit(f"grader failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -79,14 +81,16 @@ def make_roster(folder: Path, n: int, seed: int = 0) -> None:
 def floor_seconds(mode: str, module: str, repeats: int = 5) -> float:
   """Median wall time to start `python -c "import MODULE"` in the grader's sandbox and see it exit."""
   from grader import isolation
+
   mode = isolation.detect(mode)
   times = []
   for _ in range(repeats):
     with tempfile.TemporaryDirectory(prefix="grader-floor-") as scratch:
       os.chmod(scratch, 0o777)
       t = time.perf_counter()
-      proc = isolation.spawn(mode, [sys.executable, "-c", f"import {module}"], scratch=Path(scratch),
-                             limits=isolation.Limits())
+      proc = isolation.spawn(
+        mode, [sys.executable, "-c", f"import {module}"], scratch=Path(scratch), limits=isolation.Limits()
+      )
       try:
         proc.communicate(timeout=120)
         times.append(time.perf_counter() - t)  # to its exit: the sweep in kill() is the grader's cost, not the floor's
@@ -99,13 +103,19 @@ def floor_seconds(mode: str, module: str, repeats: int = 5) -> float:
 
 def main() -> int:
   p = argparse.ArgumentParser(description="Time the grader: one submission cold and warm, then a batch.")
-  p.add_argument("--roster-sizes", default="40,200",
-                 help="comma-separated sizes of the generated rosters (default 40,200)")
+  p.add_argument(
+    "--roster-sizes", default="40,200", help="comma-separated sizes of the generated rosters (default 40,200)"
+  )
   p.add_argument("--workers", type=int, default=None, help="--workers for the batch (default: one per core)")
-  p.add_argument("--sandbox", default="auto", choices=("auto", "bwrap", "unshare", "plain"),
-                 help="isolation to benchmark (default auto: the strongest that works)")
-  p.add_argument("--also-solutions", action="store_true",
-                 help="also time solutions/ warm (they use jax.jit, so every call compiles)")
+  p.add_argument(
+    "--sandbox",
+    default="auto",
+    choices=("auto", "bwrap", "unshare", "plain"),
+    help="isolation to benchmark (default auto: the strongest that works)",
+  )
+  p.add_argument(
+    "--also-solutions", action="store_true", help="also time solutions/ warm (they use jax.jit, so every call compiles)"
+  )
   args = p.parse_args()
   with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
     tmp = Path(tmp)
@@ -125,10 +135,12 @@ def main() -> int:
     # A batch grades each student against one of K hidden draws: their references are computed once, by
     # the first batch (a one-student roster here), and cached; the timed batches below find them there.
     from grader.seed import VARIANTS
+
     k = int(env.get("GRADER_VARIANTS") or VARIANTS)
     make_roster(tmp / "roster-refs", 1)
-    refs, _ = run(["--batch", tmp / "roster-refs", "--out", tmp / "out-refs", "--sandbox", args.sandbox, *extra],
-                  env, tmp)
+    refs, _ = run(
+      ["--batch", tmp / "roster-refs", "--out", tmp / "out-refs", "--sandbox", args.sandbox, *extra], env, tmp
+    )
     figures.append((f"references of the K={k} variants (a batch of one, cold)", refs, None))
     sizes = [int(n) for n in args.roster_sizes.split(",") if n.strip()]
     throughput = []
@@ -150,8 +162,10 @@ def main() -> int:
     print(f"{what:55s} {seconds:7.2f} s  {seconds / floor_np:6.1f}x floor{verdict}")
   for n, took in throughput:
     per = took / n
-    print(f"batch of {n}: {n / took:.2f} submissions/s, {per:.2f} s each, {per / floor_np:.1f}x the numpy floor "
-          f"({per * (args.workers or os.cpu_count()) / floor_np:.1f}x per worker)")
+    print(
+      f"batch of {n}: {n / took:.2f} submissions/s, {per:.2f} s each, {per / floor_np:.1f}x the numpy floor "
+      f"({per * (args.workers or os.cpu_count()) / floor_np:.1f}x per worker)"
+    )
   return 0
 
 

@@ -23,6 +23,7 @@ Peak: the best (fastest repeat) f32 square matmul of several sizes, per library;
 better library's, so that no row reads above 100 %. Figures are medians of consecutive calls in blocks
 (zoo_bench.timed_blocks); they mean something only from a quiet machine (benchmarks/README.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,23 +52,31 @@ README = os.path.join(HERE, "README.md")
 BEGIN, END = "<!-- model_bench:begin -->", "<!-- model_bench:end -->"
 GEN_TOKENS = 32
 # (row name, zoo model, ModelConfig changes): the parallel model with three fusions of different shapes.
-MODELS = (("parallel", "parallel", {}), ("parallel+LMF", "parallel", {"fusion": "LMF"}),
-          ("parallel+GMU", "parallel", {"fusion": "GMU"}), ("serial", "serial", {}),
-          ("alignment", "alignment", {}), ("encdec", "encdec", {}))
+MODELS = (
+  ("parallel", "parallel", {}),
+  ("parallel+LMF", "parallel", {"fusion": "LMF"}),
+  ("parallel+GMU", "parallel", {"fusion": "GMU"}),
+  ("serial", "serial", {}),
+  ("alignment", "alignment", {}),
+  ("encdec", "encdec", {}),
+)
 
 
 def _torch():
   import torch
+
   return torch
 
 
 def _mt():
   import model_twins
+
   return model_twins
 
 
 # ------------------------------------------------------------------------------------------------
 # Peak.
+
 
 def matmul_peak(quick, torch):
   """Best f32 GFLOP/s of square matmuls per library (fastest repeat of each size, best size); both printed."""
@@ -81,13 +90,14 @@ def matmul_peak(quick, torch):
       ta = torch.randn(n, n)
       fns["torch_f32"] = lambda: torch.matmul(ta, ta)
     for k, v in zoo_bench.timed_blocks(fns, 6 if quick else 30, 2.0 if quick else 12.0).items():
-      res[k] = max(res.get(k, 0.0), 2 * n ** 3 / (v["min_ms"] / 1e3) / 1e9)
+      res[k] = max(res.get(k, 0.0), 2 * n**3 / (v["min_ms"] / 1e3) / 1e9)
   res["f32_peak"] = max(v for k, v in res.items() if k.endswith("_f32"))
   return res
 
 
 # ------------------------------------------------------------------------------------------------
 # Models, batches, optimizers.
+
 
 @dataclasses.dataclass
 class Setup:
@@ -102,6 +112,7 @@ class Setup:
 def setup(row, name, changes, quick, batch_size, dtype="float32"):
   """The model, its parameters and a labelled batch (default config, or TINY with --quick)."""
   from zoo import models
+
   cfg = (models.TINY if quick else models.ModelConfig()).replace(dtype=dtype, **changes)
   model = models.build(name, cfg)
   params = models.init_params(model, cfg, jax.random.key(0))
@@ -112,14 +123,19 @@ def setup(row, name, changes, quick, batch_size, dtype="float32"):
 def train_config():
   """The optimisation of `python -m zoo train`'s default preset (lr, warmup, decay, clipping, steps)."""
   from zoo import train
+
   return train.TrainConfig()
 
 
 def schedule_values(tcfg, n):
   """The learning rate of steps 0..n-1: the same warmup-cosine schedule zoo.train._optimizer builds."""
   sched = optax.warmup_cosine_decay_schedule(
-      init_value=0.0, peak_value=tcfg.learning_rate, warmup_steps=tcfg.warmup_steps,
-      decay_steps=max(tcfg.steps, tcfg.warmup_steps + 1), end_value=tcfg.learning_rate * 0.01)
+    init_value=0.0,
+    peak_value=tcfg.learning_rate,
+    warmup_steps=tcfg.warmup_steps,
+    decay_steps=max(tcfg.steps, tcfg.warmup_steps + 1),
+    end_value=tcfg.learning_rate * 0.01,
+  )
   return [float(sched(i)) for i in range(n)]
 
 
@@ -129,17 +145,22 @@ def zoo_step_fn(s, tcfg):
   from flax.training import train_state
 
   from zoo import encdec, train
+
   state = train_state.TrainState.create(apply_fn=s.model.apply, params=s.params, tx=train.make_optimizer(tcfg))
   if s.name != "encdec":
     fn = functools.partial(train.train_step, contrastive_weight=tcfg.contrastive_weight)
   else:
+
     def fn(state, batch, rng):
       def loss(p):
-        logits, _ = state.apply_fn({"params": p}, batch, train=True,
-                                   rngs={"dropout": jax.random.fold_in(rng, state.step)})
+        logits, _ = state.apply_fn(
+          {"params": p}, batch, train=True, rngs={"dropout": jax.random.fold_in(rng, state.step)}
+        )
         return encdec.sequence_loss(logits, batch["target"])
+
       value, grads = jax.value_and_grad(loss)(state.params)
       return state.apply_gradients(grads=grads), {"loss": value}
+
   return jax.jit(fn, donate_argnums=0), state
 
 
@@ -148,8 +169,9 @@ def torch_trainer(s, tcfg, params=None, device="cpu"):
   torch, mt = _torch(), _mt()
   twin = mt.build(s.name, s.cfg, s.params if params is None else params).to(device).train()
   tb = mt.batch_to_torch(s.batch, device)
-  opt = torch.optim.AdamW(twin.parameters(), lr=tcfg.learning_rate, betas=(0.9, 0.999), eps=1e-8,
-                          weight_decay=tcfg.weight_decay, fused=True)
+  opt = torch.optim.AdamW(
+    twin.parameters(), lr=tcfg.learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=tcfg.weight_decay, fused=True
+  )
   lrs = schedule_values(tcfg, tcfg.steps)
   sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: lrs[min(i, len(lrs) - 1)] / tcfg.learning_rate)
 
@@ -161,6 +183,7 @@ def torch_trainer(s, tcfg, params=None, device="cpu"):
     opt.step()
     sched.step()
     return loss
+
   return twin, step
 
 
@@ -215,19 +238,26 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=2e-2, noise=1e-6):
       if r > worst:
         worst, worst_name = r, k
   ok = not moved_only_one and worst <= rtol and np.allclose(z_losses, t_losses, rtol=1e-4)
-  return {"adamw_check": "passed" if ok else "FAILED", "adamw_steps": steps,
-          "adamw_worst_rel_diff": worst, "adamw_worst_tensor": worst_name, "adamw_rtol": rtol,
-          "adamw_noise_entries_left_out": left_out, "adamw_zero_gradient_entries_left_out": zero,
-          "moved_in_one_library_only": moved_only_one,
-          "loss_zoo": z_losses, "loss_torch": t_losses}
+  return {
+    "adamw_check": "passed" if ok else "FAILED",
+    "adamw_steps": steps,
+    "adamw_worst_rel_diff": worst,
+    "adamw_worst_tensor": worst_name,
+    "adamw_rtol": rtol,
+    "adamw_noise_entries_left_out": left_out,
+    "adamw_zero_gradient_entries_left_out": zero,
+    "moved_in_one_library_only": moved_only_one,
+    "loss_zoo": z_losses,
+    "loss_torch": t_losses,
+  }
 
 
 # ------------------------------------------------------------------------------------------------
 # Rows.
 
+
 def _time(fns, args):
-  return zoo_bench.timed_blocks(fns, args.repeats, args.budget, pause_s=0.0 if args.quick else 0.2,
-                                warm_s=args.warm_s)
+  return zoo_bench.timed_blocks(fns, args.repeats, args.budget, pause_s=0.0 if args.quick else 0.2, warm_s=args.warm_s)
 
 
 def _finish(row, timings, peak, per_call=None):
@@ -262,9 +292,11 @@ def forward_row(s, args, peak, torch):
       got = twin(tb)[0].numpy()
     row["twin_rel_err"] = float(np.abs(got - ref).max() / (np.abs(ref).max() or 1.0))
     if row["twin_rel_err"] <= 1e-4:
+
       def run():
         with torch.inference_mode():
           twin(tb)
+
       fns["torch"] = run
     else:
       row["torch"] = "twin disagrees with the zoo: not timed"
@@ -274,9 +306,12 @@ def forward_row(s, args, peak, torch):
 def train_row(s, args, peak, torch):
   """One AdamW step, steady state, same batch; the AdamW check first."""
   tcfg = train_config()
-  row = {"name": f"train/{s.row}", "shape": f"B{s.batch['text'].shape[0]} {args.config_name}",
-         "optimizer": f"clip {tcfg.grad_clip}, adamw lr {tcfg.learning_rate} wd {tcfg.weight_decay}, "
-                      f"warmup {tcfg.warmup_steps} + cosine to {tcfg.steps}"}
+  row = {
+    "name": f"train/{s.row}",
+    "shape": f"B{s.batch['text'].shape[0]} {args.config_name}",
+    "optimizer": f"clip {tcfg.grad_clip}, adamw lr {tcfg.learning_rate} wd {tcfg.weight_decay}, "
+    f"warmup {tcfg.warmup_steps} + cosine to {tcfg.steps}",
+  }
   step_fn, state = zoo_step_fn(s, tcfg)
   rng = jax.random.key(2)
   row["flops"] = zoo_bench.flops_of(step_fn.lower(state, s.batch, rng).compile())
@@ -285,6 +320,7 @@ def train_row(s, args, peak, torch):
   def zoo_step():
     holder["state"], m = step_fn(holder["state"], s.batch, rng)
     jax.block_until_ready(holder["state"].params)
+
   fns = {"zoo": zoo_step}
   if torch is not None:
     row.update(adamw_check(s, tcfg, step_fn, state))
@@ -298,6 +334,7 @@ def train_row(s, args, peak, torch):
 def generation_setup(quick, batch_size, dtype="float32"):
   """The encoder-decoder with room for 32 tokens, EOS and PAD embeddings zeroed (no sequence ends)."""
   from zoo import models
+
   s = setup("encdec", "encdec", {"target_len": GEN_TOKENS}, quick, batch_size, dtype)
   emb = s.params["decoder"]["embed"]["embedding"]
   emb = emb.at[jnp.array([_mt_ids()["PAD"], _mt_ids()["EOS"]])].set(0.0)
@@ -308,6 +345,7 @@ def generation_setup(quick, batch_size, dtype="float32"):
 
 def _mt_ids():
   from zoo import tokenizer
+
   return {"PAD": tokenizer.PAD, "EOS": tokenizer.EOS}
 
 
@@ -319,10 +357,14 @@ def ran_all_steps(tokens):
 def generate_row(s, beam, args, torch):
   """Greedy (beam=1) or beam search: the zoo's jitted loop against the twin's cached eager loop."""
   from zoo import encdec
+
   b = s.batch["text"].shape[0]
   mode = "greedy" if beam == 1 else f"beam{beam}"
-  row = {"name": f"generate/encdec/{mode}", "shape": f"B{b} {GEN_TOKENS} tokens {args.config_name}",
-         "torch_mode": "eager (torch.compile not used: the cache grows by one position a step)"}
+  row = {
+    "name": f"generate/encdec/{mode}",
+    "shape": f"B{b} {GEN_TOKENS} tokens {args.config_name}",
+    "torch_mode": "eager (torch.compile not used: the cache grows by one position a step)",
+  }
   if beam == 1:
     zoo_fn = lambda: encdec.greedy_decode(s.model, s.params, s.batch, GEN_TOKENS)
   else:
@@ -338,6 +380,7 @@ def generate_row(s, beam, args, torch):
     def run():
       with torch.inference_mode():
         return twin.greedy(tb, GEN_TOKENS) if beam == 1 else twin.beam(tb, beam, GEN_TOKENS)[0]
+
     tt = run().numpy()
     row["tokens_agree"] = float((tt == zt).mean())
     if row["tokens_agree"] == 1.0 and row["all_steps_ran"]:
@@ -349,6 +392,7 @@ def generate_row(s, beam, args, torch):
 
 # ------------------------------------------------------------------------------------------------
 # The run.
+
 
 def _safe(fn, name):
   t0 = time.perf_counter()
@@ -374,11 +418,21 @@ def measure(args):
   if torch is not None:
     torch.manual_seed(0)
   import flax
-  info = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "quick": args.quick,
-          "machine": zoo_bench.machine(), "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
-          "versions": {"jax": jax.__version__, "flax": flax.__version__, "optax": optax.__version__,
-                       "torch": torch.__version__ if torch else None},
-          "torch_threads": torch.get_num_threads() if torch else None, "loadavg_start": os.getloadavg()}
+
+  info = {
+    "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    "quick": args.quick,
+    "machine": zoo_bench.machine(),
+    "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
+    "versions": {
+      "jax": jax.__version__,
+      "flax": flax.__version__,
+      "optax": optax.__version__,
+      "torch": torch.__version__ if torch else None,
+    },
+    "torch_threads": torch.get_num_threads() if torch else None,
+    "loadavg_start": os.getloadavg(),
+  }
   info["peak"] = matmul_peak(args.quick, torch)
   print(f"f32 matmul peak, GFLOP/s: {info['peak']}", flush=True)
   keep = lambda n: not args.only or re.search(args.only, n)
@@ -387,14 +441,16 @@ def measure(args):
     for row, name, changes in MODELS:
       for kind, fn in (("forward", forward_row), ("train", train_row)):
         if keep(f"{kind}/{row}"):
-          rows.append(_safe(lambda: fn(setup(row, name, changes, args.quick, bsz), args, info["peak"], torch),
-                            f"{kind}/{row}"))
+          rows.append(
+            _safe(lambda: fn(setup(row, name, changes, args.quick, bsz), args, info["peak"], torch), f"{kind}/{row}")
+          )
   for bsz in args.gen_batches:
     for beam in (1, 4):
       mode = "greedy" if beam == 1 else f"beam{beam}"
       if keep(f"generate/encdec/{mode}"):
-        rows.append(_safe(lambda: generate_row(generation_setup(args.quick, bsz), beam, args, torch),
-                          f"generate/encdec/{mode}"))
+        rows.append(
+          _safe(lambda: generate_row(generation_setup(args.quick, bsz), beam, args, torch), f"generate/encdec/{mode}")
+        )
   info["rows"] = rows
   info["loadavg_end"] = os.getloadavg()
   return info
@@ -415,14 +471,18 @@ def _f(x, digits=3):
 def markdown(run):
   """The README's table for one run."""
   p = run["peak"]
-  lines = [f"Run {run['date']} on {run['machine']['cpu']} ({run['machine']['cores']} cores), "
-           f"jax {run['versions']['jax']}, flax {run['versions']['flax']}, optax {run['versions']['optax']}, "
-           f"torch {run['versions']['torch']}; load average {run['loadavg_start'][0]:.1f} at the start, "
-           f"{run['loadavg_end'][0]:.1f} at the end.", "",
-           f"f32 matmul peak in the same run (best repeat of square {p['sizes']}): jax {p.get('jax_f32', 0):.0f}, "
-           f"torch {p.get('torch_f32', 0):.0f} GFLOP/s; \"% peak\" is of the better, {p['f32_peak']:.0f}.", "",
-           "| row | shape | zoo ms | torch ms | torch/zoo | zoo per s | torch per s | zoo % peak | torch % peak | check |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+  lines = [
+    f"Run {run['date']} on {run['machine']['cpu']} ({run['machine']['cores']} cores), "
+    f"jax {run['versions']['jax']}, flax {run['versions']['flax']}, optax {run['versions']['optax']}, "
+    f"torch {run['versions']['torch']}; load average {run['loadavg_start'][0]:.1f} at the start, "
+    f"{run['loadavg_end'][0]:.1f} at the end.",
+    "",
+    f"f32 matmul peak in the same run (best repeat of square {p['sizes']}): jax {p.get('jax_f32', 0):.0f}, "
+    f"torch {p.get('torch_f32', 0):.0f} GFLOP/s; \"% peak\" is of the better, {p['f32_peak']:.0f}.",
+    "",
+    "| row | shape | zoo ms | torch ms | torch/zoo | zoo per s | torch per s | zoo % peak | torch % peak | check |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+  ]
   for r in run["rows"]:
     if "error" in r:
       lines.append(f"| {r['name']} | | {r['error']} | | | | | | | |")
@@ -430,12 +490,20 @@ def markdown(run):
     unit = "steps_per_s" if "zoo_steps_per_s" in r else "tokens_per_s" if "zoo_tokens_per_s" in r else None
     per = lambda k: _f(r.get(f"{k}_{unit}")) if unit else ""
     pct = lambda k: f"{100 * r[f'{k}_frac_peak']:.0f}" if f"{k}_frac_peak" in r else ""
-    check = (r.get("adamw_check", "") + (f" ({r['adamw_worst_rel_diff']:.1e})" if "adamw_worst_rel_diff" in r else "")
-             if "adamw_check" in r else f"tokens agree {r['tokens_agree']:.2f}" if "tokens_agree" in r
-             else f"rel err {r['twin_rel_err']:.1e}" if "twin_rel_err" in r else "")
+    check = (
+      r.get("adamw_check", "") + (f" ({r['adamw_worst_rel_diff']:.1e})" if "adamw_worst_rel_diff" in r else "")
+      if "adamw_check" in r
+      else f"tokens agree {r['tokens_agree']:.2f}"
+      if "tokens_agree" in r
+      else f"rel err {r['twin_rel_err']:.1e}"
+      if "twin_rel_err" in r
+      else ""
+    )
     ratio = f"{r['speedup_vs_torch']:.2f}" if "speedup_vs_torch" in r else r.get("torch", "")
-    lines.append(f"| {r['name']} | {r['shape']} | {_f(r['zoo_ms'])} | {_f(r.get('torch_ms'))} | {ratio} | "
-                 f"{per('zoo')} | {per('torch')} | {pct('zoo')} | {pct('torch')} | {check} |")
+    lines.append(
+      f"| {r['name']} | {r['shape']} | {_f(r['zoo_ms'])} | {_f(r.get('torch_ms'))} | {ratio} | "
+      f"{per('zoo')} | {per('torch')} | {pct('zoo')} | {pct('torch')} | {check} |"
+    )
   return "\n".join(lines)
 
 
@@ -445,7 +513,7 @@ def write_readme(run, path=README):
     text = f.read()
   block = f"{BEGIN}\n{markdown(run)}\n{END}"
   if BEGIN in text and END in text:
-    text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
   else:
     text += "\n" + block + "\n"
   with open(path, "w") as f:
@@ -472,8 +540,12 @@ def parse_args(argv=None):
   ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   ap.add_argument("--quick", action="store_true", help="TINY config, batch 2, 2 repeats (a smoke test)")
   ap.add_argument("--only", default=None, help="regex on row names, e.g. 'train/(serial|parallel)$'")
-  ap.add_argument("--batches", type=_ints, default=None,
-                  help="batch sizes of the forward/ and train/ rows, comma-separated (default 32,256)")
+  ap.add_argument(
+    "--batches",
+    type=_ints,
+    default=None,
+    help="batch sizes of the forward/ and train/ rows, comma-separated (default 32,256)",
+  )
   ap.add_argument("--gen-batches", type=_ints, default=None, help="batch sizes of generate/ rows (default 1,16)")
   ap.add_argument("--repeats", type=int, default=None, help="timed calls per library (default 30; 2 with --quick)")
   ap.add_argument("--budget", type=float, default=None, help="seconds per row before stopping early (default 8)")

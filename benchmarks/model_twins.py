@@ -13,6 +13,7 @@ every step, which is part of what `model_bench.py` measures).
 `model_bench.py` and tests/zoo/test_bench_model_twins.py check every twin against the zoo on the same
 parameters and inputs before anything is timed. Nothing in `zoo` imports this file (torch is optional).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ from torch import nn
 
 LN_EPS = 1e-6  # flax.linen.LayerNorm's epsilon (PyTorch's default is 1e-5)
 PAD, BOS, EOS = 0, 1, 2  # zoo.tokenizer's ids (checked against it in the tests)
-NEG_INF = -1.0e9        # zoo.encdec's finite -inf for finished beams
+NEG_INF = -1.0e9  # zoo.encdec's finite -inf for finished beams
 
 
 def tensor(a):
@@ -97,6 +98,7 @@ def _pad_mask(mask_BxL):
 # ------------------------------------------------------------------------------------------------
 # Encoders (zoo.encoders).
 
+
 class Block(nn.Module):
   """zoo.encoders.EncoderBlock: pre-LN, x + MHA(LN(x)), x + MLP(LN(x))."""
 
@@ -142,7 +144,7 @@ class TextEncoder(nn.Module):
 
   def forward(self, text_BxL, prefix=None, prefix_mask=None):
     mask = text_BxL != PAD
-    x = self.embed(text_BxL) + self.pos[:, :text_BxL.shape[1]]
+    x = self.embed(text_BxL) + self.pos[:, : text_BxL.shape[1]]
     if prefix is not None:
       x, mask = torch.cat([prefix, x], 1), torch.cat([prefix_mask, mask], 1)
     return _outputs(self.transformer(x, mask), mask)
@@ -176,6 +178,7 @@ class AudioEncoder(nn.Module):
   def __init__(self, p, cfg):
     super().__init__()
     from zoo import audio as audio_lib
+
     self.n_fft, self.hop = cfg.n_fft, cfg.hop
     self.register_buffer("window", 0.5 - 0.5 * torch.cos(2 * math.pi * torch.arange(cfg.n_fft) / cfg.n_fft))
     self.register_buffer("mel_fb", tensor(audio_lib.mel_filterbank(cfg.n_mels, cfg.n_fft, cfg.sample_rate)))
@@ -213,19 +216,20 @@ class AudioEncoder(nn.Module):
 
 def encoders(p, cfg):
   """The encoder of each modality in cfg.modalities, as an nn.ModuleDict (the zoo's order)."""
-  make = {"text": lambda q: TextEncoder(q), "image": lambda q: ImageEncoder(q),
-          "audio": lambda q: AudioEncoder(q, cfg)}
+  make = {"text": lambda q: TextEncoder(q), "image": lambda q: ImageEncoder(q), "audio": lambda q: AudioEncoder(q, cfg)}
   return nn.ModuleDict({m: make[m](p[f"{m}_encoder"]) for m in cfg.modalities})
 
 
 def audio_times(cfg):
   """Each audio token's centre in seconds (zoo.encoders.audio_token_times: a constant of the config)."""
   from zoo.encoders import audio_token_times
+
   return tensor(audio_token_times(cfg))
 
 
 # ------------------------------------------------------------------------------------------------
 # Pooled fusions of the parallel model.
+
 
 class LateConcat(nn.Module):
   """Linear([z_0; …; z_M])."""
@@ -280,6 +284,7 @@ POOLED_FUSIONS = {"LateConcat": LateConcat, "LMF": LMF, "GMU": GMU}
 
 # ------------------------------------------------------------------------------------------------
 # The architectures (zoo.architectures).
+
 
 class ParallelTwin(nn.Module):
   """Encoders side by side, a pooled fusion of their pooled vectors, a linear head."""
@@ -392,7 +397,11 @@ class AlignmentTwin(nn.Module):
         streams.append(enc[m]["pooled"].unsqueeze(1).expand(b, l, -1))
       else:
         n = mask.sum(1).clamp(min=1).to(torch.float32)
-        t_dst = (torch.arange(l, dtype=torch.float32, device=mask.device) + 0.5) * (cfg.audio_len / cfg.sample_rate) / n[:, None]
+        t_dst = (
+          (torch.arange(l, dtype=torch.float32, device=mask.device) + 0.5)
+          * (cfg.audio_len / cfg.sample_rate)
+          / n[:, None]
+        )
         streams.append(interp(t_dst, self.times, enc[m]["tokens"]))
     fused = self.fusion(torch.cat([x * mask.unsqueeze(-1) for x in streams], -1))
     x = self.transformer(self.fused_in(fused), mask)
@@ -401,6 +410,7 @@ class AlignmentTwin(nn.Module):
 
 # ------------------------------------------------------------------------------------------------
 # The encoder-decoder (zoo.encdec), with its own cache for generation.
+
 
 class DecoderBlock(nn.Module):
   """Pre-LN: causal self-attention, cross-attention to the memory, MLP."""
@@ -433,8 +443,8 @@ class DecoderBlock(nn.Module):
     """One token through the block: writes its key and value at position i of `cache` ([B, H, T, d] ×2)."""
     sa, ca = self.self_attn, self.cross_attn
     q, k, v = F.linear(self.ln1(y_Bx1xD), sa.in_proj_weight, sa.in_proj_bias).chunk(3, -1)
-    cache[0][:, :, i:i + 1], cache[1][:, :, i:i + 1] = self._heads(k), self._heads(v)
-    a = F.scaled_dot_product_attention(self._heads(q), cache[0][:, :, :i + 1], cache[1][:, :, :i + 1])
+    cache[0][:, :, i : i + 1], cache[1][:, :, i : i + 1] = self._heads(k), self._heads(v)
+    a = F.scaled_dot_product_attention(self._heads(q), cache[0][:, :, : i + 1], cache[1][:, :, : i + 1])
     y = y_Bx1xD + sa.out_proj(a.transpose(1, 2).flatten(2))
     w_q, b_q = ca.in_proj_weight.chunk(3)[0], ca.in_proj_bias.chunk(3)[0]
     q = self._heads(F.linear(self.ln2(y), w_q, b_q))

@@ -12,6 +12,7 @@ custom calls, copies) and XLA's FLOP count. Small models are many small operatio
 fixed dispatch and, when it is split over cores, a thread hand-off (benchmarks/README.md, "Small
 calls"), so the count over the step time says how much of it is fixed cost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,16 +42,16 @@ def thread_cpu():
         stat = f.read()
     except OSError:
       continue  # a thread that ended
-    name = stat[stat.index("(") + 1:stat.rindex(")")]
-    fields = stat[stat.rindex(")") + 2:].split()
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()
     out[tid] = (name, (int(fields[11]) + int(fields[12])) / TICK)  # utime + stime
   return out
 
 
 def hlo_summary(text):
   """Counts of the entry computation's instructions by opcode (what runs one after another per step)."""
-  entry = text[text.index("ENTRY"):]
-  entry = entry[:entry.index("\n}") if "\n}" in entry else len(entry)]
+  entry = text[text.index("ENTRY") :]
+  entry = entry[: entry.index("\n}") if "\n}" in entry else len(entry)]
   ops = collections.Counter()
   for line in entry.splitlines()[1:]:
     m = re.search(r"=\s*\S+\s+([a-z\-]+)\(", line)
@@ -61,7 +62,9 @@ def hlo_summary(text):
 
 def main(argv=None):
   ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  ap.add_argument("--model", default="parallel", help="a model_bench.MODELS row: " + ", ".join(r for r, _, _ in model_bench.MODELS))
+  ap.add_argument(
+    "--model", default="parallel", help="a model_bench.MODELS row: " + ", ".join(r for r, _, _ in model_bench.MODELS)
+  )
   ap.add_argument("--batch", type=int, default=32)
   ap.add_argument("--steps", type=int, default=20)
   ap.add_argument("--quick", action="store_true", help="TINY config")
@@ -95,13 +98,19 @@ def main(argv=None):
   cost = compiled.cost_analysis()
   cost = (cost[0] if isinstance(cost, (list, tuple)) else cost) or {}
   moved = float(cost.get("bytes accessed", 0.0))
-  print(f"train/{row} B{args.batch}: {1e3 * wall:.1f} ms/step wall, {1e3 * total:.1f} ms CPU/step "
-        f"({total / wall:.2f} cores busy), {flops / 1e9:.2f} GFLOP/step -> {flops / wall / 1e9:.0f} GFLOP/s")
-  print(f"XLA's bytes accessed: {moved / 1e9:.2f} GB/step ({flops / max(moved, 1):.1f} FLOP/byte), "
-        f"{moved / wall / 1e9:.1f} GB/s at this step time")
+  print(
+    f"train/{row} B{args.batch}: {1e3 * wall:.1f} ms/step wall, {1e3 * total:.1f} ms CPU/step "
+    f"({total / wall:.2f} cores busy), {flops / 1e9:.2f} GFLOP/step -> {flops / wall / 1e9:.0f} GFLOP/s"
+  )
+  print(
+    f"XLA's bytes accessed: {moved / 1e9:.2f} GB/step ({flops / max(moved, 1):.1f} FLOP/byte), "
+    f"{moved / wall / 1e9:.1f} GB/s at this step time"
+  )
   print("threads (ms CPU per step): " + ", ".join(f"{n} {1e3 * c:.1f}" for c, n in busy[:8]))
-  print(f"entry computation: {sum(ops.values())} operations per step: "
-        + ", ".join(f"{k} {v}" for k, v in ops.most_common(8)))
+  print(
+    f"entry computation: {sum(ops.values())} operations per step: "
+    + ", ".join(f"{k} {v}" for k, v in ops.most_common(8))
+  )
   print(f"per operation: {1e3 * wall / max(sum(ops.values()), 1):.3f} ms of wall time on average")
   return 0
 

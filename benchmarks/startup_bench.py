@@ -15,6 +15,7 @@ also rewrites the table between the markers in benchmarks/README.md.
     .venv/bin/python benchmarks/startup_bench.py                 # parallel model, default preset
     .venv/bin/python benchmarks/startup_bench.py --model encdec --args "--beam 4"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOALS = {"warm": 3.0, "cold": 6.0, "refs": 3.0}
 # One seed and variant of every assignment's cases, their references computed (no reference cache).
-REFS_CODE = ("from grader import grade; grade.load_caseset('startup-bench', variant=0, use_cache=False, "
-             "assignment_name='all')")
+REFS_CODE = (
+  "from grader import grade; grade.load_caseset('startup-bench', variant=0, use_cache=False, assignment_name='all')"
+)
 
 
 def timed(cmd: list[str], env: dict) -> tuple[float, float]:
@@ -63,9 +65,13 @@ def measure(model: str, extra: list[str], repeats: int, references: bool = True)
     for _ in range(repeats):
       with tempfile.TemporaryDirectory() as cache:
         env = dict(base_env, MMZOO_COMPILE_CACHE=cache)
-        for kind, cmd, e in (("import", [py, "-c", "import jax, flax.linen"], base_env), ("cold", infer, env),
-                             ("warm", infer, env), ("nocache", infer + ["--no-compile-cache"], base_env),
-                             ("refs", refs, refs_env)):
+        for kind, cmd, e in (
+          ("import", [py, "-c", "import jax, flax.linen"], base_env),
+          ("cold", infer, env),
+          ("warm", infer, env),
+          ("nocache", infer + ["--no-compile-cache"], base_env),
+          ("refs", refs, refs_env),
+        ):
           if kind in runs:
             wall, used = timed(cmd, e)
             runs[kind].append(wall)
@@ -74,32 +80,49 @@ def measure(model: str, extra: list[str], repeats: int, references: bool = True)
   med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
   ratios = {k: med[k] / med["import"] for k in kinds[1:]}
   cpu_ratios = {k: med_cpu[k] / med_cpu["import"] for k in kinds[1:]}
-  return {"command": shlex.join(["python", "-m", "zoo", "infer", model, "--random", *extra]),
-          "repeats": repeats, "runs_s": runs, "median_s": med, "ratio_to_import": ratios,
-          "cpu_s": cpu, "median_cpu_s": med_cpu, "cpu_ratio_to_import": cpu_ratios,
-          "load_average": os.getloadavg(), "cpus": os.cpu_count(),
-          "goals": GOALS, "met": {k: ratios[k] <= g for k, g in GOALS.items() if k in ratios},
-          "references": REFS_CODE if references else None,
-          "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
+  return {
+    "command": shlex.join(["python", "-m", "zoo", "infer", model, "--random", *extra]),
+    "repeats": repeats,
+    "runs_s": runs,
+    "median_s": med,
+    "ratio_to_import": ratios,
+    "cpu_s": cpu,
+    "median_cpu_s": med_cpu,
+    "cpu_ratio_to_import": cpu_ratios,
+    "load_average": os.getloadavg(),
+    "cpus": os.cpu_count(),
+    "goals": GOALS,
+    "met": {k: ratios[k] <= g for k, g in GOALS.items() if k in ratios},
+    "references": REFS_CODE if references else None,
+    "python": sys.version.split()[0],
+    "date": time.strftime("%Y-%m-%d"),
+  }
 
 
 def table(res: dict) -> str:
   """The README table of one result."""
   med, ratio = res["median_s"], res["ratio_to_import"]
   mcpu, rcpu = res["median_cpu_s"], res["cpu_ratio_to_import"]
-  rows = ["| run | median wall (s) | wall ratio to the import | median CPU (s) | CPU ratio | goal (wall) |",
-          "|---|---|---|---|---|---|",
-          f"| `python -c \"import jax, flax.linen\"` | {med['import']:.2f} | 1.0 | {mcpu['import']:.2f} | 1.0 | |"]
-  for k, what in (("warm", "warm (second run, same cache folder)"), ("cold", "cold (empty cache folder)"),
-                  ("nocache", "`--no-compile-cache`"),
-                  ("refs", "grader references, one seed+variant, `--assignment all`, warm compilation cache")):
+  rows = [
+    "| run | median wall (s) | wall ratio to the import | median CPU (s) | CPU ratio | goal (wall) |",
+    "|---|---|---|---|---|---|",
+    f"| `python -c \"import jax, flax.linen\"` | {med['import']:.2f} | 1.0 | {mcpu['import']:.2f} | 1.0 | |",
+  ]
+  for k, what in (
+    ("warm", "warm (second run, same cache folder)"),
+    ("cold", "cold (empty cache folder)"),
+    ("nocache", "`--no-compile-cache`"),
+    ("refs", "grader references, one seed+variant, `--assignment all`, warm compilation cache"),
+  ):
     if k not in med:
       continue
     goal = f"≤ {GOALS[k]:.0f}x: {'met' if res['met'][k] else 'NOT met'}" if k in GOALS else ""
     rows.append(f"| {what} | {med[k]:.2f} | {ratio[k]:.2f} | {mcpu[k]:.2f} | {rcpu[k]:.2f} | {goal} |")
   load = ", ".join(f"{x:.1f}" for x in res["load_average"])
-  return "\n".join(rows) + (f"\n\n`{res['command']}`, median of {res['repeats']} fresh processes each, "
-                            f"{res['date']}; {res['cpus']} CPUs, load average at the end {load}.")
+  return "\n".join(rows) + (
+    f"\n\n`{res['command']}`, median of {res['repeats']} fresh processes each, "
+    f"{res['date']}; {res['cpus']} CPUs, load average at the end {load}."
+  )
 
 
 def main(argv=None) -> int:
@@ -107,8 +130,11 @@ def main(argv=None) -> int:
   p.add_argument("--model", default="parallel", help="model to run (default: %(default)s)")
   p.add_argument("--args", default="", help="more `zoo infer` arguments, one string, e.g. \"--beam 4\"")
   p.add_argument("--repeats", type=int, default=3, help="fresh processes per kind (default: %(default)s)")
-  p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "startup.json"),
-                 help="JSON output (default: results/startup.json)")
+  p.add_argument(
+    "--out",
+    default=os.path.join(ROOT, "benchmarks", "results", "startup.json"),
+    help="JSON output (default: results/startup.json)",
+  )
   p.add_argument("--readme", action="store_true", help="rewrite the table in benchmarks/README.md")
   p.add_argument("--no-references", action="store_true", help="skip the grader references' row")
   args = p.parse_args(argv)

@@ -13,6 +13,7 @@ Each configuration is a child `zoo_bench.py --only REGEX` run (same cases, same 
                 the first calls after idling, where each library's workers must wake up
 It prints jitted zoo and PyTorch medians side by side, and each library's speed-up from the extra cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_ONLY = ("fusion/(LateConcat|Sum|FiLM|GMU|LMF|EarlyConcat|FixedWeightFusion|MultiplicativeInteraction)$"
-                "|fusion/(film|low_rank_fusion|weighted_sum|gated_fusion)$|model/proj")
-CONFIGS = (("one core", {}, {0}, []), ("all cores", {}, None, []),
-           ("all, passive", {"OMP_WAIT_POLICY": "PASSIVE"}, None, []), ("all, cold", {}, None, ["--warm-s", "0"]))
+DEFAULT_ONLY = (
+  "fusion/(LateConcat|Sum|FiLM|GMU|LMF|EarlyConcat|FixedWeightFusion|MultiplicativeInteraction)$"
+  "|fusion/(film|low_rank_fusion|weighted_sum|gated_fusion)$|model/proj"
+)
+CONFIGS = (
+  ("one core", {}, {0}, []),
+  ("all cores", {}, None, []),
+  ("all, passive", {"OMP_WAIT_POLICY": "PASSIVE"}, None, []),
+  ("all, cold", {}, None, ["--warm-s", "0"]),
+)
 
 
 def _pin(cpus: set | None):
@@ -40,8 +47,19 @@ def _pin(cpus: set | None):
 def run_config(only: str, env_extra: dict, cpus: set | None, extra: list, out: Path) -> dict:
   """One child zoo_bench run; its rows by case name."""
   env = {**os.environ, **env_extra}
-  cmd = [sys.executable, str(HERE / "zoo_bench.py"), "--only", only, "--xla", "default", "--no-readme",
-         "--no-cache-check", "--out", str(out), *extra]
+  cmd = [
+    sys.executable,
+    str(HERE / "zoo_bench.py"),
+    "--only",
+    only,
+    "--xla",
+    "default",
+    "--no-readme",
+    "--no-cache-check",
+    "--out",
+    str(out),
+    *extra,
+  ]
   subprocess.run(cmd, env=env, check=True, preexec_fn=_pin(cpus), stdout=subprocess.DEVNULL)
   run = next(iter(json.loads(out.read_text())["runs"].values()))
   return {r["name"]: r for r in run["rows"] if "jit_ms" in r}
@@ -66,8 +84,9 @@ def handoff() -> int:
   print("| where | jit x*2, [512, 256] f32, median µs | XLA's loop split (outer_dimension_partitions) |")
   print("|---|---:|---|")
   for name, cpus in (("one core", {0}), ("all cores", None)):
-    out = subprocess.run([sys.executable, "-c", HANDOFF], check=True, capture_output=True, text=True,
-                         preexec_fn=_pin(cpus)).stdout.split(maxsplit=1)
+    out = subprocess.run(
+      [sys.executable, "-c", HANDOFF], check=True, capture_output=True, text=True, preexec_fn=_pin(cpus)
+    ).stdout.split(maxsplit=1)
     print(f"| {name} | {out[0]} | {out[1].strip()} |")
   try:
     import torch
@@ -111,10 +130,18 @@ def main() -> int:
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   ap.add_argument("--only", default=DEFAULT_ONLY, help="regex on zoo_bench case names (default: the pooled fusions)")
   ap.add_argument("--out", default=None, help="also write every configuration's rows as JSON")
-  ap.add_argument("--variance", type=int, default=0, metavar="N",
-                  help="instead: run the all-cores configuration N times and print each case's range of medians")
-  ap.add_argument("--handoff", action="store_true",
-                  help="instead: time one small elementwise jitted op on one core and on all, and show XLA's split")
+  ap.add_argument(
+    "--variance",
+    type=int,
+    default=0,
+    metavar="N",
+    help="instead: run the all-cores configuration N times and print each case's range of medians",
+  )
+  ap.add_argument(
+    "--handoff",
+    action="store_true",
+    help="instead: time one small elementwise jitted op on one core and on all, and show XLA's split",
+  )
   args = ap.parse_args()
   if args.variance:
     return variance(args)

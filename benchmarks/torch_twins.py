@@ -9,6 +9,7 @@ checks every twin against the zoo on the same inputs in the same run before timi
 
 Nothing in `zoo` imports this file; torch is an optional benchmark dependency (`.venv-bench`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -69,6 +70,7 @@ def mha_module(p):
 # ------------------------------------------------------------------------------------------------
 # Attention.
 
+
 def twin_scaled_dot_product_attention(params=None):
   """`F.scaled_dot_product_attention` (q [..., L, d], k, v; no mask)."""
   return lambda q, k, v: F.scaled_dot_product_attention(q, k, v)
@@ -83,6 +85,7 @@ def twin_multi_head_attention(params):
 # ------------------------------------------------------------------------------------------------
 # The graded array fusions.
 
+
 def twin_weighted_sum(params=None):
   """Σ_m w_m·z_m by `torch.tensordot` over the stacked modalities."""
   return lambda zs, w: torch.tensordot(w, torch.stack(zs), dims=1)
@@ -95,6 +98,7 @@ def twin_gated_fusion(params):
   def f(x_a, x_b):
     z = torch.sigmoid(F.linear(torch.cat([x_a, x_b], -1), wz))
     return z * torch.tanh(F.linear(x_a, wa)) + (1 - z) * torch.tanh(F.linear(x_b, wb))
+
   return f
 
 
@@ -132,6 +136,7 @@ def lmf(params):
       zy = torch.matmul(_with_one(z), fac)  # [r, B, o]
       fused = zy if fused is None else fused * zy
     return torch.matmul(w, fused.permute(1, 0, 2)).squeeze(1) + b
+
   return f
 
 
@@ -143,6 +148,7 @@ def twin_low_rank_fusion(params):
 
 # ------------------------------------------------------------------------------------------------
 # Pooled fusion Modules: `twin(params, module)` -> callable(list of [B, d_m]).
+
 
 def _projections(p, n):
   return [linear(p[f"proj_{m}"]) for m in range(n)] if p else None
@@ -156,6 +162,7 @@ def twin_Sum(params, module):
     nonlocal projs
     projs = projs or _projections(params["project"], len(zs))
     return functools.reduce(torch.add, [p(z) for p, z in zip(projs, zs)])
+
   return f
 
 
@@ -173,6 +180,7 @@ def twin_FixedWeightFusion(params, module):
   def f(zs):
     hs = [linear(proj[f"proj_{m}"])(z) for m, z in enumerate(zs)] if proj else zs
     return torch.tensordot(w, torch.stack(hs), dims=1)
+
   return f
 
 
@@ -186,6 +194,7 @@ def twin_AttentionWeightFusion(params, module):
     h = torch.stack(hs, 1)
     a = torch.softmax(score(torch.tanh(hidden(h)))[..., 0], -1)
     return torch.bmm(a.unsqueeze(1), h).squeeze(1)
+
   return f
 
 
@@ -203,6 +212,7 @@ def twin_GMU(params, module):
     gates = torch.sigmoid(F.linear(torch.cat(zs, -1), wz)).view(-1, n, o)
     h = torch.stack([torch.tanh(F.linear(z, w)) for z, w in zip(zs, ws)], 1)
     return (gates * h).sum(1)
+
   return f
 
 
@@ -221,6 +231,7 @@ def twin_MultiplicativeInteraction(params, module):
   def f(zs):
     x, y = zs[0], torch.cat(zs[1:], -1)
     return F.bilinear(x, y, w, b) + F.linear(x, u) + F.linear(y, v)
+
   return f
 
 
@@ -246,6 +257,7 @@ def twin_MFB(params, module):
     pooled = joint.view(-1, o, k).sum(-1)
     power = torch.sign(pooled) * (torch.sqrt(pooled.abs() + eps) - math.sqrt(eps))
     return power * torch.rsqrt(torch.clamp((power * power).sum(-1, keepdim=True), min=eps * eps))
+
   return f
 
 
@@ -257,11 +269,13 @@ def twin_EarlyConcat(params, module):
     if masks is not None:
       xs = [x * m.unsqueeze(-1).to(x.dtype) for x, m in zip(xs, masks)]
     return out(torch.cat(xs, -1))
+
   return f
 
 
 # ------------------------------------------------------------------------------------------------
 # Token fusion Modules: `twin(params, module)` -> callable(list of [B, L_m, d_m], masks=None).
+
 
 def attention_block(p):
   """zoo.fusion.tokens.AttentionBlock: pre-LN, x + MHA(LN(x), LN(ctx)), then x + MLP(LN(x))."""
@@ -279,6 +293,7 @@ def attention_block(p):
       a = attn(y, kv, kv, key_padding_mask=~kv_mask, need_weights=False)[0]
       x = x + torch.where(kv_mask.any(-1)[:, None, None], a.nan_to_num(), 0.0)
     return x + fc2(F.gelu(fc1(ln_mlp(x)), approximate="tanh"))
+
   return f
 
 
@@ -307,6 +322,7 @@ def twin_ModalityTokenSelfAttention(params, module):
     for blk in blocks:
       x = blk(x, mask)
     return out_norm(x)
+
   return f
 
 
@@ -315,8 +331,12 @@ def twin_CrossModalAttention(params, module):
   n = _n_inputs(params["embed"])
   embed = _embed(params["embed"], n, False)
   nl = module.num_layers
-  cross = {(s, t): [attention_block(params[f"cross_{s}_to_{t}_{i}"]) for i in range(nl)]
-           for t in range(n) for s in range(n) if s != t}
+  cross = {
+    (s, t): [attention_block(params[f"cross_{s}_to_{t}_{i}"]) for i in range(nl)]
+    for t in range(n)
+    for s in range(n)
+    if s != t
+  }
   cross_norm = {(s, t): layer_norm(params[f"cross_norm_{s}_to_{t}"]) for (s, t) in cross}
   merge = [linear(params[f"merge_{t}"]) for t in range(n)]
   selfs = [[attention_block(params[f"self_{t}_{i}"]) for i in range(nl)] for t in range(n)]
@@ -340,14 +360,17 @@ def twin_CrossModalAttention(params, module):
         z = blk(z, ms[t])
       outs.append(out_norm[t](z))
     return torch.cat(outs, 1)
+
   return f
 
 
 def twin_CoAttention(params, module):
   """ViLBERT: co-attention blocks both ways, then a self-attention block per stream."""
   embed = _embed(params["embed"], 2, False)
-  layers = [tuple(attention_block(params[f"{k}_{i}"]) for k in ("co_a", "co_b", "self_a", "self_b"))
-            for i in range(module.num_layers)]
+  layers = [
+    tuple(attention_block(params[f"{k}_{i}"]) for k in ("co_a", "co_b", "self_a", "self_b"))
+    for i in range(module.num_layers)
+  ]
   norm_a, norm_b = layer_norm(params["out_norm_a"]), layer_norm(params["out_norm_b"])
 
   def f(xs, masks=None):
@@ -357,6 +380,7 @@ def twin_CoAttention(params, module):
       a, b = co_a(a, ma, b, mb), co_b(b, mb, a, ma)
       a, b = self_a(a, ma), self_b(b, mb)
     return torch.cat([norm_a(a), norm_b(b)], 1)
+
   return f
 
 
@@ -374,6 +398,7 @@ def twin_PerceiverFusion(params, module):
     for blk in blocks:
       z = blk(z)
     return out_norm(z)
+
   return f
 
 
@@ -397,10 +422,11 @@ def twin_BottleneckFusion(params, module):
       for j, (blk, h, m) in enumerate(zip(blocks, hs, ms)):
         mm = None if m is None else torch.cat([m, torch.ones(bn.shape[:2], dtype=torch.bool)], 1)
         y = blk(torch.cat([h, bn], 1), mm)
-        hs[j] = y[:, :h.shape[1]]
-        updated.append(y[:, h.shape[1]:])
+        hs[j] = y[:, : h.shape[1]]
+        updated.append(y[:, h.shape[1] :])
       bn = torch.stack(updated).mean(0)
     return out_norm(torch.cat(hs, 1))
+
   return f
 
 

@@ -15,6 +15,7 @@ The full run does each measurement in a child process: once with XLA's default C
 the zoo's (zoo/xla_cpu.py), plus two processes that compile every model against one fresh persistent
 compilation cache (the second shows what the cache saves). `--xla default|zoo` runs one config in-process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ def zoo_flags(override=None):
     return tuple(override.split())
   sys.path.insert(0, ROOT)
   from zoo import xla_cpu
+
   return tuple(xla_cpu.FLAGS)
 
 
@@ -52,6 +54,7 @@ def _configure_xla(which, override=None):
   """Apply the configured run's flags before jax starts its backend (`which` = "zoo"), or leave XLA alone."""
   if which == "zoo":
     from zoo import xla_cpu
+
     xla_cpu.configure(zoo_flags(override))
 
 
@@ -65,6 +68,7 @@ def _imports():
   import jax as jax_
   import jax.numpy as jnp_
   import numpy as np_
+
   jax, jnp, nn, np = jax_, jnp_, nn_, np_
 
 
@@ -80,11 +84,12 @@ def torch_or_none():
 # ------------------------------------------------------------------------------------------------
 # Cases.
 
+
 @dataclasses.dataclass
 class Case:
-  name: str              # "attention/multi_head_attention"
-  shape: str             # what it was run at, for the table
-  fn: Callable           # fn(params, *inputs) -> array, jax
+  name: str  # "attention/multi_head_attention"
+  shape: str  # what it was run at, for the table
+  fn: Callable  # fn(params, *inputs) -> array, jax
   params: Any
   inputs: tuple
   twin: Callable | None  # twin(params) -> torch callable(*inputs), or None
@@ -94,14 +99,17 @@ class Case:
 def _tt():
   """benchmarks/torch_twins.py, imported only when a twin is built (it needs torch)."""
   import torch_twins
+
   return torch_twins
 
 
 def _module_twin(name, module):
   """twin(params) for fusion Module `name`: its torch_twins builder applied, or None when it has none."""
+
   def build(p):
     builder = _tt().twin(name)
     return builder(p, module) if builder else None
+
   return build
 
 
@@ -122,37 +130,68 @@ def _sdpa_weights_first(q, k, v):
 def attention_cases(quick):
   """SDPA, the zoo's MHA and Flax's MHDPA at batch 8, sequence 256, width 512, 8 heads."""
   from zoo.attention import heads_major_attention, multi_head_attention, scaled_dot_product_attention
+
   b, l, d, h = (2, 16, 32, 4) if quick else (8, 256, 512, 8)
   k = _keys(4)
   q, kk, v = (_normal(k[i], (b, h, l, d // h)) for i in range(3))
   x = _normal(k[3], (b, l, d))
   mha = nn.MultiHeadDotProductAttention(num_heads=h)  # Flax's default attention_fn: the [B, L, H, d] layout
   p = jax.jit(mha.init)(jax.random.key(1), x, x)["params"]
-  mha_twin = lambda p: (lambda m: (lambda x: m(x, x)))(_tt().twin_multi_head_attention(p))
+  mha_twin = lambda p: (lambda m: lambda x: m(x, x))(_tt().twin_multi_head_attention(p))
   shape = f"B{b} L{l} D{d} H{h}"
   mha_hm = nn.MultiHeadDotProductAttention(num_heads=h, attention_fn=heads_major_attention)
   return [
-      Case("attention/scaled_dot_product_attention", f"B{b} H{h} L{l} d{d // h}",
-           lambda p, q, k, v: scaled_dot_product_attention(q, k, v), None, (q, kk, v),
-           lambda p: _tt().twin_scaled_dot_product_attention()),
-      Case("attention/SDPA, softmax weights first", f"B{b} H{h} L{l} d{d // h}",
-           lambda p, q, k, v: _sdpa_weights_first(q, k, v), None, (q, kk, v),
-           lambda p: _tt().twin_scaled_dot_product_attention(),
-           "the zoo's form before 2026-11-29 (jax.nn.softmax, then the value product): the baseline of the row above"),
-      Case("attention/multi_head_attention", shape, lambda p, x: multi_head_attention(p, x, x, h), p, (x,),
-           mha_twin, "twin: torch.nn.MultiheadAttention"),
-      Case("attention/flax.linen.MultiHeadDotProductAttention", shape,
-           lambda p, x: mha.apply({"params": p}, x, x), p, (x,), mha_twin,
-           "Flax's module with its default attention_fn"),
-      Case("attention/flax MHDPA, attention_fn=heads_major_attention", shape,
-           lambda p, x: mha_hm.apply({"params": p}, x, x), p, (x,), mha_twin,
-           "the same module and parameters with zoo.attention.heads_major_attention, as zoo's blocks use it"),
+    Case(
+      "attention/scaled_dot_product_attention",
+      f"B{b} H{h} L{l} d{d // h}",
+      lambda p, q, k, v: scaled_dot_product_attention(q, k, v),
+      None,
+      (q, kk, v),
+      lambda p: _tt().twin_scaled_dot_product_attention(),
+    ),
+    Case(
+      "attention/SDPA, softmax weights first",
+      f"B{b} H{h} L{l} d{d // h}",
+      lambda p, q, k, v: _sdpa_weights_first(q, k, v),
+      None,
+      (q, kk, v),
+      lambda p: _tt().twin_scaled_dot_product_attention(),
+      "the zoo's form before 2026-11-29 (jax.nn.softmax, then the value product): the baseline of the row above",
+    ),
+    Case(
+      "attention/multi_head_attention",
+      shape,
+      lambda p, x: multi_head_attention(p, x, x, h),
+      p,
+      (x,),
+      mha_twin,
+      "twin: torch.nn.MultiheadAttention",
+    ),
+    Case(
+      "attention/flax.linen.MultiHeadDotProductAttention",
+      shape,
+      lambda p, x: mha.apply({"params": p}, x, x),
+      p,
+      (x,),
+      mha_twin,
+      "Flax's module with its default attention_fn",
+    ),
+    Case(
+      "attention/flax MHDPA, attention_fn=heads_major_attention",
+      shape,
+      lambda p, x: mha_hm.apply({"params": p}, x, x),
+      p,
+      (x,),
+      mha_twin,
+      "the same module and parameters with zoo.attention.heads_major_attention, as zoo's blocks use it",
+    ),
   ]
 
 
 def _array_fusion_cases(quick):
   """The graded array fusions (functions) at pooled shapes."""
   from zoo.fusion import basic, gating, tensor
+
   b = 4 if quick else 512
   d = 8 if quick else 256
   dt = 4 if quick else 32  # TFN's output is Π(d_m + 1) wide
@@ -160,29 +199,69 @@ def _array_fusion_cases(quick):
   zs = [_normal(k[i], (b, d)) for i in range(3)]
   small = [_normal(k[3 + i], (b, dt)) for i in range(3)]
   o, r = (6 if quick else 256), 4
-  gp = {"W_a": _normal(k[6], (d, o)) / d ** .5, "W_b": _normal(k[7], (d, o)) / d ** .5,
-        "W_z": _normal(k[8], (2 * d, o)) / (2 * d) ** .5}
-  fp = {n: {"kernel": _normal(kk, (d, d)) / d ** .5, "bias": jnp.zeros(d)} for n, kk in (("gamma", k[9]), ("beta", k[10]))}
-  lp = {"factors": [_normal(kk, (r, d + 1, o)) / (d + 1) ** .5 for kk in jax.random.split(k[11], 3)],
-        "fusion_weights": jnp.full((1, r), r ** -.5), "fusion_bias": jnp.zeros((1, o))}
+  gp = {
+    "W_a": _normal(k[6], (d, o)) / d**0.5,
+    "W_b": _normal(k[7], (d, o)) / d**0.5,
+    "W_z": _normal(k[8], (2 * d, o)) / (2 * d) ** 0.5,
+  }
+  fp = {
+    n: {"kernel": _normal(kk, (d, d)) / d**0.5, "bias": jnp.zeros(d)} for n, kk in (("gamma", k[9]), ("beta", k[10]))
+  }
+  lp = {
+    "factors": [_normal(kk, (r, d + 1, o)) / (d + 1) ** 0.5 for kk in jax.random.split(k[11], 3)],
+    "fusion_weights": jnp.full((1, r), r**-0.5),
+    "fusion_bias": jnp.zeros((1, o)),
+  }
   w = jnp.asarray([0.5, 0.3, 0.2])
   s = f"B{b} d{d}×3"
   return [
-      Case("fusion/weighted_sum", s, lambda p, zs, w: basic.weighted_sum(zs, w), None, (zs, w),
-           lambda p: _tt().twin_weighted_sum()),
-      Case("fusion/gated_fusion", f"B{b} d{d}×2 o{o}", lambda p, a, c: gating.gated_fusion(p, a, c), gp,
-           (zs[0], zs[1]), lambda p: _tt().twin_gated_fusion(p)),
-      Case("fusion/film", f"B{b} d{d} c{d}", lambda p, x, c: gating.film(p, x, c), fp, (zs[0], zs[1]), lambda p: _tt().twin_film(p)),
-      Case("fusion/tensor_fusion", f"B{b} d{dt}×3", lambda p, a, c, e: tensor.tensor_fusion(a, c, e), None,
-           tuple(small), lambda p: _tt().twin_tensor_fusion()),
-      Case("fusion/low_rank_fusion", f"B{b} d{d}×3 r{r} o{o}", lambda p, a, c, e: tensor.low_rank_fusion(p, a, c, e),
-           lp, tuple(zs), lambda p: _tt().twin_low_rank_fusion(p)),
+    Case(
+      "fusion/weighted_sum",
+      s,
+      lambda p, zs, w: basic.weighted_sum(zs, w),
+      None,
+      (zs, w),
+      lambda p: _tt().twin_weighted_sum(),
+    ),
+    Case(
+      "fusion/gated_fusion",
+      f"B{b} d{d}×2 o{o}",
+      lambda p, a, c: gating.gated_fusion(p, a, c),
+      gp,
+      (zs[0], zs[1]),
+      lambda p: _tt().twin_gated_fusion(p),
+    ),
+    Case(
+      "fusion/film",
+      f"B{b} d{d} c{d}",
+      lambda p, x, c: gating.film(p, x, c),
+      fp,
+      (zs[0], zs[1]),
+      lambda p: _tt().twin_film(p),
+    ),
+    Case(
+      "fusion/tensor_fusion",
+      f"B{b} d{dt}×3",
+      lambda p, a, c, e: tensor.tensor_fusion(a, c, e),
+      None,
+      tuple(small),
+      lambda p: _tt().twin_tensor_fusion(),
+    ),
+    Case(
+      "fusion/low_rank_fusion",
+      f"B{b} d{d}×3 r{r} o{o}",
+      lambda p, a, c, e: tensor.low_rank_fusion(p, a, c, e),
+      lp,
+      tuple(zs),
+      lambda p: _tt().twin_low_rank_fusion(p),
+    ),
   ]
 
 
 def fusion_module_cases(quick, keep=lambda name: True):
   """Every registered fusion Module (input_kind "pooled" or "tokens") at a realistic shape."""
   from zoo import registry
+
   out = []
   for e in registry.entries("fusion"):
     cls = e.obj
@@ -203,8 +282,16 @@ def fusion_module_cases(quick, keep=lambda name: True):
       shape = f"B{b} L{'/'.join(map(str, lengths))} d{'/'.join(map(str, widths))}"
     shape += "".join(f" {k}={v}" for k, v in kw.items())
     params = jax.jit(module.init)(ks[-1], xs)["params"]  # one compile, rather than one per primitive
-    out.append(Case(f"fusion/{e.name}", shape, lambda p, xs, module=module: module.apply({"params": p}, xs),
-                    params, (xs,), _module_twin(e.name, module)))
+    out.append(
+      Case(
+        f"fusion/{e.name}",
+        shape,
+        lambda p, xs, module=module: module.apply({"params": p}, xs),
+        params,
+        (xs,),
+        _module_twin(e.name, module),
+      )
+    )
   return out
 
 
@@ -240,6 +327,7 @@ def _fusion_setup(cls, quick):
 def proj_lmf_case(quick):
   """A projection + low-rank-fusion model: one Dense per modality onto h, then LMF (rank 4)."""
   from zoo.fusion.tensor import LMF
+
   widths, h, o, b = ((6, 8, 5), 4, 3, 3) if quick else ((300, 512, 74), 128, 64, 512)
 
   class ProjLMF(nn.Module):
@@ -258,8 +346,15 @@ def proj_lmf_case(quick):
     projs = [tt.linear(p[f"proj_{m}"]) for m in range(3)]
     fuse = tt.lmf(p["lmf"])
     return lambda zs: fuse([f(z) for f, z in zip(projs, zs)])
-  return Case("model/proj+LMF", f"B{b} d{'/'.join(map(str, widths))} h{h} r4 o{o}",
-              lambda p, zs: module.apply({"params": p}, zs), params, (zs,), twin)
+
+  return Case(
+    "model/proj+LMF",
+    f"B{b} d{'/'.join(map(str, widths))} h{h} r4 o{o}",
+    lambda p, zs: module.apply({"params": p}, zs),
+    params,
+    (zs,),
+    twin,
+  )
 
 
 def model_cases(quick, batch=None, dtype="float32", keep=lambda name: True):
@@ -281,8 +376,17 @@ def model_cases(quick, batch=None, dtype="float32", keep=lambda name: True):
       out.append(Case(f"model/{name}", "", None, None, (), None, f"not built: {type(err).__name__}: {err}"))
       continue
     fn = lambda p, data, model=model: model.apply({"params": p}, data, train=False)[0]
-    out.append(Case(f"model/{name}", f"B{b} default config" if not quick else f"B{b} TINY",
-                    fn, params, (data,), None, "no PyTorch twin"))
+    out.append(
+      Case(
+        f"model/{name}",
+        f"B{b} default config" if not quick else f"B{b} TINY",
+        fn,
+        params,
+        (data,),
+        None,
+        "no PyTorch twin",
+      )
+    )
   return out
 
 
@@ -296,6 +400,7 @@ def all_cases(quick, only=None, models=True):
 
 # ------------------------------------------------------------------------------------------------
 # Timing.
+
 
 def _block(x):
   jax.block_until_ready(x)
@@ -334,8 +439,15 @@ def timed_blocks(fns, repeats, budget_s, rounds=3, pause_s=0.2, warm_s=0.3):
         cpu[k].append(time.process_time() - c0)
         if i >= 1 and time.perf_counter() - start > share_s:
           break
-  return {k: {"median_ms": 1e3 * statistics.median(v), "min_ms": 1e3 * min(v), "n": len(v),
-              "cpu_ms": 1e3 * statistics.median(cpu[k])} for k, v in times.items()}
+  return {
+    k: {
+      "median_ms": 1e3 * statistics.median(v),
+      "min_ms": 1e3 * min(v),
+      "n": len(v),
+      "cpu_ms": 1e3 * statistics.median(cpu[k]),
+    }
+    for k, v in times.items()
+  }
 
 
 def flops_of(compiled):
@@ -356,14 +468,17 @@ def matmul_peak(quick, repeats, torch):
     ab = a.astype(jnp.bfloat16)
     f32 = jax.jit(lambda x, y: jnp.dot(x, y))
     bf = jax.jit(lambda x, y: jnp.dot(x, y, preferred_element_type=jnp.float32))
-    fns = {"jax_f32": lambda: _block(f32(a, a)), "jax_bf16_f32acc": lambda: _block(bf(ab, ab)),
-           "jax_bf16_plain": lambda: _block(f32(ab, ab))}
+    fns = {
+      "jax_f32": lambda: _block(f32(a, a)),
+      "jax_bf16_f32acc": lambda: _block(bf(ab, ab)),
+      "jax_bf16_plain": lambda: _block(f32(ab, ab)),
+    }
     if torch is not None:
       ta = torch.randn(n, n)
       tb = ta.bfloat16()
       fns.update({"torch_f32": lambda: torch.matmul(ta, ta), "torch_bf16": lambda: torch.matmul(tb, tb)})
     for k, v in timed_blocks(fns, max(repeats, 6), 10.0).items():
-      g = 2 * n ** 3 / (v["median_ms"] / 1e3) / 1e9
+      g = 2 * n**3 / (v["median_ms"] / 1e3) / 1e9
       res[k] = max(res.get(k, 0.0), g)
   res["f32_peak"] = max(v for k, v in res.items() if k.endswith("f32"))
   res["bf16_peak"] = max(v for k, v in res.items() if "bf16" in k)
@@ -395,6 +510,7 @@ def twin_check(case, ref, torch, tol=1e-4):
   def run_torch():
     with torch.inference_mode():
       tw(*t_inputs)
+
   return fields, run_torch
 
 
@@ -409,15 +525,21 @@ def run_case(case, repeats, budget_s, torch, pause_s=0.2, warm_s=0.3):
   row["compile_s"] = time.perf_counter() - t0
   row["flops"] = flops_of(compiled)
   ref = np.asarray(_block(compiled(case.params, *case.inputs)), np.float32)
-  fns = {"jit": lambda: _block(compiled(case.params, *case.inputs)),
-         "eager": lambda: _block(case.fn(case.params, *case.inputs))}
+  fns = {
+    "jit": lambda: _block(compiled(case.params, *case.inputs)),
+    "eager": lambda: _block(case.fn(case.params, *case.inputs)),
+  }
   fields, run_torch = twin_check(case, ref, torch)
   row.update(fields)
   if run_torch:
     fns["torch"] = run_torch
   for k, v in timed_blocks(fns, repeats, budget_s, pause_s=pause_s, warm_s=warm_s).items():
     row[f"{k}_ms"], row[f"{k}_min_ms"], row[f"{k}_cpu_ms"], row[f"{k}_n"] = (
-        v["median_ms"], v["min_ms"], v["cpu_ms"], v["n"])
+      v["median_ms"],
+      v["min_ms"],
+      v["cpu_ms"],
+      v["n"],
+    )
   if "torch_ms" in row:
     row["speedup_vs_torch"] = row["torch_ms"] / row["jit_ms"]  # > 1: the jitted zoo is faster
   if row["flops"]:
@@ -442,12 +564,17 @@ def measure(args):
   if torch is not None:
     torch.manual_seed(0)
   import flax
-  info = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "xla": args.xla,
-          "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "quick": args.quick, "machine": machine(),
-          "versions": {"jax": jax.__version__, "flax": flax.__version__,
-                       "torch": torch.__version__ if torch else None},
-          "torch_threads": torch.get_num_threads() if torch else None,
-          "loadavg_start": os.getloadavg()}
+
+  info = {
+    "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    "xla": args.xla,
+    "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
+    "quick": args.quick,
+    "machine": machine(),
+    "versions": {"jax": jax.__version__, "flax": flax.__version__, "torch": torch.__version__ if torch else None},
+    "torch_threads": torch.get_num_threads() if torch else None,
+    "loadavg_start": os.getloadavg(),
+  }
   t0 = time.perf_counter()
   info["peak"] = matmul_peak(args.quick, args.repeats, torch)
   print(f"matmul peak ({time.perf_counter() - t0:.1f} s): {info['peak']}", flush=True)
@@ -458,8 +585,7 @@ def measure(args):
   for case in cases:
     t0 = time.perf_counter()
     try:
-      row = run_case(case, args.repeats, args.budget, torch, pause_s=0.0 if args.quick else 0.2,
-                     warm_s=args.warm_s)
+      row = run_case(case, args.repeats, args.budget, torch, pause_s=0.0 if args.quick else 0.2, warm_s=args.warm_s)
     except Exception as err:  # report and go on: one broken method must not hide the others' figures
       row = {"name": case.name, "shape": case.shape, "error": f"{type(err).__name__}: {err}"}
     row["bench_s"] = time.perf_counter() - t0
@@ -481,6 +607,7 @@ def _progress_line(r):
 
 # ------------------------------------------------------------------------------------------------
 # Compile times and the persistent compilation cache.
+
 
 def compile_models(args):
   """Trace and compile every model once in this process: {name: {"lower_s", "compile_s"} or {"error"}}."""
@@ -521,6 +648,7 @@ def cache_check(args, tmp):
 # ------------------------------------------------------------------------------------------------
 # Output.
 
+
 def _ms(x):
   return "" if x is None else (f"{x:.3g}" if x < 10 else f"{x:.0f}" if x >= 100 else f"{x:.1f}")
 
@@ -531,13 +659,17 @@ def markdown(result):
   base = runs["default"]
   zoo_run = runs.get("zoo")
   peak = base["peak"]
-  lines = [f"Run {base['date']} on {base['machine']['cpu']} ({base['machine']['cores']} cores), "
-           f"jax {base['versions']['jax']}, flax {base['versions']['flax']}, torch {base['versions']['torch']}; "
-           f"load average {base['loadavg_start'][0]:.1f} at the start, {base['loadavg_end'][0]:.1f} at the end "
-           "(the 1-minute average: the start one counts work that ran before, the end one the run's own threads).",
-           "",
-           f"Matrix-multiply peak measured in the same run (GFLOP/s, square {peak['sizes']}): "
-           + ", ".join(f"{k} {v:.0f}" for k, v in peak.items() if k != "sizes") + ".", ""]
+  lines = [
+    f"Run {base['date']} on {base['machine']['cpu']} ({base['machine']['cores']} cores), "
+    f"jax {base['versions']['jax']}, flax {base['versions']['flax']}, torch {base['versions']['torch']}; "
+    f"load average {base['loadavg_start'][0]:.1f} at the start, {base['loadavg_end'][0]:.1f} at the end "
+    "(the 1-minute average: the start one counts work that ran before, the end one the run's own threads).",
+    "",
+    f"Matrix-multiply peak measured in the same run (GFLOP/s, square {peak['sizes']}): "
+    + ", ".join(f"{k} {v:.0f}" for k, v in peak.items() if k != "sizes")
+    + ".",
+    "",
+  ]
   head = "| method | shape | jit ms | un-jitted ms | torch ms | torch/jit | GFLOP/s | % f32 peak |"
   sep = "|---|---|---:|---:|---:|---:|---:|---:|"
   if zoo_run:
@@ -545,8 +677,11 @@ def markdown(result):
     head += " jit ms, flags | torch/jit, flags |"
     sep += "---:|---:|"
   elif "configured_flags" in result:
-    lines += ["zoo/xla_cpu.py sets no XLA flags (its docstring has the ones measured and why), so there is "
-              "no second, configured run.", ""]
+    lines += [
+      "zoo/xla_cpu.py sets no XLA flags (its docstring has the ones measured and why), so there is "
+      "no second, configured run.",
+      "",
+    ]
   lines += [head, sep]
   zoo_rows = {r["name"]: r for r in zoo_run["rows"]} if zoo_run else {}
   for r in base["rows"]:
@@ -565,10 +700,15 @@ def markdown(result):
     lines.append(line)
   cache = result.get("compile_cache")
   if cache:
-    lines += ["", "First call of each model in a fresh process: tracing/lowering, then XLA compilation, without "
-              "and with JAX's persistent compilation cache (filled by the first process; the cache saves only "
-              "the compilation):", "",
-              "| model | lower s | compile s (cold) | compile s (cache hit) |", "|---|---:|---:|---:|"]
+    lines += [
+      "",
+      "First call of each model in a fresh process: tracing/lowering, then XLA compilation, without "
+      "and with JAX's persistent compilation cache (filled by the first process; the cache saves only "
+      "the compilation):",
+      "",
+      "| model | lower s | compile s (cold) | compile s (cache hit) |",
+      "|---|---:|---:|---:|",
+    ]
     for k, v in cache.items():
       c, w = v["cold"], v["warm"]
       if "error" in c or "error" in w:
@@ -584,7 +724,7 @@ def write_readme(result, path=README):
     text = f.read()
   block = f"{BEGIN}\n{markdown(result)}\n{END}"
   if BEGIN in text and END in text:
-    text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
   else:
     text += "\n" + block + "\n"
   with open(path, "w") as f:
@@ -596,18 +736,31 @@ def parse_args(argv=None):
   ap.add_argument("--quick", action="store_true", help="tiny shapes, 2 repeats, in-process, default XLA flags")
   ap.add_argument("--repeats", type=int, default=None, help="timed calls per way (default 30; 2 with --quick)")
   ap.add_argument("--budget", type=float, default=None, help="seconds per case before stopping early (default 8)")
-  ap.add_argument("--warm-s", type=float, default=None,
-                  help="seconds of untimed calls before each timed block (default 0.3; 0 with --quick)")
+  ap.add_argument(
+    "--warm-s",
+    type=float,
+    default=None,
+    help="seconds of untimed calls before each timed block (default 0.3; 0 with --quick)",
+  )
   ap.add_argument("--only", default=None, help="regex on the case names, e.g. 'attention|LMF'")
-  ap.add_argument("--xla", choices=("default", "zoo", "both"), default=None,
-                  help="XLA flags: the default, zoo/xla_cpu.py's, or both in child processes (full run's default)")
-  ap.add_argument("--flags", default=None, help="XLA flags of the configured run instead of zoo/xla_cpu.py's "
-                  "FLAGS, e.g. --flags=--xla_cpu_experimental_ynn_fusion_type=-reduce")
+  ap.add_argument(
+    "--xla",
+    choices=("default", "zoo", "both"),
+    default=None,
+    help="XLA flags: the default, zoo/xla_cpu.py's, or both in child processes (full run's default)",
+  )
+  ap.add_argument(
+    "--flags",
+    default=None,
+    help="XLA flags of the configured run instead of zoo/xla_cpu.py's "
+    "FLAGS, e.g. --flags=--xla_cpu_experimental_ynn_fusion_type=-reduce",
+  )
   ap.add_argument("--no-torch", action="store_true", help="leave the PyTorch column out even if torch imports")
   ap.add_argument("--no-cache-check", action="store_true", help="skip the persistent compilation cache check")
   ap.add_argument("--out", default=None, help="JSON path (full run: benchmarks/results/cpu.json)")
-  ap.add_argument("--readme", action="store_true", help="write the table into benchmarks/README.md "
-                  "(the default of a full run)")
+  ap.add_argument(
+    "--readme", action="store_true", help="write the table into benchmarks/README.md (the default of a full run)"
+  )
   ap.add_argument("--no-readme", action="store_true")
   ap.add_argument("--compile-only", action="store_true", help=argparse.SUPPRESS)
   ap.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)

@@ -3,6 +3,7 @@
 Implement these with numpy or jax.numpy; float32 is fine. Check with `python -m grader exercises/`.
 用 numpy 或 jax.numpy 实现，float32 即可。用 `python -m grader exercises/` 自查。
 """
+
 import numpy as np  # noqa: F401  (numpy and jax.numpy are both available)
 
 

@@ -20,6 +20,7 @@ Exit status: 0 whenever a submission was graded (whatever its score), 2 for a us
 that does not exist, or an output (--results, --out) that cannot be written (checked before grading),
 1 for an internal error of the grader (results.json is still written).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,23 +30,27 @@ import traceback
 from pathlib import Path
 
 SUBCOMMANDS = ("handout", "gradescope", "new-seed")
-_LANG = ["en"]   # the language of --help and the summary lines: --lang in argv, else the locale (main sets it)
+_LANG = ["en"]  # the language of --help and the summary lines: --lang in argv, else the locale (main sets it)
 
 
 def _h(key: str, **params) -> str:
   """A help text or summary line of grader/i18n.py in the command's language."""
   from grader.i18n import t
+
   return t(_LANG[0], key, **params)
 
 
 def _argv_lang(argv) -> str:
   """--lang en|zh wherever it is in argv (so `--lang zh --help` is Chinese), else the locale's."""
   from grader.i18n import LANGS, default_lang
+
   for i, a in enumerate(argv):
     value = argv[i + 1] if a == "--lang" and i + 1 < len(argv) else a[7:] if a.startswith("--lang=") else None
     if value in LANGS:
       return value
   return default_lang()
+
+
 USAGE_ERROR = 2
 
 
@@ -64,10 +69,13 @@ def _seed(args) -> str:
   line is world-readable in /proc/<pid>/cmdline, to other users and to plain-mode student code (issue 12, F2).
   """
   from grader.seed import DEFAULT
+
   if getattr(args, "seed", None) is not None:
-    raise SeedError("--seed SECRET is refused: a command line can be read by every user of the machine "
-                    "(/proc/<pid>/cmdline), student code included; treat that seed as known, and pass the "
-                    "secret as --seed-file PATH or $GRADER_SEED")
+    raise SeedError(
+      "--seed SECRET is refused: a command line can be read by every user of the machine "
+      "(/proc/<pid>/cmdline), student code included; treat that seed as known, and pass the "
+      "secret as --seed-file PATH or $GRADER_SEED"
+    )
   path = getattr(args, "seed_file", None)
   if path is None:
     return os.environ.get("GRADER_SEED", "").strip() or DEFAULT
@@ -86,8 +94,11 @@ def _seed(args) -> str:
   if not text:
     raise SeedError(f"--seed-file: {path} is empty")
   if mode & 0o044:
-    print(f"python -m grader: warning: --seed-file {path} can be read by other users (chmod 600 it)",
-          file=sys.stderr, flush=True)
+    print(
+      f"python -m grader: warning: --seed-file {path} can be read by other users (chmod 600 it)",
+      file=sys.stderr,
+      flush=True,
+    )
   return text
 
 
@@ -101,6 +112,7 @@ def _variants(text: str) -> int:
 def _default_variants() -> int:
   """$GRADER_VARIANTS (a course's K, like GRADER_SEED set once), else seed.VARIANTS."""
   from grader.seed import VARIANTS
+
   raw = os.environ.get("GRADER_VARIANTS", "").strip()
   if not raw:
     return VARIANTS
@@ -130,21 +142,22 @@ def _seconds(text: str) -> float:
 
 def _records(p: argparse.ArgumentParser) -> None:
   """--assignment and --questions, shared by every command."""
-  p.add_argument("--assignment", default=None, metavar="NAME",
-                 help=_h("help_records_assignment"))
-  p.add_argument("--questions", action="append", default=[], metavar="DIR",
-                 help=_h("help_records_questions"))
+  p.add_argument("--assignment", default=None, metavar="NAME", help=_h("help_records_assignment"))
+  p.add_argument("--questions", action="append", default=[], metavar="DIR", help=_h("help_records_questions"))
 
 
 def _check_records(args):
   """None when the assignment and the records load; else the usage error's message."""
   from grader.grade import assignment
   from grader.questions import RecordError
+
   try:
     assignment(args.assignment, args.questions)
   except RecordError as e:
     return str(e)
   return None
+
+
 def _mib(text: str) -> float:
   value = float(text)
   if not value > 0:
@@ -156,82 +169,103 @@ def _common(p: argparse.ArgumentParser) -> None:
   _records(p)
   from grader.report import VISIBILITIES
   from grader.sandbox import IMPORT_TIMEOUT_S, Limits
+
   limits = Limits()
   _seed_args(p, "help_seed_private")
   from grader.seed import VARIANTS
-  p.add_argument("--variants", type=_variants, default=None, metavar="K",
-                 help=_h("help_common_variants", p0=VARIANTS))
-  p.add_argument("--lang", choices=("en", "zh"), default=None,
-                 help=_h("help_common_lang"))
-  p.add_argument("--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto",
-                 help=_h("help_common_sandbox"))
-  p.add_argument("--call-timeout", type=_seconds, default=None, metavar="S",
-                 help=_h("help_common_call_timeout", p0=limits.call_wall_s))
-  p.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
-                 help=_h("help_common_time_budget", p0=limits.wall_s))
-  p.add_argument("--import-timeout", type=_seconds, default=None, metavar="S",
-                 help=_h("help_common_import_timeout", p0=IMPORT_TIMEOUT_S))
-  p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
-                 help=_h("help_common_hidden_visibility"))
-  p.add_argument("--sandbox-memory", type=_mib, default=None, metavar="MIB",
-                 help=_h("help_common_sandbox_memory", p0=limits.sandbox_mem_bytes >> 20))
+
+  p.add_argument("--variants", type=_variants, default=None, metavar="K", help=_h("help_common_variants", p0=VARIANTS))
+  p.add_argument("--lang", choices=("en", "zh"), default=None, help=_h("help_common_lang"))
+  p.add_argument(
+    "--sandbox", choices=("auto", "bwrap", "unshare", "plain"), default="auto", help=_h("help_common_sandbox")
+  )
+  p.add_argument(
+    "--call-timeout",
+    type=_seconds,
+    default=None,
+    metavar="S",
+    help=_h("help_common_call_timeout", p0=limits.call_wall_s),
+  )
+  p.add_argument(
+    "--time-budget", type=_seconds, default=None, metavar="S", help=_h("help_common_time_budget", p0=limits.wall_s)
+  )
+  p.add_argument(
+    "--import-timeout",
+    type=_seconds,
+    default=None,
+    metavar="S",
+    help=_h("help_common_import_timeout", p0=IMPORT_TIMEOUT_S),
+  )
+  p.add_argument(
+    "--hidden-visibility", choices=VISIBILITIES, default="visible", help=_h("help_common_hidden_visibility")
+  )
+  p.add_argument(
+    "--sandbox-memory",
+    type=_mib,
+    default=None,
+    metavar="MIB",
+    help=_h("help_common_sandbox_memory", p0=limits.sandbox_mem_bytes >> 20),
+  )
   p.add_argument("--allow-plain", action="store_true", help=_h("help_common_allow_plain"))
-  p.add_argument("--allow-same-uid", action="store_true",
-                 help=_h("help_common_allow_same_uid"))
+  p.add_argument("--allow-same-uid", action="store_true", help=_h("help_common_allow_same_uid"))
 
 
 def _main_parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(
-      prog="python -m grader",
-      description=_h("desc_main"))
+  p = argparse.ArgumentParser(prog="python -m grader", description=_h("desc_main"))
   p.add_argument("submission", nargs="?", help=_h("help_main_submission"))
   p.add_argument("--results", metavar="FILE", help=_h("help_main_results"))
-  p.add_argument("--batch", metavar="ROSTER_DIR",
-                 help=_h("help_main_batch"))
+  p.add_argument("--batch", metavar="ROSTER_DIR", help=_h("help_main_batch"))
   p.add_argument("--out", metavar="OUT_DIR", help=_h("help_main_out"))
-  p.add_argument("--workers", type=int, default=None, metavar="N",
-                 help=_h("help_main_workers"))
-  p.add_argument("--force", action="store_true",
-                 help=_h("help_main_force"))
-  p.add_argument("--regrade", metavar="NAME[,NAME]", default=None,
-                 help=_h("help_main_regrade"))
-  p.add_argument("--variant", type=int, default=None, metavar="N",
-                 help=_h("help_main_variant"))
-  p.add_argument("--submission-metadata", metavar="FILE",
-                 help=_h("help_main_submission_metadata"))
+  p.add_argument("--workers", type=int, default=None, metavar="N", help=_h("help_main_workers"))
+  p.add_argument("--force", action="store_true", help=_h("help_main_force"))
+  p.add_argument("--regrade", metavar="NAME[,NAME]", default=None, help=_h("help_main_regrade"))
+  p.add_argument("--variant", type=int, default=None, metavar="N", help=_h("help_main_variant"))
+  p.add_argument("--submission-metadata", metavar="FILE", help=_h("help_main_submission_metadata"))
   _common(p)
   return p
 
 
 def _handout_parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(prog="python -m grader handout",
-                              description=_h("desc_handout"))
+  p = argparse.ArgumentParser(prog="python -m grader handout", description=_h("desc_handout"))
   p.add_argument("out_dir", help=_h("help_handout_out_dir"))
   _records(p)
   return p
 
 
 def _gradescope_parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(prog="python -m grader gradescope",
-                              description=_h("desc_gradescope"))
+  p = argparse.ArgumentParser(prog="python -m grader gradescope", description=_h("desc_gradescope"))
   p.add_argument("out_zip", help=_h("help_gradescope_out_zip"))
   _records(p)
   _seed_args(p, "help_seed_baked")
   from grader.seed import MIN_LENGTH, VARIANTS
-  p.add_argument("--variants", type=_variants, default=None, metavar="K",
-                 help=_h("help_gradescope_variants", p0=VARIANTS))
-  p.add_argument("--allow-weak-seed", action="store_true",
-                 help=_h("help_gradescope_allow_weak_seed", p0=MIN_LENGTH))
+
+  p.add_argument(
+    "--variants", type=_variants, default=None, metavar="K", help=_h("help_gradescope_variants", p0=VARIANTS)
+  )
+  p.add_argument("--allow-weak-seed", action="store_true", help=_h("help_gradescope_allow_weak_seed", p0=MIN_LENGTH))
   p.add_argument("--lang", choices=("en", "zh"), default="en", help=_h("help_gradescope_lang"))
   from grader.report import VISIBILITIES
-  p.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
-                 help=_h("help_gradescope_hidden_visibility"))
+
+  p.add_argument(
+    "--hidden-visibility", choices=VISIBILITIES, default="visible", help=_h("help_gradescope_hidden_visibility")
+  )
   from grader.gradescope import GRADESCOPE_LIMIT_S, TIME_BUDGET_S
   from grader.sandbox import Limits
-  p.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET_S, metavar="S",
-                 help=_h("help_gradescope_time_budget", p0=TIME_BUDGET_S, p1=GRADESCOPE_LIMIT_S - 60))
-  p.add_argument("--call-timeout", type=_seconds, default=Limits().call_wall_s, metavar="S",
-                 help=_h("help_gradescope_call_timeout", p0=Limits().call_wall_s))
+
+  p.add_argument(
+    "--time-budget",
+    type=_seconds,
+    default=TIME_BUDGET_S,
+    metavar="S",
+    help=_h("help_gradescope_time_budget", p0=TIME_BUDGET_S, p1=GRADESCOPE_LIMIT_S - 60),
+  )
+  p.add_argument(
+    "--call-timeout",
+    type=_seconds,
+    default=Limits().call_wall_s,
+    metavar="S",
+    help=_h("help_gradescope_call_timeout", p0=Limits().call_wall_s),
+  )
   return p
 
 
@@ -244,25 +278,31 @@ def _same_uid_refusal(args, mode: str) -> str | None:
   """
   from grader.grade import HANDOUT_CASES
   from grader.isolation import shares_grader_uid
+
   if mode != "plain" or HANDOUT_CASES.exists():
     return None
   if not args.allow_plain:
     # Plain mode hides no file: student code reads what any local user may (issue 12, F1). The Gradescope
     # bundle passes the flag: its secrets are root's alone and there is no roster (docs/threat-model.md).
-    return ("plain mode hides nothing of this machine: student code can read every world-readable file here: "
-            "the solutions, other students' submissions. Use bwrap (or unshare as root), or pass --allow-plain "
-            "to accept that risk")
+    return (
+      "plain mode hides nothing of this machine: student code can read every world-readable file here: "
+      "the solutions, other students' submissions. Use bwrap (or unshare as root), or pass --allow-plain "
+      "to accept that risk"
+    )
   if not shares_grader_uid(mode) or args.allow_same_uid:
     return None
-  return ("plain mode as a non-root user runs student code under your own uid: it could read your environment "
-          "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or "
-          "pass --allow-same-uid to accept that risk")
+  return (
+    "plain mode as a non-root user runs student code under your own uid: it could read your environment "
+    "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or "
+    "pass --allow-same-uid to accept that risk"
+  )
 
 
 def _say_memory_plan(limits) -> None:
   """Tells the teacher (stderr) when sandboxes get no memory cgroup, and what bounds them instead."""
   from grader.grade import HANDOUT_CASES
   from grader.isolation import has_memory_cgroup, memory_plan
+
   if not has_memory_cgroup() and not HANDOUT_CASES.exists():  # the self-check is the student's own machine
     print(f"python -m grader: warning: {memory_plan(limits)}", file=sys.stderr, flush=True)
 
@@ -271,6 +311,7 @@ def _limits(args):
   import dataclasses
 
   from grader.sandbox import Limits
+
   limits = Limits()
   if args.call_timeout:
     limits = dataclasses.replace(limits, call_wall_s=args.call_timeout)
@@ -288,19 +329,20 @@ def _import_timeout(args) -> dict:
 def _mode(requested: str):
   """The isolation to use, or (None, why) when the requested one cannot run here."""
   from grader.isolation import IsolationUnavailable, detect
+
   try:
     return detect(requested), None
   except IsolationUnavailable as e:
     return None, str(e)
 
 
-def _failure_results(path: str, message: str, lang: str, results: str | None, seed: str = "0",
-                     args=None) -> None:
+def _failure_results(path: str, message: str, lang: str, results: str | None, seed: str = "0", args=None) -> None:
   """results.json scoring 0 with a reason, for the cases where grading could not happen."""
   if not results:
     return
   from grader.grade import GradeReport, failure_report
   from grader.report import results_json, write_json
+
   try:
     report = failure_report(path, message, seed, getattr(args, "assignment", None), getattr(args, "questions", ()))
   except Exception:  # noqa: BLE001 — the reason still has to reach the student
@@ -311,6 +353,7 @@ def _failure_results(path: str, message: str, lang: str, results: str | None, se
 def _print(text: str) -> None:
   """Prints, ignoring a reader that went away (`| head`): the grading itself is done."""
   from grader.outputs import safe_text
+
   try:
     print(safe_text(text), flush=True)
   except BrokenPipeError:
@@ -332,6 +375,7 @@ def _fill_variants(args) -> None:
 def grade_one(args) -> int:
   """Grades one submission, prints the table, writes results.json; 0 whenever graded."""
   from grader.i18n import default_lang
+
   lang = args.lang or default_lang()
   path = Path(args.submission)
   if not os.path.lexists(path):
@@ -341,6 +385,7 @@ def grade_one(args) -> int:
   if args.results:
     # Checked before grading: a results path that cannot be written would lose the whole run.
     from grader.outputs import check_writable
+
     why = check_writable(Path(args.results))
     if why:
       return _usage(f"--results: {why}")
@@ -372,8 +417,10 @@ def grade_one(args) -> int:
   try:
     from grader.grade import grade_submission, load_caseset
     from grader.report import results_json, table, write_json
-    caseset = load_caseset(seed, variant=variant, variants=args.variants, assignment_name=args.assignment,
-                           questions_dirs=args.questions)
+
+    caseset = load_caseset(
+      seed, variant=variant, variants=args.variants, assignment_name=args.assignment, questions_dirs=args.questions
+    )
     report = grade_submission(path, caseset, mode=mode, limits=_limits(args), **_import_timeout(args))
     if args.results:
       write_json(args.results, results_json(report, lang, args.hidden_visibility))
@@ -390,6 +437,7 @@ def grade_one(args) -> int:
 def gradescope_identity(path) -> str | None:
   """The smallest users[].id in Gradescope's submission_metadata.json (a group shares it), else None."""
   import json
+
   try:
     with open(path, encoding="utf-8") as f:
       users = json.load(f).get("users")
@@ -406,14 +454,16 @@ def gradescope_identity(path) -> str | None:
 def _single_variant(args, seed: str) -> int:
   """--variant N, else the variant of the Gradescope identity, else 0; ValueError when out of range."""
   from grader.seed import stretch, variant_of
+
   if args.variant is not None and args.submission_metadata:
     raise ValueError("give either --variant or --submission-metadata, not both")
   if args.submission_metadata:
     identity = gradescope_identity(args.submission_metadata)
     if identity is None:
       # No identity to key on: variant 0, said to the teacher (Gradescope shows stderr to staff only).
-      print(f"python -m grader: warning: no users[].id in {args.submission_metadata}; grading variant 0",
-            file=sys.stderr)
+      print(
+        f"python -m grader: warning: no users[].id in {args.submission_metadata}; grading variant 0", file=sys.stderr
+      )
       return 0
     return variant_of(identity, stretch(seed), args.variants)
   variant = 0 if args.variant is None else args.variant
@@ -425,6 +475,7 @@ def _single_variant(args, seed: str) -> int:
 def batch(args) -> int:
   """--batch: every roster entry graded in parallel, gradebook.csv and <student>/results.json."""
   from grader.i18n import default_lang
+
   roster = Path(args.batch)
   if not roster.is_dir():
     return _usage(f"--batch needs a folder: {roster}")
@@ -443,6 +494,7 @@ def batch(args) -> int:
     # OUT_DIR would have its entries' ids taken by result folders).
     return _usage("--out and the roster must not contain each other")
   from grader.outputs import check_folder
+
   why = check_folder(Path(args.out))
   if why:
     return _usage(f"--out: {why}")
@@ -457,20 +509,35 @@ def batch(args) -> int:
     return _usage(refused)
   _say_memory_plan(_limits(args))
   if args.variant is not None or args.submission_metadata:
-    return _usage("--batch picks each student's variant itself; --variant and --submission-metadata are "
-                  "for a single submission")
+    return _usage(
+      "--batch picks each student's variant itself; --variant and --submission-metadata are for a single submission"
+    )
   from grader.batch import MixedAssignments, run_batch, scan, select
+
   regrade = [n for n in (args.regrade or "").split(",") if n]
   _, unknown = select(scan(roster)[0], regrade)
   if unknown:  # before the references are computed: a typo must not cost a run
     from grader.outputs import escape_name
+
     return _usage(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   _fill_variants(args)
   try:
-    run_batch(roster, Path(args.out), workers=args.workers or os.cpu_count() or 1, seed=seed, mode=mode,
-              lang=args.lang or default_lang(), limits=_limits(args), hidden_visibility=args.hidden_visibility,
-              force=args.force, regrade=regrade, variants=args.variants, assignment_name=args.assignment,
-              questions_dirs=args.questions, **_import_timeout(args))
+    run_batch(
+      roster,
+      Path(args.out),
+      workers=args.workers or os.cpu_count() or 1,
+      seed=seed,
+      mode=mode,
+      lang=args.lang or default_lang(),
+      limits=_limits(args),
+      hidden_visibility=args.hidden_visibility,
+      force=args.force,
+      regrade=regrade,
+      variants=args.variants,
+      assignment_name=args.assignment,
+      questions_dirs=args.questions,
+      **_import_timeout(args),
+    )
   except MixedAssignments as e:
     return _usage(str(e))
   return 0
@@ -482,6 +549,7 @@ def handout(argv) -> int:
   if bad:
     return _usage(bad)
   from grader.handout import build_handout
+
   out = Path(args.out_dir)
   if out.exists() and (not out.is_dir() or any(out.iterdir())):
     return _usage(_h("usage_not_empty", path=out))
@@ -499,6 +567,7 @@ def gradescope(argv) -> int:
     return _usage(bad)
   from grader.gradescope import build_bundle
   from grader.seed import fingerprint, weak_reason
+
   try:
     seed = _seed(args)
   except SeedError as e:
@@ -506,31 +575,50 @@ def gradescope(argv) -> int:
   _fill_variants(args)
   weak = weak_reason(seed)
   if weak and not args.allow_weak_seed:
-    return _usage(f"the seed is {weak}: students who know the public code could guess it and so every hidden "
-                  "case. Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one), or pass "
-                  "--allow-weak-seed to build the bundle anyway")
+    return _usage(
+      f"the seed is {weak}: students who know the public code could guess it and so every hidden "
+      "case. Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one), or pass "
+      "--allow-weak-seed to build the bundle anyway"
+    )
   try:
     from grader.gradescope import check_budget
+
     check_budget(args.time_budget, args.call_timeout)
   except ValueError as e:
     return _usage(str(e))
-  build_bundle(Path(args.out_zip), seed=seed, lang=args.lang, hidden_visibility=args.hidden_visibility,
-               time_budget=args.time_budget, call_timeout=args.call_timeout, variants=args.variants,
-               assignment_name=args.assignment, questions_dirs=args.questions)
+  build_bundle(
+    Path(args.out_zip),
+    seed=seed,
+    lang=args.lang,
+    hidden_visibility=args.hidden_visibility,
+    time_budget=args.time_budget,
+    call_timeout=args.call_timeout,
+    variants=args.variants,
+    assignment_name=args.assignment,
+    questions_dirs=args.questions,
+  )
   note = _h("gradescope_weak_note", weak=weak) if weak else ""
-  _print(_h("gradescope_written", out=args.out_zip, assignment=args.assignment or "core", fp=fingerprint(seed),
-            variants=args.variants, note=note))
+  _print(
+    _h(
+      "gradescope_written",
+      out=args.out_zip,
+      assignment=args.assignment or "core",
+      fp=fingerprint(seed),
+      variants=args.variants,
+      note=note,
+    )
+  )
   return 0
 
 
 def _new_seed_parser() -> argparse.ArgumentParser:
-  return argparse.ArgumentParser(prog="python -m grader new-seed",
-                                 description=_h("desc_new_seed"))
+  return argparse.ArgumentParser(prog="python -m grader new-seed", description=_h("desc_new_seed"))
 
 
 def new_seed(argv) -> int:
   _new_seed_parser().parse_args(argv)
   from grader.seed import new_seed as make
+
   print(make())
   return 0
 
@@ -549,6 +637,7 @@ def _on_stop_signal(signum, frame) -> None:
   import signal
 
   from grader import isolation
+
   for sig in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(sig, signal.SIG_IGN)  # once: a second signal must not interrupt the clean-up
   isolation.stop_all()
@@ -559,6 +648,7 @@ def _stop_on_signals() -> None:
   """Lets SIGTERM and SIGHUP end the grader the clean way (issue 12, F8: sandboxes outlived it)."""
   import signal
   import threading
+
   if threading.current_thread() is threading.main_thread():
     for sig in (signal.SIGTERM, signal.SIGHUP):
       signal.signal(sig, _on_stop_signal)
@@ -570,12 +660,14 @@ def main(argv=None) -> int:
   _LANG[0] = _argv_lang(argv)
   if argv and argv[0] in SUBCOMMANDS:
     from grader.grade import HANDOUT_CASES
+
     if HANDOUT_CASES.exists():
       return _usage(f"'{argv[0]}' is not part of the hand-out's self-check grader")
     return {"handout": handout, "gradescope": gradescope, "new-seed": new_seed}[argv[0]](argv[1:])
   args = _main_parser().parse_args(argv)
   if args.batch:
     from grader.grade import HANDOUT_CASES
+
     if HANDOUT_CASES.exists():
       return _usage("--batch is not part of the hand-out's self-check grader")
     if args.submission:

@@ -3,6 +3,7 @@
 Parallelism is threads, each driving its own sandbox subprocess; the grader process is never forked
 (it may have started JAX to compute the references). Each thread owns a uid slot for isolation.spawn.
 """
+
 from __future__ import annotations
 
 import collections
@@ -49,9 +50,13 @@ def claim_out(out: Path, assignment: str, names: list, force: bool = False) -> N
   except (OSError, ValueError, AttributeError):
     previous = None
   if previous is not None and previous != assignment and not force:
-    raise MixedAssignments(f"{out} holds results graded for the assignment {previous!r}, not {assignment!r}; "
-                           "use another --out folder, or --force to re-grade it for this one")
+    raise MixedAssignments(
+      f"{out} holds results graded for the assignment {previous!r}, not {assignment!r}; "
+      "use another --out folder, or --force to re-grade it for this one"
+    )
   write_json(path, {"assignment": assignment, "questions": names})
+
+
 # Folder names Windows refuses: OUT_DIR is often copied there (a plain id is never one of them).
 WINDOWS_NAMES = frozenset(["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)])
 ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
@@ -60,6 +65,7 @@ ID_CHARS = 80  # a sanitised stem longer than this is cut (and so gets the hash)
 @dataclasses.dataclass(frozen=True)
 class Entry:
   """One roster entry: `id` names its folder and gradebook row, `raw` is the file name as found."""
+
   id: str
   path: Path
 
@@ -116,8 +122,12 @@ def scan(roster: Path) -> tuple[list[Entry], list[str]]:
     b = base[p]
     group = claims[b.casefold()]
     clean = [q for q in group if base[q] == _stem(q) and _stem(q) == _stem(q).casefold()]
-    plain = (b == _stem(p) and (len(group) == 1 or clean == [p]) and b.casefold() not in RESERVED
-             and b.split(".")[0].casefold() not in WINDOWS_NAMES)
+    plain = (
+      b == _stem(p)
+      and (len(group) == 1 or clean == [p])
+      and b.casefold() not in RESERVED
+      and b.split(".")[0].casefold() not in WINDOWS_NAMES
+    )
     level[p] = 0 if plain else 1
   # A plain id can still equal another entry's hashed one (a name crafted as "alice-1a2b3c4d"), or two
   # hashes share 32 bits: every entry of a clash takes a longer hash, up to the whole SHA-256 of its
@@ -221,6 +231,7 @@ def _seed_part(caseset) -> str:
   of the key, but a plain seed in it would still be a cheap offline oracle for guessed seeds)."""
   try:
     from grader import seed as seed_mod
+
     return seed_mod.stretch(str(caseset.seed)).hex()
   except (ImportError, AttributeError):
     return hashlib.sha256(b"mmzoo-grader-seed|" + str(caseset.seed).encode()).hexdigest()
@@ -230,9 +241,13 @@ def grading_key(entry: Path, caseset, version: str, options: dict | None = None,
   """What a result depends on: the submission's content, `version` (the grader's and the question
   records' versions: run_batch joins them), the seed, the case set (its key covers the cases and the references' code), and every option
   that changes a result (`options`: language, visibility, isolation, limits, import timeout, variant...)."""
-  parts = {"content": content_hash(entry), "grader": version,
-           "seed": seed_part if seed_part is not None else _seed_part(caseset), "cases": caseset.key,
-           "options": options or {}}
+  parts = {
+    "content": content_hash(entry),
+    "grader": version,
+    "seed": seed_part if seed_part is not None else _seed_part(caseset),
+    "cases": caseset.key,
+    "options": options or {},
+  }
   return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
 
 
@@ -247,8 +262,13 @@ def _reusable(folder: Path, key: str) -> dict | None:
 
 
 def _summary(report, key) -> dict:
-  return {"key": key, "score": report.score, "max_score": report.max_score, "variant": report.variant,
-          "functions": {f.name: f.score for f in report.functions}}
+  return {
+    "key": key,
+    "score": report.score,
+    "max_score": report.max_score,
+    "variant": report.variant,
+    "functions": {f.name: f.score for f in report.functions},
+  }
 
 
 class Slots:
@@ -269,6 +289,7 @@ class Slots:
 
   def defer_for(self, slot):
     """A `defer` for grade_submission: runs the clean-up in a thread, then frees the slot."""
+
     def defer(cleanup):
       def run():
         try:
@@ -277,10 +298,12 @@ class Slots:
           traceback.print_exc()
         finally:
           self.free.put(slot)
+
       t = threading.Thread(target=run, name=f"sweep-slot-{slot}")
       with self.lock:
         self.threads.append(t)
       t.start()
+
     return defer
 
   def join(self):
@@ -300,8 +323,15 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
   deferred = []
   defer = slots.defer_for(slot)
   try:
-    report = grade_submission(entry, caseset, mode=mode, limits=limits, uid_slot=slot,
-                              import_timeout=import_timeout, defer=lambda f: (deferred.append(f), defer(f)))
+    report = grade_submission(
+      entry,
+      caseset,
+      mode=mode,
+      limits=limits,
+      uid_slot=slot,
+      import_timeout=import_timeout,
+      defer=lambda f: (deferred.append(f), defer(f)),
+    )
     if isolation.stopping():  # SIGTERM: its sandbox may have been killed mid-call; keep no grade of that
       raise isolation.GraderStopping("the grader is stopping")
     report.submission = escape_name(str(entry))  # the title shows a hostile name as text, never raw
@@ -309,9 +339,15 @@ def _grade_one(student, entry, out, key, caseset, mode, lang, limits, visibility
   except Exception as e:  # noqa: BLE001 — one submission never stops the others
     traceback.print_exc()
     message = f"{type(e).__name__}: {e}"
-    report = GradeReport(escape_name(str(entry)), [_unreadable(s, caseset, "internal", {"error": message})
-                                                   for s in caseset.specs], [], {}, variant=caseset.variant,
-                         internal_error=message, assignment=caseset.assignment)
+    report = GradeReport(
+      escape_name(str(entry)),
+      [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs],
+      [],
+      {},
+      variant=caseset.variant,
+      internal_error=message,
+      assignment=caseset.assignment,
+    )
     summary = dict(_summary(report, key), key=None)  # no key: the next run tries again
     if not deferred:  # grade_submission failed before handing over its clean-up: free the slot here
       slots.free.put(slot)
@@ -328,8 +364,9 @@ def write_gradebook(path: Path, names: list, rows: list) -> None:
   """
   table = [["student", "entry", "score", "max_score", "variant"] + names]
   for e, s in rows:
-    table.append([e.id, e.shown, s["score"], s["max_score"], s.get("variant", "")]
-                 + [s["functions"].get(n, 0) for n in names])
+    table.append(
+      [e.id, e.shown, s["score"], s["max_score"], s.get("variant", "")] + [s["functions"].get(n, 0) for n in names]
+    )
   write_csv(path, table)
 
 
@@ -350,26 +387,48 @@ def record_seed(out: Path, seed: str, variants: int) -> str | None:
   Returns the weakness, if any. The seed itself is written nowhere.
   """
   import sys
+
   weak = seeds.weak_reason(seed)
   fp = seeds.fingerprint(seed)
   write_json(out / SEED_RECORD, {"seed_fingerprint": fp, "variants": variants, "weak_seed": weak})
   note = out / WEAK_SEED_NOTE
   if weak:
-    text = (f"WARNING: this gradebook was graded with a weak seed ({weak}, fingerprint {fp}).\n"
-            "Students who know the grader's public code can guess such a seed and recompute every hidden case.\n"
-            "Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one) and grade again.\n")
+    text = (
+      f"WARNING: this gradebook was graded with a weak seed ({weak}, fingerprint {fp}).\n"
+      "Students who know the grader's public code can guess such a seed and recompute every hidden case.\n"
+      "Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one) and grade again.\n"
+    )
     note.write_text(text, encoding="utf-8")
     bar = "!" * 78
-    print(f"{bar}\npython -m grader: WARNING: the seed is {weak}; the hidden cases can be guessed.\n"
-          f"Recorded in {note}.\n{bar}", file=sys.stderr, flush=True)
+    print(
+      f"{bar}\npython -m grader: WARNING: the seed is {weak}; the hidden cases can be guessed.\n"
+      f"Recorded in {note}.\n{bar}",
+      file=sys.stderr,
+      flush=True,
+    )
   elif note.exists():
     note.unlink()  # a strong seed graded this folder since
   return weak
 
 
-def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, lang: str, limits=None,
-              hidden_visibility="visible", import_timeout=IMPORT_TIMEOUT_S, force=False, regrade=(),
-              caseset=None, variants: int = seeds.VARIANTS, assignment_name=None, questions_dirs=()) -> dict:
+def run_batch(
+  roster: Path,
+  out: Path,
+  *,
+  workers: int,
+  seed: str,
+  mode: str,
+  lang: str,
+  limits=None,
+  hidden_visibility="visible",
+  import_timeout=IMPORT_TIMEOUT_S,
+  force=False,
+  regrade=(),
+  caseset=None,
+  variants: int = seeds.VARIANTS,
+  assignment_name=None,
+  questions_dirs=(),
+) -> dict:
   """Grades the roster; returns {"graded": n, "reused": m, "students": k, "hidden": [...], "assignment": name}.
 
   A result is reused only when its key (grading_key) is unchanged; `force` re-grades every entry,
@@ -378,9 +437,13 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, la
   OUT_DIR records the assignment it holds; another one is refused unless `force` (claim_out).
   """
   from tqdm import tqdm
+
   # Every variant's references, once, before any thread starts.
-  casesets = [caseset] if caseset is not None else load_casesets(
-      seed, variants, assignment_name=assignment_name, questions_dirs=questions_dirs)
+  casesets = (
+    [caseset]
+    if caseset is not None
+    else load_casesets(seed, variants, assignment_name=assignment_name, questions_dirs=questions_dirs)
+  )
   names = [s.name for s in casesets[0].specs]
   out.mkdir(parents=True, exist_ok=True)
   claim_out(out, casesets[0].assignment, names, force)
@@ -392,8 +455,14 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, la
     raise ValueError(f"--regrade: no roster entry named {', '.join(map(escape_name, unknown))}")
   done, todo = {}, []
   version = f"{grader_version()}+{records_version()}"
-  options = {"lang": lang, "visibility": hidden_visibility, "mode": mode, "import_timeout": import_timeout,
-             "limits": dataclasses.asdict(limits or Limits()), "functions": names}  # names: the assignment
+  options = {
+    "lang": lang,
+    "visibility": hidden_visibility,
+    "mode": mode,
+    "import_timeout": import_timeout,
+    "limits": dataclasses.asdict(limits or Limits()),
+    "functions": names,
+  }  # names: the assignment
   seed_part = _seed_part(casesets[0])
   for e in entries:
     cs = casesets[seeds.variant_of(e.raw, key_bytes, variants) if len(casesets) > 1 else 0]
@@ -407,8 +476,10 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, la
   slots = Slots(workers)
   bar = tqdm(total=len(entries), initial=len(done), desc="grading", unit="submission")
   with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-    futures = [pool.submit(_grade_one, s, e, out, k, cs, mode, lang, limits, hidden_visibility, slots,
-                           import_timeout) for s, e, k, cs in todo]
+    futures = [
+      pool.submit(_grade_one, s, e, out, k, cs, mode, lang, limits, hidden_visibility, slots, import_timeout)
+      for s, e, k, cs in todo
+    ]
     for fut in as_completed(futures):
       student, summary = fut.result()
       done[student] = summary
@@ -419,11 +490,29 @@ def run_batch(roster: Path, out: Path, *, workers: int, seed: str, mode: str, la
   if hidden:
     shown = ", ".join(escape_name(n) for n in hidden[:10]) + (", ..." if len(hidden) > 10 else "")
     from grader.i18n import t
+
     print(t(lang, "batch_hidden_one" if len(hidden) == 1 else "batch_hidden", n=len(hidden), names=shown))
   fp = seeds.fingerprint(seed)
   from grader.i18n import t
-  print(t(lang, "batch_summary", assignment=casesets[0].assignment, graded=len(todo), unchanged=len(done) - len(todo),
-          gradebook=out / "gradebook.csv", fp=fp, variants=variants,
-          note=t(lang, "gradescope_weak_note", weak=weak) if weak else ""))
-  return {"graded": len(todo), "reused": len(done) - len(todo), "students": len(entries), "hidden": hidden,
-          "weak_seed": weak, "assignment": casesets[0].assignment}
+
+  print(
+    t(
+      lang,
+      "batch_summary",
+      assignment=casesets[0].assignment,
+      graded=len(todo),
+      unchanged=len(done) - len(todo),
+      gradebook=out / "gradebook.csv",
+      fp=fp,
+      variants=variants,
+      note=t(lang, "gradescope_weak_note", weak=weak) if weak else "",
+    )
+  )
+  return {
+    "graded": len(todo),
+    "reused": len(done) - len(todo),
+    "students": len(entries),
+    "hidden": hidden,
+    "weak_seed": weak,
+    "assignment": casesets[0].assignment,
+  }

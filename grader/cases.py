@@ -6,6 +6,7 @@ keeps what is common to all of them: the hidden cases' random generator (one fun
 upcast to float64 around a reference, and the shapes of the values a comparison kind expects.
 The `FUNCTIONS`/`SPECS`/`NAMES` of the default assignment (core) remain for older callers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,9 +25,9 @@ N_HIDDEN = Q.N_HIDDEN
 @dataclass(frozen=True)
 class Case:
   function: str
-  index: int        # 0, 1 visible; 2..9 hidden
+  index: int  # 0, 1 visible; 2..9 hidden
   visible: bool
-  args: tuple       # positional arguments, plain data
+  args: tuple  # positional arguments, plain data
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,6 +73,7 @@ def _rng(name: str, seed) -> np.random.Generator:
   The generator is keyed by (key, variant, name) in grader/seed.py.
   """
   from grader import seed as seeds
+
   d = seeds.as_draw(seed)
   return seeds.case_rng(d.key, name, d.variant)
 
@@ -120,6 +122,7 @@ def max_abs_input(args: Any) -> float:
 # ---------------------------------------------------------------------------------------------
 # References: the record's private.reference, in float64.
 
+
 def upcast(x):
   """Every floating numpy array inside `x` (dicts, lists, tuples too) as float64; the rest unchanged."""
   if isinstance(x, np.ndarray):
@@ -148,6 +151,7 @@ def normalise(kind: str, out) -> Any:
 def compile_cache_dir() -> str:
   """The grader's persistent compilation cache: <the grader's cache folder (grade.cache_dir)>/jax."""
   from grader.grade import cache_dir
+
   return str(cache_dir() / "jax")
 
 
@@ -164,12 +168,14 @@ def use_compile_cache() -> bool:
   if os.environ.get("GRADER_COMPILE_CACHE", "").lower() in ("0", "off", "false", "no"):
     return False
   from zoo import compile_cache
+
   return compile_cache.enable(compile_cache_dir(), "set GRADER_CACHE_DIR to a private folder")
 
 
 def reference(q, args: tuple) -> Any:
   """The expected value for `q(*args)`: the record's reference in float64, normalised by its kind."""
   import jax
+
   use_compile_cache()
   q = question(q)
   with jax.enable_x64(True):

@@ -12,6 +12,7 @@ cases and their expected values are already in the student's hands. Real grading
 (ENC-encoded, docs/questions.md). The comparison rules mirror the grader's, keyed by the record's kind.
 Decision: a `scalar` (and a dtw cost) may come back as a 1-element array, as docs/questions.md says.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,132 +29,135 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_FILE = "check_data.json"     # beside check.py in the pack: {"assignment": ..., "questions": [record, ...]}
-TIMEOUT_S = 60.0                  # per visible case; a self-check call that never returns is reported, not killed
+DATA_FILE = "check_data.json"  # beside check.py in the pack: {"assignment": ..., "questions": [record, ...]}
+TIMEOUT_S = 60.0  # per visible case; a self-check call that never returns is reported, not killed
 CHECK_ROLES = ("check", "setup")  # notebook cells with metadata.mmzoo.role in these are not the student's code
 
 EN = {
-    "banner": ("SELF-CHECK of the visible cases only, run on your code in this Python process (no sandbox). "
-               "It is not your grade: the hidden cases are graded after you submit."),
-    "header": "{name} ({title}): {passed}/{n} visible cases passed",
-    "not_implemented": "not implemented (it still raises NotImplementedError)",
-    "missing": "missing: no function named {name} was found{where}",
-    "missing_where": " in {where}",
-    "not_callable": "{name} is not a function (it is {what})",
-    "import_error": "importing {path} failed: {error}",
-    "unknown_question": "no question named {name}; known: {known}",
-    "case": "visible case {k}: {reason}",
-    "call": "call:       {call}",
-    "expected": "expected:   {value}",
-    "got": "got:        {value}",
-    "first_diff": "first difference: {diff}",
-    "diff_text": "{what} at index {index}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
-    "diff_scalar": "{what}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
-    "wrong_value": "{what} differs from the expected value beyond the tolerance",
-    "skipped": "visible case {k}: not run, after the time limit of an earlier case",
-    "erratum": "Your answer equals the value the article printed for this call, a known erratum of the article: {why}",
-    "raised": "raised {exc}: {message}",
-    "uncomparable": "the answer could not be compared with the expected value ({exc})",
-    "raised_at": "raised {exc} at {path}, line {line}: {message}",
-    "timeout": ("no answer within {seconds:g} s (the call goes on in the background; restart Python or the "
-                "kernel if it never ends)"),
-    "wrong_shape": "{what} has shape {got}, expected {want}",
-    "wrong_values": "{nbad} of {n} values of {what} differ from the expected ones beyond the tolerance",
-    "not_finite": "{what} holds NaN or infinity where a finite number is expected",
-    "ragged": "{what} is ragged (its rows have different lengths)",
-    "wrong_type": "{what} is {kind}, not a number or an array of numbers",
-    "not_pair": "expected a pair of two sequences (a tuple, a list or a 2×k array), got {kind}",
-    "not_tuple": "expected a tuple of {n} arrays, got {kind}",
-    "not_dtw": "expected a pair (cost, path), got {kind}",
-    "path_shape": "the path must be a non-empty sequence of (i, j) pairs",
-    "path_int": "the path's indices must be integers",
-    "path_start": "the path must start at (0, 0), not {first}",
-    "path_end": "the path must end at (n-1, m-1) = ({n1}, {m1}), not {last}",
-    "path_step": "every step of the path must be (1, 0), (0, 1) or (1, 1); the step from {a} to {b} is not",
-    "path_cost": "the path is a warping path, but its own cost {own} is not the optimum {want}",
-    "what_answer": "the answer",
-    "what_pair": "the {k} sequence of the pair",
-    "what_item": "item {k} of the tuple",
-    "what_cost": "the cost",
-    "ord_1": "first",
-    "ord_2": "second",
-    "kind_seq": "a sequence of length {n}",
-    "kind_none": "None",
-    "kind_str": "a string",
-    "kind_bool": "a bool",
-    "kind_dict": "a dict",
-    "kind_obj": "an object of type {type}",
-    "summary": "total: {passed}/{n} visible cases passed, {done}/{q} questions complete",
-    "no_data": "no {file} beside this checker ({path}); run it from the unpacked hand-out",
-    "no_target": "{path} does not exist",
-    "help_desc": "Self-check: run the visible cases of every question on your exercises, on any OS.",
-    "help_dir": "a folder of your exercises (default: exercises/ beside check.py), or one .py or .ipynb file",
-    "help_lang": "language of the feedback: en or zh (default: from the locale)",
-    "help_only": "check only this question (repeatable)",
-    "help_timeout": "seconds allowed per visible case (default {seconds:g})",
-    "help_assignment": "the pack's assignment (accepted for the grader's command line; it is the only one here)",
-    "other_assignment": "this pack is the assignment {pack}, not {name}: it self-checks that one (--only NAME picks one question)",
+  "banner": (
+    "SELF-CHECK of the visible cases only, run on your code in this Python process (no sandbox). "
+    "It is not your grade: the hidden cases are graded after you submit."
+  ),
+  "header": "{name} ({title}): {passed}/{n} visible cases passed",
+  "not_implemented": "not implemented (it still raises NotImplementedError)",
+  "missing": "missing: no function named {name} was found{where}",
+  "missing_where": " in {where}",
+  "not_callable": "{name} is not a function (it is {what})",
+  "import_error": "importing {path} failed: {error}",
+  "unknown_question": "no question named {name}; known: {known}",
+  "case": "visible case {k}: {reason}",
+  "call": "call:       {call}",
+  "expected": "expected:   {value}",
+  "got": "got:        {value}",
+  "first_diff": "first difference: {diff}",
+  "diff_text": "{what} at index {index}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
+  "diff_scalar": "{what}: expected {want}, got {got} (difference {delta}; allowed {allowed})",
+  "wrong_value": "{what} differs from the expected value beyond the tolerance",
+  "skipped": "visible case {k}: not run, after the time limit of an earlier case",
+  "erratum": "Your answer equals the value the article printed for this call, a known erratum of the article: {why}",
+  "raised": "raised {exc}: {message}",
+  "uncomparable": "the answer could not be compared with the expected value ({exc})",
+  "raised_at": "raised {exc} at {path}, line {line}: {message}",
+  "timeout": (
+    "no answer within {seconds:g} s (the call goes on in the background; restart Python or the kernel if it never ends)"
+  ),
+  "wrong_shape": "{what} has shape {got}, expected {want}",
+  "wrong_values": "{nbad} of {n} values of {what} differ from the expected ones beyond the tolerance",
+  "not_finite": "{what} holds NaN or infinity where a finite number is expected",
+  "ragged": "{what} is ragged (its rows have different lengths)",
+  "wrong_type": "{what} is {kind}, not a number or an array of numbers",
+  "not_pair": "expected a pair of two sequences (a tuple, a list or a 2×k array), got {kind}",
+  "not_tuple": "expected a tuple of {n} arrays, got {kind}",
+  "not_dtw": "expected a pair (cost, path), got {kind}",
+  "path_shape": "the path must be a non-empty sequence of (i, j) pairs",
+  "path_int": "the path's indices must be integers",
+  "path_start": "the path must start at (0, 0), not {first}",
+  "path_end": "the path must end at (n-1, m-1) = ({n1}, {m1}), not {last}",
+  "path_step": "every step of the path must be (1, 0), (0, 1) or (1, 1); the step from {a} to {b} is not",
+  "path_cost": "the path is a warping path, but its own cost {own} is not the optimum {want}",
+  "what_answer": "the answer",
+  "what_pair": "the {k} sequence of the pair",
+  "what_item": "item {k} of the tuple",
+  "what_cost": "the cost",
+  "ord_1": "first",
+  "ord_2": "second",
+  "kind_seq": "a sequence of length {n}",
+  "kind_none": "None",
+  "kind_str": "a string",
+  "kind_bool": "a bool",
+  "kind_dict": "a dict",
+  "kind_obj": "an object of type {type}",
+  "summary": "total: {passed}/{n} visible cases passed, {done}/{q} questions complete",
+  "no_data": "no {file} beside this checker ({path}); run it from the unpacked hand-out",
+  "no_target": "{path} does not exist",
+  "help_desc": "Self-check: run the visible cases of every question on your exercises, on any OS.",
+  "help_dir": "a folder of your exercises (default: exercises/ beside check.py), or one .py or .ipynb file",
+  "help_lang": "language of the feedback: en or zh (default: from the locale)",
+  "help_only": "check only this question (repeatable)",
+  "help_timeout": "seconds allowed per visible case (default {seconds:g})",
+  "help_assignment": "the pack's assignment (accepted for the grader's command line; it is the only one here)",
+  "other_assignment": "this pack is the assignment {pack}, not {name}: it self-checks that one (--only NAME picks one question)",
 }
 
 ZH = {
-    "banner": "仅为可见用例的自测（SELF-CHECK）：在当前 Python 进程中直接运行你的代码（没有沙箱）。这不是你的成绩：隐藏用例在提交后评分。",
-    "header": "{name}（{title}）：通过 {passed}/{n} 个可见用例",
-    "not_implemented": "未实现（仍然抛出 NotImplementedError）",
-    "missing": "缺失：没有找到名为 {name} 的函数{where}",
-    "missing_where": "（在 {where} 中）",
-    "not_callable": "{name} 不是函数（它是{what}）",
-    "import_error": "导入 {path} 失败：{error}",
-    "unknown_question": "没有名为 {name} 的题目；已有：{known}",
-    "case": "可见用例 {k}：{reason}",
-    "call": "调用：    {call}",
-    "expected": "期望：    {value}",
-    "got": "实际：    {value}",
-    "first_diff": "第一处差异：{diff}",
-    "diff_text": "{what}在下标 {index} 处：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
-    "diff_scalar": "{what}：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
-    "wrong_value": "{what}与期望值的差超出容差",
-    "skipped": "可见用例 {k}：未运行，因为之前的用例已超时",
-    "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
-    "raised": "抛出 {exc}：{message}",
-    "uncomparable": "无法把答案与期望值比较（{exc}）",
-    "raised_at": "在 {path} 第 {line} 行抛出 {exc}：{message}",
-    "timeout": "{seconds:g} 秒内没有返回结果（调用仍在后台运行；若一直不结束，请重启 Python 或内核）",
-    "wrong_shape": "{what}的形状是 {got}，期望 {want}",
-    "wrong_values": "{what}的 {n} 个值中有 {nbad} 个与期望值的差超出容差",
-    "not_finite": "{what}在应为有限数的位置出现 NaN 或无穷大",
-    "ragged": "{what}参差不齐（各行长度不同）",
-    "wrong_type": "{what}是{kind}，不是数字或数字数组",
-    "not_pair": "期望由两个序列组成的二元组（元组、列表或 2×k 数组），实际是{kind}",
-    "not_tuple": "期望由 {n} 个数组组成的元组，实际是{kind}",
-    "not_dtw": "期望二元组 (cost, path)，实际是{kind}",
-    "path_shape": "路径必须是由 (i, j) 对组成的非空序列",
-    "path_int": "路径的下标必须是整数",
-    "path_start": "路径必须从 (0, 0) 开始，而不是 {first}",
-    "path_end": "路径必须在 (n-1, m-1) = ({n1}, {m1}) 结束，而不是 {last}",
-    "path_step": "路径的每一步必须是 (1, 0)、(0, 1) 或 (1, 1)；从 {a} 到 {b} 的一步不是",
-    "path_cost": "这是一条规整路径，但它自身的代价 {own} 不是最优值 {want}",
-    "what_answer": "答案",
-    "what_pair": "二元组的{k}序列",
-    "what_item": "元组的第 {k} 项",
-    "what_cost": "代价",
-    "ord_1": "第一个",
-    "ord_2": "第二个",
-    "kind_seq": "长度为 {n} 的序列",
-    "kind_none": " None",
-    "kind_str": "字符串",
-    "kind_bool": "布尔值",
-    "kind_dict": "字典",
-    "kind_obj": " {type} 类型的对象",
-    "summary": "合计：通过 {passed}/{n} 个可见用例，完成 {done}/{q} 道题",
-    "no_data": "本检查程序旁边没有 {file}（{path}）；请在解压后的资料包中运行",
-    "no_target": "{path} 不存在",
-    "help_desc": "自测：在任何操作系统上，用每道题的可见用例检查你的练习。",
-    "help_dir": "你的练习所在的文件夹（默认：check.py 旁边的 exercises/），或单个 .py / .ipynb 文件",
-    "help_lang": "反馈语言：en 或 zh（默认按系统区域设置）",
-    "help_only": "只检查这道题（可重复）",
-    "help_timeout": "每个可见用例允许的秒数（默认 {seconds:g}）",
-    "help_assignment": "资料包的作业（为与评分程序的命令行一致而接受；这里只有这一个作业）",
-    "other_assignment": "本资料包是作业 {pack}，不是 {name}：自测只检查这个作业（用 --only NAME 选择一道题）",
+  "banner": "仅为可见用例的自测（SELF-CHECK）：在当前 Python 进程中直接运行你的代码（没有沙箱）。这不是你的成绩：隐藏用例在提交后评分。",
+  "header": "{name}（{title}）：通过 {passed}/{n} 个可见用例",
+  "not_implemented": "未实现（仍然抛出 NotImplementedError）",
+  "missing": "缺失：没有找到名为 {name} 的函数{where}",
+  "missing_where": "（在 {where} 中）",
+  "not_callable": "{name} 不是函数（它是{what}）",
+  "import_error": "导入 {path} 失败：{error}",
+  "unknown_question": "没有名为 {name} 的题目；已有：{known}",
+  "case": "可见用例 {k}：{reason}",
+  "call": "调用：    {call}",
+  "expected": "期望：    {value}",
+  "got": "实际：    {value}",
+  "first_diff": "第一处差异：{diff}",
+  "diff_text": "{what}在下标 {index} 处：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
+  "diff_scalar": "{what}：期望 {want}，实际 {got}（相差 {delta}；允许 {allowed}）",
+  "wrong_value": "{what}与期望值的差超出容差",
+  "skipped": "可见用例 {k}：未运行，因为之前的用例已超时",
+  "erratum": "你的答案等于原文对这次调用打印的值，这是原文的已知勘误：{why}",
+  "raised": "抛出 {exc}：{message}",
+  "uncomparable": "无法把答案与期望值比较（{exc}）",
+  "raised_at": "在 {path} 第 {line} 行抛出 {exc}：{message}",
+  "timeout": "{seconds:g} 秒内没有返回结果（调用仍在后台运行；若一直不结束，请重启 Python 或内核）",
+  "wrong_shape": "{what}的形状是 {got}，期望 {want}",
+  "wrong_values": "{what}的 {n} 个值中有 {nbad} 个与期望值的差超出容差",
+  "not_finite": "{what}在应为有限数的位置出现 NaN 或无穷大",
+  "ragged": "{what}参差不齐（各行长度不同）",
+  "wrong_type": "{what}是{kind}，不是数字或数字数组",
+  "not_pair": "期望由两个序列组成的二元组（元组、列表或 2×k 数组），实际是{kind}",
+  "not_tuple": "期望由 {n} 个数组组成的元组，实际是{kind}",
+  "not_dtw": "期望二元组 (cost, path)，实际是{kind}",
+  "path_shape": "路径必须是由 (i, j) 对组成的非空序列",
+  "path_int": "路径的下标必须是整数",
+  "path_start": "路径必须从 (0, 0) 开始，而不是 {first}",
+  "path_end": "路径必须在 (n-1, m-1) = ({n1}, {m1}) 结束，而不是 {last}",
+  "path_step": "路径的每一步必须是 (1, 0)、(0, 1) 或 (1, 1)；从 {a} 到 {b} 的一步不是",
+  "path_cost": "这是一条规整路径，但它自身的代价 {own} 不是最优值 {want}",
+  "what_answer": "答案",
+  "what_pair": "二元组的{k}序列",
+  "what_item": "元组的第 {k} 项",
+  "what_cost": "代价",
+  "ord_1": "第一个",
+  "ord_2": "第二个",
+  "kind_seq": "长度为 {n} 的序列",
+  "kind_none": " None",
+  "kind_str": "字符串",
+  "kind_bool": "布尔值",
+  "kind_dict": "字典",
+  "kind_obj": " {type} 类型的对象",
+  "summary": "合计：通过 {passed}/{n} 个可见用例，完成 {done}/{q} 道题",
+  "no_data": "本检查程序旁边没有 {file}（{path}）；请在解压后的资料包中运行",
+  "no_target": "{path} 不存在",
+  "help_desc": "自测：在任何操作系统上，用每道题的可见用例检查你的练习。",
+  "help_dir": "你的练习所在的文件夹（默认：check.py 旁边的 exercises/），或单个 .py / .ipynb 文件",
+  "help_lang": "反馈语言：en 或 zh（默认按系统区域设置）",
+  "help_only": "只检查这道题（可重复）",
+  "help_timeout": "每个可见用例允许的秒数（默认 {seconds:g}）",
+  "help_assignment": "资料包的作业（为与评分程序的命令行一致而接受；这里只有这一个作业）",
+  "other_assignment": "本资料包是作业 {pack}，不是 {name}：自测只检查这个作业（用 --only NAME 选择一道题）",
 }
 
 CATALOG = {"en": EN, "zh": ZH}
@@ -176,8 +180,9 @@ def default_lang(environ=None) -> str:
 # ---------------------------------------------------------------------------------------------
 # ENC (docs/questions.md), decoded with the standard library and numpy.
 
-_DTYPES = frozenset(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                     "float16", "float32", "float64"])
+_DTYPES = frozenset(
+  ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
+)
 
 
 def _dec_nested(x):
@@ -206,8 +211,8 @@ def dec(x):
 # ---------------------------------------------------------------------------------------------
 # Showing values: rounded to 6 significant digits, long sequences elided.
 
-SHOW_ITEMS = 8        # a sequence longer than this shows its first 3 and last 2 items
-SHOW_CHARS = 400      # a value's text is cut here
+SHOW_ITEMS = 8  # a sequence longer than this shows its first 3 and last 2 items
+SHOW_CHARS = 400  # a value's text is cut here
 
 
 def _num(v) -> str:
@@ -279,6 +284,7 @@ def show_call(name: str, params, args) -> str:
 # ---------------------------------------------------------------------------------------------
 # Comparison by kind. A failure is (key, params, first_diff) with message keys of the catalog; the
 # `what` of a message is itself a (key, params) pair, rendered in the failure's language.
+
 
 class Fail(Exception):
   """A wrong answer: the message key and its parameters, and the first difference where there is one."""
@@ -363,9 +369,17 @@ def compare_values(want, got, rtol: float, atol: float, what=("what_answer", {})
     return
   i = tuple(int(k) for k in np.argwhere(~good)[0]) if want.ndim else ()
   w, g = float(want[i]), float(got[i])
-  first = ("diff_text" if want.ndim else "diff_scalar", {"what": what, "index": _index(i), "want": format(w, ".8g"), "got": format(g, ".8g"),
-                             "delta": format(abs(g - w), ".3g") if math.isfinite(g - w) else str(g - w),
-                             "allowed": format(float(allowed[i]), ".3g")})
+  first = (
+    "diff_text" if want.ndim else "diff_scalar",
+    {
+      "what": what,
+      "index": _index(i),
+      "want": format(w, ".8g"),
+      "got": format(g, ".8g"),
+      "delta": format(abs(g - w), ".3g") if math.isfinite(g - w) else str(g - w),
+      "allowed": format(float(allowed[i]), ".3g"),
+    },
+  )
   if np.any(finite & ~np.isfinite(got)):
     raise Fail("not_finite", first, what=what)
   if not want.ndim:
@@ -469,8 +483,9 @@ def is_erratum(record: dict, case_index: int, args, got) -> bool:
   rtol, atol = tolerance(record, args)
   try:
     got = _pair_parts(got) if record["compare"]["kind"] == "pair" else got
-    compare_values(np.asarray(err["printed"], dtype=np.float64), list(got) if isinstance(got, tuple) else got,
-                   rtol, atol)
+    compare_values(
+      np.asarray(err["printed"], dtype=np.float64), list(got) if isinstance(got, tuple) else got, rtol, atol
+    )
     return True
   except Exception:  # noqa: BLE001 — anything that is not the printed value is not the erratum
     return False
@@ -478,6 +493,7 @@ def is_erratum(record: dict, case_index: int, args, got) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # Running a case with a timeout (a daemon thread: no signal, so any thread and any OS).
+
 
 def run_with_timeout(fn, args, seconds: float):
   """("ok", value) | ("raised", exc) | ("timeout", None)."""
@@ -516,7 +532,7 @@ def _this_file() -> str:
   return _this_file.__code__.co_filename
 
 
-_THIS = _this_file()   # this checker's frames are left out of a traceback (its name differs in the pack)
+_THIS = _this_file()  # this checker's frames are left out of a traceback (its name differs in the pack)
 
 
 def _raised_text(lang: str, e: BaseException) -> str:
@@ -564,7 +580,7 @@ def check_record(record: dict, fn, lang: str = "en", timeout: float = TIMEOUT_S,
     body.append(t(lang, "not_callable", name=name, what=t(lang, *_kind_of(fn))))
   timed_out = False
   for k, (args, want) in enumerate(cases if res.state == "checked" else []):
-    if timed_out:   # a call that never ends goes on in its thread: do not start another beside it
+    if timed_out:  # a call that never ends goes on in its thread: do not start another beside it
       body.append(t(lang, "skipped", k=k + 1))
       continue
     status, got = run_with_timeout(fn, _copy_args(args), timeout)
@@ -592,14 +608,16 @@ def check_record(record: dict, fn, lang: str = "en", timeout: float = TIMEOUT_S,
           lines.append(t(lang, "erratum", why=err.get("zh" if lang == "zh" else "en") or err["en"]))
       except Exception as e:  # noqa: BLE001 — an answer this checker cannot read is feedback, not a crash
         reason = t(lang, "uncomparable", exc=type(e).__name__)
-    shown = [t(lang, "call", call=show_call(name, record.get("params", ()), args)),
-             t(lang, "expected", value=show(want))]
+    shown = [
+      t(lang, "call", call=show_call(name, record.get("params", ()), args)),
+      t(lang, "expected", value=show(want)),
+    ]
     if status == "ok":
       shown.append(t(lang, "got", value=show(got)))
     body.append(t(lang, "case", k=k + 1, reason=reason))
     body += ["  " + ln for ln in shown + lines]
   if res.state == "checked" and res.complete:
-    body = []   # the header says it all
+    body = []  # the header says it all
   res.lines = [t(lang, "header", name=name, title=title, passed=res.passed, n=res.n)] + ["  " + ln for ln in body]
   return res
 
@@ -611,8 +629,11 @@ def emit(text: str, stream=None) -> None:
   try:
     text.encode(enc)
   except (UnicodeEncodeError, LookupError):
-    text = text.encode(enc, errors="replace").decode(enc, errors="replace") if _known(enc) else \
-        text.encode("ascii", errors="replace").decode("ascii")
+    text = (
+      text.encode(enc, errors="replace").decode(enc, errors="replace")
+      if _known(enc)
+      else text.encode("ascii", errors="replace").decode("ascii")
+    )
   stream.write(text + "\n")
   stream.flush()
 
@@ -625,11 +646,12 @@ def _known(enc: str) -> bool:
     return False
 
 
-def check(name: str, where, data: dict, lang: str | None = None, timeout: float = TIMEOUT_S,
-          stream=None, banner: bool = True) -> Result:
+def check(
+  name: str, where, data: dict, lang: str | None = None, timeout: float = TIMEOUT_S, stream=None, banner: bool = True
+) -> Result:
   """Self-checks question `name` on the function of that name in `where` (a namespace dict or a module)."""
   lang = lang if lang in CATALOG else default_lang()
-  records = {data["name"]: data} if "cases" in data else data   # one record, or {name: record}
+  records = {data["name"]: data} if "cases" in data else data  # one record, or {name: record}
   record = records.get(name)
   if record is None:
     emit(t(lang, "unknown_question", name=name, known=", ".join(sorted(records))), stream)
@@ -646,16 +668,22 @@ def check(name: str, where, data: dict, lang: str | None = None, timeout: float 
 # ---------------------------------------------------------------------------------------------
 # Reading the student's files: .py modules, and notebooks' code cells (standard library only).
 
+
 def _is_ipython_line(s: str) -> bool:
   """A line magic (%...), a shell line (!...), a help line (x? / ?x) or `y = !cmd` / `y = %magic`."""
   import re
-  return (s.startswith(("%", "!")) or bool(re.match(r"^(\?\??[\w.]*|[\w.]+\?\??)$", s))
-          or bool(re.match(r"^[\w.,\s()\[\]]+=\s*[!%]", s)))
+
+  return (
+    s.startswith(("%", "!"))
+    or bool(re.match(r"^(\?\??[\w.]*|[\w.]+\?\??)$", s))
+    or bool(re.match(r"^[\w.,\s()\[\]]+=\s*[!%]", s))
+  )
 
 
 def cell_to_python(src: str) -> str:
   """One code cell as plain Python: IPython magics and shell lines left out, line count kept."""
   import ast
+
   lines = src.split("\n")
   if lines and lines[0].lstrip().startswith("%%"):
     return "\n".join("# [left out: cell magic] " + ln for ln in lines)
@@ -763,13 +791,19 @@ def check_folder(target: Path, records: list, lang: str, timeout: float = TIMEOU
     emit("\n".join(res.lines), stream)
     results.append(res)
   n = sum(r.n for r in results)
-  emit("\n" + t(lang, "summary", passed=sum(r.passed for r in results), n=n,
-                done=sum(r.complete for r in results), q=len(results)), stream)
+  emit(
+    "\n"
+    + t(
+      lang, "summary", passed=sum(r.passed for r in results), n=n, done=sum(r.complete for r in results), q=len(results)
+    ),
+    stream,
+  )
   return results
 
 
 # ---------------------------------------------------------------------------------------------
 # The pack's files: a manifest of their hashes, so the real grader ignores them by content.
+
 
 def file_digest(data: bytes) -> str:
   """sha256 of a file's bytes, CRLF read as LF (a checkout on Windows may have rewritten line ends)."""
@@ -780,8 +814,9 @@ def pack_manifest(files) -> dict:
   """{relative path: sha256} of the pack's own files: a folder (every file under it), or {rel: Path | bytes}."""
   if isinstance(files, (str, Path)):
     root = Path(files)
-    files = {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
-             if p.is_file() and "__pycache__" not in p.parts}
+    files = {
+      p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+    }
   return {rel: file_digest(v if isinstance(v, bytes) else Path(v).read_bytes()) for rel, v in sorted(files.items())}
 
 
@@ -793,6 +828,7 @@ def is_pack_file(path_or_bytes, manifest: dict) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # The command line: `python check.py [DIR]`.
+
 
 def _lang_from_argv(argv) -> str:
   for i, a in enumerate(argv):

@@ -9,6 +9,7 @@ depends on which question is graded. Every student-facing text is a keyed messag
 nested, of the wrong type). `compare` never raises, never calls a method of an object whose type
 it does not know, and bounds its work by the size of the expected answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,18 +21,18 @@ from grader.cases import Case, max_abs_input, question
 from grader.i18n import render
 from grader.questions import Question
 
-_MAX_DEPTH = 16               # deeper nesting than any answer needs is "wrong shape"
+_MAX_DEPTH = 16  # deeper nesting than any answer needs is "wrong shape"
 
 
 @dataclass(frozen=True)
 class Verdict:
   ok: bool
-  reason: str                       # "ok", "wrong type", "wrong shape", "not finite", "wrong values", "invalid path"
-  detail: str = ""                  # student-facing, English; never reveals a hidden case's values or shapes
-  first_diff: str | None = None     # "index, expected, got" of the first differing element (visible cases only)
-  article_erratum: bool = False     # the answer is the article's printed (wrong) value for its own call
-  msg: tuple | None = None          # `detail` as an i18n message (key, params)
-  first_msg: tuple | None = None    # `first_diff` as an i18n message
+  reason: str  # "ok", "wrong type", "wrong shape", "not finite", "wrong values", "invalid path"
+  detail: str = ""  # student-facing, English; never reveals a hidden case's values or shapes
+  first_diff: str | None = None  # "index, expected, got" of the first differing element (visible cases only)
+  article_erratum: bool = False  # the answer is the article's printed (wrong) value for its own call
+  msg: tuple | None = None  # `detail` as an i18n message (key, params)
+  first_msg: tuple | None = None  # `first_diff` as an i18n message
 
 
 def _fail(reason: str, msg: tuple, first: tuple | None = None, erratum: bool = False) -> Verdict:
@@ -52,6 +53,7 @@ def tolerance(q: Question, case: Case) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 # Reading untrusted data into float64 arrays.
 
+
 class _Unreadable(Exception):
   def __init__(self, reason: str, key: str, **params):
     super().__init__(reason)
@@ -61,10 +63,16 @@ class _Unreadable(Exception):
     return (self.key, {"what": what, **self.params})
 
 
-_NP_SCALARS = frozenset(t for t in set(np.sctypeDict.values())
-                        if issubclass(t, (np.integer, np.floating)))
-_TYPE_WORDS = {str: "kind_str", bytes: "kind_bytes", dict: "kind_dict", type(None): "kind_none", bool: "kind_bool",
-               complex: "kind_complex", set: "kind_set"}
+_NP_SCALARS = frozenset(t for t in set(np.sctypeDict.values()) if issubclass(t, (np.integer, np.floating)))
+_TYPE_WORDS = {
+  str: "kind_str",
+  bytes: "kind_bytes",
+  dict: "kind_dict",
+  type(None): "kind_none",
+  bool: "kind_bool",
+  complex: "kind_complex",
+  set: "kind_set",
+}
 
 
 def _describe(x) -> tuple:
@@ -130,6 +138,7 @@ def _expected_array(x) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Element-wise comparison.
 
+
 def _fmt(v: float) -> str:
   """A value of a first difference: 8 significant digits (the tolerance is far coarser), as the self-check."""
   return format(float(v), ".8g")
@@ -142,12 +151,16 @@ def _idx(i: tuple) -> str:
 ANSWER = ("what_answer", {})
 
 
-def _compare_values(want: np.ndarray, got: np.ndarray, rtol: float, atol: float, visible: bool,
-                    what=ANSWER) -> Verdict | None:
+def _compare_values(
+  want: np.ndarray, got: np.ndarray, rtol: float, atol: float, visible: bool, what=ANSWER
+) -> Verdict | None:
   """None when `got` matches `want`; else the failing Verdict."""
   if got.shape != want.shape:
-    msg = (("cmp_shape", {"what": what, "got": str(got.shape), "want": str(want.shape)}) if visible
-           else ("cmp_shape_hidden", {"what": what}))
+    msg = (
+      ("cmp_shape", {"what": what, "got": str(got.shape), "want": str(want.shape)})
+      if visible
+      else ("cmp_shape_hidden", {"what": what})
+    )
     return _fail("wrong shape", msg)
   with np.errstate(all="ignore"):
     want_fin, got_fin = np.isfinite(want), np.isfinite(got)
@@ -165,10 +178,17 @@ def _compare_values(want: np.ndarray, got: np.ndarray, rtol: float, atol: float,
   if visible:
     w, g = float(want[bad_idx]), float(got[bad_idx])
     delta = abs(g - w)
-    first = ("cmp_first" if want.ndim else "cmp_first_scalar",
-             {"what": what, "index": _idx(bad_idx), "want": _fmt(w), "got": _fmt(g),
-              "delta": format(delta, ".3g") if np.isfinite(delta) else str(g - w),
-              "allowed": format(float(atol + rtol * abs(w)), ".3g")})
+    first = (
+      "cmp_first" if want.ndim else "cmp_first_scalar",
+      {
+        "what": what,
+        "index": _idx(bad_idx),
+        "want": _fmt(w),
+        "got": _fmt(g),
+        "delta": format(delta, ".3g") if np.isfinite(delta) else str(g - w),
+        "allowed": format(float(atol + rtol * abs(w)), ".3g"),
+      },
+    )
   if not_finite:
     msg = ("cmp_not_finite", {"what": what})
   else:
@@ -276,11 +296,14 @@ def _compare_dtw(case: Case, want, got, rtol, atol, visible) -> Verdict:
     msg = ("cmp_path_end", {"n1": n - 1, "m1": m - 1}) if visible else ("cmp_path_end_hidden", {})
     return _fail("invalid path", msg)
   steps = np.diff(p, axis=0)
-  ok_step = ((steps == (1, 0)).all(axis=1) | (steps == (0, 1)).all(axis=1) | (steps == (1, 1)).all(axis=1))
+  ok_step = (steps == (1, 0)).all(axis=1) | (steps == (0, 1)).all(axis=1) | (steps == (1, 1)).all(axis=1)
   if not ok_step.all():
     k = int(np.argmin(ok_step))
-    first = (("cmp_step_at", {"a": str(tuple(int(a) for a in p[k])), "b": str(tuple(int(a) for a in p[k + 1]))})
-             if visible else None)
+    first = (
+      ("cmp_step_at", {"a": str(tuple(int(a) for a in p[k])), "b": str(tuple(int(a) for a in p[k + 1]))})
+      if visible
+      else None
+    )
     return _fail("invalid path", ("cmp_path_step", {}), first)
   own = np.asarray(_path_cost(x, y, p))
   v = _compare_values(want_cost, own, rtol, atol, visible, ("what_path_cost", {}))
@@ -308,7 +331,7 @@ def _by_kind(kind: str, case: Case, expected, got, rtol, atol) -> Verdict:
     return _compare_tuple(expected, got, rtol, atol, case.visible)
   if kind == "dtw":
     return _compare_dtw(case, expected, got, rtol, atol, case.visible)
-  if kind in ("array", "scalar"):   # a scalar is a 0-d array: the shape check demands a single number
+  if kind in ("array", "scalar"):  # a scalar is a 0-d array: the shape check demands a single number
     return _compare_array(expected, got, rtol, atol, case.visible)
   raise ValueError(f"unknown comparison kind {kind!r}")
 
@@ -321,8 +344,9 @@ def compare(q: Question | str, case: Case, expected: Any, got: Any) -> Verdict:
     rtol, atol = tolerance(q, case)
     v = _by_kind(q.kind, case, expected, got, rtol, atol)
     if not v.ok and _is_erratum(q, case, got, rtol, atol):
-      return _fail(v.reason, ("cmp_erratum", {"why_en": q.erratum_en, "why_zh": q.erratum_zh or q.erratum_en}),
-                   v.first_msg, True)
+      return _fail(
+        v.reason, ("cmp_erratum", {"why_en": q.erratum_en, "why_zh": q.erratum_zh or q.erratum_en}), v.first_msg, True
+      )
     return v
   except Exception as e:  # noqa: BLE001 — a grader must not crash on any answer
     return _fail("wrong type", ("cmp_unreadable", {"exc": type(e).__name__}))

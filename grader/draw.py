@@ -4,6 +4,7 @@ The hidden cases' generators draw from the `numpy.random.Generator` the grader h
 helpers only shape what they draw (plain numbers, float32 arrays, masks), so every record draws in the
 same style and a record's generator stays a few lines long.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -58,11 +59,17 @@ def vectors(rng, count: int, lim: float, lengths) -> list[tuple]:
 def list_pairs(rng) -> list[tuple]:
   """8 cases of two lists with edge lengths: either or both empty, one element, either longer, equal."""
   n1, n2 = randint(rng, 2, 8), randint(rng, 2, 8)
-  lens = [(0, randint(rng, 1, 6)), (randint(rng, 1, 6), 0), (0, 0), (1, randint(rng, 2, 7)),
-          (max(n1, n2) + 1, min(n1, n2)), (min(n1, n2), max(n1, n2) + 1), (n1, n1),
-          (randint(rng, 1, 9), randint(rng, 1, 9))]
-  return [(nums(rng, a, 100, STYLES[j % 3]), nums(rng, b, 100, STYLES[(j + 1) % 3]))
-          for j, (a, b) in enumerate(lens)]
+  lens = [
+    (0, randint(rng, 1, 6)),
+    (randint(rng, 1, 6), 0),
+    (0, 0),
+    (1, randint(rng, 2, 7)),
+    (max(n1, n2) + 1, min(n1, n2)),
+    (min(n1, n2), max(n1, n2) + 1),
+    (n1, n1),
+    (randint(rng, 1, 9), randint(rng, 1, 9)),
+  ]
+  return [(nums(rng, a, 100, STYLES[j % 3]), nums(rng, b, 100, STYLES[(j + 1) % 3])) for j, (a, b) in enumerate(lens)]
 
 
 def nums_matrix(rng, n: int, d: int, j: int) -> list[list]:

@@ -2,6 +2,7 @@
 
 The results are structured (codes and parameters); report.py turns them into text in either language.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,6 +35,7 @@ CACHE_FORMAT = 2
 @dataclasses.dataclass
 class CaseResult:
   """One graded case: points and the feedback lines as (i18n key, params) pairs."""
+
   function: str
   index: int
   visible: bool
@@ -50,6 +52,7 @@ class CaseResult:
 @dataclasses.dataclass
 class FunctionResult:
   """A graded function: its cases and, when one thing sank all of them, that thing."""
+
   name: str
   cases: list
   state: str = "graded"  # "graded" | "missing" | "import_error" | "not_implemented" | "unreadable"
@@ -68,6 +71,7 @@ class FunctionResult:
 @dataclasses.dataclass
 class GradeReport:
   """Everything the table and results.json need."""
+
   submission: str
   functions: list
   problems: list  # submission.Problem
@@ -95,6 +99,7 @@ class CaseSet:
   The seed itself is not kept here (a case set is passed around, and printed in tracebacks): only its
   fingerprint, which names it to the teacher.
   """
+
   specs: list  # questions.Question, in the assignment's order
   cases: dict  # name -> [cases.Case]
   expected: dict  # name -> [expected value per case]
@@ -116,6 +121,7 @@ class CaseSet:
 
 # ---------------------------------------------------------------------------------------------
 # Versions, the case set and the reference cache.
+
 
 def _hash_files(paths) -> str:
   h = hashlib.sha256()
@@ -150,6 +156,7 @@ def _deps() -> dict:
   """{relative path: sha256} of every project module loaded now (after computing the references: the
   zoo modules they came from, and the grader's case code; the records themselves are in the key)."""
   import sys
+
   deps = {}
   root = HERE.parent
   for mod in list(sys.modules.values()):
@@ -183,6 +190,7 @@ _CASE_CODE = frozenset(HERE / f for f in ("cases.py", "questions.py", "draw.py",
 def assignment(name: str | None = None, questions_dirs=()):
   """The named assignment (default core) of the project's records plus the --questions folders."""
   from grader import cases as cases_mod
+
   if name is None and HANDOUT_MARK.exists():  # a hand-out's default is the assignment it was built for
     name = json.loads(HANDOUT_MARK.read_text(encoding="utf-8"))["assignment"]
   return cases_mod.catalog(tuple(str(Path(d).resolve()) for d in questions_dirs)).assignment(name)
@@ -192,8 +200,16 @@ def _records_digest(questions) -> str:
   return hashlib.sha256("|".join(f"{q.name}:{q.digest}" for q in questions).encode()).hexdigest()[:16]
 
 
-def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int = seeds.VARIANTS,
-                 use_cache=True, assignment_name: str | None = None, questions_dirs=(), progress=None) -> CaseSet:
+def load_caseset(
+  seed: str = seeds.DEFAULT,
+  *,
+  variant: int = 0,
+  variants: int = seeds.VARIANTS,
+  use_cache=True,
+  assignment_name: str | None = None,
+  questions_dirs=(),
+  progress=None,
+) -> CaseSet:
   """The hand-out's visible cases if this is the hand-out; else every case of one variant of the assignment.
 
   The references are cached, keyed by the seed's fingerprint, the variant, the assignment, the
@@ -206,6 +222,7 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
     return load_handout_cases(HANDOUT_MARK)
   _check_variant(variant, variants)
   from grader import cases as cases_mod
+
   a = assignment(assignment_name, questions_dirs)
   all_cases = cases_mod.all_cases(seeds.draw(seed, variant), a.questions)
   fp = seeds.fingerprint(seed)
@@ -222,9 +239,19 @@ def load_caseset(seed: str = seeds.DEFAULT, *, variant: int = 0, variants: int =
   else:
     expected, deps = hit
   version = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
-  return CaseSet(list(a.questions), all_cases, expected, fp, variant, variants,
-                 key=f"{key}-{version}-K{variants}", ref_key=key, deps=deps,
-                 assignment=a.name, questions_dirs=tuple(questions_dirs))
+  return CaseSet(
+    list(a.questions),
+    all_cases,
+    expected,
+    fp,
+    variant,
+    variants,
+    key=f"{key}-{version}-K{variants}",
+    ref_key=key,
+    deps=deps,
+    assignment=a.name,
+    questions_dirs=tuple(questions_dirs),
+  )
 
 
 def _progress(questions, n_cases: int, variant: int):
@@ -235,15 +262,26 @@ def _progress(questions, n_cases: int, variant: int):
   except ImportError:
     return questions
   from grader.i18n import default_lang, t
-  return tqdm(questions, desc=t(default_lang(), "progress_refs", n=n_cases, variant=variant), unit="q",
-              delay=1.0, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+  return tqdm(
+    questions,
+    desc=t(default_lang(), "progress_refs", n=n_cases, variant=variant),
+    unit="q",
+    delay=1.0,
+    file=sys.stderr,
+    leave=False,
+    dynamic_ncols=True,
+  )
 
 
-def load_casesets(seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS, *, assignment_name=None,
-                  questions_dirs=()) -> list[CaseSet]:
+def load_casesets(
+  seed: str = seeds.DEFAULT, variants: int = seeds.VARIANTS, *, assignment_name=None, questions_dirs=()
+) -> list[CaseSet]:
   """Every variant's case set, references computed once and cached (a batch or a bundle needs them all)."""
-  return [load_caseset(seed, variant=v, variants=variants, assignment_name=assignment_name,
-                       questions_dirs=questions_dirs) for v in range(variants)]
+  return [
+    load_caseset(seed, variant=v, variants=variants, assignment_name=assignment_name, questions_dirs=questions_dirs)
+    for v in range(variants)
+  ]
 
 
 def cache_file_name(key: str) -> str:
@@ -268,7 +306,8 @@ def _read_cache(path: Path, key: str, all_cases):
     return None
   expected, deps = data.get("expected"), data.get("deps")
   ok = isinstance(expected, dict) and all(
-      isinstance(expected.get(n), list) and len(expected[n]) == len(cs) for n, cs in all_cases.items())
+    isinstance(expected.get(n), list) and len(expected[n]) == len(cs) for n, cs in all_cases.items()
+  )
   if not ok or not isinstance(deps, dict) or not deps or not _deps_current(deps):
     return None
   return expected, deps
@@ -277,6 +316,7 @@ def _read_cache(path: Path, key: str, all_cases):
 def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
   """Atomically (a temporary file renamed into place): parallel graders may write the same cache."""
   from grader.outputs import write_atomic  # removes its temporary file whatever fails
+
   try:
     write_atomic(path, wire.dumps_file({"key": key, "deps": deps, "expected": expected}))
   except OSError:
@@ -288,24 +328,34 @@ def cases_only(seed: str = seeds.DEFAULT, assignment_name: str | None = None, qu
   if HANDOUT_MARK.exists():
     return load_handout_cases(HANDOUT_MARK)
   from grader import cases as cases_mod
+
   a = assignment(assignment_name, questions_dirs)
-  return CaseSet(list(a.questions), cases_mod.all_cases(seed, a.questions), {}, seeds.fingerprint(seed),
-                 assignment=a.name, questions_dirs=tuple(questions_dirs))
+  return CaseSet(
+    list(a.questions),
+    cases_mod.all_cases(seed, a.questions),
+    {},
+    seeds.fingerprint(seed),
+    assignment=a.name,
+    questions_dirs=tuple(questions_dirs),
+  )
 
 
-def failure_report(path, message: str, seed: str = seeds.DEFAULT, assignment_name: str | None = None,
-                   questions_dirs=()) -> GradeReport:
+def failure_report(
+  path, message: str, seed: str = seeds.DEFAULT, assignment_name: str | None = None, questions_dirs=()
+) -> GradeReport:
   """A report scoring every case 0 with `message` (the grader itself could not grade)."""
   caseset = cases_only(seed, assignment_name, questions_dirs)
   functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
-  return GradeReport(str(path), functions, [], {}, self_check=caseset.self_check, internal_error=message,
-                     assignment=caseset.assignment)
+  return GradeReport(
+    str(path), functions, [], {}, self_check=caseset.self_check, internal_error=message, assignment=caseset.assignment
+  )
 
 
 def load_handout_cases(mark: Path) -> CaseSet:
   """The hand-out's visible cases with their expected values, from its records' visible.json."""
   from grader import cases as cases_mod
   from grader import questions as questions_mod
+
   info = json.loads(Path(mark).read_text(encoding="utf-8"))
   a = questions_mod.load(project=HERE.parent / "questions").assignment(info["assignment"])
   all_cases, expected = {}, {}
@@ -313,24 +363,48 @@ def load_handout_cases(mark: Path) -> CaseSet:
     vis = q.visible_cases()
     all_cases[q.name] = [cases_mod.Case(q.name, i, True, args) for i, (args, _) in enumerate(vis)]
     expected[q.name] = [e for _, e in vis]
-  return CaseSet(list(a.questions), all_cases, expected, self_check=True,
-                 key="handout-" + str(info.get("version", "")), assignment=a.name)
+  return CaseSet(
+    list(a.questions),
+    all_cases,
+    expected,
+    self_check=True,
+    key="handout-" + str(info.get("version", "")),
+    assignment=a.name,
+  )
 
 
 # ---------------------------------------------------------------------------------------------
 # Grading.
 
-def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None = None, uid_slot=0,
-                     import_timeout=IMPORT_TIMEOUT_S, read_limits=ReadLimits(), progress=None,
-                     defer=None) -> GradeReport:
+
+def grade_submission(
+  path,
+  caseset: CaseSet,
+  *,
+  mode: str,
+  limits: Limits | None = None,
+  uid_slot=0,
+  import_timeout=IMPORT_TIMEOUT_S,
+  read_limits=ReadLimits(),
+  progress=None,
+  defer=None,
+) -> GradeReport:
   """Reads, runs and grades one submission; never raises for anything the submission does.
 
   The clean-up (ending the sandbox, removing the scratch folder) runs before returning, or, given
   `defer`, is handed to it as a function: batch grading overlaps it with the next submission.
   """
   t0 = time.monotonic()
-  report = GradeReport(str(path), [], [], {}, isolation=mode, self_check=caseset.self_check,
-                       variant=None if caseset.self_check else caseset.variant, assignment=caseset.assignment)
+  report = GradeReport(
+    str(path),
+    [],
+    [],
+    {},
+    isolation=mode,
+    self_check=caseset.self_check,
+    variant=None if caseset.self_check else caseset.variant,
+    assignment=caseset.assignment,
+  )
   scratch = Path(tempfile.mkdtemp(prefix="grader-"))
   closers = []
   try:
@@ -347,12 +421,14 @@ def grade_submission(path, caseset: CaseSet, *, mode: str, limits: Limits | None
     report.internal_error = str(e)
     report.functions = [_unreadable(spec, caseset, "internal", {"error": str(e)}) for spec in caseset.specs]
   finally:
+
     def cleanup():
       try:
         for close in closers:
           close()
       finally:
         remove_tree(scratch)  # only once the sandbox is dead: nothing writes there any more
+
     (defer or (lambda f: f()))(cleanup)
   report.execution_time = time.monotonic() - t0
   return report
@@ -366,10 +442,14 @@ def pack_files(caseset: CaseSet) -> frozenset:
     return frozenset()
   try:
     from grader.handout import pack_digests
+
     return pack_digests(caseset.assignment, caseset.questions_dirs)
   except Exception as e:  # noqa: BLE001 — grading goes on; the teacher is told
-    print(f"python -m grader: warning: the hand-out's files cannot be recognised ({type(e).__name__}: {e})",
-          file=sys.stderr, flush=True)
+    print(
+      f"python -m grader: warning: the hand-out's files cannot be recognised ({type(e).__name__}: {e})",
+      file=sys.stderr,
+      flush=True,
+    )
     return frozenset()
 
 
@@ -389,8 +469,17 @@ def _run(report, src, caseset, mode, limits, uid_slot, import_timeout, progress,
   names = [s.name for s in caseset.specs]
   order = call_order(caseset)
   calls = [(n, c.args) for n, c in order]
-  load, outcomes, used = run_submission(src, calls, names, mode=mode, limits=limits, uid_slot=uid_slot,
-                                        import_timeout=import_timeout, progress=progress, closers=closers)
+  load, outcomes, used = run_submission(
+    src,
+    calls,
+    names,
+    mode=mode,
+    limits=limits,
+    uid_slot=uid_slot,
+    import_timeout=import_timeout,
+    progress=progress,
+    closers=closers,
+  )
   report.isolation = used
   report.module_errors = load.modules
   by_case = {(n, c.index): o for (n, c), o in zip(order, outcomes)}
@@ -418,8 +507,7 @@ def _grade_function(spec, cases, expected, outcomes, load) -> FunctionResult:
   if found == "import_error":
     params = import_error_params(load.errors.get(spec.name, {}))
     lines = [("import_error", params)]
-    return FunctionResult(spec.name, [_zero(c, "import_error", lines) for c in cases], "import_error",
-                          params, clash)
+    return FunctionResult(spec.name, [_zero(c, "import_error", lines) for c in cases], "import_error", params, clash)
   results = [grade_case(spec, c, e, o) for c, e, o in zip(cases, expected, outcomes)]
   nie = all(o.status == "exception" and o.info.get("not_implemented") for o in outcomes)
   return FunctionResult(spec.name, results, "not_implemented" if nie else "graded", {}, clash)
@@ -478,8 +566,17 @@ def _stop_text(info):
 # stderr, a repr, or a name the submission chose beyond the allowlist of exception names below.
 
 NOT_RUN = ("not_run", {})
-HIDDEN_KEYS = ("passed", "wrong shape", "wrong values", "not finite", "exception", "exception_other",
-               "time_limit", "stopped", "not_run")
+HIDDEN_KEYS = (
+  "passed",
+  "wrong shape",
+  "wrong values",
+  "not finite",
+  "exception",
+  "exception_other",
+  "time_limit",
+  "stopped",
+  "not_run",
+)
 # compare's reasons beyond the vocabulary, folded into it (a str answer is "wrong shape"; a DTW path
 # that is not a valid warping path of optimal cost is "wrong values").
 _FOLD = {"wrong type": "wrong shape", "invalid path": "wrong values"}
@@ -491,6 +588,7 @@ def exception_names() -> frozenset:
   import builtins
 
   import numpy as np
+
   names = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
   names |= set(getattr(getattr(np, "exceptions", None), "__all__", ())) | {"LinAlgError"}
   return frozenset(names)
@@ -517,6 +615,7 @@ def hidden_line(outcome=None, reason: str | None = None) -> tuple:
 def grade_case(spec, case, expected, outcome) -> CaseResult:
   """Scores one case from its Outcome; the feedback follows the contract (hidden cases: one word of the vocabulary)."""
   from grader.compare import compare
+
   res = CaseResult(case.function, case.index, case.visible, 0, POINTS_PER_CASE, outcome.status)
   if outcome.status != "ok":
     res.lines = outcome_lines(outcome, case.visible) if case.visible else [hidden_line(outcome)]
@@ -535,9 +634,11 @@ def grade_case(spec, case, expected, outcome) -> CaseResult:
     res.lines.append(("erratum", {"why_en": spec.erratum_en, "why_zh": spec.erratum_zh}))
   elif verdict.detail:
     res.lines.append(("detail", {"detail": verdict.detail, "msg": verdict.msg}))
-  res.lines += [("call", {"call": format_call(spec.name, case.args, spec.params)}),
-                ("expected", {"value": abbreviate(expected)}),
-                ("got", {"value": abbreviate(outcome.value)})]
+  res.lines += [
+    ("call", {"call": format_call(spec.name, case.args, spec.params)}),
+    ("expected", {"value": abbreviate(expected)}),
+    ("got", {"value": abbreviate(outcome.value)}),
+  ]
   if verdict.first_diff:
     res.lines.append(("first_diff", {"diff": verdict.first_diff, "msg": verdict.first_msg}))
   return res
@@ -552,8 +653,11 @@ def outcome_lines(outcome, visible=True) -> list:
     if info.get("not_implemented"):
       return [("not_implemented", {})]
     exc = info.get("exc_type", "Exception")
-    lines = [("exception_at", {"exc": exc, "path": info["path"], "line": info["line"]})
-             if info.get("path") and info.get("line") else ("exception", {"exc": exc})]
+    lines = [
+      ("exception_at", {"exc": exc, "path": info["path"], "line": info["line"]})
+      if info.get("path") and info.get("line")
+      else ("exception", {"exc": exc})
+    ]
     # A hidden case shows the exception's name only: its message could reveal the hidden input.
     if visible and info.get("message"):
       lines.append(("exception_message", {"message": info["message"]}))
@@ -592,9 +696,11 @@ def _crash_line(outcome):
 # ---------------------------------------------------------------------------------------------
 # Showing values.
 
+
 def abbreviate(value: Any) -> str:
   """A value as the self-check shows it (grader/checker.py: 6 significant digits, long sequences elided)."""
   from grader.checker import show
+
   try:
     return " ".join(show(value).split())
   except Exception:  # noqa: BLE001 — showing must never break grading
@@ -604,6 +710,7 @@ def abbreviate(value: Any) -> str:
 def format_call(name: str, args: tuple, params=()) -> str:
   """name(param=arg, ...) as the self-check shows it (grader/checker.py)."""
   from grader.checker import show_call
+
   try:
     return " ".join(show_call(name, params, args).split())
   except Exception:  # noqa: BLE001
@@ -615,6 +722,7 @@ def remove_tree(path: Path) -> None:
 
   Only called once the sandbox is dead; a symlink is removed, never followed (chmod would follow it).
   """
+
   def fix(func, p, _exc):
     try:
       parent = os.path.dirname(p)
@@ -625,4 +733,5 @@ def remove_tree(path: Path) -> None:
       func(p)
     except OSError:
       pass
+
   shutil.rmtree(path, onerror=fix)

@@ -17,6 +17,7 @@ namespace hides the files. GRADER_SANDBOX=bwrap|unshare|plain forces an isolatio
 The submission's time budget is set when the bundle is built and leaves a margin under Gradescope's
 default 10-minute limit for starting up and writing the results.
 """
+
 from __future__ import annotations
 
 import math
@@ -136,7 +137,7 @@ def _add(zf, name, data: bytes, executable=False):
   """One file in the zip, root's alone (0700 or 0600), in folders root's alone (0700)."""
   parts = name.split("/")[:-1]
   for i in range(len(parts)):
-    folder = "/".join(parts[:i + 1]) + "/"
+    folder = "/".join(parts[: i + 1]) + "/"
     if folder not in zf.NameToInfo:
       d = zipfile.ZipInfo(folder, date_time=(2020, 1, 1, 0, 0, 0))
       d.external_attr = (0o700 | stat.S_IFDIR) << 16 | 0x10
@@ -150,19 +151,31 @@ def _add(zf, name, data: bytes, executable=False):
 def check_budget(time_budget: float, call_timeout: float) -> None:
   """ValueError unless the budget leaves a margin under Gradescope's limit and holds at least one call."""
   if not (0 < time_budget <= GRADESCOPE_LIMIT_S - 60 and math.isfinite(time_budget)):
-    raise ValueError(f"the time budget must be over 0 and at most {GRADESCOPE_LIMIT_S - 60:g} s, a minute "
-                     f"under Gradescope's default limit of {GRADESCOPE_LIMIT_S:g} s (got {time_budget:g})")
+    raise ValueError(
+      f"the time budget must be over 0 and at most {GRADESCOPE_LIMIT_S - 60:g} s, a minute "
+      f"under Gradescope's default limit of {GRADESCOPE_LIMIT_S:g} s (got {time_budget:g})"
+    )
   if not 0 < call_timeout <= time_budget:
     raise ValueError(f"the call timeout must be over 0 and at most the time budget (got {call_timeout:g})")
 
 
-def build_bundle(out_zip: Path, *, seed: str, lang: str = "en", hidden_visibility: str = "visible",
-                 time_budget: float = TIME_BUDGET_S, call_timeout: float | None = None, variants: int = 8,
-                 assignment_name: str | None = None, questions_dirs=()) -> None:
+def build_bundle(
+  out_zip: Path,
+  *,
+  seed: str,
+  lang: str = "en",
+  hidden_visibility: str = "visible",
+  time_budget: float = TIME_BUDGET_S,
+  call_timeout: float | None = None,
+  variants: int = 8,
+  assignment_name: str | None = None,
+  questions_dirs=(),
+) -> None:
   """Writes the bundle of one assignment; the references of every variant of `seed` are computed (or taken from the cache) first."""
   import tempfile
 
   from grader.isolation import Limits
+
   call_timeout = call_timeout or Limits().call_wall_s
   check_budget(time_budget, call_timeout)
   casesets = load_casesets(seed, variants, assignment_name=assignment_name, questions_dirs=questions_dirs)

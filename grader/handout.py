@@ -20,6 +20,7 @@ A question whose module has no stub in exercises/ (a teacher's own record) gets 
 record: the signature, the task in English and Chinese as the docstring, and a body that raises
 NotImplementedError.
 """
+
 from __future__ import annotations
 
 import functools
@@ -90,6 +91,7 @@ def _copy_exercises(dest: Path, questions) -> None:
   if readme.is_file() and all((PROJECT / "exercises" / f"{m}.py").is_file() for m in by_module):
     # The project's README, its tables (generated from the records) cut down to this assignment's functions.
     from grader import record_docs
+
     text = readme.read_text(encoding="utf-8")
     for lang in ("en", "zh"):
       text = record_docs.replace(text, f"table {lang}", record_docs.table_block(questions, lang))
@@ -107,8 +109,9 @@ def _copy_records(dest: Path, a) -> None:
       shutil.copyfile(q.folder / fname, dest / q.name / fname)
   names = ", ".join(json.dumps(q.name) for q in a.questions)
   (dest / "assignments.toml").write_text(
-      f"[{a.name}]\ntitle = {json.dumps(a.title, ensure_ascii=False)}\nquestions = [{names}]\npoints = {a.points}\n",
-      encoding="utf-8")
+    f"[{a.name}]\ntitle = {json.dumps(a.title, ensure_ascii=False)}\nquestions = [{names}]\npoints = {a.points}\n",
+    encoding="utf-8",
+  )
 
 
 def build_handout(out: Path, *, assignment_name: str | None = None, questions_dirs=(), with_notebooks=True) -> list:

@@ -1,4 +1,5 @@
 """Starts untrusted student code in an isolated process: bubblewrap, else unshare, else a plain subprocess."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,6 +32,7 @@ NOBODY = 65534  # the uid and gid student code sees inside bwrap's user namespac
 @dataclasses.dataclass(frozen=True)
 class Limits:
   """Resource limits for one sandboxed process; defaults leave room for an honest JAX submission."""
+
   cpu_s: int = 600  # RLIMIT_CPU, whole process; XLA's compile threads count, so this is a backstop
   wall_s: float = 900.0  # the caller's wall-clock budget for one submission (enforced by the caller)
   call_wall_s: float = 30.0  # the caller's wall-clock budget for one call (a first jit compile ~1 s)
@@ -130,12 +132,21 @@ def _user_tasks(uid: int, zombies: bool = False) -> int:
 
 def _prlimit(limits: Limits, nproc: int) -> list[str]:
   """A prlimit(1) prefix that sets every rlimit on itself and then execs the rest (no preexec_fn)."""
+
   def both(v: int) -> str:
     return f"{v}:{v}"
+
   # CPU: SIGXCPU at the soft limit (a clear reason), SIGKILL a second later if that signal is caught.
-  return [_tool("prlimit"), f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}", f"--as={both(process_mem_bytes(limits))}",
-          f"--fsize={both(limits.fsize_bytes)}", f"--nofile={both(limits.nofile)}",
-          f"--nproc={both(nproc)}", "--core=0:0", "--"]
+  return [
+    _tool("prlimit"),
+    f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}",
+    f"--as={both(process_mem_bytes(limits))}",
+    f"--fsize={both(limits.fsize_bytes)}",
+    f"--nofile={both(limits.nofile)}",
+    f"--nproc={both(nproc)}",
+    "--core=0:0",
+    "--",
+  ]
 
 
 def _setpriv(uid: int) -> list[str]:
@@ -143,8 +154,18 @@ def _setpriv(uid: int) -> list[str]:
   # --pdeathsig: the sandbox's first process dies with the grader thread that started it (setpriv sets it
   # after the uid change, which would clear it). Its own children do not inherit it: stop_all and
   # kill() sweep the uid for those.
-  return [_tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-          "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--pdeathsig", "KILL", "--"]
+  return [
+    _tool("setpriv"),
+    f"--reuid={uid}",
+    f"--regid={uid}",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "--no-new-privs",
+    "--pdeathsig",
+    "KILL",
+    "--",
+  ]
 
 
 def _die_with_parent() -> list[str]:
@@ -198,8 +219,11 @@ def _scratch_tree(scratch: str) -> tuple[list[str], list[str]]:
   dirs, files = [], []
   for root, dnames, fnames in os.walk(scratch):
     dirs += [os.path.join(root, d) for d in dnames if not os.path.islink(os.path.join(root, d))]
-    files += [os.path.join(root, f) for f in fnames if os.path.isfile(os.path.join(root, f))
-              and not os.path.islink(os.path.join(root, f))]
+    files += [
+      os.path.join(root, f)
+      for f in fnames
+      if os.path.isfile(os.path.join(root, f)) and not os.path.islink(os.path.join(root, f))
+    ]
   return sorted(dirs), sorted(files)
 
 
@@ -236,9 +260,23 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")  # all of 
 
 def _bwrap_args(argv: list[str], scratch: Path, limits: Limits, exposed, source: dict) -> list[str]:
   """bwrap's own command line: every namespace, no capabilities, /usr, the venv and scratch, nothing else."""
-  args = [_tool("bwrap"), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(NOBODY),
-          "--gid", str(NOBODY), "--hostname", "sandbox", "--die-with-parent", "--new-session",
-          "--cap-drop", "ALL", "--clearenv"]
+  args = [
+    _tool("bwrap"),
+    "--unshare-all",
+    "--unshare-user",
+    "--disable-userns",
+    "--uid",
+    str(NOBODY),
+    "--gid",
+    str(NOBODY),
+    "--hostname",
+    "sandbox",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--clearenv",
+  ]
   for k, v in child_env(scratch, "/tmp").items():
     args += ["--setenv", k, v]
   args += ["--ro-bind", "/usr", "/usr"]
@@ -263,13 +301,12 @@ def _bwrap_args(argv: list[str], scratch: Path, limits: Limits, exposed, source:
     dirs, files = _scratch_tree(p)
     args += ["--size", str(limits.scratch_bytes), "--tmpfs", p]
     args += [a for d in dirs for a in ("--dir", d)]
-    args += [a for f in files for a in ("--ro-bind", source[p] + f[len(p):], f)]
+    args += [a for f in files for a in ("--ro-bind", source[p] + f[len(p) :], f)]
   # The root and /dev are tmpfs owned by the sandbox's uid: read-only, else an unbounded memory sink.
   return args + ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", str(scratch), "--"] + argv
 
 
-def _bwrap_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None,
-                ro_paths: list[Path]) -> list[str]:
+def _bwrap_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None, ro_paths: list[Path]) -> list[str]:
   """bwrap, started as the sandbox's non-root host uid (an unprivileged user namespace) so RLIMIT_NPROC holds."""
   exposed = _exposures(scratch, ro_paths)
   # That uid must reach the venv and scratch. A clone under a 0700 /root is out of its reach, so such
@@ -301,8 +338,12 @@ def _ro_bind(src: str, dest: str) -> list[str]:
 def _chroot_script(limits: Limits, exposed, r: str, uid: int) -> list[str]:
   """Shell lines (run as root in a private mount namespace) that build a bwrap-like root at r."""
   q = shlex.quote
-  s = ["umask 022", f"mount -t tmpfs -o size=1m,mode=0755 mmzoo-root {r}", f"mkdir {r}/usr",
-       *_ro_bind("/usr", f"{r}/usr")]
+  s = [
+    "umask 022",
+    f"mount -t tmpfs -o size=1m,mode=0755 mmzoo-root {r}",
+    f"mkdir {r}/usr",
+    *_ro_bind("/usr", f"{r}/usr"),
+  ]
   for name in TOP_LEVEL:
     host = f"/{name}"
     if os.path.islink(host):
@@ -313,9 +354,14 @@ def _chroot_script(limits: Limits, exposed, r: str, uid: int) -> list[str]:
   for f in ETC_FILES:
     if os.path.isfile(f):
       s += [f"touch {r}{f}", *_ro_bind(f, f"{r}{f}")]
-  s += [f"mkdir {r}/tmp", f"mount -t tmpfs -o size={limits.fsize_bytes},mode=1777 mmzoo-tmp {r}/tmp",
-        f"mkdir {r}/proc", f"mount -t proc proc {r}/proc",
-        f"mkdir {r}/dev", f"mount -t tmpfs -o size=64k,mode=0755 mmzoo-dev {r}/dev"]
+  s += [
+    f"mkdir {r}/tmp",
+    f"mount -t tmpfs -o size={limits.fsize_bytes},mode=1777 mmzoo-tmp {r}/tmp",
+    f"mkdir {r}/proc",
+    f"mount -t proc proc {r}/proc",
+    f"mkdir {r}/dev",
+    f"mount -t tmpfs -o size=64k,mode=0755 mmzoo-dev {r}/dev",
+  ]
   for n in DEV_NODES:
     s += [f"touch {r}/dev/{n}", f"mount --bind /dev/{n} {r}/dev/{n}"]
   for p, writable in exposed:
@@ -325,13 +371,15 @@ def _chroot_script(limits: Limits, exposed, r: str, uid: int) -> list[str]:
       continue
     # Scratch as in bwrap mode, a private size-capped tmpfs, but holding a copy of the grader's files
     # (a bind per file would make this script longer than one argument may be: 128 KiB).
-    s += [f"mount -t tmpfs -o size={limits.scratch_bytes},mode=0755 mmzoo-scratch {q(r + p)}",
-          f"cp -R {q(p)}/. {q(r + p)}/", f"chown -R {uid}:{uid} {q(r + p)}"]
+    s += [
+      f"mount -t tmpfs -o size={limits.scratch_bytes},mode=0755 mmzoo-scratch {q(r + p)}",
+      f"cp -R {q(p)}/. {q(r + p)}/",
+      f"chown -R {uid}:{uid} {q(r + p)}",
+    ]
   return s + [f"mount -o remount,ro {r}/dev", f"mount -o remount,ro {r}"]
 
 
-def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None,
-                  ro_paths: list[Path]) -> list[str]:
+def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | None, ro_paths: list[Path]) -> list[str]:
   """unshare (root only): new mount/net/pid/ipc/uts namespaces, a chroot built like bwrap's, a non-root uid."""
   if uid is None:
     raise IsolationUnavailable("unshare: needs root (namespaces without a user namespace)")
@@ -342,14 +390,38 @@ def _unshare_argv(argv: list[str], scratch: Path, limits: Limits, uid: int | Non
   # Inside the chroot the tools are found at their /usr paths. chroot also bars the student from making
   # user namespaces: the kernel refuses them to a chrooted process.
   nproc = _slot_nproc(uid, limits)
-  inner = ["/usr/bin/setpriv", *_setpriv(uid)[1:], "/usr/bin/prlimit", *_prlimit(limits, nproc)[1:],
-           "/usr/bin/env", "-i", f"--chdir={scratch}", *env, *argv]
+  inner = [
+    "/usr/bin/setpriv",
+    *_setpriv(uid)[1:],
+    "/usr/bin/prlimit",
+    *_prlimit(limits, nproc)[1:],
+    "/usr/bin/env",
+    "-i",
+    f"--chdir={scratch}",
+    *env,
+    *argv,
+  ]
   # Not exec: this shell stays the namespace's init and exits 128+N when the student dies of signal N,
   # as bwrap does (unshare itself fails to re-raise a signal such as SIGXCPU and would say only 1).
   s.append(shlex.join(["/usr/sbin/chroot", r, *inner]) + "; exit $?")
   # unshare itself dies with the grader (pdeathsig), and --kill-child takes the namespace's init with it.
-  return [*_die_with_parent(), _tool("unshare"), "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
-          "--propagation", "private", "--", "/bin/sh", "-ec", "\n".join(s)]
+  return [
+    *_die_with_parent(),
+    _tool("unshare"),
+    "--mount",
+    "--net",
+    "--pid",
+    "--ipc",
+    "--uts",
+    "--fork",
+    "--kill-child",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    "-ec",
+    "\n".join(s),
+  ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,6 +466,7 @@ def _own_cgroup(version: int) -> str:
 @dataclasses.dataclass
 class MemoryCgroup:
   """One sandbox's memory cgroup: its folder, its hierarchy's version, and the limit it was given."""
+
   path: Path
   version: int
   limit: int
@@ -525,14 +598,18 @@ def memory_plan(limits: Limits) -> str:
   mib = 1 << 20
   parent = _memory_parent()
   if not isinstance(parent, str):
-    return (f"memory: {limits.sandbox_mem_bytes // mib} MiB for each sandbox as a whole "
-            f"(cgroup v{parent[0]} memory controller)")
+    return (
+      f"memory: {limits.sandbox_mem_bytes // mib} MiB for each sandbox as a whole "
+      f"(cgroup v{parent[0]} memory controller)"
+    )
   per = process_mem_bytes(limits)
   total, need = _machine_memory(), per * limits.nproc
   fits = "fits" if need <= total else "does NOT fit"
-  return (f"memory: no memory controller ({parent}); a per-process limit of {per // mib} MiB x up to "
-          f"{limits.nproc} processes = {need // mib} MiB, which {fits} this machine's {total // mib} MiB; "
-          f"the OOM killer picks a sandbox before the grader")
+  return (
+    f"memory: no memory controller ({parent}); a per-process limit of {per // mib} MiB x up to "
+    f"{limits.nproc} processes = {need // mib} MiB, which {fits} this machine's {total // mib} MiB; "
+    f"the OOM killer picks a sandbox before the grader"
+  )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -632,8 +709,13 @@ def sweep_ipc(uids: set[int]) -> int:
       except (KeyError, ValueError):
         continue
       if any(_doomed(u, uids) for u in owners):
-        subprocess.run([_tool("ipcrm"), opt, str(ident)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, env={})
+        subprocess.run(
+          [_tool("ipcrm"), opt, str(ident)],
+          stdin=subprocess.DEVNULL,
+          stdout=subprocess.DEVNULL,
+          stderr=subprocess.DEVNULL,
+          env={},
+        )
         removed += 1
   return removed
 
@@ -687,8 +769,9 @@ def stop_all() -> None:
         sweep_ipc({uid})
 
 
-def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot: int = 0,
-          ro_paths: list[Path] = ()) -> subprocess.Popen:
+def spawn(
+  mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot: int = 0, ro_paths: list[Path] = ()
+) -> subprocess.Popen:
   """Starts argv isolated; stdin, stdout, stderr are unbuffered binary pipes; ro_paths: extra read-only paths."""
   if _STOPPING.is_set():
     raise GraderStopping("the grader is stopping")
@@ -712,9 +795,17 @@ def spawn(mode: str, argv: list[str], *, scratch: Path, limits: Limits, uid_slot
   cgroup = memory_cgroup(limits)
   join = cgroup.join_argv() if cgroup else []
   try:
-    proc = subprocess.Popen(join + _oom_first() + full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=str(scratch), start_new_session=True,
-                            bufsize=0, close_fds=True)
+    proc = subprocess.Popen(
+      join + _oom_first() + full,
+      stdin=subprocess.PIPE,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      env=env,
+      cwd=str(scratch),
+      start_new_session=True,
+      bufsize=0,
+      close_fds=True,
+    )
   except BaseException:
     if cgroup:
       cgroup.remove()
@@ -745,8 +836,13 @@ def _sweep_uid(uid: int) -> None:
   # grading run about 1 s here (pid 1 of this container reaps about once a second); the next sandbox
   # of the slot allows for them instead (_slot_nproc).
   for _ in range(20):  # a fork loop may create processes while a sweep runs; repeat until none is left
-    subprocess.run(_setpriv(uid) + _kill_all_argv(), env={}, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+      _setpriv(uid) + _kill_all_argv(),
+      env={},
+      stdin=subprocess.DEVNULL,
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL,
+    )
     if _user_tasks(uid) == 0:
       break
     time.sleep(0.01)

@@ -8,6 +8,7 @@ numpy alone and no network. `submission_source` turns a finished notebook back i
 Also the pack's data: `public_record(folder)` (question.toml + visible.json as one dict, the `data` of
 checker.check) and `write_self_check(out, records, assignment)` (check.py + check_data.json).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,24 +19,33 @@ from pathlib import Path
 from grader import checker
 
 CHECKER_SOURCE = Path(checker.__file__)
-SETUP_TITLE = {"en": "Setup: the self-check and the visible cases (run this cell first; no need to read it)",
-               "zh": "准备：自测程序和可见用例（请先运行此单元格；无需阅读）"}
-INTRO = {
-    "en": ("# {title}\n\nImplement each function in its code cell, then run the cell below it: `check(\"name\")` "
-           "runs that question's VISIBLE cases on your code in this kernel and shows what differs. It is a "
-           "self-check, not your grade: the hidden cases are graded after you submit. Run the first cell "
-           "once before the others. You may submit this notebook as it is: only your own code cells are "
-           "graded (the setup and check cells are left out)."),
-    "zh": ("# {title}\n\n在每个代码单元格中实现对应的函数，然后运行它下面的单元格：`check(\"name\")` 会在本内核中用"
-           "该题的可见用例运行你的代码，并指出哪里不同。这只是自测，不是你的成绩：隐藏用例在提交后评分。"
-           "请先运行第一个单元格。可以直接提交本笔记本：只有你自己的代码单元格会被评分（准备单元格和检查单元格不计）。"),
+SETUP_TITLE = {
+  "en": "Setup: the self-check and the visible cases (run this cell first; no need to read it)",
+  "zh": "准备：自测程序和可见用例（请先运行此单元格；无需阅读）",
 }
-SHAPES_NOTE = {"en": "Parameters: `{params}`; module in the pack: `exercises/{module}.py`.",
-               "zh": "参数：`{params}`；资料包中的模块：`exercises/{module}.py`。"}
+INTRO = {
+  "en": (
+    "# {title}\n\nImplement each function in its code cell, then run the cell below it: `check(\"name\")` "
+    "runs that question's VISIBLE cases on your code in this kernel and shows what differs. It is a "
+    "self-check, not your grade: the hidden cases are graded after you submit. Run the first cell "
+    "once before the others. You may submit this notebook as it is: only your own code cells are "
+    "graded (the setup and check cells are left out)."
+  ),
+  "zh": (
+    "# {title}\n\n在每个代码单元格中实现对应的函数，然后运行它下面的单元格：`check(\"name\")` 会在本内核中用"
+    "该题的可见用例运行你的代码，并指出哪里不同。这只是自测，不是你的成绩：隐藏用例在提交后评分。"
+    "请先运行第一个单元格。可以直接提交本笔记本：只有你自己的代码单元格会被评分（准备单元格和检查单元格不计）。"
+  ),
+}
+SHAPES_NOTE = {
+  "en": "Parameters: `{params}`; module in the pack: `exercises/{module}.py`.",
+  "zh": "参数：`{params}`；资料包中的模块：`exercises/{module}.py`。",
+}
 
 
 # ---------------------------------------------------------------------------------------------
 # Public records as plain data.
+
 
 def public_record(folder) -> dict:
   """question.toml's fields plus visible.json's "cases" (still ENC-encoded), as one JSON-able dict."""
@@ -56,13 +66,14 @@ def write_self_check(out, records: list, assignment: str) -> list:
   out = Path(out)
   out.mkdir(parents=True, exist_ok=True)
   shutil.copyfile(CHECKER_SOURCE, out / "check.py")
-  (out / checker.DATA_FILE).write_text(json.dumps(pack_data(records, assignment), ensure_ascii=False, indent=1),
-                                       encoding="utf-8")
+  (out / checker.DATA_FILE).write_text(
+    json.dumps(pack_data(records, assignment), ensure_ascii=False, indent=1), encoding="utf-8"
+  )
   return [out / "check.py", out / checker.DATA_FILE]
 
 
 PACK_README = {
-    "en": """# The hand-out of `{assignment}`: {count} functions, {points} points
+  "en": """# The hand-out of `{assignment}`: {count} functions, {points} points
 
 Write each function in `exercises/<module>.py` (or in the notebook `{assignment}_en.ipynb`), then
 self-check it on the VISIBLE cases, on Windows, macOS or Linux, with Python 3.11+ and numpy only:
@@ -81,7 +92,7 @@ untouched notebooks) are recognised by their content and never graded, so submit
 pack folder is safe. The pack holds no copy of the real grader or of its sandbox, which is for
 the real grading only.
 """,
-    "zh": """# `{assignment}` 作业资料包：{count} 个函数，共 {points} 分
+  "zh": """# `{assignment}` 作业资料包：{count} 个函数，共 {points} 分
 
 在 `exercises/<模块>.py`（或笔记本 `{assignment}_zh.ipynb`）中实现每个函数，然后用可见用例自测；
 Windows、macOS、Linux 均可，只需 Python 3.11+ 和 numpy：
@@ -105,43 +116,53 @@ def pack_readme(assignment: str, count: int, points: int) -> str:
   return "\n".join(PACK_README[lang].format(assignment=assignment, count=count, points=points) for lang in ("en", "zh"))
 
 
-STUDENT_FOLDERS = ("exercises",)   # the stubs are the student's to edit: never in the manifest
+STUDENT_FOLDERS = ("exercises",)  # the stubs are the student's to edit: never in the manifest
 
 
 def handout_manifest(out) -> dict:
   """The manifest of a built pack: every file but the stubs (check.py, its data, the notebooks, README...).
   An untouched pack notebook must be in it: read as a module it would define every stub again."""
   out = Path(out)
-  return checker.pack_manifest({p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*"))
-                                if p.is_file() and "__pycache__" not in p.parts
-                                and p.relative_to(out).parts[0] not in STUDENT_FOLDERS})
+  return checker.pack_manifest(
+    {
+      p.relative_to(out).as_posix(): p
+      for p in sorted(out.rglob("*"))
+      if p.is_file() and "__pycache__" not in p.parts and p.relative_to(out).parts[0] not in STUDENT_FOLDERS
+    }
+  )
 
 
 # ---------------------------------------------------------------------------------------------
 # Building a notebook.
 
+
 def has_nbformat() -> bool:
   """Whether nbformat can be imported (the notebooks' builder and the grader's notebook reader need it)."""
   import importlib.util
+
   return importlib.util.find_spec("nbformat") is not None
 
 
 def _nbformat():
   import nbformat  # builder side only (the grader's environment has it); the checker needs none
+
   return nbformat
 
 
 def stub_code(record: dict) -> str:
   """The stub cell: the def with the record's params, raising NotImplementedError."""
   name = record["name"]
-  return (f"def {name}({', '.join(record['params'])}):\n"
-          f"  raise NotImplementedError(\"{name}: write your answer here / 在此实现\")\n")
+  return (
+    f"def {name}({', '.join(record['params'])}):\n"
+    f"  raise NotImplementedError(\"{name}: write your answer here / 在此实现\")\n"
+  )
 
 
 def setup_code(records: list, lang: str) -> str:
   """The setup cell: the checker's source and the visible data as string literals, and `check(name)`."""
   data = {r["name"]: r for r in records}
-  return "\n".join([
+  return "\n".join(
+    [
       f"#@title {SETUP_TITLE[lang]}",
       "import sys as _sys, types as _types, json as _json",
       "_mmzoo = _types.ModuleType('mmzoo_check')",
@@ -155,7 +176,8 @@ def setup_code(records: list, lang: str) -> str:
       "",
       f"print(_mmzoo.t({lang!r}, 'banner'))",
       "",
-  ])
+    ]
+  )
 
 
 def _tag(cell, role: str, name: str | None = None):
@@ -168,15 +190,16 @@ def build_notebook(records: list, lang: str, title: str | None = None):
   nbf = _nbformat().v4
   cells = [nbf.new_markdown_cell(INTRO[lang].format(title=title or "Exercises"))]
   setup = _tag(nbf.new_code_cell(setup_code(records, lang)), "setup")
-  setup.metadata["jupyter"] = {"source_hidden": True}   # JupyterLab folds it; Colab shows the #@title form
+  setup.metadata["jupyter"] = {"source_hidden": True}  # JupyterLab folds it; Colab shows the #@title form
   setup.metadata["cellView"] = "form"
   cells.append(setup)
   for r in records:
     task = (r["task"]["zh" if lang == "zh" else "en"]).strip()
     head = r.get("title_zh" if lang == "zh" else "title_en") or r["name"]
     note = SHAPES_NOTE[lang].format(params=", ".join(r["params"]), module=r.get("module", ""))
-    cells.append(_tag(nbf.new_markdown_cell(f"## `{r['name']}`: {head}\n\n{note}\n\n```text\n{task}\n```"),
-                      "task", r["name"]))
+    cells.append(
+      _tag(nbf.new_markdown_cell(f"## `{r['name']}`: {head}\n\n{note}\n\n```text\n{task}\n```"), "task", r["name"])
+    )
     cells.append(nbf.new_code_cell(stub_code(r)))
     cells.append(_tag(nbf.new_code_cell(f'check("{r["name"]}")'), "check", r["name"]))
   for i, cell in enumerate(cells):
@@ -208,6 +231,7 @@ def write_notebooks(out, records: list, assignment: str, title: str | dict | Non
 
 # ---------------------------------------------------------------------------------------------
 # Reading a finished notebook back as a submission.
+
 
 def submission_source(nb) -> str:
   """The student's code in a notebook (a dict, an nbformat node or its JSON text): code cells only,

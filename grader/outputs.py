@@ -1,6 +1,7 @@
 """Writing what the grader produces (results.json, gradebook.csv) safely, whatever text a submission or a
 file name carried: lone surrogates escaped, spreadsheet formulas neutralised, files replaced atomically
 with no temporary file left behind."""
+
 from __future__ import annotations
 
 import csv

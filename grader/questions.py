@@ -8,6 +8,7 @@ first time `Question.private` is asked for, and is absent from the hand-out.
 private.visible() and reference(), and the docs built from the records (grader/record_docs.py); `check`
 says which are stale.
 """
+
 from __future__ import annotations
 
 import collections
@@ -46,6 +47,7 @@ class RecordError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Question:
   """The public part of one record (question.toml), where it lives, and a digest of its files."""
+
   name: str
   module: str
   part: int
@@ -63,7 +65,7 @@ class Question:
   erratum_en: str | None = None  # why the printed value is wrong; None when it is right or absent
   erratum_zh: str | None = None
   folder: Path = Path()
-  digest: str = ""              # sha256 of question.toml, visible.json and private.py (where present)
+  digest: str = ""  # sha256 of question.toml, visible.json and private.py (where present)
 
   @property
   def signature(self) -> str:
@@ -99,9 +101,10 @@ class Question:
 @dataclasses.dataclass(frozen=True)
 class Assignment:
   """A named, ordered list of questions, each worth `points`."""
+
   name: str
   title: str
-  questions: tuple          # Question, in order
+  questions: tuple  # Question, in order
   points: int = POINTS_PER_QUESTION
 
   @property
@@ -116,9 +119,10 @@ class Assignment:
 @dataclasses.dataclass(frozen=True)
 class Catalog:
   """Every question and assignment of the project's questions/ and of the --questions folders."""
-  questions: dict           # name -> Question
-  assignments: dict         # name -> Assignment
-  folders: tuple            # the folders read, project first
+
+  questions: dict  # name -> Question
+  assignments: dict  # name -> Assignment
+  folders: tuple  # the folders read, project first
 
   def assignment(self, name: str | None = None) -> Assignment:
     name = name or DEFAULT_ASSIGNMENT
@@ -130,6 +134,7 @@ class Catalog:
 
 # ---------------------------------------------------------------------------------------------
 # Loading.
+
 
 def _digest(folder: Path) -> str:
   h = hashlib.sha256()
@@ -185,12 +190,25 @@ def load_question(folder: Path) -> Question:
   err = d.get("erratum", {})
   if not isinstance(err, dict) or set(err) - {"printed", "en", "zh"} or ("en" in err) != ("zh" in err):
     raise RecordError(f"{where}: [erratum] holds printed, and en with zh (both or neither)")
-  return Question(name=name, module=module, part=part, params=tuple(params),
-                  title_en=_need(d, "title_en", str, where), title_zh=_need(d, "title_zh", str, where),
-                  task_en=_need(task, "en", str, where + " [task]"), task_zh=_need(task, "zh", str, where + " [task]"),
-                  kind=kind, rtol=tol["rtol"], atol=tol["atol"], atol_scales_with_input=scales,
-                  printed=err.get("printed"), erratum_en=err.get("en"), erratum_zh=err.get("zh"),
-                  folder=folder, digest=_digest(folder))
+  return Question(
+    name=name,
+    module=module,
+    part=part,
+    params=tuple(params),
+    title_en=_need(d, "title_en", str, where),
+    title_zh=_need(d, "title_zh", str, where),
+    task_en=_need(task, "en", str, where + " [task]"),
+    task_zh=_need(task, "zh", str, where + " [task]"),
+    kind=kind,
+    rtol=tol["rtol"],
+    atol=tol["atol"],
+    atol_scales_with_input=scales,
+    printed=err.get("printed"),
+    erratum_en=err.get("en"),
+    erratum_zh=err.get("zh"),
+    folder=folder,
+    digest=_digest(folder),
+  )
 
 
 def _read_assignments(folder: Path) -> dict:
@@ -228,8 +246,11 @@ def _resolve(name, raw, questions, seen=()) -> list:
   if "collect_part" in a:
     # Every other record of that part in this assignments.toml's folder, by module then name.
     listed = {q.name for q in out}
-    more = [q for q in questions.values() if q.part == a["collect_part"] and q.folder.parent == path.parent
-            and q.name not in listed]
+    more = [
+      q
+      for q in questions.values()
+      if q.part == a["collect_part"] and q.folder.parent == path.parent and q.name not in listed
+    ]
     out += sorted(more, key=lambda q: (q.module, q.name))
   return out
 
@@ -283,8 +304,9 @@ def _private(folder: Path, digest: str):
 # ---------------------------------------------------------------------------------------------
 # ENC: visible.json's encoding of one value (docs/questions.md).
 
-_DTYPES = frozenset(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                     "float16", "float32", "float64"])
+_DTYPES = frozenset(
+  ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
+)
 
 
 def _enc_float(x: float):
@@ -351,9 +373,11 @@ def dec(x) -> Any:
 # ---------------------------------------------------------------------------------------------
 # The record builder.
 
+
 def visible_json(q: Question) -> str:
   """The text visible.json should hold: private.visible()'s cases with their float64 references."""
   from grader.cases import reference
+
   calls = q.private.visible()
   if len(calls) != N_VISIBLE:
     raise RecordError(f"{q.folder}/private.py: visible() must return {N_VISIBLE} argument tuples")
@@ -372,14 +396,23 @@ def _targets(extra) -> list[Question]:
 
 def main(argv=None) -> int:
   import argparse
-  p = argparse.ArgumentParser(prog="python -m grader.questions",
-                              description="Build or check the question records' visible.json "
-                                          "(from private.visible() and private.reference()).")
-  p.add_argument("action", choices=("build", "check"),
-                 help="build: (re)write every stale visible.json; check: list the stale ones (exit 1 if any)")
-  p.add_argument("--questions", action="append", default=[], metavar="DIR",
-                 help="build this teacher's questions folder (same layout as questions/) instead of the "
-                      "project's; repeatable")
+
+  p = argparse.ArgumentParser(
+    prog="python -m grader.questions",
+    description="Build or check the question records' visible.json (from private.visible() and private.reference()).",
+  )
+  p.add_argument(
+    "action",
+    choices=("build", "check"),
+    help="build: (re)write every stale visible.json; check: list the stale ones (exit 1 if any)",
+  )
+  p.add_argument(
+    "--questions",
+    action="append",
+    default=[],
+    metavar="DIR",
+    help="build this teacher's questions folder (same layout as questions/) instead of the project's; repeatable",
+  )
   p.add_argument("names", nargs="*", help="only these questions (default: all)")
   args = p.parse_args(argv)
   stale = []
@@ -395,6 +428,7 @@ def main(argv=None) -> int:
   if not args.questions and not args.names:
     # The project's generated docs (docs/errata.md, exercises/README.md's tables) follow its records.
     from grader import record_docs
+
     for (path, key), text in record_docs.blocks(load()).items():
       if record_docs.current(path, key) != text:
         stale.append(f"{path.name} ({key})")
@@ -408,4 +442,5 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
   # Through the package's own module object, so its Question class is the one grader.cases checks against.
   from grader.questions import main as _main
+
   sys.exit(_main())

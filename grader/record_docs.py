@@ -5,6 +5,7 @@ printed values, docs/exercises.md's table of functions and tolerances, and exerc
 Each generated part sits between `<!-- BEGIN records: KEY -->` and `<!-- END records: KEY -->`; the
 text around it is written by hand.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,7 @@ def _call(q, args) -> str:
 
 def errata_block(questions) -> str:
   """The table of every record with an article's printed value: the call, the print, the correct value."""
-  rows = ["| function | the article's call | the article prints | correct output | verdict |",
-          "|---|---|---|---|---|"]
+  rows = ["| function | the article's call | the article prints | correct output | verdict |", "|---|---|---|---|---|"]
   why = []
   for q in questions:
     if q.printed is None:
@@ -90,10 +90,12 @@ def _stubbed(questions):
 def blocks(catalog) -> dict:
   """{(file, key): generated text} for every generated part of the docs."""
   every = catalog.assignment("all").questions
-  return {(ERRATA, "errata"): errata_block(every),
-          (CONTRACT, "contract"): contract_block(every),
-          (EXERCISES_README, "table en"): table_block(_stubbed(every), "en"),
-          (EXERCISES_README, "table zh"): table_block(_stubbed(every), "zh")}
+  return {
+    (ERRATA, "errata"): errata_block(every),
+    (CONTRACT, "contract"): contract_block(every),
+    (EXERCISES_README, "table en"): table_block(_stubbed(every), "en"),
+    (EXERCISES_README, "table zh"): table_block(_stubbed(every), "zh"),
+  }
 
 
 def _pattern(key: str):

@@ -1,4 +1,5 @@
 """Feedback: the terminal table and Gradescope's results.json, in English or Chinese."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -12,7 +13,7 @@ from grader.i18n import is_message, render, t
 # `output`, which students see) counts the visible cases only, so it cannot reveal what the hidden
 # tests hide.
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-RESULT_CHARS = 110   # the width of the table's rule; a longer reason is shown whole (issue 14), never cut
+RESULT_CHARS = 110  # the width of the table's rule; a longer reason is shown whole (issue 14), never cut
 
 
 def render_line(lang: str, key: str, params: dict) -> str:
@@ -24,17 +25,19 @@ def render_line(lang: str, key: str, params: dict) -> str:
   if key == "erratum":
     params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params.get("why_en", "")
   if key == "missing_import_failed":
-    params["failures"] = "; ".join(t(lang, "module_failed_short", module=m, error=e)
-                                   for m, e in params.get("modules", []))
+    params["failures"] = "; ".join(
+      t(lang, "module_failed_short", module=m, error=e) for m, e in params.get("modules", [])
+    )
   if key == "crash_signal":
     hint_key = params.get("hint_key", "")
-    params["hint"] = t(lang, hint_key) if hint_key in ("hint_SIGKILL", "hint_SIGXCPU", "hint_SIGXFSZ",
-                                                         "hint_SIGSEGV") else ""
+    params["hint"] = (
+      t(lang, hint_key) if hint_key in ("hint_SIGKILL", "hint_SIGXCPU", "hint_SIGXFSZ", "hint_SIGSEGV") else ""
+    )
   return t(lang, key, **params)
 
 
 def case_label(lang: str, case) -> str:
-  """"visible case 1" .. "visible case 2", "hidden case 1" .. "hidden case 8"."""
+  """ "visible case 1" .. "visible case 2", "hidden case 1" .. "hidden case 8"."""
   if case.visible:
     return t(lang, "case_visible", k=case.index + 1)
   return t(lang, "case_hidden", k=case.index - 1)
@@ -77,8 +80,13 @@ def function_summary(lang: str, fr, hidden_visibility: str = "visible") -> str:
   else:
     first = next(c for c in cases if not c.passed)
     reason = render_line(lang, *first.lines[0]) if first.lines else first.reason
-    text = t(lang, "some_passed", passed=sum(c.passed for c in cases), n=len(cases),
-             first=t(lang, "case_reason", case=case_label(lang, first), reason=reason))
+    text = t(
+      lang,
+      "some_passed",
+      passed=sum(c.passed for c in cases),
+      n=len(cases),
+      first=t(lang, "case_reason", case=case_label(lang, first), reason=reason),
+    )
     if any(k == "erratum" for c in cases for k, _ in c.lines):
       text += "; " + t(lang, "erratum_short")
   if fr.clash:
@@ -129,8 +137,7 @@ def table(report, lang: str, hidden_visibility: str = "visible") -> str:
   """
   width = max([_cells(t(lang, "col_function"))] + [len(f.name) for f in report.functions])
   rule = "-" * (width + 11 + RESULT_CHARS // 2)
-  rows = [f"{_left(t(lang, 'col_function'), width)}  {_right(t(lang, 'col_points'), 7)}  {t(lang, 'col_result')}",
-          rule]
+  rows = [f"{_left(t(lang, 'col_function'), width)}  {_right(t(lang, 'col_points'), 7)}  {t(lang, 'col_result')}", rule]
   score = max_score = 0
   for f in report.functions:
     cases = shown_cases(f, hidden_visibility)
@@ -167,20 +174,22 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
   tests = []
   for f in report.functions:
     for c in f.cases:
-      tests.append({
+      tests.append(
+        {
           "name": case_name(lang, c),
           "score": c.score,
           "max_score": c.max_score,
           "status": "passed" if c.passed else "failed",
           "output": case_text(lang, c),
           "visibility": "visible" if c.visible else hidden_visibility,
-      })
+        }
+      )
   data = {
-      "score": report.score,
-      "output": table(report, lang, hidden_visibility),
-      "execution_time": round(report.execution_time, 3),
-      "tests": tests,
-      "extra_data": {"assignment": getattr(report, "assignment", "core")},
+    "score": report.score,
+    "output": table(report, lang, hidden_visibility),
+    "execution_time": round(report.execution_time, 3),
+    "tests": tests,
+    "extra_data": {"assignment": getattr(report, "assignment", "core")},
   }
   if report.variant is not None:
     # The variant is for the teacher (Gradescope keeps extra_data, students are not shown it); never in output.
@@ -191,4 +200,5 @@ def results_json(report, lang: str, hidden_visibility: str = "visible") -> dict:
 def write_json(path, data) -> None:
   """Writes JSON atomically, whatever text it holds (grader.outputs: surrogates escaped, no temporary left)."""
   from grader.outputs import write_json as write
+
   write(path, data)

@@ -6,6 +6,7 @@ at a time, and reads back plain data only, under the limits of wire.WireLimits. 
 out, crashes the process, or breaks the protocol costs that call its point; the worker is restarted
 and grading goes on with the next call.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,6 +38,7 @@ IMPORT_TIMEOUT_S = 60.0  # per module import; `import jax` takes a few seconds o
 @dataclasses.dataclass
 class Outcome:
   """What one call came to; `info` holds the details feedback needs (exception type, line, signal)."""
+
   status: str  # "ok" | "exception" | "timeout" | "crashed" | "bad_output" | "skipped"
   value: Any = None
   error: str = ""
@@ -46,6 +48,7 @@ class Outcome:
 @dataclasses.dataclass
 class LoadReport:
   """Which graded functions the submission defines, and what went wrong importing it."""
+
   found: dict = dataclasses.field(default_factory=dict)  # name -> "ok" | "missing" | "import_error"
   errors: dict = dataclasses.field(default_factory=dict)  # name -> error info (module, exc_type, line ...)
   clashes: dict = dataclasses.field(default_factory=dict)  # name -> [winning module, other modules ...]
@@ -137,8 +140,7 @@ class Worker:
     self.wire_limits = wire_limits
     self.limits = limits
     argv = [sys.executable, "-I", "-B", str(worker_dir / "worker.py"), str(src_dir)]
-    self.proc = spawn(mode, argv, scratch=Path(scratch), limits=limits, uid_slot=uid_slot,
-                      ro_paths=[worker_dir])
+    self.proc = spawn(mode, argv, scratch=Path(scratch), limits=limits, uid_slot=uid_slot, ro_paths=[worker_dir])
     self.cgroup = getattr(self.proc, "memory_cgroup", None)
     self.rfd = self.proc.stdout.fileno()
     self.wfd = self.proc.stdin.fileno()
@@ -162,8 +164,11 @@ class Worker:
   def memory_stop(self) -> _Stop:
     """The outcome of a sandbox that passed its memory limit (the caller kills it as a whole)."""
     mib = self.cgroup.limit >> 20
-    return _Stop("crashed", f"memory limit: the sandbox's processes together passed {mib} MiB",
-                 {"kind": "memory", "limit_mib": mib})
+    return _Stop(
+      "crashed",
+      f"memory limit: the sandbox's processes together passed {mib} MiB",
+      {"kind": "memory", "limit_mib": mib},
+    )
 
   def stderr_tail(self) -> str:
     """What the process wrote on stderr before the worker silenced it (read after close)."""
@@ -217,21 +222,22 @@ class Worker:
         raise self._gone()
       budget["bytes"] += len(chunk)
       if budget["bytes"] > self.wire_limits.call_bytes:
-        raise _Stop("bad_output", f"more than {self.wire_limits.call_bytes} bytes came back for one call",
-                    {"kind": "flood"})
+        raise _Stop(
+          "bad_output", f"more than {self.wire_limits.call_bytes} bytes came back for one call", {"kind": "flood"}
+        )
       self.buf += chunk
 
   def _parse(self, budget):
     if len(self.buf) < wire.HEADER.size:
       return None
     try:
-      length = wire.parse_header(bytes(self.buf[:wire.HEADER.size]), self.wire_limits)
+      length = wire.parse_header(bytes(self.buf[: wire.HEADER.size]), self.wire_limits)
     except wire.WireError as e:
       raise _Stop("bad_output", str(e), {"kind": "wire"}) from None
     end = wire.HEADER.size + length
     if len(self.buf) < end:
       return None
-    payload = bytes(self.buf[wire.HEADER.size:end])
+    payload = bytes(self.buf[wire.HEADER.size : end])
     del self.buf[:end]
     budget["messages"] += 1
     if budget["messages"] > budget["max_messages"]:
@@ -245,8 +251,7 @@ class Worker:
 class Session:
   """Grades calls against one submission, restarting the worker whenever a call kills it."""
 
-  def __init__(self, src_dir, names, *, mode, limits, uid_slot=0, wire_limits=None,
-               import_timeout=IMPORT_TIMEOUT_S):
+  def __init__(self, src_dir, names, *, mode, limits, uid_slot=0, wire_limits=None, import_timeout=IMPORT_TIMEOUT_S):
     self.src_dir = Path(src_dir).resolve()
     self.scratch = self.src_dir.parent
     self.names = list(names)
@@ -265,8 +270,9 @@ class Session:
 
   def _new_worker(self):
     try:
-      return Worker(self.mode, self.scratch, self.src_dir, self.worker_dir, self.limits, self.uid_slot,
-                    self.wire_limits)
+      return Worker(
+        self.mode, self.scratch, self.src_dir, self.worker_dir, self.limits, self.uid_slot, self.wire_limits
+      )
     except (OSError, IsolationUnavailable) as e:
       raise SandboxError(f"could not start the sandbox: {e}") from e
 
@@ -336,25 +342,35 @@ class Session:
     if self.restarts >= MAX_RESTARTS:
       raise LoadFailed("the sandbox was restarted too many times while importing the submission")
     self.restarts += 1
-    self.skip[stop.module] = {"exc_type": "", "status": stop.status, "message": stop.error, **stop.info,
-                              "stopped": True}
+    self.skip[stop.module] = {
+      "exc_type": "",
+      "status": stop.status,
+      "message": stop.error,
+      **stop.info,
+      "stopped": True,
+    }
 
   def _report(self, message) -> LoadReport:
     """The worker's load report, checked field by field: student code could have forged it."""
     found, errors = message.get("found"), message.get("errors")
     clashes, modules = message.get("clashes"), message.get("modules", {})
-    ok = (isinstance(found, dict) and set(found) == set(self.names)
-          and all(v in ("ok", "missing", "import_error") for v in found.values())
-          and all(isinstance(x, dict) for x in (errors, clashes, modules))
-          and all(isinstance(v, dict) for v in list(errors.values()) + list(modules.values()))
-          and all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in clashes.values())
-          and len(errors) + len(clashes) + len(modules) <= 4 * len(self.names) + 1000)
+    ok = (
+      isinstance(found, dict)
+      and set(found) == set(self.names)
+      and all(v in ("ok", "missing", "import_error") for v in found.values())
+      and all(isinstance(x, dict) for x in (errors, clashes, modules))
+      and all(isinstance(v, dict) for v in list(errors.values()) + list(modules.values()))
+      and all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in clashes.values())
+      and len(errors) + len(clashes) + len(modules) <= 4 * len(self.names) + 1000
+    )
     if not ok:
       raise _Stop("bad_output", "the worker's load report was malformed", {"kind": "wire"})
-    return LoadReport(found=dict(found),
-                      errors={n: clean_info(v) for n, v in errors.items() if n in found},
-                      clashes={n: [m[:500] for m in v[:50]] for n, v in clashes.items() if n in found},
-                      modules={str(m)[:500]: clean_info(v) for m, v in list(modules.items())[:1000]})
+    return LoadReport(
+      found=dict(found),
+      errors={n: clean_info(v) for n, v in errors.items() if n in found},
+      clashes={n: [m[:500] for m in v[:50]] for n, v in clashes.items() if n in found},
+      modules={str(m)[:500]: clean_info(v) for m, v in list(modules.items())[:1000]},
+    )
 
   def _add_skipped(self, report):
     """Modules left out because they stopped the worker count as failed imports of what they define."""
@@ -376,8 +392,9 @@ class Session:
         return Outcome("crashed", error=str(e), info={"kind": "restart_failed"})
     left = self._budget_left()
     if left <= 0:
-      return Outcome("skipped", error="the submission's time budget ran out",
-                     info={"kind": "budget", "seconds": self.limits.wall_s})
+      return Outcome(
+        "skipped", error="the submission's time budget ran out", info={"kind": "budget", "seconds": self.limits.wall_s}
+      )
     timeout = min(self.limits.call_wall_s, left)
     # An unpredictable id: a reply forged by student code for a later call can never match it.
     rid = secrets.randbits(62)
@@ -413,8 +430,7 @@ class Session:
         return Outcome("bad_output", error=f"a malformed value ({type(e).__name__})", info={"kind": "wire"})
     if status == "exception":
       info = clean_info({k: m.get(k) for k in ("exc_type", "message", "path", "line", "text", "not_implemented")})
-      return Outcome("exception", error=f"{info.get('exc_type', 'Exception')}: {info.get('message', '')}",
-                     info=info)
+      return Outcome("exception", error=f"{info.get('exc_type', 'Exception')}: {info.get('message', '')}", info=info)
     if status == "bad_output":
       return Outcome("bad_output", error=str(m.get("message", ""))[:2000], info={"kind": "result"})
     if status == "missing":
@@ -433,8 +449,18 @@ class Session:
     remove_worker(self.worker_dir)
 
 
-def run_submission(src_dir, calls, names, *, mode="auto", limits=None, uid_slot=0,
-                   import_timeout=IMPORT_TIMEOUT_S, progress=None, closers=None):
+def run_submission(
+  src_dir,
+  calls,
+  names,
+  *,
+  mode="auto",
+  limits=None,
+  uid_slot=0,
+  import_timeout=IMPORT_TIMEOUT_S,
+  progress=None,
+  closers=None,
+):
   """Loads the submission in `src_dir` (whose parent is its scratch folder) and runs `calls`.
 
   `calls` is a list of (function name, args tuple). Returns (LoadReport, [Outcome per call], mode used).
@@ -443,8 +469,7 @@ def run_submission(src_dir, calls, names, *, mode="auto", limits=None, uid_slot=
   """
   limits = limits or Limits()
   mode = detect(mode) if mode == "auto" else mode
-  session = Session(src_dir, names, mode=mode, limits=limits, uid_slot=uid_slot,
-                    import_timeout=import_timeout)
+  session = Session(src_dir, names, mode=mode, limits=limits, uid_slot=uid_slot, import_timeout=import_timeout)
   try:
     report = session.start()
     outcomes, stops = [], {}
@@ -466,8 +491,11 @@ def _one(session, report, stops, name, args) -> Outcome:
   prior = stops.get(name, [])
   if len(prior) >= KILLS_PER_FUNCTION:
     last = prior[-1]
-    return Outcome("skipped", error=f"not run: earlier calls of {name} stopped the sandbox ({last.status})",
-                   info={"kind": "repeat", "prior": last.status})
+    return Outcome(
+      "skipped",
+      error=f"not run: earlier calls of {name} stopped the sandbox ({last.status})",
+      info={"kind": "repeat", "prior": last.status},
+    )
   out = session.call(name, args)
   if out.status in ("timeout", "crashed") or (out.status == "bad_output" and out.info.get("kind") != "result"):
     stops.setdefault(name, []).append(out)

@@ -7,6 +7,7 @@ is never printed: only `fingerprint` (8 hex digits of a hash of the stretched ke
 to the teacher. Each student's hidden cases are one of K variants picked by a keyed hash of the
 student's identity (as PrairieLearn's variants), so a leaked hidden set helps about 1/K of a class.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -107,6 +108,7 @@ def case_rng(key: bytes, question: str, variant: int) -> np.random.Generator:
 @dataclasses.dataclass(frozen=True)
 class Draw:
   """Which hidden cases to draw: a stretched key and a variant. Its repr never shows the key."""
+
   key: bytes = dataclasses.field(repr=False)
   variant: int = 0
 

@@ -4,6 +4,7 @@ Nothing here runs student code. Every problem found becomes a `Problem` (a code 
 that the feedback shows; a problem with one file leaves the others gradable, a hostile or damaged
 archive is refused whole.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,6 +24,7 @@ MAX_NAME_CHARS = 200
 @dataclasses.dataclass(frozen=True)
 class ReadLimits:
   """Caps on what a submission may hold (bytes are uncompressed)."""
+
   file_bytes: int = 1 << 20  # one .py file; the longest honest answer is a few KiB
   notebook_bytes: int = 16 << 20  # notebooks carry outputs and images
   total_bytes: int = 32 << 20  # everything read from one submission
@@ -34,6 +36,7 @@ class ReadLimits:
 @dataclasses.dataclass
 class Problem:
   """Something wrong with the submission as read: `code` names the i18n message, `params` fill it."""
+
   code: str
   params: dict = dataclasses.field(default_factory=dict)
 
@@ -41,6 +44,7 @@ class Problem:
 @dataclasses.dataclass
 class Reading:
   """What was written into the scratch folder (relative .py paths) and what went wrong."""
+
   files: list = dataclasses.field(default_factory=list)
   problems: list = dataclasses.field(default_factory=list)
 
@@ -164,12 +168,14 @@ def notebook_to_python(rel: str, data: bytes, reading: Reading) -> str | None:
     reading.problems.append(Problem("notebook_needs_nbformat", {"path": rel}))
     return None
   from grader.checker import CHECK_ROLES, cell_role
+
   try:
     nb = nbformat.reads(text, as_version=4)
     # The hand-out's setup and check cells (tagged in their metadata by the builder, never matched by
     # their text) are not the student's code; a student's own call of check() in a cell of theirs is.
-    cells = [(i, c) for i, c in enumerate(nb.cells, 1)
-             if c.get("cell_type") == "code" and cell_role(c) not in CHECK_ROLES]
+    cells = [
+      (i, c) for i, c in enumerate(nb.cells, 1) if c.get("cell_type") == "code" and cell_role(c) not in CHECK_ROLES
+    ]
     sources = [(i, c.get("source", "")) for i, c in cells]
     if not all(isinstance(s, str) for _, s in sources):
       raise ValueError("a code cell without text")
@@ -182,6 +188,7 @@ def notebook_to_python(rel: str, data: bytes, reading: Reading) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # Paths.
+
 
 def _safe_rel(name: str) -> str | None:
   """A member or file name as a safe relative posix path, or None when it is not one."""
@@ -198,7 +205,7 @@ def _safe_rel(name: str) -> str | None:
 
 
 def _wanted(rel: str) -> str | None:
-  """"py" or "ipynb" for a file to take, None for one to ignore (hidden files, caches, other types)."""
+  """ "py" or "ipynb" for a file to take, None for one to ignore (hidden files, caches, other types)."""
   parts = rel.split("/")
   if any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]):
     return None
@@ -222,8 +229,12 @@ def _hidden_source(rel: str) -> bool:
   """A .py or .ipynb whose own name starts with "." (not a macOS "._" fork): skipped, but said so."""
   parts = rel.split("/")
   name = parts[-1]
-  return (name.startswith(".") and not name.startswith("._") and name.lower().endswith((".py", ".ipynb"))
-          and not any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]))
+  return (
+    name.startswith(".")
+    and not name.startswith("._")
+    and name.lower().endswith((".py", ".ipynb"))
+    and not any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1])
+  )
 
 
 def source_order(rel: str) -> tuple:
@@ -252,6 +263,7 @@ def _read_capped(path: Path, cap: int) -> bytes:
 
 def _digest(data: bytes) -> str:
   from grader.checker import file_digest  # the manifest's own digest (CRLF read as LF)
+
   return file_digest(data)
 
 
@@ -340,8 +352,13 @@ def _open_regular(path: Path):
 
 def file_kind(mode: int) -> str:
   """The problem code for a file that is not regular: "special_fifo", "special_device", ... (i18n)."""
-  for test, name in ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"),
-                     (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+  for test, name in (
+    (stat.S_ISFIFO, "fifo"),
+    (stat.S_ISCHR, "device"),
+    (stat.S_ISBLK, "device"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISDIR, "folder"),
+  ):
     if test(mode):
       return "special_" + name
   return "special_other"
@@ -412,7 +429,7 @@ def _lone_zip(folder: Path) -> Path | None:
 
 
 def kind_of(path: Path) -> str:
-  """"folder", "zip", "ipynb", "py" or "other"."""
+  """ "folder", "zip", "ipynb", "py" or "other"."""
   if path.is_dir():
     return "folder"
   suffix = path.suffix.lower()
@@ -454,7 +471,6 @@ def read_submission(path, dest, limits: ReadLimits = ReadLimits(), pack=frozense
   if not reading.files and all(p.code == "pack_file_ignored" for p in reading.problems):
     reading.problems.append(Problem("no_python", {}))
   return reading
-
 
 
 def _empty(dest: Path):

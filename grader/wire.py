@@ -12,6 +12,7 @@ tag with exactly one key:
   {"__ndarray__": {"dtype": "<f4", "shape": [2, 3], "b64": "..."}}    numeric arrays, raw little-endian bytes
   {"__ndarray__": {"dtype": "<f4", "shape": [2, 3], "list": [[...]]}} the readable form (hand-out files)
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,13 +29,13 @@ HEADER = struct.Struct(">4sI")
 
 # Only plain numeric dtypes cross the wire, always little-endian; anything else (object, structured, void,
 # strings, datetimes) is refused, so decoding never runs code or builds an unexpected type.
-DTYPES = frozenset(["|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8",
-                    "<f2", "<f4", "<f8", "<c8", "<c16"])
+DTYPES = frozenset(["|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f2", "<f4", "<f8", "<c8", "<c16"])
 
 
 @dataclasses.dataclass(frozen=True)
 class WireLimits:
   """What one decoded frame, and one call's worth of frames, may hold."""
+
   # The largest legitimate answer (a tensor fusion of a few rows) is well under 1 MiB; 8 MiB leaves room.
   frame_bytes: int = 8 << 20
   call_bytes: int = 16 << 20
@@ -46,8 +47,9 @@ class WireLimits:
   array_ndim: int = 16
 
 
-TRUSTED = WireLimits(frame_bytes=1 << 30, call_bytes=1 << 30, messages_per_call=1 << 20,
-                     depth=64, string_chars=1 << 24, items=1 << 26)
+TRUSTED = WireLimits(
+  frame_bytes=1 << 30, call_bytes=1 << 30, messages_per_call=1 << 20, depth=64, string_chars=1 << 24, items=1 << 26
+)
 
 
 class WireError(ValueError):
@@ -148,7 +150,7 @@ def decode(obj, limits=WireLimits(), budget=None, depth=0):
     return [decode(x, limits, budget, depth + 1) for x in obj]
   if not isinstance(obj, dict) or len(obj) != 1:
     raise WireError("a malformed value (an object that is not a single tag)")
-  (tag, body), = obj.items()
+  ((tag, body),) = obj.items()
   if tag == "__float__":
     return _dec_float(body)
   if tag == "__tuple__" and isinstance(body, list):
@@ -174,8 +176,11 @@ def _dec_float(body):
 
 def _check_shape(shape, limits):
   # Every dimension is bounded on its own too: [0, 10**30] holds no bytes, but numpy cannot make it.
-  ok = isinstance(shape, list) and len(shape) <= limits.array_ndim and all(
-      isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= limits.frame_bytes for n in shape)
+  ok = (
+    isinstance(shape, list)
+    and len(shape) <= limits.array_ndim
+    and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= limits.frame_bytes for n in shape)
+  )
   if not ok:
     raise WireError("an array with a malformed shape")
   count = 1
@@ -192,8 +197,9 @@ def _dec_array(body, limits, budget):
   dt = np.dtype(dtype)
   nbytes = count * dt.itemsize
   if nbytes > limits.frame_bytes:
-    raise WireError(f"an array header claims {count} elements ({nbytes} bytes), over the limit of "
-                    f"{limits.frame_bytes} bytes")
+    raise WireError(
+      f"an array header claims {count} elements ({nbytes} bytes), over the limit of {limits.frame_bytes} bytes"
+    )
   budget.take(max(1, count // 64))
   if "b64" in body and len(body) == 3:
     return _dec_b64(body["b64"], dt, shape, count, nbytes)
@@ -277,8 +283,7 @@ def parse_header(head, limits=WireLimits()):
 def dumps_file(obj, *, readable=False, indent=None):
   """A value -> JSON text for a file (the reference cache, the hand-out's visible cases)."""
   seps = (",", ": ") if indent is not None else (",", ":")
-  return json.dumps(encode(obj, readable=readable), allow_nan=False, separators=seps, indent=indent,
-                    ensure_ascii=False)
+  return json.dumps(encode(obj, readable=readable), allow_nan=False, separators=seps, indent=indent, ensure_ascii=False)
 
 
 def loads_file(text, limits=TRUSTED):

@@ -13,13 +13,18 @@ or reads never touches the protocol.
   grader -> {"op": "call", "id": n, "name": "dtw", "args": <encoded tuple>}
   worker -> {"type": "reply", "id": n, "status": "ok" | "exception" | "bad_output" | "missing", ...}
 """
+
 import os
 import sys
 
 # Single-threaded numeric libraries (the sandbox also limits processes and threads).
-for _k, _v in (("OPENBLAS_NUM_THREADS", "1"), ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"),
-               ("JAX_PLATFORMS", "cpu"),
-               ("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")):
+for _k, _v in (
+  ("OPENBLAS_NUM_THREADS", "1"),
+  ("OMP_NUM_THREADS", "1"),
+  ("MKL_NUM_THREADS", "1"),
+  ("JAX_PLATFORMS", "cpu"),
+  ("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"),
+):
   os.environ.setdefault(_k, _v)
 
 import ast
@@ -143,6 +148,7 @@ def _error_info(e, files):
 
 # ---------------------------------------------------------------------------------------------
 # Loading the submission.
+
 
 def _top_level_names(tree):
   """Names a module binds at top level (defs, classes, assignments, imports), through if/try/with blocks."""
@@ -285,13 +291,19 @@ def _resolve(names, modules, defined, module_errors):
     else:
       found[name] = "ok"
       table[name] = obj
-  report = {"type": "loaded", "found": found, "errors": errors, "clashes": clashes,
-            "modules": {r: e for r, e in module_errors.items()}}
+  report = {
+    "type": "loaded",
+    "found": found,
+    "errors": errors,
+    "clashes": clashes,
+    "modules": {r: e for r, e in module_errors.items()},
+  }
   return table, report
 
 
 # ---------------------------------------------------------------------------------------------
 # Calls.
+
 
 def plain(x, depth=0):
   """A result as plain data: array-likes (jax arrays among them) through np.asarray, here in the sandbox."""
@@ -345,14 +357,22 @@ def _result_reply(rid, result):
     value = wire.encode(plain(result))
     reply = {"type": "reply", "id": rid, "status": "ok", "value": value}
     if len(wire.frame(reply)) > limits.frame_bytes:
-      return {"type": "reply", "id": rid, "status": "bad_output",
-              "message": f"the result is larger than {limits.frame_bytes} bytes"}
+      return {
+        "type": "reply",
+        "id": rid,
+        "status": "bad_output",
+        "message": f"the result is larger than {limits.frame_bytes} bytes",
+      }
     return reply
   except wire.WireError as e:
     return {"type": "reply", "id": rid, "status": "bad_output", "message": _short(e)}
   except BaseException as e:  # converting a hostile object ran its code; that is the student's failure
-    return {"type": "reply", "id": rid, "status": "bad_output",
-            "message": f"the result could not be converted: {type(e).__name__}: {_exc_message(e)}"}
+    return {
+      "type": "reply",
+      "id": rid,
+      "status": "bad_output",
+      "message": f"the result could not be converted: {type(e).__name__}: {_exc_message(e)}",
+    }
 
 
 def main():

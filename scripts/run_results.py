@@ -7,6 +7,7 @@ the table into docs/results.md (between its result markers), every run into docs
 Runs are resumable: each lives in <workdir>/<row>/seed<k>; a finished one is read back from its
 summary.json, an interrupted one continues from its last checkpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,31 +40,58 @@ def rows(base: train.TrainConfig, smoke: bool) -> list[Row]:
   mc = base.model_cfg
   mis = base.data
   on_clock = dataclasses.replace(base.data, misalign=False)
-  out = [Row("unimodal", f"unimodal: {m}", dataclasses.replace(base, model="unimodal",
-                                                               model_cfg=mc.replace(modalities=(m,))))
-         for m in ("text", "image", "audio")]
+  out = [
+    Row(
+      "unimodal", f"unimodal: {m}", dataclasses.replace(base, model="unimodal", model_cfg=mc.replace(modalities=(m,)))
+    )
+    for m in ("text", "image", "audio")
+  ]
   for f in fusion_names():
-    if fusion_class(f).needs_aligned:   # EarlyConcat: the alignment model's fusion, not a late one
+    if fusion_class(f).needs_aligned:  # EarlyConcat: the alignment model's fusion, not a late one
       continue
     # A two-stream fusion (ViLBERT's co-attention) reads text and image, the pair that carries
     # t XOR i: its row shows the best a two-stream model can do here.
     pair = fusion_arity(f) == 2
-    out.append(Row("parallel fusion", f"parallel + {f}" + (" (text, image)" if pair else ""),
-                   dataclasses.replace(base, model="parallel", model_cfg=mc.replace(
-                       fusion=f, modalities=("text", "image") if pair else mc.modalities))))
-  out += [Row("architecture", "serial", dataclasses.replace(base, model="serial")),
-          Row("architecture", "alignment (interp)",
-              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="interp"))),
-          Row("architecture", "alignment (dtw)",
-              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="dtw"))),
-          Row("architecture", "alignment (soft_dtw)",
-              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="soft_dtw")))]
+    out.append(
+      Row(
+        "parallel fusion",
+        f"parallel + {f}" + (" (text, image)" if pair else ""),
+        dataclasses.replace(
+          base,
+          model="parallel",
+          model_cfg=mc.replace(fusion=f, modalities=("text", "image") if pair else mc.modalities),
+        ),
+      )
+    )
+  out += [
+    Row("architecture", "serial", dataclasses.replace(base, model="serial")),
+    Row(
+      "architecture",
+      "alignment (interp)",
+      dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="interp")),
+    ),
+    Row(
+      "architecture", "alignment (dtw)", dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="dtw"))
+    ),
+    Row(
+      "architecture",
+      "alignment (soft_dtw)",
+      dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="soft_dtw")),
+    ),
+  ]
   # The ablation: the same audio on the text's clock, where the fixed-clock aligner is right.
-  out += [Row("audio on the text clock", "alignment (interp), aligned audio",
-              dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="interp"),
-                                  data=on_clock)),
-          Row("audio on the text clock", "parallel + LMF, aligned audio",
-              dataclasses.replace(base, model="parallel", model_cfg=mc.replace(fusion="LMF"), data=on_clock))]
+  out += [
+    Row(
+      "audio on the text clock",
+      "alignment (interp), aligned audio",
+      dataclasses.replace(base, model="alignment", model_cfg=mc.replace(align="interp"), data=on_clock),
+    ),
+    Row(
+      "audio on the text clock",
+      "parallel + LMF, aligned audio",
+      dataclasses.replace(base, model="parallel", model_cfg=mc.replace(fusion="LMF"), data=on_clock),
+    ),
+  ]
   assert all(r.cfg.data in (mis, on_clock) for r in out)
   if smoke:
     keep = {"unimodal: text", "parallel + LMF", "alignment (interp)"}
@@ -93,9 +121,16 @@ def run_one(row: Row, seed: int, workdir: str) -> dict:
 
 
 def _record(row: Row, seed: int, s: dict) -> dict:
-  return {"group": row.group, "name": row.name, "seed": seed, "accuracy": float(s["eval"]["accuracy"]),
-          "ce": float(s["eval"]["ce"]), "params": int(s["params"]), "step_time_s": float(s["step_time_s"]),
-          "history": [{k: float(v) for k, v in h.items()} for h in s["history"]]}
+  return {
+    "group": row.group,
+    "name": row.name,
+    "seed": seed,
+    "accuracy": float(s["eval"]["accuracy"]),
+    "ce": float(s["eval"]["ce"]),
+    "params": int(s["params"]),
+    "step_time_s": float(s["step_time_s"]),
+    "history": [{k: float(v) for k, v in h.items()} for h in s["history"]],
+  }
 
 
 def aggregate(records: list[dict]) -> list[dict]:
@@ -106,34 +141,54 @@ def aggregate(records: list[dict]) -> list[dict]:
   out = []
   for name, rs in by_name.items():
     accs = [r["accuracy"] for r in rs]
-    out.append({"group": rs[0]["group"], "name": name, "mean": statistics.fmean(accs),
-                "std": statistics.stdev(accs) if len(accs) > 1 else 0.0, "accs": accs,
-                "params": rs[0]["params"], "step_ms": 1000 * statistics.fmean(r["step_time_s"] for r in rs)})
+    out.append(
+      {
+        "group": rs[0]["group"],
+        "name": name,
+        "mean": statistics.fmean(accs),
+        "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+        "accs": accs,
+        "params": rs[0]["params"],
+        "step_ms": 1000 * statistics.fmean(r["step_time_s"] for r in rs),
+      }
+    )
   return out
 
 
 def table(agg: list[dict]) -> str:
   """The markdown table."""
-  lines = ["| group | model | accuracy (mean ± std) | per seed | parameters | ms / step |",
-           "|---|---|---|---|---|---|"]
+  lines = ["| group | model | accuracy (mean ± std) | per seed | parameters | ms / step |", "|---|---|---|---|---|---|"]
   for a in agg:
     seeds = " ".join(f"{x:.3f}" for x in a["accs"])
-    lines.append(f"| {a['group']} | {a['name']} | {a['mean']:.3f} ± {a['std']:.3f} | {seeds} | "
-                 f"{a['params']:,} | {a['step_ms']:.1f} |")
+    lines.append(
+      f"| {a['group']} | {a['name']} | {a['mean']:.3f} ± {a['std']:.3f} | {seeds} | "
+      f"{a['params']:,} | {a['step_ms']:.1f} |"
+    )
   return "\n".join(lines)
 
 
 def plot(agg: list[dict], path: str, title: str) -> None:
   """Horizontal bars of mean accuracy with ± std, chance (1/4) and the text+image limit (1/2) marked."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  colours = {"unimodal": "#999999", "parallel fusion": "#4C72B0", "architecture": "#DD8452",
-             "audio on the text clock": "#55A868"}
+
+  colours = {
+    "unimodal": "#999999",
+    "parallel fusion": "#4C72B0",
+    "architecture": "#DD8452",
+    "audio on the text clock": "#55A868",
+  }
   fig, ax = plt.subplots(figsize=(7, 0.28 * len(agg) + 1.2))
   ys = range(len(agg))[::-1]
-  ax.barh(list(ys), [a["mean"] for a in agg], xerr=[a["std"] for a in agg], capsize=2,
-          color=[colours.get(a["group"], "#333333") for a in agg])
+  ax.barh(
+    list(ys),
+    [a["mean"] for a in agg],
+    xerr=[a["std"] for a in agg],
+    capsize=2,
+    color=[colours.get(a["group"], "#333333") for a in agg],
+  )
   ax.set_yticks(list(ys), [a["name"] for a in agg], fontsize=8)
   ax.axvline(0.25, ls=":", c="k", lw=1, label="chance (any one modality)")
   ax.axvline(0.5, ls="--", c="k", lw=1, label="text + image without the audio pairing")
@@ -154,7 +209,7 @@ def write_markdown(path: str, block: str) -> None:
       text = f.read()
   new = f"{BEGIN}\n{block}\n{END}"
   if BEGIN in text and END in text:
-    text = text[:text.index(BEGIN)] + new + text[text.index(END) + len(END):]
+    text = text[: text.index(BEGIN)] + new + text[text.index(END) + len(END) :]
   else:
     text = (text + "\n" if text else "") + new + "\n"
   with open(path, "w") as f:
@@ -162,8 +217,9 @@ def write_markdown(path: str, block: str) -> None:
 
 
 def main(argv=None) -> int:
-  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = argparse.ArgumentParser(
+    description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+  )
   p.add_argument("--smoke", action="store_true", help="three rows on the tiny preset (CI-sized)")
   p.add_argument("--preset", choices=sorted(train.PRESETS), help="base configuration (default: cpu; tiny with --smoke)")
   p.add_argument("--seeds", type=int, default=3, help="seeds per row (default: %(default)s)")
@@ -172,18 +228,23 @@ def main(argv=None) -> int:
   p.add_argument("--markdown", default=os.path.join(DOCS, "results.md"), help="the page whose table to replace")
   p.add_argument("--json", default=os.path.join(DOCS, "results.json"), help="every run's record")
   p.add_argument("--plot", default=os.path.join(DOCS, "results.png"), help="the bar chart")
-  p.add_argument("--compile-cache", help="a persistent XLA compilation cache directory, so that a "
-                 "resumed or repeated invocation does not compile again (seeds of a row already share)")
+  p.add_argument(
+    "--compile-cache",
+    help="a persistent XLA compilation cache directory, so that a "
+    "resumed or repeated invocation does not compile again (seeds of a row already share)",
+  )
   args = p.parse_args(argv)
 
   if args.compile_cache:
     import jax
+
     jax.config.update("jax_compilation_cache_dir", args.compile_cache)
   preset = args.preset or ("tiny" if args.smoke else "cpu")
   base = train.PRESETS[preset]
   if args.steps is not None:
     base = dataclasses.replace(base, steps=args.steps, warmup_steps=min(base.warmup_steps, args.steps))
   from tqdm.auto import tqdm
+
   table_rows = rows(base, args.smoke)
   jobs = [(r, s) for r in table_rows for s in range(args.seeds)]
   t0 = time.perf_counter()
@@ -194,14 +255,26 @@ def main(argv=None) -> int:
   agg = aggregate(records)
 
   with open(args.json, "w") as f:
-    json.dump({"preset": preset, "steps": base.steps, "seeds": args.seeds, "wall_s": wall,
-               "config": json.loads(train.config_to_json(base)), "runs": records}, f, indent=1)
+    json.dump(
+      {
+        "preset": preset,
+        "steps": base.steps,
+        "seeds": args.seeds,
+        "wall_s": wall,
+        "config": json.loads(train.config_to_json(base)),
+        "runs": records,
+      },
+      f,
+      indent=1,
+    )
   cmd = "scripts/run_results.py" + ("".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:])))
   title = f"preset {preset}, {base.steps} steps, batch {base.batch_size}, {args.seeds} seeds"
   plot(agg, args.plot, title)
-  block = (f"Generated by `{cmd.strip()}`: {title}; {len(records)} runs, every one listed "
-           f"(per seed; std is the sample std over seeds), {wall / 60:.1f} min wall in all.\n\n"
-           f"{table(agg)}\n\n![accuracy per row]({os.path.basename(args.plot)})")
+  block = (
+    f"Generated by `{cmd.strip()}`: {title}; {len(records)} runs, every one listed "
+    f"(per seed; std is the sample std over seeds), {wall / 60:.1f} min wall in all.\n\n"
+    f"{table(agg)}\n\n![accuracy per row]({os.path.basename(args.plot)})"
+  )
   write_markdown(args.markdown, block)
   print(table(agg))
   print(f"{len(records)} runs in {wall / 60:.1f} min")

@@ -1,4 +1,5 @@
 """Answers to Part II, alignment: CLIP's loss, interpolation onto a new clock, and DTW, in float32."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,7 +10,7 @@ def clip_loss(image_emb, text_emb, temperature):
   """image_emb [B, d], text_emb [B, d], temperature [] -> the symmetric InfoNCE loss []."""
   img = image_emb / jnp.linalg.norm(image_emb, axis=1, keepdims=True)
   txt = text_emb / jnp.linalg.norm(text_emb, axis=1, keepdims=True)
-  logits_BxB = img @ txt.T / temperature   # row i: image i against every text
+  logits_BxB = img @ txt.T / temperature  # row i: image i against every text
   diag = jnp.arange(logits_BxB.shape[0])
   image_to_text = -jax.nn.log_softmax(logits_BxB, axis=1)[diag, diag].mean()
   text_to_image = -jax.nn.log_softmax(logits_BxB, axis=0)[diag, diag].mean()
@@ -23,16 +24,16 @@ def interp_align(t_src, x_src, t_dst):
   n = t_src.shape[0]
   if n == 1:
     return jnp.broadcast_to(x_src[0], (t_dst.shape[0], x_src.shape[1]))
-  right = jnp.clip(jnp.searchsorted(t_src, t_dst, side="right"), 1, n - 1)   # t_src[right-1] <= t < t_src[right]
+  right = jnp.clip(jnp.searchsorted(t_src, t_dst, side="right"), 1, n - 1)  # t_src[right-1] <= t < t_src[right]
   t0, t1 = t_src[right - 1], t_src[right]
-  w_M = jnp.clip((t_dst - t0) / (t1 - t0), 0.0, 1.0)   # clipping holds the edge values
+  w_M = jnp.clip((t_dst - t0) / (t1 - t0), 0.0, 1.0)  # clipping holds the edge values
   return x_src[right - 1] + w_M[:, None] * (x_src[right] - x_src[right - 1])
 
 
 @jax.jit
 def _distances(x_NxD, y_MxD):
   diff_NxMxD = x_NxD[:, None, :] - y_MxD[None, :, :]
-  return jnp.sqrt(jnp.sum(diff_NxMxD ** 2, axis=-1))
+  return jnp.sqrt(jnp.sum(diff_NxMxD**2, axis=-1))
 
 
 def dtw(x, y):

@@ -1,4 +1,5 @@
 """Answers to Part II, fusion: TFN, LMF, GMU and FiLM, in float32 jax.numpy."""
+
 import jax
 import jax.numpy as jnp
 
@@ -14,7 +15,7 @@ def tensor_fusion(z_text, z_image, z_audio):
   """[B, dt], [B, di], [B, da] -> [B, (dt+1)(di+1)(da+1)]: the flattened outer product of [1; z_m]."""
   t, i, a = _prepend_one(z_text), _prepend_one(z_image), _prepend_one(z_audio)
   cube_BxTxIxA = t[:, :, None, None] * i[:, None, :, None] * a[:, None, None, :]
-  return cube_BxTxIxA.reshape(t.shape[0], -1)   # C order: the audio index varies fastest
+  return cube_BxTxIxA.reshape(t.shape[0], -1)  # C order: the audio index varies fastest
 
 
 @jax.jit
@@ -22,7 +23,7 @@ def low_rank_fusion(params, z_text, z_image, z_audio):
   """[B, d_m] × 3, factors [r, d_m+1, o] -> [B, o] = Σ_r w_r · Π_m ([1; z_m]·F_m[r]) + bias."""
   product_RxBxO = 1.0
   for z, factor_RxDxO in zip((z_text, z_image, z_audio), params["factors"]):
-    product_RxBxO = product_RxBxO * (_prepend_one(z) @ factor_RxDxO)   # [B, d+1] @ [r, d+1, o] -> [r, B, o]
+    product_RxBxO = product_RxBxO * (_prepend_one(z) @ factor_RxDxO)  # [B, d+1] @ [r, d+1, o] -> [r, B, o]
   return jnp.tensordot(params["fusion_weights"][0], product_RxBxO, axes=1) + params["fusion_bias"][0]
 
 

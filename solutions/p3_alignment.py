@@ -1,4 +1,5 @@
 """Answers to Part III, alignment: soft-DTW, SigLIP, Deep CCA and grid resampling, in float32 numpy."""
+
 import numpy as np
 
 
@@ -7,14 +8,14 @@ def soft_dtw(x, y, gamma):
   x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
   cost_NxM = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
   n, m = cost_NxM.shape
-  r = np.full((n + 1, m + 1), np.inf, np.float32)   # r[i + 1, j + 1] = R[i, j]; row and column 0 the border
+  r = np.full((n + 1, m + 1), np.inf, np.float32)  # r[i + 1, j + 1] = R[i, j]; row and column 0 the border
   r[0, 0] = 0.0
   g = np.float32(gamma)
   for k in range(n + m - 1):
     i = np.arange(max(0, k - m + 1), min(n, k + 1))
     j = k - i
-    preds_3xK = np.stack([r[i, j + 1], r[i + 1, j], r[i, j]])   # up, left, diagonal
-    low_K = preds_3xK.min(axis=0)                               # finite: every cell has a reachable neighbour
+    preds_3xK = np.stack([r[i, j + 1], r[i + 1, j], r[i, j]])  # up, left, diagonal
+    low_K = preds_3xK.min(axis=0)  # finite: every cell has a reachable neighbour
     soft_K = low_K - g * np.log(np.exp(-(preds_3xK - low_K) / g).sum(axis=0))
     r[i + 1, j + 1] = cost_NxM[i, j] + soft_K
   return r[n, m]
@@ -47,7 +48,7 @@ def deep_cca_loss(h1, h2, r1, r2, k):
   s11 = h1.T @ h1 / (n - 1) + np.float32(r1) * np.eye(h1.shape[1], dtype=np.float32)
   s22 = h2.T @ h2 / (n - 1) + np.float32(r2) * np.eye(h2.shape[1], dtype=np.float32)
   s12 = h1.T @ h2 / (n - 1)
-  corr = np.linalg.svd(_inv_sqrt(s11) @ s12 @ _inv_sqrt(s22), compute_uv=False)   # descending
+  corr = np.linalg.svd(_inv_sqrt(s11) @ s12 @ _inv_sqrt(s22), compute_uv=False)  # descending
   return -corr[:k].sum()
 
 

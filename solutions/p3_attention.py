@@ -1,4 +1,5 @@
 """Answers to Part III, attention blocks: masked attention, MulT, Perceiver and ViLBERT co-attention; numpy float32."""
+
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ def _layer_norm(x, p, eps=1e-6):
 
 
 def _gelu_tanh(x):
-  return F32(0.5) * x * (1 + np.tanh(F32(math.sqrt(2 / math.pi)) * (x + F32(0.044715) * x ** 3)))
+  return F32(0.5) * x * (1 + np.tanh(F32(math.sqrt(2 / math.pi)) * (x + F32(0.044715) * x**3)))
 
 
 def _mha(p, x_q, x_kv, kv_real=None):
@@ -41,7 +42,7 @@ def _mha(p, x_q, x_kv, kv_real=None):
   k = np.einsum("bld,dhk->bhlk", x_kv, p["key"]["kernel"]) + p["key"]["bias"][:, None]
   v = np.einsum("bld,dhk->bhlk", x_kv, p["value"]["kernel"]) + p["value"]["bias"][:, None]
   s = np.einsum("bhqk,bhsk->bhqs", q, k) / F32(math.sqrt(q.shape[-1]))
-  if kv_real is not None:   # a sample with no real key keeps its scores here; its message is zeroed below
+  if kv_real is not None:  # a sample with no real key keeps its scores here; its message is zeroed below
     keep = kv_real | ~kv_real.any(axis=1, keepdims=True)
     s = np.where(keep[:, None, None, :], s, F32(-np.inf))
   heads = np.einsum("bhqs,bhsk->bhqk", _softmax_rows(s), v)

@@ -1,4 +1,5 @@
 """Answer to question 3 (feature fusion by summation), in float32 numpy."""
+
 import numpy as np
 
 

@@ -1,4 +1,5 @@
 """Answer to question 4 (fusion with the article's fixed weights), in float32 numpy."""
+
 import numpy as np
 
 # The article's weights for text, image and audio; they sum to 1, so the fusion is a weighted mean.

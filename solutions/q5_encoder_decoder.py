@@ -1,4 +1,5 @@
 """Answer to question 5 (the article's toy encoder and decoder), in float32 numpy."""
+
 import numpy as np
 
 

@@ -1,4 +1,5 @@
 """Answer to question 6 (self-attention over the modality vectors), in float32 numpy."""
+
 import numpy as np
 
 

@@ -5,6 +5,7 @@ line `error: ...` naming what is wrong and what is accepted, and exit status 2; 
 JAX is loaded. Compilations are cached on disk (JAX's persistent compilation cache) in the user's cache
 folder, so a second `infer` of the same model skips XLA; `--no-compile-cache` turns that off.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,25 +28,32 @@ class _Parser(argparse.ArgumentParser):
 
 # ------------------------------------------------------------------------------------------------ cache
 
+
 def compile_cache_dir() -> str:
   """The CLI's persistent compilation cache: $MMZOO_COMPILE_CACHE, else <user cache folder>/mmzoo/jax."""
   from zoo import compile_cache
+
   return os.environ.get("MMZOO_COMPILE_CACHE") or compile_cache.user_dir("mmzoo")
 
 
 def enable_compile_cache(path: str) -> bool:
   """zoo.compile_cache.enable for the CLI: a private folder only (never turned on by importing the zoo)."""
   from zoo import compile_cache
+
   return compile_cache.enable(path, "chmod go-w it, or set MMZOO_COMPILE_CACHE to a private folder")
 
 
 def _add_cache_flags(p) -> None:
-  p.add_argument("--no-compile-cache", action="store_true",
-                 help="do not use the on-disk compilation cache (default: on, in $MMZOO_COMPILE_CACHE or "
-                      "~/.cache/mmzoo/jax; a second run of the same model then skips XLA's compilation)")
+  p.add_argument(
+    "--no-compile-cache",
+    action="store_true",
+    help="do not use the on-disk compilation cache (default: on, in $MMZOO_COMPILE_CACHE or "
+    "~/.cache/mmzoo/jax; a second run of the same model then skips XLA's compilation)",
+  )
 
 
 # ------------------------------------------------------------------------------------------------ config
+
 
 def _model_config(args):
   """The preset (or the checkpoint's saved config), then every --config FIELD=VALUE; errors are UsageErrors.
@@ -53,6 +61,7 @@ def _model_config(args):
   Only zoo.config and zoo.checkpoint's file lookup: no JAX yet, so a bad field or value fails at once.
   """
   from zoo import checkpoint, config
+
   try:
     cfg = config.preset(args.preset)
   except KeyError as e:
@@ -77,6 +86,7 @@ def apply_override(cfg, item: str):
   Named choices (fusion, align, ...) are checked by `check_choices`, once JAX and the catalog are loaded.
   """
   from zoo import config
+
   try:
     return config.parse_override(cfg, item)
   except ValueError as e:
@@ -87,10 +97,16 @@ def check_choices(cfg, key: str | None = None) -> None:
   """Named choices of a ModelConfig (fusion, align, align_fusion, memory, dtype) must exist; UsageError otherwise."""
   from zoo import registry
   from zoo.architectures import ALIGNERS
+
   fusions = sorted(e.name for e in registry.entries("fusion") if isinstance(e.obj, type))
   tokens = sorted(n for n in fusions if getattr(registry.get(n), "input_kind", None) == "tokens")
-  choices = {"fusion": fusions, "align": list(ALIGNERS), "align_fusion": tokens, "memory": ["concat"] + tokens,
-             "dtype": ["float32", "bfloat16"]}
+  choices = {
+    "fusion": fusions,
+    "align": list(ALIGNERS),
+    "align_fusion": tokens,
+    "memory": ["concat"] + tokens,
+    "dtype": ["float32", "bfloat16"],
+  }
   for field, allowed in choices.items():
     if key in (None, field) and getattr(cfg, field) not in allowed:
       raise UsageError(f"--config {field}={getattr(cfg, field)}: no such {field}; choose one of {', '.join(allowed)}")
@@ -101,16 +117,20 @@ def _check_model(name: str, cfg) -> None:
   if name not in MODEL_NAMES:
     raise UsageError(f"no model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
   if name == "unimodal" and len(cfg.modalities) != 1:
-    raise UsageError(f"unimodal reads exactly one modality, the config has {','.join(cfg.modalities)}; "
-                     "add --config modalities=text (or image, or audio)")
+    raise UsageError(
+      f"unimodal reads exactly one modality, the config has {','.join(cfg.modalities)}; "
+      "add --config modalities=text (or image, or audio)"
+    )
   if name == "serial" and "text" not in cfg.modalities:
     raise UsageError("serial ends in the text transformer: --config modalities must include text")
 
 
 # ------------------------------------------------------------------------------------------------ commands
 
+
 def _cmd_list(args) -> int:
   from zoo import registry
+
   rows = registry.entries(args.family)
   if not rows:
     families = sorted({e.family for e in registry.entries()})
@@ -126,6 +146,7 @@ def _cmd_list(args) -> int:
 def _read_inputs(args):
   """The given files, read before JAX loads (a bad file fails in a fraction of a second)."""
   from zoo import media
+
   image = audio = None
   try:
     if args.image:
@@ -135,14 +156,16 @@ def _read_inputs(args):
   except media.MediaError as e:
     raise UsageError(str(e)) from None
   if args.checkpoint and not os.path.exists(args.checkpoint):
-    raise UsageError(f"checkpoint {args.checkpoint!r} does not exist (expected an orbax checkpoint folder or a "
-                     "`zoo train` workdir)")
+    raise UsageError(
+      f"checkpoint {args.checkpoint!r} does not exist (expected an orbax checkpoint folder or a `zoo train` workdir)"
+    )
   return image, audio
 
 
 def _cmd_infer(args) -> int:
   """One jitted forward pass (greedy/beam decoding for encdec) on real or random inputs, timed."""
   import time
+
   if args.model not in MODEL_NAMES:
     raise UsageError(f"no model {args.model!r}; choose one of {', '.join(MODEL_NAMES)}")
   if args.beam < 1 or args.max_len < 0:
@@ -176,12 +199,16 @@ def _cmd_infer(args) -> int:
     given["audio"] = media.to_model_audio(wav, rate, cfg.sample_rate, cfg.audio_len)[None]
   filled = [m for m in cfg.modalities if m not in given]
   if filled:
-    print(f"inputs: {', '.join(given) or 'none'} given; {', '.join(filled)} "
-          f"{'random' if args.random else 'blank (empty text, black image, silence)'}")
-  blank = {"text": np.zeros((1, cfg.text_len), np.int32),
-           "image": np.zeros((1, cfg.image_size, cfg.image_size, cfg.image_channels), np.float32),
-           "audio": np.zeros((1, cfg.audio_len), np.float32),
-           "target": np.zeros((1, cfg.target_len), np.int32)}
+    print(
+      f"inputs: {', '.join(given) or 'none'} given; {', '.join(filled)} "
+      f"{'random' if args.random else 'blank (empty text, black image, silence)'}"
+    )
+  blank = {
+    "text": np.zeros((1, cfg.text_len), np.int32),
+    "image": np.zeros((1, cfg.image_size, cfg.image_size, cfg.image_channels), np.float32),
+    "audio": np.zeros((1, cfg.audio_len), np.float32),
+    "target": np.zeros((1, cfg.target_len), np.int32),
+  }
   host = {k: given.get(k, v) for k, v in blank.items()}
 
   if args.model == "encdec":
@@ -230,7 +257,9 @@ def _cmd_infer(args) -> int:
   t0 = time.perf_counter()
   try:
     lowered = fn.lower(*fn_args)
-  except ValueError as e:  # a combination the model refuses when it is built (e.g. a two-stream fusion on three modalities)
+  except (
+    ValueError
+  ) as e:  # a combination the model refuses when it is built (e.g. a two-stream fusion on three modalities)
     raise UsageError(f"{args.model} cannot be built with this config: {str(e).splitlines()[0]}") from None
   t_lower = time.perf_counter() - t0
   compiled = lowered.compile()
@@ -238,9 +267,11 @@ def _cmd_infer(args) -> int:
   t0 = time.perf_counter()
   params, out = jax.block_until_ready(compiled(*fn_args))
   t_run = time.perf_counter() - t0
-  print(f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
-        f"({'checkpoint ' + args.checkpoint if args.checkpoint else 'random init'}); "
-        f"device {jax.devices()[0].platform}; dtype {cfg.dtype}")
+  print(
+    f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
+    f"({'checkpoint ' + args.checkpoint if args.checkpoint else 'random init'}); "
+    f"device {jax.devices()[0].platform}; dtype {cfg.dtype}"
+  )
 
   out = jax.device_get(out)  # numpy from here: no more compilations for indexing
   if args.model == "encdec":
@@ -260,8 +291,10 @@ def _cmd_infer(args) -> int:
     print(f"logits {logits.shape} {logits.dtype}: [{values}]")
     print(f"predicted class {int(np.argmax(probs_C))} (p = {float(probs_C.max()):.3f})")
     for path, leaf in jax.tree_util.tree_flatten_with_path(aux)[0]:
-      print(f"aux{jax.tree_util.keystr(path)}: {tuple(leaf.shape)} {leaf.dtype}"
-            + (f" = {float(leaf):.4f}" if leaf.ndim == 0 else ""))
+      print(
+        f"aux{jax.tree_util.keystr(path)}: {tuple(leaf.shape)} {leaf.dtype}"
+        + (f" = {float(leaf):.4f}" if leaf.ndim == 0 else "")
+      )
   what = "run" if args.checkpoint else "run (initialisation included)"
   print(f"time: trace {t_lower:.2f}s, compile {t_compile - t_lower:.2f}s, {what} {t_run * 1e3:.1f} ms")
   return 0
@@ -269,6 +302,7 @@ def _cmd_infer(args) -> int:
 
 def _cmd_train(args) -> int:
   from zoo import config
+
   try:  # the preset, the shorthand flags and every --config, checked before JAX loads
     cfg = config.train_config_from_args(args)
   except (KeyError, ValueError) as e:
@@ -277,6 +311,7 @@ def _cmd_train(args) -> int:
   if not args.no_compile_cache:
     enable_compile_cache(compile_cache_dir())
   from zoo import train
+
   check_choices(cfg.model_cfg)
   try:
     return train.main(args, cfg)
@@ -291,26 +326,46 @@ ALIGNERS = ("interp", "dtw", "soft_dtw")  # zoo.architectures.ALIGNERS, checked 
 
 def add_train_arguments(p) -> None:
   """The `python -m zoo train` options (every one defaults to the preset's value); no JAX import."""
-  p.add_argument("--workdir", required=True,
-                 help="run directory: config.json, orbax checkpoints, history.json, summary.json; rerun to "
-                      "resume, or rerun with a larger --steps to extend a finished run")
+  p.add_argument(
+    "--workdir",
+    required=True,
+    help="run directory: config.json, orbax checkpoints, history.json, summary.json; rerun to "
+    "resume, or rerun with a larger --steps to extend a finished run",
+  )
   from zoo.config import PRESETS
-  p.add_argument("--preset", choices=list(PRESETS), default="cpu",
-                 help="base configuration the other options change, from zoo.config.PRESETS, the table "
-                      "`infer` shares (default: %(default)s)")
-  p.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE", default=[],
-                 help="overrides, as for `infer`: a TrainConfig field (steps=100, learning_rate=3e-4), a "
-                      "ModelConfig field (fusion=GMU, width=64, modalities=text,image) or data.FIELD "
-                      "(data.misalign=false); the flags below are shorthands for the common ones")
-  p.add_argument("--model", choices=[m for m in MODEL_NAMES if m != "encdec"],
-                 help="architecture (default: parallel)")
-  p.add_argument("--fusion", help="catalog fusion for --model parallel, by class name, e.g. LMF, GMU, "
-                 "CrossModalAttention (`python -m zoo list --family fusion`)")
-  p.add_argument("--modalities", help="comma-separated subset of text,image,audio the model reads "
-                 "(unimodal: exactly one)")
-  p.add_argument("--align", choices=ALIGNERS,
-                 help="the alignment model's time aligner (zoo.architectures.ALIGNERS); interp assumes "
-                 "a uniform clock, the DTW ones find the alignment")
+
+  p.add_argument(
+    "--preset",
+    choices=list(PRESETS),
+    default="cpu",
+    help="base configuration the other options change, from zoo.config.PRESETS, the table "
+    "`infer` shares (default: %(default)s)",
+  )
+  p.add_argument(
+    "--config",
+    nargs="+",
+    action="extend",
+    metavar="FIELD=VALUE",
+    default=[],
+    help="overrides, as for `infer`: a TrainConfig field (steps=100, learning_rate=3e-4), a "
+    "ModelConfig field (fusion=GMU, width=64, modalities=text,image) or data.FIELD "
+    "(data.misalign=false); the flags below are shorthands for the common ones",
+  )
+  p.add_argument("--model", choices=[m for m in MODEL_NAMES if m != "encdec"], help="architecture (default: parallel)")
+  p.add_argument(
+    "--fusion",
+    help="catalog fusion for --model parallel, by class name, e.g. LMF, GMU, "
+    "CrossModalAttention (`python -m zoo list --family fusion`)",
+  )
+  p.add_argument(
+    "--modalities", help="comma-separated subset of text,image,audio the model reads (unimodal: exactly one)"
+  )
+  p.add_argument(
+    "--align",
+    choices=ALIGNERS,
+    help="the alignment model's time aligner (zoo.architectures.ALIGNERS); interp assumes "
+    "a uniform clock, the DTW ones find the alignment",
+  )
   p.add_argument("--steps", type=int, help="total training steps (the schedule's length)")
   p.add_argument("--seed", type=int, help="seed of the parameters, dropout and training data")
   p.add_argument("--batch-size", type=int, help="global batch, split over all devices")
@@ -318,13 +373,19 @@ def add_train_arguments(p) -> None:
   p.add_argument("--warmup-steps", type=int, help="linear warmup steps")
   p.add_argument("--weight-decay", type=float, help="adamw weight decay")
   p.add_argument("--grad-clip", type=float, help="global gradient-norm clip")
-  p.add_argument("--contrastive-weight", type=float,
-                 help="weight of the model's contrastive loss (alignment model) in the total loss")
+  p.add_argument(
+    "--contrastive-weight",
+    type=float,
+    help="weight of the model's contrastive loss (alignment model) in the total loss",
+  )
   p.add_argument("--eval-every", type=int, help="evaluate on the held-out split every N steps")
   p.add_argument("--eval-size", type=int, help="held-out examples (a multiple of --batch-size)")
   p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps (and at the end)")
-  p.add_argument("--aligned", action="store_true",
-                 help="audio on the text's clock (no random shift/stretch): the ablation of misalignment")
+  p.add_argument(
+    "--aligned",
+    action="store_true",
+    help="audio on the text's clock (no random shift/stretch): the ablation of misalignment",
+  )
   p.add_argument("--stop-at", type=int, help="stop at this step with a checkpoint (as if preempted)")
   p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
@@ -333,38 +394,66 @@ def build_parser() -> argparse.ArgumentParser:
   """The `python -m zoo` command line (importing nothing heavy)."""
   p = _Parser(prog="python -m zoo", description="The multimodal model zoo: list its methods, run or train a model.")
   sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-  ls = sub.add_parser("list", help="print every method: name, kind, family, paper, shapes",
-                      description="Print every method of the zoo: name, kind, family, paper, shapes.")
+  ls = sub.add_parser(
+    "list",
+    help="print every method: name, kind, family, paper, shapes",
+    description="Print every method of the zoo: name, kind, family, paper, shapes.",
+  )
   ls.add_argument("--family", help="only this family (attention, fusion, alignment, ...)")
   ls.set_defaults(fn=_cmd_list)
-  tr = sub.add_parser("train", help="train a model on the synthetic task (zoo.data), with checkpoints",
-                      description="Train a model on the synthetic text-image-audio task. Rerun with the same "
-                                  "--workdir to resume from its last checkpoint, or with a larger --steps to "
-                                  "extend a finished run.")
+  tr = sub.add_parser(
+    "train",
+    help="train a model on the synthetic task (zoo.data), with checkpoints",
+    description="Train a model on the synthetic text-image-audio task. Rerun with the same "
+    "--workdir to resume from its last checkpoint, or with a larger --steps to "
+    "extend a finished run.",
+  )
   add_train_arguments(tr)
   _add_cache_flags(tr)
   tr.set_defaults(fn=_cmd_train)
-  inf = sub.add_parser("infer", help="run a model once (jitted) on given or random inputs; report outputs and time",
-                       description="Run a model once (jitted) on given or random inputs; report outputs and time.")
+  inf = sub.add_parser(
+    "infer",
+    help="run a model once (jitted) on given or random inputs; report outputs and time",
+    description="Run a model once (jitted) on given or random inputs; report outputs and time.",
+  )
   inf.add_argument("model", help=f"model name: {', '.join(MODEL_NAMES)}")
   inf.add_argument("--text", help="input text (UTF-8, byte-level tokens)")
-  inf.add_argument("--image", help="input image: PNG, JPEG or any format Pillow reads (EXIF orientation "
-                                   "applied), or .npy ([H, W] or [H, W, C])")
-  inf.add_argument("--audio", help="input audio: PCM .wav (channels averaged, resampled to the config's rate "
-                                   "with a note saying so, cropped/padded)")
+  inf.add_argument(
+    "--image",
+    help="input image: PNG, JPEG or any format Pillow reads (EXIF orientation applied), or .npy ([H, W] or [H, W, C])",
+  )
+  inf.add_argument(
+    "--audio",
+    help="input audio: PCM .wav (channels averaged, resampled to the config's rate "
+    "with a note saying so, cropped/padded)",
+  )
   inf.add_argument("--random", action="store_true", help="random inputs for the modalities not given")
   inf.add_argument("--checkpoint", help="orbax checkpoint directory of {'params': ...} (else random weights)")
   inf.add_argument("--bf16", action="store_true", help="compute and hold parameters in bfloat16")
   from zoo.config import PRESETS
-  inf.add_argument("--preset", choices=list(PRESETS), default="default",
-                   help="base config: a preset's model, from the table `train` shares (zoo.config.PRESETS; "
-                        "default: %(default)s); a model_config.json beside --checkpoint replaces it")
-  inf.add_argument("--config", nargs="+", action="extend", metavar="FIELD=VALUE",
-                   help="ModelConfig overrides (repeatable), e.g. fusion=GMU modalities=text,image width=128")
+
+  inf.add_argument(
+    "--preset",
+    choices=list(PRESETS),
+    default="default",
+    help="base config: a preset's model, from the table `train` shares (zoo.config.PRESETS; "
+    "default: %(default)s); a model_config.json beside --checkpoint replaces it",
+  )
+  inf.add_argument(
+    "--config",
+    nargs="+",
+    action="extend",
+    metavar="FIELD=VALUE",
+    help="ModelConfig overrides (repeatable), e.g. fusion=GMU modalities=text,image width=128",
+  )
   inf.add_argument("--beam", type=int, default=1, help="encdec: beam size (1 = greedy)")
-  inf.add_argument("--alpha", type=float, default=0.0,
-                   help="encdec with --beam: GNMT length penalty, scores divided by ((5 + length)/6)^alpha "
-                        "(0 = plain log-probability; larger favours longer outputs)")
+  inf.add_argument(
+    "--alpha",
+    type=float,
+    default=0.0,
+    help="encdec with --beam: GNMT length penalty, scores divided by ((5 + length)/6)^alpha "
+    "(0 = plain log-probability; larger favours longer outputs)",
+  )
   inf.add_argument("--max-len", type=int, default=0, help="encdec: tokens to generate (0 = cfg.target_len)")
   inf.add_argument("--seed", type=int, default=0, help="seed for random weights and inputs")
   _add_cache_flags(inf)

@@ -9,6 +9,7 @@ references and diagrams. Every model maps a batch dict ("text" [B, Lt] int32, "i
 Logits are computed in float32 even when cfg.dtype is bfloat16 (the head is tiny, and the softmax
 cross-entropy on top of it wants the range).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,11 +29,16 @@ from zoo.registry import register
 # ---------------------------------------------------------------------------------------------------------
 # The architectures.
 
-@register("UnimodalModel", family="architecture",
-          paper="Baseline: one modality's encoder and a linear head (the unimodal rows of Baltrušaitis et al. 2019)",
-          shapes="batch[m] -> logits [B, num_classes]; m = the single entry of cfg.modalities")
+
+@register(
+  "UnimodalModel",
+  family="architecture",
+  paper="Baseline: one modality's encoder and a linear head (the unimodal rows of Baltrušaitis et al. 2019)",
+  shapes="batch[m] -> logits [B, num_classes]; m = the single entry of cfg.modalities",
+)
 class UnimodalModel(nn.Module):
   """One encoder, mean-pooled, and a linear head: the baseline every fusion must beat."""
+
   cfg: ModelConfig
 
   @nn.compact
@@ -42,20 +48,24 @@ class UnimodalModel(nn.Module):
     if len(cfg.modalities) != 1:
       raise ValueError(f"unimodal needs exactly one modality, got cfg.modalities={cfg.modalities}")
     enc = encode_all(cfg, batch, train)
-    (m, e), = enc.items()
+    ((m, e),) = enc.items()
     logits = nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(e["pooled"])
     return logits, {"pooled": {m: e["pooled"]}, "pre_logits": e["pooled"]}
 
 
-@register("ParallelModel", family="architecture",
-          paper="Late fusion: Baltrušaitis et al. 2019 survey §4 (model-agnostic late fusion); Ngiam et al. 2011",
-          shapes="batch -> logits [B, num_classes]; encoders side by side, one catalog fusion (cfg.fusion)")
+@register(
+  "ParallelModel",
+  family="architecture",
+  paper="Late fusion: Baltrušaitis et al. 2019 survey §4 (model-agnostic late fusion); Ngiam et al. 2011",
+  shapes="batch -> logits [B, num_classes]; encoders side by side, one catalog fusion (cfg.fusion)",
+)
 class ParallelModel(nn.Module):
   """Independent encoders side by side, combined late by the catalog fusion `cfg.fusion`.
 
   Pooled fusions read each encoder's pooled vector; token fusions read the token sequences and their
   masks, and their output is masked-mean pooled.
   """
+
   cfg: ModelConfig
 
   @nn.compact
@@ -70,11 +80,15 @@ class ParallelModel(nn.Module):
     return logits, {"pooled": {m: e["pooled"] for m, e in enc.items()}, "pre_logits": fused_BxD}
 
 
-@register("Projector", family="architecture",
-          paper="Liu et al. 2023, Improved Baselines with Visual Instruction Tuning (LLaVA-1.5's two-layer MLP)",
-          shapes="tokens [B, L, d_in] -> [B, L, D]")
+@register(
+  "Projector",
+  family="architecture",
+  paper="Liu et al. 2023, Improved Baselines with Visual Instruction Tuning (LLaVA-1.5's two-layer MLP)",
+  shapes="tokens [B, L, d_in] -> [B, L, D]",
+)
 class Projector(nn.Module):
   """Maps one encoder's tokens into the next model's embedding space: Dense-GELU-Dense (LLaVA-1.5)."""
+
   features: int
   dtype: Any = jnp.float32
 
@@ -85,9 +99,12 @@ class Projector(nn.Module):
     return nn.Dense(self.features, dtype=self.dtype, name="fc2")(h)
 
 
-@register("SerialModel", family="architecture",
-          paper="Cascade as in LLaVA (Liu et al. 2023, Visual Instruction Tuning) and BLIP-2 (Li et al. 2023)",
-          shapes="batch -> logits [B, num_classes]; [image tokens; audio tokens; text] through the text transformer")
+@register(
+  "SerialModel",
+  family="architecture",
+  paper="Cascade as in LLaVA (Liu et al. 2023, Visual Instruction Tuning) and BLIP-2 (Li et al. 2023)",
+  shapes="batch -> logits [B, num_classes]; [image tokens; audio tokens; text] through the text transformer",
+)
 class SerialModel(nn.Module):
   """One model feeds the next: image (and audio) encoders -> projector -> the text transformer's prefix.
 
@@ -96,6 +113,7 @@ class SerialModel(nn.Module):
   modality-type embedding so the text transformer can tell them apart. The pooled output is the masked
   mean over the whole sequence the text transformer returns (prefix and text).
   """
+
   cfg: ModelConfig
 
   @nn.compact
@@ -125,6 +143,7 @@ class SerialModel(nn.Module):
 # ---------------------------------------------------------------------------------------------------------
 # Alignment: put every stream on one clock, then fuse early.
 
+
 def uniform_clock(mask_BxL, duration):
   """Times of the real tokens spread evenly over `duration` seconds, [B, L]: token i of n at (i + ½)·duration/n.
 
@@ -139,10 +158,13 @@ def uniform_clock(mask_BxL, duration):
 ALIGNERS = ("interp", "dtw", "soft_dtw")
 
 
-@register("AlignmentModel", family="architecture",
-          paper="Align then fuse early: Baltrušaitis et al. 2019 §5 (alignment); CLIP (Radford et al. 2021) "
-                "for the shared space; Tsai et al. 2019 (MulT) on unaligned vs aligned streams",
-          shapes="batch -> logits [B, num_classes]; aux['contrastive_loss'] []")
+@register(
+  "AlignmentModel",
+  family="architecture",
+  paper="Align then fuse early: Baltrušaitis et al. 2019 §5 (alignment); CLIP (Radford et al. 2021) "
+  "for the shared space; Tsai et al. 2019 (MulT) on unaligned vs aligned streams",
+  shapes="batch -> logits [B, num_classes]; aux['contrastive_loss'] []",
+)
 class AlignmentModel(nn.Module):
   """Align first, then fuse early on the aligned sequences.
 
@@ -159,6 +181,7 @@ class AlignmentModel(nn.Module):
   3. Early fusion: the aligned streams, one length and one mask, go through the catalog token fusion
      `cfg.align_fusion` (EarlyConcat by default) and a transformer; masked mean; linear head.
   """
+
   cfg: ModelConfig
 
   @nn.compact
@@ -172,15 +195,19 @@ class AlignmentModel(nn.Module):
     clock = next(m for m in ("text", "audio", "image") if m in enc)
 
     # 1. Shared space: CLIP's linear projections (no bias), one per modality.
-    proj = {m: nn.Dense(cfg.embed_dim, use_bias=False, dtype=cfg.compute_dtype, name=f"{m}_proj")
-            for m in enc}
+    proj = {m: nn.Dense(cfg.embed_dim, use_bias=False, dtype=cfg.compute_dtype, name=f"{m}_proj") for m in enc}
     others = [m for m in enc if m != clock]
     if cfg.contrastive and others:
       # CLIP's learnable temperature, initialised at 0.07 and kept as a log.
       log_t = self.param("log_temperature", nn.initializers.constant(jnp.log(0.07)), ())
-      losses = [clip_loss(proj[m](enc[m]["pooled"]).astype(jnp.float32),
-                          proj[clock](enc[clock]["pooled"]).astype(jnp.float32), jnp.exp(log_t))
-                for m in others]
+      losses = [
+        clip_loss(
+          proj[m](enc[m]["pooled"]).astype(jnp.float32),
+          proj[clock](enc[clock]["pooled"]).astype(jnp.float32),
+          jnp.exp(log_t),
+        )
+        for m in others
+      ]
       aux["contrastive_loss"] = jnp.mean(jnp.stack(losses))
 
     # 2. Every stream onto the clock.
@@ -203,8 +230,9 @@ class AlignmentModel(nn.Module):
     fused_BxLxF = fusion(streams, masks)
     fmask_BxL = fusion.output_mask(streams, masks)
     x = nn.Dense(cfg.width, dtype=cfg.compute_dtype, name="fused_in")(fused_BxLxF)
-    x = Transformer(cfg.depth, cfg.heads, cfg.mlp_dim, cfg.dropout, cfg.compute_dtype,
-                    name="fusion_transformer")(x, fmask_BxL, not train)
+    x = Transformer(cfg.depth, cfg.heads, cfg.mlp_dim, cfg.dropout, cfg.compute_dtype, name="fusion_transformer")(
+      x, fmask_BxL, not train
+    )
     pooled_BxD = masked_mean(x, fmask_BxL)
     aux["pre_logits"] = pooled_BxD
     return nn.Dense(cfg.num_classes, dtype=jnp.float32, name="head")(pooled_BxD), aux
@@ -217,15 +245,19 @@ class AlignmentModel(nn.Module):
       times_La = a["times"]
       duration = cfg.audio_len / cfg.sample_rate
       t_dst_BxL = uniform_clock(ref["mask"], duration)
-      return jax.vmap(lambda x, t: interp_align(times_La, x, t))(
-          tok_BxLaxD.astype(jnp.float32), t_dst_BxL).astype(tok_BxLaxD.dtype)
+      return jax.vmap(lambda x, t: interp_align(times_La, x, t))(tok_BxLaxD.astype(jnp.float32), t_dst_BxL).astype(
+        tok_BxLaxD.dtype
+      )
+
     # (Soft-)DTW in the shared space between L2-normalised token embeddings (CLIP's cosine geometry:
     # the squared distance is 2 − 2·cos), averaging the audio encoder's own tokens along the alignment.
     def unit(x):
       x = x.astype(jnp.float32)
       return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-6)
+
     gamma = 0.0 if cfg.align == "dtw" else cfg.soft_dtw_gamma
     q_BxLxE, k_BxLaxE = unit(proj[clock](ref["tokens"])), unit(proj["audio"](tok_BxLaxD))
     warp = lambda q, k, v, qm, km: dtw_warp(q, k, gamma, x_mask_N=qm, y_mask_M=km, values_MxE=v)
-    return jax.vmap(warp)(q_BxLxE, k_BxLaxE, tok_BxLaxD.astype(jnp.float32), ref["mask"],
-                          a["mask"]).astype(tok_BxLaxD.dtype)
+    return jax.vmap(warp)(q_BxLxE, k_BxLaxE, tok_BxLaxD.astype(jnp.float32), ref["mask"], a["mask"]).astype(
+      tok_BxLaxD.dtype
+    )

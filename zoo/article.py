@@ -4,6 +4,7 @@ Inputs are Python lists; outputs are jax arrays. Under `jax.enable_x64(True)` th
 float64 (the grader's references); otherwise in float32. `jitted(fn)` is `fn` as one compiled
 computation, which is how the grader calls them (op by op, each small op would compile on its own).
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,8 +43,7 @@ def feature_fusion(vector_text, vector_image, vector_audio):
 
 def attention_fusion(vector_text, vector_image, vector_audio):
   """0.5·text + 0.3·image + 0.2·audio."""
-  return weighted_sum([_vec(vector_text), _vec(vector_image), _vec(vector_audio)],
-                      ARTICLE_ATTENTION_WEIGHTS)
+  return weighted_sum([_vec(vector_text), _vec(vector_image), _vec(vector_audio)], ARTICLE_ATTENTION_WEIGHTS)
 
 
 def encode(vector):

@@ -7,6 +7,7 @@ Decisions where papers differ:
 - power spectrum |rfft|², mel scale of HTK (2595·log10(1 + f/700)), triangular filters evaluated on the
   FFT bin frequencies with peak 1 (no area normalisation), natural log floored at `eps`.
 """
+
 from __future__ import annotations
 
 import jax.numpy as jnp
@@ -37,8 +38,9 @@ def mel_to_hz(m):
   return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
 
-def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0,
-                   f_max: float | None = None) -> jnp.ndarray:
+def mel_filterbank(
+  n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None
+) -> jnp.ndarray:
   """Triangular filters, [n_fft//2 + 1, n_mels]; filter k rises from mel point k to k+1, falls to k+2."""
   f_max = sample_rate / 2 if f_max is None else f_max
   bins_F = jnp.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
@@ -49,13 +51,24 @@ def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 0.0
   return jnp.maximum(0.0, jnp.minimum(up_FxM, down_FxM))
 
 
-@register("log_mel_spectrogram", family="encoder",
-          paper="Davis & Mermelstein 1980, Comparison of parametric representations for monosyllabic word "
-                "recognition; front end as in Radford et al. 2022 (Whisper)",
-          shapes="wave [..., S] -> [..., T, n_mels], T = 1 + (S − n_fft)//hop")
-def log_mel_spectrogram(wave, *, sample_rate: int = 16000, n_fft: int = 400, hop: int = 160,
-                        n_mels: int = 40, f_min: float = 0.0, f_max: float | None = None,
-                        eps: float = 1e-10):
+@register(
+  "log_mel_spectrogram",
+  family="encoder",
+  paper="Davis & Mermelstein 1980, Comparison of parametric representations for monosyllabic word "
+  "recognition; front end as in Radford et al. 2022 (Whisper)",
+  shapes="wave [..., S] -> [..., T, n_mels], T = 1 + (S − n_fft)//hop",
+)
+def log_mel_spectrogram(
+  wave,
+  *,
+  sample_rate: int = 16000,
+  n_fft: int = 400,
+  hop: int = 160,
+  n_mels: int = 40,
+  f_min: float = 0.0,
+  f_max: float | None = None,
+  eps: float = 1e-10,
+):
   """log(mel filterbank · |rfft(Hann · frame)|²), computed in float32 or wider."""
   wave = jnp.asarray(wave)
   if not jnp.issubdtype(wave.dtype, jnp.floating) or jnp.finfo(wave.dtype).bits < 32:

@@ -8,6 +8,7 @@ Layout of a training workdir (zoo.train writes it; `load_params` and `python -m 
 `save_params` writes a bare StandardCheckpointer directory of {"params": ...}. Orbax is imported on first
 use, not with this module (it costs a second of start-up).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,6 +22,7 @@ MODEL_CONFIG_FILE = "model_config.json"  # beside a checkpoint: the ModelConfig 
 def save_params(path: str, params: Any) -> None:
   """Write {"params": params} with orbax's StandardCheckpointer (the training engineer's format)."""
   import orbax.checkpoint as ocp
+
   with ocp.StandardCheckpointer() as ckpt:
     ckpt.save(os.path.abspath(path), {"params": params})
 
@@ -47,12 +49,15 @@ def load_params(path: str) -> Any:
   import jax
   import jax.numpy as jnp
   import orbax.checkpoint as ocp
+
   path = checkpoint_dir(path)
   with ocp.StandardCheckpointer() as ckpt:
     restored = ckpt.restore(path)
   if not isinstance(restored, dict) or "params" not in restored:
-    raise ValueError(f"{path}: expected a checkpoint of {{'params': ...}}, found keys "
-                     f"{list(restored) if isinstance(restored, dict) else type(restored).__name__}")
+    raise ValueError(
+      f"{path}: expected a checkpoint of {{'params': ...}}, found keys "
+      f"{list(restored) if isinstance(restored, dict) else type(restored).__name__}"
+    )
   return jax.tree.map(jnp.asarray, restored["params"])
 
 
@@ -84,18 +89,22 @@ def read_model_config(path: str) -> ModelConfig | None:
 
 # --- training runs -------------------------------------------------------------------------------
 
+
 def run_manager(directory: str, *, save_interval_steps: int, max_to_keep: int = 2):
   """Orbax CheckpointManager of `directory` (a run's `checkpoints/`), keeping the last `max_to_keep`."""
   import orbax.checkpoint as ocp
+
   # Synchronous saves: the models are small, and a donated train state must not be read later.
-  options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, save_interval_steps=save_interval_steps,
-                                         enable_async_checkpointing=False)
+  options = ocp.CheckpointManagerOptions(
+    max_to_keep=max_to_keep, save_interval_steps=save_interval_steps, enable_async_checkpointing=False
+  )
   return ocp.CheckpointManager(os.path.abspath(directory), options=options)
 
 
 def save_step(mngr, step: int, tree: Any, *, force: bool = False) -> None:
   """Save `tree` at `step` (when the manager's interval says so, or now with `force`)."""
   import orbax.checkpoint as ocp
+
   mngr.save(step, args=ocp.args.StandardSave(tree), force=force)
 
 
@@ -103,6 +112,7 @@ def restore_latest(mngr, target: Any) -> Any | None:
   """The latest step's tree, with `target`'s structure, dtypes and shardings; None when there is none."""
   import jax
   import orbax.checkpoint as ocp
+
   step = mngr.latest_step()
   if step is None:
     return None

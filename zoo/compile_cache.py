@@ -6,6 +6,7 @@ never reads or writes the folder. The cache holds compiled native code that late
 the folder must be out of other users' reach: created 0700, and refused (with a note) when another user
 owns it or may write to it, or to the folder holding it (unless that one is sticky, as /tmp is).
 """
+
 from __future__ import annotations
 
 import os
@@ -48,6 +49,7 @@ def enable(path: str, hint: str = "") -> bool:
     print(f"note: compilation cache off: {reason}{'; ' + hint if hint else ''}", file=sys.stderr)
     return False
   import jax
+
   jax.config.update("jax_compilation_cache_dir", path)
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

@@ -9,6 +9,7 @@ time: the CLI parses and checks `--preset` and every `--config FIELD=VALUE` befo
     config_from_json(config_to_json(cfg)) == cfg
     run = parse_train_override(PRESETS["cpu"], "data.misalign=false")
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,28 +22,29 @@ from zoo import tokenizer
 
 MODALITIES = ("text", "image", "audio")
 VOWELS = "aeiou"  # the synthetic task's vowels (zoo.data)
-NUM_CLASSES = 4   # the synthetic task's classes: label = 2·(t XOR i) + a (zoo.data)
+NUM_CLASSES = 4  # the synthetic task's classes: label = 2·(t XOR i) + a (zoo.data)
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
   """Everything a model's shape depends on (defaults: a small model that trains on a CPU)."""
+
   # Transformer widths, shared by every encoder, the fusion transformer and the decoder.
   width: int = 64
-  depth: int = 2                 # encoder blocks per modality (and in the alignment fusion transformer)
+  depth: int = 2  # encoder blocks per modality (and in the alignment fusion transformer)
   heads: int = 4
   mlp_dim: int = 128
   dropout: float = 0.0
   num_classes: int = 10
   # Text (zoo.tokenizer: byte ids; 0 = pad).
   vocab_size: int = tokenizer.VOCAB_SIZE
-  text_len: int = 32             # max text tokens (learned positions)
+  text_len: int = 32  # max text tokens (learned positions)
   # Image (ViT patches).
   image_size: int = 32
   image_channels: int = 3
   patch_size: int = 8
   # Audio (raw waveform -> log-mel; 25 ms windows, 10 ms hop at 16 kHz, as Whisper).
-  audio_len: int = 16000         # samples per clip
+  audio_len: int = 16000  # samples per clip
   sample_rate: int = 16000
   n_fft: int = 400
   hop: int = 160
@@ -58,7 +60,7 @@ class ModelConfig:
   soft_dtw_gamma: float = 0.1
   align_fusion: str = "EarlyConcat"
   contrastive: bool = True
-  embed_dim: int = 64            # the shared (contrastive) space
+  embed_dim: int = 64  # the shared (contrastive) space
   # Encoder-decoder: "concat" or a token fusion building the memory; decoder depth; max target tokens.
   memory: str = "concat"
   decoder_depth: int = 2
@@ -79,6 +81,7 @@ class ModelConfig:
   def compute_dtype(self):
     """`dtype` as a JAX dtype (JAX is imported here, on first use, not with this module)."""
     import jax.numpy as jnp
+
     return jnp.dtype(self.dtype)
 
   def replace(self, **changes) -> ModelConfig:
@@ -87,28 +90,42 @@ class ModelConfig:
 
 
 # A tiny model for tests and smoke runs: everything compiles in seconds (also the "tiny" preset's model).
-TINY = ModelConfig(width=16, depth=1, heads=2, mlp_dim=32, num_classes=3, text_len=8, image_size=16,
-                   patch_size=8, audio_len=1600, n_mels=16, embed_dim=16, decoder_depth=1, target_len=6)
+TINY = ModelConfig(
+  width=16,
+  depth=1,
+  heads=2,
+  mlp_dim=32,
+  num_classes=3,
+  text_len=8,
+  image_size=16,
+  patch_size=8,
+  audio_len=1600,
+  n_mels=16,
+  embed_dim=16,
+  decoder_depth=1,
+  target_len=6,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
   """Shapes and difficulty of the synthetic task."""
-  text_len: int = 12                 # Lt, tokens incl. padding; needs ≥ 3·max_syllables
-  min_syllables: int = 2             # even: half the tone marks high, half low
+
+  text_len: int = 12  # Lt, tokens incl. padding; needs ≥ 3·max_syllables
+  min_syllables: int = 2  # even: half the tone marks high, half low
   max_syllables: int = 4
-  vowels: int = 4                    # how many of "aeiou", pitched geometrically from f_low to f_high
-  image_size: int = 16               # H = W
+  vowels: int = 4  # how many of "aeiou", pitched geometrically from f_low to f_high
+  image_size: int = 16  # H = W
   image_noise: float = 0.15
-  audio_len: int = 8000              # S samples (0.5 s)
+  audio_len: int = 8000  # S samples (0.5 s)
   sample_rate: int = 16_000
-  voiced: float = 0.7                # fraction of a token's slot that sounds; the rest is silence
-  f_low: float = 300.0               # the vowels' pitches
+  voiced: float = 0.7  # fraction of a token's slot that sounds; the rest is silence
+  f_low: float = 300.0  # the vowels' pitches
   f_high: float = 2400.0
-  whistles: tuple[float, float] = (3200.0, 4800.0)   # low and high tone marks, in Hz
+  whistles: tuple[float, float] = (3200.0, 4800.0)  # low and high tone marks, in Hz
   audio_noise: float = 0.1
-  stretch: tuple[float, float] = (0.5, 1.0)   # the fraction of the clip a misaligned reading fills
-  misalign: bool = True              # False: every reading fills the clip (on the text's clock)
+  stretch: tuple[float, float] = (0.5, 1.0)  # the fraction of the clip a misaligned reading fills
+  misalign: bool = True  # False: every reading fills the clip (on the text's clock)
 
   def __post_init__(self):
     if self.text_len < 3 * self.max_syllables:
@@ -133,33 +150,39 @@ class DataConfig:
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   """One training run (zoo.train): which model, its sizes, the task, and the optimisation."""
-  model: str = "parallel"              # zoo.models.MODELS: parallel | serial | alignment | unimodal
+
+  model: str = "parallel"  # zoo.models.MODELS: parallel | serial | alignment | unimodal
   # Sizes and choices of the model (fusion, modalities, align). Its shape fields (text_len,
   # image_size, audio_len, sample_rate, num_classes) are overwritten from `data` by `model_config`.
   model_cfg: ModelConfig = ModelConfig(
-      width=32, depth=1, heads=2, mlp_dim=64, embed_dim=32, patch_size=8, n_fft=200, hop=80, n_mels=24,
-      fusion="LMF")
+    width=32, depth=1, heads=2, mlp_dim=64, embed_dim=32, patch_size=8, n_fft=200, hop=80, n_mels=24, fusion="LMF"
+  )
   data: DataConfig = DataConfig()
-  seed: int = 0                        # parameters, dropout and the training data stream
+  seed: int = 0  # parameters, dropout and the training data stream
   steps: int = 600
   batch_size: int = 32
   # Peak of the warmup-cosine schedule. 3e-3 let the alignment model learn only one of the label's
   # two bits (t XOR i, or a) and stall at 50% for 1500 steps; 1e-3 learns both (docs/results.md).
   learning_rate: float = 1e-3
   warmup_steps: int = 50
-  weight_decay: float = 1e-4           # adamw's decoupled decay
-  grad_clip: float = 1.0               # global-norm clipping before adamw
-  contrastive_weight: float = 0.1      # × aux["contrastive_loss"] where a model returns one
+  weight_decay: float = 1e-4  # adamw's decoupled decay
+  grad_clip: float = 1.0  # global-norm clipping before adamw
+  contrastive_weight: float = 0.1  # × aux["contrastive_loss"] where a model returns one
   eval_every: int = 100
-  eval_size: int = 512                 # held-out examples (split "eval", the same for every seed)
+  eval_size: int = 512  # held-out examples (split "eval", the same for every seed)
   checkpoint_every: int = 200
 
 
 def model_config(cfg: TrainConfig) -> ModelConfig:
   """The model a run trains: its model_cfg with the shapes taken from the data, so the two cannot disagree."""
   d = cfg.data
-  return cfg.model_cfg.replace(text_len=d.text_len, image_size=d.image_size, audio_len=d.audio_len,
-                               sample_rate=d.sample_rate, num_classes=NUM_CLASSES)
+  return cfg.model_cfg.replace(
+    text_len=d.text_len,
+    image_size=d.image_size,
+    audio_len=d.audio_len,
+    sample_rate=d.sample_rate,
+    num_classes=NUM_CLASSES,
+  )
 
 
 # The one preset table of `zoo infer --preset` and `zoo train --preset` (issue 15 merged infer's two
@@ -173,17 +196,31 @@ def model_config(cfg: TrainConfig) -> ModelConfig:
 #            (`zoo train`'s default);
 #   gpu      a larger model on longer, finer inputs for one accelerator (documented, not run here).
 PRESETS: dict[str, TrainConfig] = {
-    "default": TrainConfig(model_cfg=ModelConfig()),
-    "tiny": TrainConfig(
-        model_cfg=TINY, data=DataConfig(text_len=6, max_syllables=2, audio_len=1600),
-        steps=6, batch_size=8, warmup_steps=2, eval_every=3, eval_size=16, checkpoint_every=2),
-    "cpu": TrainConfig(),
-    "gpu": TrainConfig(
-        model_cfg=ModelConfig(width=128, depth=2, heads=4, mlp_dim=256, embed_dim=128,
-                              patch_size=4, n_fft=200, hop=80, n_mels=40),
-        data=DataConfig(text_len=24, max_syllables=8, image_size=32, audio_len=16_000),
-        steps=3000, batch_size=256, learning_rate=1e-3, warmup_steps=300, eval_every=500,
-        eval_size=4096, checkpoint_every=500),
+  "default": TrainConfig(model_cfg=ModelConfig()),
+  "tiny": TrainConfig(
+    model_cfg=TINY,
+    data=DataConfig(text_len=6, max_syllables=2, audio_len=1600),
+    steps=6,
+    batch_size=8,
+    warmup_steps=2,
+    eval_every=3,
+    eval_size=16,
+    checkpoint_every=2,
+  ),
+  "cpu": TrainConfig(),
+  "gpu": TrainConfig(
+    model_cfg=ModelConfig(
+      width=128, depth=2, heads=4, mlp_dim=256, embed_dim=128, patch_size=4, n_fft=200, hop=80, n_mels=40
+    ),
+    data=DataConfig(text_len=24, max_syllables=8, image_size=32, audio_len=16_000),
+    steps=3000,
+    batch_size=256,
+    learning_rate=1e-3,
+    warmup_steps=300,
+    eval_every=500,
+    eval_size=4096,
+    checkpoint_every=500,
+  ),
 }
 
 
@@ -267,9 +304,11 @@ def parse_train_override(cfg: TrainConfig, item: str) -> TrainConfig:
     return dataclasses.replace(cfg, model_cfg=parse_override(cfg.model_cfg, item))
   target, name = (cfg.data, key[5:]) if key.startswith("data.") else (cfg, key)
   if not sep or (target is cfg and name not in scalars) or (target is cfg.data and name not in data_fields):
-    raise ValueError(f"--config {item!r}: expected FIELD=VALUE with FIELD a TrainConfig field "
-                     f"({', '.join(sorted(scalars))}), a ModelConfig field ({', '.join(sorted(model_fields))}) "
-                     f"or data.FIELD ({', '.join(sorted(data_fields))})")
+    raise ValueError(
+      f"--config {item!r}: expected FIELD=VALUE with FIELD a TrainConfig field "
+      f"({', '.join(sorted(scalars))}), a ModelConfig field ({', '.join(sorted(model_fields))}) "
+      f"or data.FIELD ({', '.join(sorted(data_fields))})"
+    )
   value = _value(item, key, getattr(target, name), raw)
   if target is cfg:
     return dataclasses.replace(cfg, **{name: value})
@@ -277,8 +316,20 @@ def parse_train_override(cfg: TrainConfig, item: str) -> TrainConfig:
 
 
 # `zoo train`'s older flags, shorthands for --config: flag attribute -> TrainConfig field.
-TRAIN_FLAGS = ("model", "steps", "seed", "batch_size", "learning_rate", "warmup_steps", "weight_decay",
-               "grad_clip", "contrastive_weight", "eval_every", "eval_size", "checkpoint_every")
+TRAIN_FLAGS = (
+  "model",
+  "steps",
+  "seed",
+  "batch_size",
+  "learning_rate",
+  "warmup_steps",
+  "weight_decay",
+  "grad_clip",
+  "contrastive_weight",
+  "eval_every",
+  "eval_size",
+  "checkpoint_every",
+)
 
 
 def train_config_from_args(args) -> TrainConfig:

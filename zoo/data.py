@@ -43,6 +43,7 @@ With everything aligned the Bayes accuracy is 100%.
 
 Batches are a pure function of (config, seed, split, index), so a resumed run sees the same data.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,8 +59,8 @@ from zoo.config import NUM_CLASSES, VOWELS, DataConfig
 # Token codes: a vowel is its index in VOWELS; the consonant (Y/N), tone marks and padding are fixed codes.
 LOW, HIGH, CONSONANT, PAD = 10, 11, -2, -1
 MARKS = {LOW: "-", HIGH: "+"}
-CONSONANTS = "NY"             # the syllables' first letter, by t
-CONSONANT_GAIN = 0.7          # its noise burst, relative to a tone's peak
+CONSONANTS = "NY"  # the syllables' first letter, by t
+CONSONANT_GAIN = 0.7  # its noise burst, relative to a tone's peak
 SPLITS = {"train": 0, "eval": 1}
 
 
@@ -79,9 +80,10 @@ def symbols(vowels_N, marks_N, t, i, a) -> dict[str, np.ndarray]:
   """All symbols of a batch from its syllables and latent bits."""
   t, i, a = (np.asarray(x) for x in (t, i, a))
   marks_N = np.atleast_2d(marks_N)
-  said = np.where(marks_N == PAD, PAD, marks_N ^ a.reshape(-1, 1))   # LOW ^ 1 == HIGH
-  return dict(t=t, i=i, a=a, label=label_of(t, i, a), tokens=tokens_of(vowels_N, marks_N),
-              sounds=tokens_of(vowels_N, said))
+  said = np.where(marks_N == PAD, PAD, marks_N ^ a.reshape(-1, 1))  # LOW ^ 1 == HIGH
+  return dict(
+    t=t, i=i, a=a, label=label_of(t, i, a), tokens=tokens_of(vowels_N, marks_N), sounds=tokens_of(vowels_N, said)
+  )
 
 
 def sample_symbols(cfg: DataConfig, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -103,12 +105,13 @@ def render_text(cfg: DataConfig, tokens_W, t) -> np.ndarray:
   byte = lambda c: tokenizer.OFFSET + ord(c)
   consonant = np.array([byte(c) for c in CONSONANTS])[np.asarray(t)].reshape(-1, 1)
   vowel_ids = np.array([byte(c) for c in VOWELS])
-  ids = np.select([(tokens_W >= 0) & (tokens_W < len(VOWELS)), tokens_W == LOW, tokens_W == HIGH,
-                   tokens_W == CONSONANT],
-                  [vowel_ids[np.clip(tokens_W, 0, len(VOWELS) - 1)], byte(MARKS[LOW]), byte(MARKS[HIGH]),
-                   consonant], tokenizer.PAD)
+  ids = np.select(
+    [(tokens_W >= 0) & (tokens_W < len(VOWELS)), tokens_W == LOW, tokens_W == HIGH, tokens_W == CONSONANT],
+    [vowel_ids[np.clip(tokens_W, 0, len(VOWELS) - 1)], byte(MARKS[LOW]), byte(MARKS[HIGH]), consonant],
+    tokenizer.PAD,
+  )
   out = np.zeros((tokens_W.shape[0], cfg.text_len), np.int32)
-  out[:, :ids.shape[1]] = ids
+  out[:, : ids.shape[1]] = ids
   return out
 
 
@@ -122,8 +125,9 @@ def render_image(cfg: DataConfig, i, rng: np.random.Generator) -> np.ndarray:
   x0 = rng.integers(0, hw - size + 1)
   brightness = rng.uniform(0.6, 1.0, size=b)
   r = np.arange(hw)
-  inside_BxHxW = (((r[None, :] >= y0[:, None]) & (r[None, :] < (y0 + size)[:, None]))[:, :, None]
-                  & ((r[None, :] >= x0[:, None]) & (r[None, :] < (x0 + size)[:, None]))[:, None, :])
+  inside_BxHxW = ((r[None, :] >= y0[:, None]) & (r[None, :] < (y0 + size)[:, None]))[:, :, None] & (
+    (r[None, :] >= x0[:, None]) & (r[None, :] < (x0 + size)[:, None])
+  )[:, None, :]
   colour_Bx3 = np.where(i[:, None] == 1, [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]) * brightness[:, None]
   img = np.where(inside_BxHxW[..., None], colour_Bx3[:, None, None, :], 0.4)
   img = img + rng.normal(0.0, cfg.image_noise, size=(b, hw, hw, 3))
@@ -146,15 +150,15 @@ def render_audio(cfg: DataConfig, sounds_W, shift, stretch, rng: np.random.Gener
   n_tok = (sounds_W != PAD).sum(1, keepdims=True)
   slot_len = (np.asarray(stretch) * cfg.audio_len).reshape(b, 1).astype(f32) / n_tok.astype(f32)
   pos = (np.arange(cfg.audio_len, dtype=f32)[None, :] - np.asarray(shift, f32).reshape(b, 1)) / slot_len
-  u = pos - np.floor(pos)                                 # phase within its slot, [0, 1)
-  w = np.floor(pos).astype(np.int32)                      # the token sounding at each sample
+  u = pos - np.floor(pos)  # phase within its slot, [0, 1)
+  w = np.floor(pos).astype(np.int32)  # the token sounding at each sample
   code = np.take_along_axis(sounds_W, np.clip(w, 0, n_slots - 1), axis=1)
   sounding = (w >= 0) & (w < n_tok) & (u < cfg.voiced)
-  env = np.where(sounding, np.sin(f32(np.pi / cfg.voiced) * u) ** 2, f32(0))   # Hann over the voiced part
+  env = np.where(sounding, np.sin(f32(np.pi / cfg.voiced) * u) ** 2, f32(0))  # Hann over the voiced part
   # Indexed by sound code: vowels 0..vowels-1, unused codes, then the LOW and HIGH whistles.
   hz_table = np.concatenate([cfg.pitches, np.zeros(LOW - cfg.vowels), cfg.whistles]).astype(f32)
   hz = hz_table[np.clip(code, 0, HIGH)]
-  secs = u * slot_len / f32(cfg.sample_rate)              # time since the token's onset
+  secs = u * slot_len / f32(cfg.sample_rate)  # time since the token's onset
   tone = np.sin(f32(2 * np.pi) * hz * secs + rng.uniform(0, 2 * np.pi, (b, 1)).astype(f32))
   # One Gaussian draw serves as the background noise and, louder, as the consonants' unvoiced bursts.
   noise = rng.standard_normal((b, cfg.audio_len), dtype=f32)
@@ -166,10 +170,10 @@ def render(cfg: DataConfig, sym: dict[str, np.ndarray], rng: np.random.Generator
   """Turn symbols into a model batch: text [B, Lt] int32, image [B, H, W, 3], audio [B, S], label [B]."""
   shift, stretch = sample_timing(cfg, rng, sym["sounds"].shape[0])
   return {
-      "text": render_text(cfg, sym["tokens"], sym["t"]),
-      "image": render_image(cfg, sym["i"], rng),
-      "audio": render_audio(cfg, sym["sounds"], shift, stretch, rng),
-      "label": sym["label"].astype(np.int32),
+    "text": render_text(cfg, sym["tokens"], sym["t"]),
+    "image": render_image(cfg, sym["i"], rng),
+    "audio": render_audio(cfg, sym["sounds"], shift, stretch, rng),
+    "label": sym["label"].astype(np.int32),
   }
 
 
@@ -180,6 +184,7 @@ def batch(cfg: DataConfig, seed: int, index: int, batch_size: int, split: str = 
 
 
 # --- exact enumeration of the symbols ------------------------------------------------------------
+
 
 def enumerate_symbols(cfg: DataConfig) -> tuple[np.ndarray, dict[str, np.ndarray]]:
   """Every symbol combination the sampler can draw and its probability: (prob [K], symbols with K rows)."""
@@ -217,7 +222,7 @@ def class_conditionals(cfg: DataConfig, modalities: tuple[str, ...]) -> dict[int
   prob, sym = enumerate_symbols(cfg)
   cond: dict[int, dict[tuple, float]] = {y: defaultdict(float) for y in range(NUM_CLASSES)}
   for p, y, *obs in zip(prob, sym["label"], *(observations(sym, cfg, m) for m in modalities)):
-    cond[int(y)][tuple(obs)] += p * NUM_CLASSES   # the prior of each label is 1/4
+    cond[int(y)][tuple(obs)] += p * NUM_CLASSES  # the prior of each label is 1/4
   return cond
 
 

@@ -6,6 +6,7 @@ is the matching masked cross-entropy.
 Inference: `greedy_decode` and `beam_search`, jitted, one token per `lax.while_loop` step with Flax's
 autoregressive key/value cache (`MultiHeadDotProductAttention(decode=True)`, as Flax's wmt example).
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,6 +28,7 @@ NEG_INF = -1.0e9  # a finite -inf: scores stay finite when added, as in Flax's b
 
 class Decoder(nn.Module):
   """Token embedding + learned positions + decoder blocks; logits by the tied embedding (Press & Wolf 2017)."""
+
   cfg: ModelConfig
   decode: bool = False
 
@@ -52,7 +54,8 @@ class Decoder(nn.Module):
     y = nn.Dropout(cfg.dropout)(y + pe.astype(y.dtype), not train)
     for i in range(cfg.decoder_depth):
       y = DecoderBlock(cfg.heads, cfg.mlp_dim, cfg.dropout, cfg.compute_dtype, self.decode, name=f"block{i}")(
-          y, memory_BxMxD, memory_mask_BxM, deterministic=not train)
+        y, memory_BxMxD, memory_mask_BxM, deterministic=not train
+      )
     y = nn.LayerNorm(dtype=cfg.compute_dtype, name="norm")(y)
     return embed.attend(y).astype(jnp.float32)
 
@@ -63,10 +66,13 @@ def shift_right(target_BxT):
   return jnp.concatenate([bos, target_BxT[:, :-1]], axis=1)
 
 
-@register("EncoderDecoder", family="architecture",
-          paper="Vaswani et al. 2017, Attention Is All You Need (encoder-decoder); multimodal memory as in "
-                "Tsai et al. 2019 (MulT) / Nagrani et al. 2021 (MBT)",
-          shapes="batch (+ target [B, T]) -> logits [B, T, vocab]; decode -> tokens [B, T]")
+@register(
+  "EncoderDecoder",
+  family="architecture",
+  paper="Vaswani et al. 2017, Attention Is All You Need (encoder-decoder); multimodal memory as in "
+  "Tsai et al. 2019 (MulT) / Nagrani et al. 2021 (MBT)",
+  shapes="batch (+ target [B, T]) -> logits [B, T, vocab]; decode -> tokens [B, T]",
+)
 class EncoderDecoder(nn.Module):
   """Modality encoders -> fused memory -> causal decoder with cross-attention.
 
@@ -74,6 +80,7 @@ class EncoderDecoder(nn.Module):
   modality-type embedding, are concatenated with their masks, so the decoder's cross-attention does the
   fusion; any catalog token fusion name instead fuses them first and the decoder reads its output.
   """
+
   cfg: ModelConfig
   decode: bool = False
 
@@ -81,8 +88,9 @@ class EncoderDecoder(nn.Module):
     cfg = self.cfg
     self.encoders = {m: make_encoder(cfg, m) for m in cfg.modalities}
     if cfg.memory == "concat":
-      self.type_embeddings = {m: self.param(f"{m}_type_embedding", nn.initializers.normal(0.02),
-                                            (1, 1, cfg.width)) for m in cfg.modalities}
+      self.type_embeddings = {
+        m: self.param(f"{m}_type_embedding", nn.initializers.normal(0.02), (1, 1, cfg.width)) for m in cfg.modalities
+      }
     elif fusion_class(cfg.memory).needs_aligned:
       raise ValueError(f"the memory cannot use {cfg.memory}: {ALIGNED_REASON}")
     else:
@@ -122,21 +130,29 @@ def sequence_loss(logits_BxTxV, target_BxT):
 # ---------------------------------------------------------------------------------------------------------
 # Decoding.
 
+
 def init_cache(model: EncoderDecoder, params, memory_BxMxD, memory_mask_BxM, max_len: int):
   """Zero key/value caches of length `max_len` for `memory`'s batch (shapes by `jax.eval_shape`, no compute)."""
   dec = model.clone(decode=True)
   tokens = jnp.zeros((memory_BxMxD.shape[0], max_len), jnp.int32)
   shapes = jax.eval_shape(
-      lambda: dec.apply({"params": params}, tokens, memory_BxMxD, memory_mask_BxM,
-                        method=EncoderDecoder.decode_logits, mutable=["cache"])[1]["cache"])
+    lambda: dec.apply(
+      {"params": params}, tokens, memory_BxMxD, memory_mask_BxM, method=EncoderDecoder.decode_logits, mutable=["cache"]
+    )[1]["cache"]
+  )
   return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
 
 def _step(model, params, cache, tok_B, memory, memory_mask):
   """One cached decoder step: logits [B, vocab] for the next token, and the updated cache."""
   logits, vars_ = model.clone(decode=True).apply(
-      {"params": params, "cache": cache}, tok_B[:, None], memory, memory_mask,
-      method=EncoderDecoder.decode_logits, mutable=["cache"])
+    {"params": params, "cache": cache},
+    tok_B[:, None],
+    memory,
+    memory_mask,
+    method=EncoderDecoder.decode_logits,
+    mutable=["cache"],
+  )
   return logits[:, 0], vars_["cache"]
 
 
@@ -165,14 +181,18 @@ def greedy_decode(model: EncoderDecoder, params, batch: dict, max_len: int):
     i, *_, done_B = state
     return (i < max_len) & ~jnp.all(done_B)
 
-  state = (jnp.array(0), cache, jnp.full((b,), tokenizer.BOS, jnp.int32),
-           jnp.zeros((b, max_len), jnp.int32), jnp.zeros((b,), bool))
+  state = (
+    jnp.array(0),
+    cache,
+    jnp.full((b,), tokenizer.BOS, jnp.int32),
+    jnp.zeros((b, max_len), jnp.int32),
+    jnp.zeros((b,), bool),
+  )
   return jax.lax.while_loop(cond, body, state)[3]
 
 
 @functools.partial(jax.jit, static_argnames=("model", "beam_size", "max_len"))
-def beam_search(model: EncoderDecoder, params, batch: dict, beam_size: int, max_len: int,
-                alpha: float = 0.0):
+def beam_search(model: EncoderDecoder, params, batch: dict, beam_size: int, max_len: int, alpha: float = 0.0):
   """Beam search (Graves 2012; GNMT length penalty, Wu et al. 2016), cached, in a `lax.while_loop`.
 
   Returns (tokens [B, K, max_len], scores [B, K]) best first. A finished hypothesis stays in its beam
@@ -212,11 +232,16 @@ def beam_search(model: EncoderDecoder, params, batch: dict, beam_size: int, max_
 
   # Only beam 0 is live at the start, so the first step picks K different tokens.
   logp0 = jnp.tile(jnp.where(jnp.arange(k) == 0, 0.0, NEG_INF), (b, 1))
-  state = (jnp.array(0), cache, jnp.full((b, k), tokenizer.BOS, jnp.int32),
-           jnp.zeros((b, k, max_len), jnp.int32), logp0, jnp.zeros((b, k), bool))
+  state = (
+    jnp.array(0),
+    cache,
+    jnp.full((b, k), tokenizer.BOS, jnp.int32),
+    jnp.zeros((b, k, max_len), jnp.int32),
+    logp0,
+    jnp.zeros((b, k), bool),
+  )
   _, _, _, seqs_BxKxT, logp_BxK, _ = jax.lax.while_loop(cond, body, state)
   length_BxK = (seqs_BxKxT != tokenizer.PAD).sum(-1).astype(jnp.float32)
   scores_BxK = logp_BxK / ((5.0 + length_BxK) / 6.0) ** alpha
   order = jnp.argsort(-scores_BxK, axis=1)
-  return (jnp.take_along_axis(seqs_BxKxT, order[..., None], axis=1),
-          jnp.take_along_axis(scores_BxK, order, axis=1))
+  return (jnp.take_along_axis(seqs_BxKxT, order[..., None], axis=1), jnp.take_along_axis(scores_BxK, order, axis=1))

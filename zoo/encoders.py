@@ -11,6 +11,7 @@ Each encoder has explicit typed fields with the defaults of `zoo.config.ModelCon
 `registry.get("ImageEncoder")(width=8)` works alone; `make_encoder(cfg, modality)` is the one place that
 builds an encoder from a ModelConfig.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,6 +35,7 @@ def _outputs(tokens_BxLxD, mask_BxL, **extra):
 
 class _Encoder(nn.Module):
   """Fields every encoder has: its transformer's sizes, dropout and computation dtype."""
+
   width: int = _D.width
   depth: int = _D.depth
   heads: int = _D.heads
@@ -46,9 +48,12 @@ class _Encoder(nn.Module):
     return Transformer(self.depth, self.heads, self.mlp_dim, self.dropout, self.dtype, name="transformer")
 
 
-@register("TextEncoder", family="encoder",
-          paper="Vaswani et al. 2017, Attention Is All You Need (encoder; byte tokens as ByT5, Xue et al. 2022)",
-          shapes="text [B, Lt] int32 (0 = pad), prefix [B, P, D] -> tokens [B, P+Lt, D], mask, pooled [B, D]")
+@register(
+  "TextEncoder",
+  family="encoder",
+  paper="Vaswani et al. 2017, Attention Is All You Need (encoder; byte tokens as ByT5, Xue et al. 2022)",
+  shapes="text [B, Lt] int32 (0 = pad), prefix [B, P, D] -> tokens [B, P+Lt, D], mask, pooled [B, D]",
+)
 class TextEncoder(_Encoder):
   """Token embedding + learned positions + transformer with a padding mask (Vaswani et al. 2017).
 
@@ -56,6 +61,7 @@ class TextEncoder(_Encoder):
   is put before the text and attended to like text: this is the serial architecture's second stage.
   Positions are learned for the text only; a prefix carries its own encoder's positions.
   """
+
   vocab_size: int = _D.vocab_size
   text_len: int = _D.text_len  # max text tokens (learned positions)
 
@@ -77,23 +83,28 @@ class TextEncoder(_Encoder):
     return _outputs(self._transformer()(x, mask_BxL, not train), mask_BxL)
 
 
-@register("ImageEncoder", family="encoder",
-          paper="Dosovitskiy et al. 2021, An Image is Worth 16x16 Words (ViT); GAP head as in big_vision",
-          shapes="image [B, H, W, C] -> tokens [B, (H/p)(W/p), D], mask, pooled [B, D]")
+@register(
+  "ImageEncoder",
+  family="encoder",
+  paper="Dosovitskiy et al. 2021, An Image is Worth 16x16 Words (ViT); GAP head as in big_vision",
+  shapes="image [B, H, W, C] -> tokens [B, (H/p)(W/p), D], mask, pooled [B, D]",
+)
 class ImageEncoder(_Encoder):
   """ViT: non-overlapping p×p patches by a strided conv, learned positions, transformer (Dosovitskiy et al. 2021)."""
+
   patch_size: int = _D.patch_size
 
   @nn.compact
   def __call__(self, image_BxHxWxC, train: bool = False):
     """ViT encoder with global average pooling (Dosovitskiy et al. 2021)."""
     p = self.patch_size
-    x = nn.Conv(self.width, (p, p), strides=(p, p), padding="VALID", dtype=self.dtype,
-                name="patch_embed")(image_BxHxWxC)
+    x = nn.Conv(self.width, (p, p), strides=(p, p), padding="VALID", dtype=self.dtype, name="patch_embed")(
+      image_BxHxWxC
+    )
     b, h, w, d = x.shape
     x = x.reshape(b, h * w, d)
     # big_vision initialises learned positions with stddev 1/sqrt(D).
-    pos = self.param("pos_embedding", nn.initializers.normal(d ** -0.5), (1, h * w, d))
+    pos = self.param("pos_embedding", nn.initializers.normal(d**-0.5), (1, h * w, d))
     x = nn.Dropout(self.dropout)(x + pos.astype(x.dtype), not train)
     mask_BxL = jnp.ones((b, h * w), bool)
     return _outputs(self._transformer()(x, mask_BxL, not train), mask_BxL)
@@ -104,11 +115,15 @@ def audio_token_times(cfg: ModelConfig, num_samples: int | None = None):
   return make_encoder(cfg, "audio").token_times(cfg.audio_len if num_samples is None else num_samples)
 
 
-@register("AudioEncoder", family="encoder",
-          paper="Radford et al. 2022, Robust Speech Recognition via Large-Scale Weak Supervision (Whisper encoder)",
-          shapes="audio [B, S] 16 kHz -> tokens [B, ceil(T/2), D], mask, pooled [B, D], times [ceil(T/2)]")
+@register(
+  "AudioEncoder",
+  family="encoder",
+  paper="Radford et al. 2022, Robust Speech Recognition via Large-Scale Weak Supervision (Whisper encoder)",
+  shapes="audio [B, S] 16 kHz -> tokens [B, ceil(T/2), D], mask, pooled [B, D], times [ceil(T/2)]",
+)
 class AudioEncoder(_Encoder):
   """Raw waveform -> log-mel -> two 1-D convs (the second of stride 2) -> learned positions -> transformer (Whisper)."""
+
   sample_rate: int = _D.sample_rate
   n_fft: int = _D.n_fft
   hop: int = _D.hop
@@ -125,7 +140,8 @@ class AudioEncoder(_Encoder):
   def __call__(self, audio_BxS, train: bool = False):
     """Whisper-style audio encoder (Radford et al. 2022)."""
     mel_BxTxM = audio_lib.log_mel_spectrogram(
-        audio_BxS, sample_rate=self.sample_rate, n_fft=self.n_fft, hop=self.hop, n_mels=self.n_mels)
+      audio_BxS, sample_rate=self.sample_rate, n_fft=self.n_fft, hop=self.hop, n_mels=self.n_mels
+    )
     # Whisper floors log10-mel 8 below each clip's peak (8·ln 10 in our natural log), then rescales by a
     # fixed (x + 4)/4; we keep the floor and use a learned LayerNorm over mel bins for the rescaling.
     mel_BxTxM = jnp.maximum(mel_BxTxM, mel_BxTxM.max(axis=(1, 2), keepdims=True) - 8 * jnp.log(10.0))
@@ -133,7 +149,7 @@ class AudioEncoder(_Encoder):
     x = nn.gelu(nn.Conv(self.width, (3,), padding="SAME", dtype=self.dtype, name="conv1")(x))
     x = nn.gelu(nn.Conv(self.width, (3,), strides=(2,), padding="SAME", dtype=self.dtype, name="conv2")(x))
     b, l, d = x.shape
-    pos = self.param("pos_embedding", nn.initializers.normal(d ** -0.5), (1, l, d))
+    pos = self.param("pos_embedding", nn.initializers.normal(d**-0.5), (1, l, d))
     x = nn.Dropout(self.dropout)(x + pos.astype(x.dtype), not train)
     mask_BxL = jnp.ones((b, l), bool)
     times = self.token_times(audio_BxS.shape[-1])
@@ -148,8 +164,15 @@ def make_encoder(cfg: ModelConfig, modality: str, *, name: str | None = None) ->
 
   `name` defaults to "<modality>_encoder", the name every model gives it in its parameter tree.
   """
-  common = dict(width=cfg.width, depth=cfg.depth, heads=cfg.heads, mlp_dim=cfg.mlp_dim, dropout=cfg.dropout,
-                dtype=cfg.compute_dtype, name=name or f"{modality}_encoder")
+  common = dict(
+    width=cfg.width,
+    depth=cfg.depth,
+    heads=cfg.heads,
+    mlp_dim=cfg.mlp_dim,
+    dropout=cfg.dropout,
+    dtype=cfg.compute_dtype,
+    name=name or f"{modality}_encoder",
+  )
   if modality == "text":
     return TextEncoder(vocab_size=cfg.vocab_size, text_len=cfg.text_len, **common)
   if modality == "image":

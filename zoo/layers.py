@@ -15,6 +15,7 @@ receives no attention message (zero), instead of Flax's average over the padding
 the token fusions did so; the encoder and decoder blocks now do too, which changes only the outputs of
 samples that have no real token, i.e. outputs nobody reads.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -35,6 +36,7 @@ def masked_mean(x_BxLxD, mask_BxL):
 
 class MlpBlock(nn.Module):
   """Position-wise feed-forward network Dense → GELU → (dropout) → Dense, back to the input width."""
+
   mlp_dim: int
   dropout: float = 0.0
   dtype: Dtype = None  # computation dtype; None follows inputs and parameters
@@ -47,9 +49,22 @@ class MlpBlock(nn.Module):
     return nn.Dense(x_BxLxD.shape[-1], dtype=self.dtype, name="fc2")(h)
 
 
-def _attend(x_BxLxD, q_mask_BxL, ctx_BxSxD, ctx_mask_BxS, *, heads: int, dropout: float, dtype: Dtype,
-            deterministic: bool, ln: str, attn: str, ln_ctx: str | None = None, causal: bool = False,
-            decode: bool = False):
+def _attend(
+  x_BxLxD,
+  q_mask_BxL,
+  ctx_BxSxD,
+  ctx_mask_BxS,
+  *,
+  heads: int,
+  dropout: float,
+  dtype: Dtype,
+  deterministic: bool,
+  ln: str,
+  attn: str,
+  ln_ctx: str | None = None,
+  causal: bool = False,
+  decode: bool = False,
+):
   """x + Dropout(MHA(LN(x), ctx)): one residual attention sub-layer, its modules named in the caller.
 
   Called inside a caller's compact method, so `ln`, `ln_ctx` and `attn` are the caller's own parameter
@@ -67,8 +82,14 @@ def _attend(x_BxLxD, q_mask_BxL, ctx_BxSxD, ctx_mask_BxS, *, heads: int, dropout
   else:
     mask = nn.make_attention_mask(q_mask_BxL, kv_mask_BxS, dtype=jnp.bool_)
   y_BxLxD = nn.MultiHeadDotProductAttention(
-      num_heads=heads, dtype=dtype, dropout_rate=dropout, deterministic=deterministic,
-      attention_fn=heads_major_attention, decode=decode, name=attn)(y_BxLxD, kv_BxSxD, mask=mask)
+    num_heads=heads,
+    dtype=dtype,
+    dropout_rate=dropout,
+    deterministic=deterministic,
+    attention_fn=heads_major_attention,
+    decode=decode,
+    name=attn,
+  )(y_BxLxD, kv_BxSxD, mask=mask)
   if not causal:
     # No real key in the sample: Flax's softmax would average the padding; send no message instead.
     has_key_Bx1x1 = jnp.any(kv_mask_BxS, axis=-1)[:, None, None]
@@ -90,6 +111,7 @@ class AttentionBlock(nn.Module):
   layer-normed by the block's own `ln_ctx`, as in MulT's cross-modal transformer). Masks [B, L] / [B, S]
   are True at real tokens; padded keys are never attended to.
   """
+
   num_heads: int = 4
   mlp_dim: int = 128
   dropout: float = 0.0
@@ -102,19 +124,30 @@ class AttentionBlock(nn.Module):
   def __call__(self, x_BxLxD, mask_BxL, ctx_BxSxD=None, ctx_mask_BxS=None, deterministic: bool = True):
     """Transformer encoder block (Vaswani et al. 2017, Attention Is All You Need)."""
     kw = dict(dropout=self.dropout, dtype=self.dtype, deterministic=deterministic)
-    x_BxLxD = _attend(x_BxLxD, mask_BxL, ctx_BxSxD, ctx_mask_BxS, heads=self.num_heads, ln=self.LN_ATTN,
-                      attn="attn", ln_ctx="ln_ctx", **kw)
+    x_BxLxD = _attend(
+      x_BxLxD,
+      mask_BxL,
+      ctx_BxSxD,
+      ctx_mask_BxS,
+      heads=self.num_heads,
+      ln=self.LN_ATTN,
+      attn="attn",
+      ln_ctx="ln_ctx",
+      **kw,
+    )
     return _feed_forward(x_BxLxD, mlp_dim=self.mlp_dim, ln=self.LN_MLP, **kw)
 
 
 class EncoderBlock(AttentionBlock):
   """The self-attention `AttentionBlock` under ViT's sub-layer names (ln1, attn, ln2, mlp; big_vision)."""
+
   LN_ATTN: ClassVar[str] = "ln1"
   LN_MLP: ClassVar[str] = "ln2"
 
 
 class Transformer(nn.Module):
   """A stack of pre-LN encoder blocks with a final LayerNorm (Vaswani et al. 2017, big_vision's Encoder)."""
+
   depth: int
   heads: int
   mlp_dim: int
@@ -126,7 +159,8 @@ class Transformer(nn.Module):
     """`depth` self-attention blocks over the real tokens of `mask_BxL`, then LayerNorm."""
     for i in range(self.depth):
       x_BxLxD = EncoderBlock(self.heads, self.mlp_dim, self.dropout, self.dtype, name=f"block{i}")(
-          x_BxLxD, mask_BxL, deterministic=deterministic)
+        x_BxLxD, mask_BxL, deterministic=deterministic
+      )
     return nn.LayerNorm(dtype=self.dtype, name="norm")(x_BxLxD)
 
 
@@ -135,6 +169,7 @@ class DecoderBlock(nn.Module):
 
   With `decode` the self-attention keeps Flax's autoregressive key/value cache (one token per call).
   """
+
   heads: int
   mlp_dim: int
   dropout: float = 0.0
@@ -145,9 +180,10 @@ class DecoderBlock(nn.Module):
   def __call__(self, y_BxTxD, memory_BxMxD, memory_mask_BxM, deterministic: bool = True):
     """Decoder layer of Vaswani et al. 2017: every query may read every real memory token."""
     kw = dict(heads=self.heads, dropout=self.dropout, dtype=self.dtype, deterministic=deterministic)
-    y_BxTxD = _attend(y_BxTxD, None, None, None, ln="ln1", attn="self_attn", causal=True,
-                      decode=self.decode, **kw)
-    y_BxTxD = _attend(y_BxTxD, jnp.ones(y_BxTxD.shape[:2], bool), memory_BxMxD, memory_mask_BxM,
-                      ln="ln2", attn="cross_attn", **kw)
-    return _feed_forward(y_BxTxD, mlp_dim=self.mlp_dim, dropout=self.dropout, dtype=self.dtype,
-                         deterministic=deterministic, ln="ln3")
+    y_BxTxD = _attend(y_BxTxD, None, None, None, ln="ln1", attn="self_attn", causal=True, decode=self.decode, **kw)
+    y_BxTxD = _attend(
+      y_BxTxD, jnp.ones(y_BxTxD.shape[:2], bool), memory_BxMxD, memory_mask_BxM, ln="ln2", attn="cross_attn", **kw
+    )
+    return _feed_forward(
+      y_BxTxD, mlp_dim=self.mlp_dim, dropout=self.dropout, dtype=self.dtype, deterministic=deterministic, ln="ln3"
+    )

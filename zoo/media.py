@@ -5,6 +5,7 @@ reads (PNG, JPEG, BMP, PPM/PGM, TIFF, WebP, ...) in any mode, turned upright by 
 and .npy arrays. Audio: PCM WAV (8/16/24/32-bit integer samples, any channel count). Both readers raise
 `MediaError` with one line saying what is wrong and what is accepted.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,16 +30,17 @@ def _check_file(path: str, what: str, accepted: str) -> None:
 
 # ------------------------------------------------------------------------------------------------ images
 
+
 def _pixels(img) -> np.ndarray:
   """A PIL image in any mode -> uint8, uint16 or float32 array [H, W, C] with C in 1..4."""
   mode = img.mode
-  if mode == "P" or mode == "PA":     # palette: expand to RGB, or RGBA when it has transparency
+  if mode == "P" or mode == "PA":  # palette: expand to RGB, or RGBA when it has transparency
     img = img.convert("RGBA" if mode == "PA" or "transparency" in img.info else "RGB")
   elif mode == "1":
     img = img.convert("L")
   elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
     img = img.convert("RGB")
-  elif mode == "La":                  # premultiplied alpha
+  elif mode == "La":  # premultiplied alpha
     img = img.convert("LA")
   elif mode == "RGBa":
     img = img.convert("RGBA")
@@ -49,7 +51,7 @@ def _pixels(img) -> np.ndarray:
       raise MediaError(f"32-bit integer pixels outside 0..65535 (range {a.min()}..{a.max()}) are not supported")
     return a.astype(np.uint16)[..., None]
   a = np.asarray(img)
-  if a.dtype.byteorder == ">":        # I;16B
+  if a.dtype.byteorder == ">":  # I;16B
     a = a.astype(a.dtype.newbyteorder("="))
   return a[..., None] if a.ndim == 2 else a
 
@@ -68,6 +70,7 @@ def read_image(path: str) -> np.ndarray:
       raise MediaError(f"{path}: not a readable .npy array ({e}); expected {IMAGE_FORMATS}") from None
   else:
     from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
       with Image.open(path) as im:
         im = ImageOps.exif_transpose(im)
@@ -92,8 +95,9 @@ def read_image(path: str) -> np.ndarray:
 def to_model_image(img_HxWxC: np.ndarray, size: int, channels: int) -> np.ndarray:
   """Match channels (grey -> repeated, alpha dropped, colour -> mean for 1 channel), resize to [size, size, channels] bilinearly in JAX."""
   import jax
+
   c = img_HxWxC.shape[-1]
-  if c in (2, 4):       # drop alpha
+  if c in (2, 4):  # drop alpha
     img_HxWxC, c = img_HxWxC[..., : c - 1], c - 1
   if c != channels:
     if c == 1:
@@ -107,6 +111,7 @@ def to_model_image(img_HxWxC: np.ndarray, size: int, channels: int) -> np.ndarra
 
 # ------------------------------------------------------------------------------------------------ WAV
 
+
 def read_wav_info(path: str) -> tuple[np.ndarray, int, int]:
   """PCM WAV -> (float32 mono waveform in [-1, 1], sample rate, channels in the file); channels are averaged."""
   _check_file(path, "audio", AUDIO_FORMATS)
@@ -119,7 +124,7 @@ def read_wav_info(path: str) -> tuple[np.ndarray, int, int]:
   if rate <= 0 or n_ch <= 0:
     raise MediaError(f"{path}: WAV header with {n_ch} channels at {rate} Hz; expected {AUDIO_FORMATS}")
   raw = raw[: len(raw) - len(raw) % (width * n_ch)]  # a truncated last frame is dropped
-  if width == 1:      # 8-bit WAV is unsigned
+  if width == 1:  # 8-bit WAV is unsigned
     x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128) / 128
   elif width == 2:
     x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768
@@ -128,7 +133,7 @@ def read_wav_info(path: str) -> tuple[np.ndarray, int, int]:
     v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
     x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
   elif width == 4:
-    x = (np.frombuffer(raw, "<i4").astype(np.float64) / 2 ** 31).astype(np.float32)
+    x = (np.frombuffer(raw, "<i4").astype(np.float64) / 2**31).astype(np.float32)
   else:
     raise MediaError(f"{path}: {8 * width}-bit samples; expected {AUDIO_FORMATS}")
   return x.reshape(-1, n_ch).mean(axis=1), rate, n_ch

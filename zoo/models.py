@@ -10,6 +10,7 @@ in [0, 1], "audio" [B, S] float32 16 kHz waveform in [-1, 1], "label" [B] int32 
 and for "encdec" "target" [B, T] int32 byte ids ending in EOS. Dropout (cfg.dropout > 0) with
 train=True needs `rngs={"dropout": key}`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,11 +43,11 @@ from zoo.config import (  # noqa: F401
 from zoo.encdec import EncoderDecoder
 
 MODELS: dict[str, type[nn.Module]] = {
-    "parallel": ParallelModel,     # encoders side by side + late fusion by cfg.fusion
-    "serial": SerialModel,         # image/audio encoders -> projector -> text transformer (LLaVA-style)
-    "alignment": AlignmentModel,   # align onto the text clock (+ contrastive space), fuse early
-    "unimodal": UnimodalModel,     # one modality, cfg.modalities = (m,)
-    "encdec": EncoderDecoder,      # fused memory -> causal decoder; batch["target"] for training
+  "parallel": ParallelModel,  # encoders side by side + late fusion by cfg.fusion
+  "serial": SerialModel,  # image/audio encoders -> projector -> text transformer (LLaVA-style)
+  "alignment": AlignmentModel,  # align onto the text clock (+ contrastive space), fuse early
+  "unimodal": UnimodalModel,  # one modality, cfg.modalities = (m,)
+  "encdec": EncoderDecoder,  # fused memory -> causal decoder; batch["target"] for training
 }
 
 
@@ -72,10 +73,10 @@ def example_batch(cfg: ModelConfig, rng, batch_size: int = 2, *, with_label: boo
   pos = jnp.arange(cfg.target_len)
   target = jnp.where(pos < tlen, tids, jnp.where(pos == tlen, tokenizer.EOS, tokenizer.PAD)).astype(jnp.int32)
   batch = {
-      "text": text,
-      "image": jax.random.uniform(k_img, (b, cfg.image_size, cfg.image_size, cfg.image_channels)),
-      "audio": jax.random.uniform(k_aud, (b, cfg.audio_len), minval=-1.0, maxval=1.0),
-      "target": target,
+    "text": text,
+    "image": jax.random.uniform(k_img, (b, cfg.image_size, cfg.image_size, cfg.image_channels)),
+    "audio": jax.random.uniform(k_aud, (b, cfg.audio_len), minval=-1.0, maxval=1.0),
+    "target": target,
   }
   if with_label:
     batch["label"] = jax.random.randint(k_lab, (b,), 0, cfg.num_classes).astype(jnp.int32)

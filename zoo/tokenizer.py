@@ -4,6 +4,7 @@ Ids: 0 = padding, 1 = begin-of-sequence, 2 = end-of-sequence, 3 + b for byte b, 
 Classifier text is the bytes alone (no BOS/EOS); the encoder-decoder's decoder starts from BOS and
 stops at EOS.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 PAD, BOS, EOS = 0, 1, 2
-OFFSET = 3                 # id of byte 0
+OFFSET = 3  # id of byte 0
 VOCAB_SIZE = OFFSET + 256  # 259
 
 
@@ -29,8 +30,7 @@ def encode(text: str, max_len: int, *, add_eos: bool = False) -> np.ndarray:
 
 def encode_batch(texts: Sequence[str], max_len: int, *, add_eos: bool = False) -> np.ndarray:
   """Strings -> [B, max_len] int32 ids (ByT5-style bytes)."""
-  return np.stack([encode(t, max_len, add_eos=add_eos) for t in texts]) if texts else \
-      np.zeros((0, max_len), np.int32)
+  return np.stack([encode(t, max_len, add_eos=add_eos) for t in texts]) if texts else np.zeros((0, max_len), np.int32)
 
 
 def decode(ids: Sequence[int]) -> str:

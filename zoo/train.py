@@ -8,6 +8,7 @@ device (batch split along "data", parameters replicated; XLA inserts the gradien
 The workdir's layout (config.json, model_config.json, checkpoints/) is zoo.checkpoint's; beside them,
 <workdir>/history.json holds the held-out evaluations so far (kept across resumes).
 """
+
 from __future__ import annotations
 
 import functools
@@ -50,10 +51,13 @@ def _optimizer(steps, learning_rate, warmup_steps, weight_decay, grad_clip):
   # Cached: the optimizer is a static field of TrainState, so runs that share one object (seeds of a
   # config) share the jitted train_step instead of compiling it again.
   schedule = optax.warmup_cosine_decay_schedule(
-      init_value=0.0, peak_value=learning_rate, warmup_steps=warmup_steps,
-      decay_steps=max(steps, warmup_steps + 1), end_value=learning_rate * 0.01)
-  return optax.chain(optax.clip_by_global_norm(grad_clip),
-                     optax.adamw(schedule, weight_decay=weight_decay))
+    init_value=0.0,
+    peak_value=learning_rate,
+    warmup_steps=warmup_steps,
+    decay_steps=max(steps, warmup_steps + 1),
+    end_value=learning_rate * 0.01,
+  )
+  return optax.chain(optax.clip_by_global_norm(grad_clip), optax.adamw(schedule, weight_decay=weight_decay))
 
 
 # Runs in one process (the seeds of a results row, a resumed run) share compilations: the jitted
@@ -72,8 +76,7 @@ def create_train_state(cfg: TrainConfig, model, rng) -> TrainState:
 
 def _loss(params, apply_fn, batch, dropout_rng, contrastive_weight):
   logits_BxC, aux = apply_fn({"params": params}, batch, train=True, rngs={"dropout": dropout_rng})
-  ce = optax.softmax_cross_entropy_with_integer_labels(
-      logits_BxC.astype(jnp.float32), batch["label"]).mean()
+  ce = optax.softmax_cross_entropy_with_integer_labels(logits_BxC.astype(jnp.float32), batch["label"]).mean()
   loss = ce
   if "contrastive_loss" in aux:
     loss = loss + contrastive_weight * aux["contrastive_loss"].astype(jnp.float32)
@@ -84,8 +87,7 @@ def train_step(state: TrainState, batch: dict, rng, contrastive_weight: float = 
   """One adamw step on the batch's mean loss; metrics: loss (with the aux term), ce, accuracy."""
   dropout_rng = jax.random.fold_in(rng, state.step)
   grad_fn = jax.value_and_grad(_loss, has_aux=True)
-  (loss, (ce, logits_BxC)), grads = grad_fn(state.params, state.apply_fn, batch, dropout_rng,
-                                            contrastive_weight)
+  (loss, (ce, logits_BxC)), grads = grad_fn(state.params, state.apply_fn, batch, dropout_rng, contrastive_weight)
   acc = jnp.mean(jnp.argmax(logits_BxC, -1) == batch["label"])
   return state.apply_gradients(grads=grads), {"loss": loss, "ce": ce, "accuracy": acc}
 
@@ -94,11 +96,15 @@ def eval_step(state: TrainState, batch: dict):
   """Sums over the batch (so batches add up exactly): correct, ce_sum, count."""
   logits_BxC, _ = state.apply_fn({"params": state.params}, batch, train=False)
   ce_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC.astype(jnp.float32), batch["label"])
-  return {"correct": jnp.sum(jnp.argmax(logits_BxC, -1) == batch["label"]),
-          "ce_sum": jnp.sum(ce_B), "count": jnp.asarray(batch["label"].shape[0])}
+  return {
+    "correct": jnp.sum(jnp.argmax(logits_BxC, -1) == batch["label"]),
+    "ce_sum": jnp.sum(ce_B),
+    "count": jnp.asarray(batch["label"].shape[0]),
+  }
 
 
 # --- many devices --------------------------------------------------------------------------------
+
 
 def make_mesh(devices=None) -> Mesh:
   """A 1-D mesh named "data" over `devices` (default: all of them)."""
@@ -111,6 +117,7 @@ def shard_batch(batch: dict, mesh: Mesh) -> dict:
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
+
 
 def checkpoint_manager(workdir: str, cfg: TrainConfig):
   """Orbax manager of <workdir>/checkpoints, keeping the last two."""
@@ -134,13 +141,17 @@ def restore_checkpoint(mngr, state: TrainState) -> TrainState:
 
 # --- the loop ------------------------------------------------------------------------------------
 
+
 @functools.cache
 def _jitted_steps(contrastive_weight: float, mesh: Mesh):
   """`train_step` and `eval_step` jitted for the mesh (cached, so runs in one process share compilations)."""
   replicated, batch_sharding = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-  step_fn = jax.jit(functools.partial(train_step, contrastive_weight=contrastive_weight),
-                    in_shardings=(replicated, batch_sharding, replicated),
-                    out_shardings=(replicated, replicated), donate_argnums=0)
+  step_fn = jax.jit(
+    functools.partial(train_step, contrastive_weight=contrastive_weight),
+    in_shardings=(replicated, batch_sharding, replicated),
+    out_shardings=(replicated, replicated),
+    donate_argnums=0,
+  )
   eval_fn = jax.jit(eval_step, in_shardings=(replicated, batch_sharding), out_shardings=replicated)
   return step_fn, eval_fn
 
@@ -160,19 +171,22 @@ def num_params(params) -> int:
   return int(sum(np.size(x) for x in jax.tree.leaves(params)))
 
 
-def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = None,
-                       stop_at: int | None = None, progress: bool = True) -> dict[str, Any]:
+def train_and_evaluate(
+  cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = None, stop_at: int | None = None, progress: bool = True
+) -> dict[str, Any]:
   """Train `cfg` in `workdir`, resuming from its latest checkpoint; evaluate; return a summary.
 
   `stop_at` ends the run early at that step with a checkpoint, as a preempted job would; calling
   again with the same config and workdir continues from there.
   """
   from tqdm.auto import tqdm
+
   mesh = make_mesh() if mesh is None else mesh
   n_dev = mesh.devices.size
   if cfg.batch_size % n_dev or cfg.eval_size % cfg.batch_size:
-    raise ValueError(f"batch_size {cfg.batch_size} must divide by {n_dev} devices and "
-                     f"eval_size {cfg.eval_size} by batch_size")
+    raise ValueError(
+      f"batch_size {cfg.batch_size} must divide by {n_dev} devices and eval_size {cfg.eval_size} by batch_size"
+    )
   os.makedirs(workdir, exist_ok=True)
   cfg_path = os.path.join(workdir, "config.json")
   extended_from = None
@@ -185,8 +199,10 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
       # or fewer steps, would mix two runs and is refused.
       if {**saved, "steps": cfg.steps} != wanted or cfg.steps < saved["steps"]:
         changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
-        raise ValueError(f"{workdir} holds a run with another config ({', '.join(changed)} differ); use a "
-                         f"fresh workdir (only a larger steps, now {saved['steps']}, extends a run)")
+        raise ValueError(
+          f"{workdir} holds a run with another config ({', '.join(changed)} differ); use a "
+          f"fresh workdir (only a larger steps, now {saved['steps']}, extends a run)"
+        )
       extended_from = saved["steps"]
       with open(cfg_path, "w") as f:
         f.write(config_to_json(cfg))
@@ -222,8 +238,13 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
   # Step time: data generation included; the first (compiling) step, evaluations and checkpoint
   # saves excluded.
   metrics, t_first, t_aside = {}, None, 0.0
-  bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=not progress,
-             desc=f"{cfg.model}/{cfg.model_cfg.fusion}" if cfg.model == "parallel" else cfg.model)
+  bar = tqdm(
+    range(start, end),
+    initial=start,
+    total=cfg.steps,
+    disable=not progress,
+    desc=f"{cfg.model}/{cfg.model_cfg.fusion}" if cfg.model == "parallel" else cfg.model,
+  )
   for step in bar:
     batch = shard_batch(data_lib.batch(cfg.data, cfg.seed, step, cfg.batch_size), mesh)
     state, metrics = step_fn(state, batch, dropout_rng)
@@ -236,7 +257,7 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
     due_eval = done % cfg.eval_every == 0 and done < cfg.steps
     due_save = done == end or mngr.should_save(done)
     if due_eval or due_save:
-      jax.block_until_ready(state)   # finish the queued steps on the steps' clock
+      jax.block_until_ready(state)  # finish the queued steps on the steps' clock
       t_side = time.perf_counter()
       if due_eval:
         history.append({"step": done, **evaluate(eval_fn, state, cfg, mesh)})
@@ -248,13 +269,17 @@ def train_and_evaluate(cfg: TrainConfig, workdir: str, *, mesh: Mesh | None = No
   bar.close()
   jax.block_until_ready(state)
   timed = end - start - 1
-  step_time = ((time.perf_counter() - t_first - t_aside) / timed if t_first is not None and timed > 0
-               else float("nan"))
+  step_time = (time.perf_counter() - t_first - t_aside) / timed if t_first is not None and timed > 0 else float("nan")
   mngr.wait_until_finished()
   mngr.close()
 
-  summary = {"step": int(state.step), "params": num_params(state.params), "step_time_s": step_time,
-             "history": history, "train": {k: float(v) for k, v in jax.device_get(metrics).items()}}
+  summary = {
+    "step": int(state.step),
+    "params": num_params(state.params),
+    "step_time_s": step_time,
+    "history": history,
+    "train": {k: float(v) for k, v in jax.device_get(metrics).items()},
+  }
   if int(state.step) == cfg.steps:
     summary["eval"] = evaluate(eval_fn, state, cfg, mesh)
     with open(summary_path, "w") as f:

@@ -22,6 +22,7 @@ and attention gets its speed from the layout. The flags stay here, named, for me
 Use: `from zoo import xla_cpu; xla_cpu.configure()` first thing in a command, before jax runs anything
 (XLA reads XLA_FLAGS once, when its backend starts). `configure()` raises if that already happened.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ FLAGS: tuple[str, ...] = ()
 def configure(flags: tuple[str, ...] = FLAGS) -> str:
   """Append `flags` to XLA_FLAGS (those already set win) and return the result; before jax's backend starts."""
   import sys
+
   if "jax" in sys.modules:
     from jax._src import xla_bridge
+
     if xla_bridge.backends_are_initialized():
       raise RuntimeError("zoo.xla_cpu.configure() must run before jax starts its backend (first jax computation)")
   current = os.environ.get("XLA_FLAGS", "").split()

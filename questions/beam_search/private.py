@@ -8,19 +8,20 @@ lower beam slot, which depends on storage order).
 Tables are drawn on a grid of multiples of 1/16 (1/4 for tie-heavy cases): sums of a few of them are
 exact in float32, so a float32 and a float64 search take the same decisions and ties are real ties.
 """
+
 import numpy as np
 
 
 def _search(table, beam_size, max_len, eos, alpha):
   """Every kept hypothesis at the end as (final score, tokens), best first."""
-  beam = [((), 0.0)]   # (tokens, summed log-probability)
+  beam = [((), 0.0)]  # (tokens, summed log-probability)
   for _ in range(max_len):
     cands = []
     for toks, s in beam:
       if toks and toks[-1] == eos:
-        cands.append((toks, s))                       # finished: carried over unchanged
+        cands.append((toks, s))  # finished: carried over unchanged
         continue
-      last = toks[-1] if toks else eos                # the first token follows the boundary token eos
+      last = toks[-1] if toks else eos  # the first token follows the boundary token eos
       cands += [(toks + (b,), s + float(table[last, b])) for b in range(table.shape[1])]
     beam = sorted(cands, key=lambda c: (-c[1], c[0]))[:beam_size]
     if all(t[-1] == eos for t, _ in beam):
@@ -49,13 +50,23 @@ def _clear_winner(table, beam_size, max_len, eos, alpha):
 
 def visible():
   """Hand-made tables: beam search beating greedy with a tie, then the length penalty choosing a longer answer."""
-  t1 = np.array([[-3, -0.5, -1, -3],         # eos = 0; row 0 gives the first token
-                 [-2.5, -2, -2, -2],
-                 [-0.25, -3, -3, -3],
-                 [-1, -1, -1, -1]], np.float32)
-  t2 = np.array([[-2, -1, -1.25],            # eos = 2; row 2 gives the first token
-                 [-1.5, -1.75, -0.5],
-                 [-0.75, -1.75, -1.75]], np.float32)
+  t1 = np.array(
+    [
+      [-3, -0.5, -1, -3],  # eos = 0; row 0 gives the first token
+      [-2.5, -2, -2, -2],
+      [-0.25, -3, -3, -3],
+      [-1, -1, -1, -1],
+    ],
+    np.float32,
+  )
+  t2 = np.array(
+    [
+      [-2, -1, -1.25],  # eos = 2; row 2 gives the first token
+      [-1.5, -1.75, -0.5],
+      [-0.75, -1.75, -1.75],
+    ],
+    np.float32,
+  )
   return [(t1, 2, 4, 0, 0.0), (t2, 2, 5, 2, 1.0)]
 
 
@@ -63,20 +74,20 @@ def hidden(rng):
   """Edge settings: greedy (beam 1), beam = vocabulary, one step, two tokens, eos first or last, ties, alpha != 0."""
   k = lambda lo, hi: int(rng.integers(lo, hi + 1))
   plans = [  # (v, beam, max_len, alpha, grid step)
-      (k(3, 5), 1, k(3, 6), 0.0, 1 / 16),
-      (2, 2, k(3, 6), 1.0, 1 / 16),
-      (k(3, 6), 2, 1, 0.6, 1 / 16),
-      (k(3, 5), 3, k(4, 6), 1.5, 1 / 4),
-      (k(4, 6), k(2, 3), k(3, 6), 0.0, 1 / 4),
-      (3, 3, k(3, 6), 0.8, 1 / 16),
-      (k(3, 6), k(2, 4), k(4, 6), 1.2, 1 / 16),
-      (k(4, 6), k(2, 3), k(2, 6), float(np.round(rng.uniform(0.2, 2.0), 2)), 1 / 4),
+    (k(3, 5), 1, k(3, 6), 0.0, 1 / 16),
+    (2, 2, k(3, 6), 1.0, 1 / 16),
+    (k(3, 6), 2, 1, 0.6, 1 / 16),
+    (k(3, 5), 3, k(4, 6), 1.5, 1 / 4),
+    (k(4, 6), k(2, 3), k(3, 6), 0.0, 1 / 4),
+    (3, 3, k(3, 6), 0.8, 1 / 16),
+    (k(3, 6), k(2, 4), k(4, 6), 1.2, 1 / 16),
+    (k(4, 6), k(2, 3), k(2, 6), float(np.round(rng.uniform(0.2, 2.0), 2)), 1 / 4),
   ]
   out = []
   for j, (v, beam, max_len, alpha, step) in enumerate(plans):
     beam = min(beam, v)
     eos = 0 if j % 3 == 0 else (v - 1 if j % 3 == 1 else k(0, v - 1))
-    for _ in range(1000):   # bounded redraw until the answer is clear in float32
+    for _ in range(1000):  # bounded redraw until the answer is clear in float32
       table = _grid_table(rng, v, step, -3.0 if step < 0.25 else -2.0, eos)
       if _clear_winner(table, beam, max_len, eos, alpha):
         break
@@ -90,5 +101,5 @@ def reference(log_probs_table, beam_size, max_len, eos, alpha):
   """(best sequence padded with eos to max_len [int64], its length-penalised score [0-d float64])."""
   score, toks = _search(np.asarray(log_probs_table, np.float64), beam_size, max_len, eos, alpha)[0]
   seq = np.full(max_len, eos, np.int64)
-  seq[:len(toks)] = toks
+  seq[: len(toks)] = toks
   return seq, np.float64(score)

@@ -1,4 +1,5 @@
 """clip_loss: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 import numpy as np
@@ -9,8 +10,10 @@ from grader.draw import f32
 
 def visible():
   """Two orthogonal pairs at temperature 1; then a batch of three at CLIP's 0.07."""
-  return [(f32([[1, 0], [0, 1]]), f32([[1, 0], [0, 1]]), 1.0),
-          (f32([[1, 2, 0], [0, 1, 1], [2, 0, 1]]), f32([[1, 1, 0], [0, 2, 1], [1, 0, 0]]), 0.07)]
+  return [
+    (f32([[1, 0], [0, 1]]), f32([[1, 0], [0, 1]]), 1.0),
+    (f32([[1, 2, 0], [0, 1, 1], [2, 0, 1]]), f32([[1, 1, 0], [0, 2, 1], [1, 0, 0]]), 0.07),
+  ]
 
 
 def hidden(rng):
@@ -30,6 +33,7 @@ def _jitted():
   import jax
 
   from zoo.align.features import clip_loss
+
   return jax.jit(clip_loss)
 
 

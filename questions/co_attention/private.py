@@ -2,6 +2,7 @@
 
 numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
 """
+
 import functools
 
 import numpy as np
@@ -17,20 +18,26 @@ def _block_params(rng, d, d_ctx, h, mlp):
   small = lambda *s: _f32(0.1 * rng.standard_normal(s))
   ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
   dh = d // h
-  return {"ln_q": ln(d), "ln_ctx": ln(d_ctx),
-          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
-                   "key": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
-                   "value": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
-                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
-          "ln_mlp": ln(d),
-          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
-                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+  return {
+    "ln_q": ln(d),
+    "ln_ctx": ln(d_ctx),
+    "attn": {
+      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+      "key": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+      "value": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
+    },
+    "ln_mlp": ln(d),
+    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
+  }
 
 
 def _case(rng, b, la, lb, da, db, h, len_a, len_b):
   """Padded tokens hold large garbage, so a padded token used as a key or value spoils the answer."""
-  params = {"a": _block_params(rng, da, db, h, int(rng.integers(1, 7))),
-            "b": _block_params(rng, db, da, h, int(rng.integers(1, 7)))}
+  params = {
+    "a": _block_params(rng, da, db, h, int(rng.integers(1, 7))),
+    "b": _block_params(rng, db, da, h, int(rng.integers(1, 7))),
+  }
   x_a, x_b = _f32(rng.standard_normal((b, la, da))), _f32(rng.standard_normal((b, lb, db)))
   mask_a = np.arange(la)[None, :] < np.asarray(len_a)[:, None]
   mask_b = np.arange(lb)[None, :] < np.asarray(len_b)[:, None]
@@ -41,8 +48,10 @@ def _case(rng, b, la, lb, da, db, h, len_a, len_b):
 
 def visible():
   """Two fixed, seeded cases: one head and no padding, then two heads, two widths and padding."""
-  return [_case(np.random.default_rng(61), 1, 2, 3, 3, 4, 1, [2], [3]),
-          _case(np.random.default_rng(62), 2, 3, 4, 4, 6, 2, [3, 1], [2, 4])]
+  return [
+    _case(np.random.default_rng(61), 1, 2, 3, 3, 4, 1, [2], [3]),
+    _case(np.random.default_rng(62), 2, 3, 4, 4, 6, 2, [3, 1], [2, 4]),
+  ]
 
 
 def _well_conditioned(p, x, ctx, ctx_mask=None):
@@ -81,16 +90,17 @@ def hidden(rng):
     la = 1 if j in (1, 4) else k(2, 5)
     lb = 1 if j in (2, 4) else k(2, 5)
     h = 1 if j in (0, 3) else (3 if j == 5 else k(2, 3))
-    da, db = _width(k, h), (h if j == 5 else _width(k, h))   # j = 5: stream b's heads have width 1
+    da, db = _width(k, h), (h if j == 5 else _width(k, h))  # j = 5: stream b's heads have width 1
     len_a, len_b = rng.integers(1, la + 1, b), rng.integers(1, lb + 1, b)
     if j in (3, 6):
-      len_b[rng.integers(0, b)] = 0        # stream a of one sample finds no real token in stream b
+      len_b[rng.integers(0, b)] = 0  # stream a of one sample finds no real token in stream b
     if j in (6, 7):
-      len_a[rng.integers(0, b)] = 0        # and the other way round
-    for _ in range(100):   # bounded redraw of the values until every LayerNorm row is well spread
+      len_a[rng.integers(0, b)] = 0  # and the other way round
+    for _ in range(100):  # bounded redraw of the values until every LayerNorm row is well spread
       case = _case(rng, b, la, lb, da, db, h, len_a, len_b)
-      if (_well_conditioned(case[0]["a"], case[1], case[2], case[4])
-          and _well_conditioned(case[0]["b"], case[2], case[1], case[3])):
+      if _well_conditioned(case[0]["a"], case[1], case[2], case[4]) and _well_conditioned(
+        case[0]["b"], case[2], case[1], case[3]
+      ):
         break
     else:
       raise RuntimeError("co_attention.hidden: no well-conditioned case in 100 draws")
@@ -106,8 +116,9 @@ def reference(params, x_a, x_b, mask_a, mask_b, num_heads):
   zoo never reads. Here those rows are graded too, so every query attends to the real keys only.
   """
   mlp = lambda s: params[s]["mlp"]["fc1"]["kernel"].shape[1]
-  return _exchange()(params, x_a, x_b, np.asarray(mask_a, bool), np.asarray(mask_b, bool), num_heads,
-                     mlp("a"), mlp("b"))
+  return _exchange()(
+    params, x_a, x_b, np.asarray(mask_a, bool), np.asarray(mask_b, bool), num_heads, mlp("a"), mlp("b")
+  )
 
 
 @functools.cache
@@ -122,9 +133,8 @@ def _exchange():
   def exchange(params, x_a, x_b, mask_a, mask_b, num_heads, mlp_a, mlp_b):
     # Every position of a stream is a query (padded ones too); the masks only remove padded keys and values.
     all_a, all_b = jnp.ones(mask_a.shape, bool), jnp.ones(mask_b.shape, bool)
-    new_a = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_a).apply(
-        {"params": params["a"]}, x_a, all_a, x_b, mask_b)
-    new_b = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_b).apply(
-        {"params": params["b"]}, x_b, all_b, x_a, mask_a)
+    new_a = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_a).apply({"params": params["a"]}, x_a, all_a, x_b, mask_b)
+    new_b = AttentionBlock(num_heads=num_heads, mlp_dim=mlp_b).apply({"params": params["b"]}, x_b, all_b, x_a, mask_a)
     return new_a, new_b
+
   return exchange

@@ -1,4 +1,5 @@
 """decode: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 from grader import draw
 
 
@@ -15,4 +16,5 @@ def hidden(rng):
 def reference(encoded_vector):
   """The zoo's decode, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
   from zoo.article import decode, jitted
+
   return jitted(decode)(encoded_vector)

@@ -1,4 +1,5 @@
 """deep_cca_loss, private: the cases and the zoo's float64 reference (zoo.align.features.cca_loss)."""
+
 import functools
 
 import numpy as np
@@ -8,10 +9,22 @@ def visible():
   """The worked example of the task, then 8 samples of a 3-d and a 2-d view, both correlations summed."""
   h1 = np.array([[1.0], [2.0], [3.0]], np.float32)
   h2 = np.array([[2.0], [4.0], [6.0]], np.float32)
-  a = np.array([[1.0, 0.0, 2.0], [0.5, 1.0, -1.0], [-1.0, 2.0, 0.0], [2.0, -0.5, 1.0],
-                [0.0, 1.5, 1.5], [-1.5, -1.0, 0.5], [1.0, 1.0, -2.0], [0.0, -2.0, 1.0]], np.float32)
-  b = np.array([[1.5, 0.0], [0.0, 1.0], [-1.0, 2.5], [2.0, 0.0], [0.5, 2.0], [-2.0, -1.0],
-                [0.0, 1.0], [1.0, -2.0]], np.float32)
+  a = np.array(
+    [
+      [1.0, 0.0, 2.0],
+      [0.5, 1.0, -1.0],
+      [-1.0, 2.0, 0.0],
+      [2.0, -0.5, 1.0],
+      [0.0, 1.5, 1.5],
+      [-1.5, -1.0, 0.5],
+      [1.0, 1.0, -2.0],
+      [0.0, -2.0, 1.0],
+    ],
+    np.float32,
+  )
+  b = np.array(
+    [[1.5, 0.0], [0.0, 1.0], [-1.0, 2.5], [2.0, 0.0], [0.5, 2.0], [-2.0, -1.0], [0.0, 1.0], [1.0, -2.0]], np.float32
+  )
   return [(h1, h2, 0.25, 1.0, 1), (a, b, 0.01, 0.1, 2)]
 
 
@@ -41,8 +54,15 @@ def hidden(rng):
   cases.append((normal(3, 2), normal(3, 6), loguniform(0.05, 0.5), loguniform(0.05, 0.5), 2))
   cases.append((normal(30, 2), normal(30, 6), loguniform(1e-3, 0.1), loguniform(1e-3, 0.1), 2))
   # Unnormalised features on different scales.
-  cases.append(((3.0 * normal(25, 3)).astype(np.float32), (0.5 * normal(25, 4)).astype(np.float32),
-                loguniform(0.01, 1.0), loguniform(0.01, 1.0), int(rng.integers(1, 4))))
+  cases.append(
+    (
+      (3.0 * normal(25, 3)).astype(np.float32),
+      (0.5 * normal(25, 4)).astype(np.float32),
+      loguniform(0.01, 1.0),
+      loguniform(0.01, 1.0),
+      int(rng.integers(1, 4)),
+    )
+  )
   return cases
 
 
@@ -52,6 +72,7 @@ def _jitted():
   import jax
 
   from zoo.align.features import cca_loss
+
   return jax.jit(cca_loss, static_argnames="k")
 
 

@@ -1,4 +1,5 @@
 """dtw: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 from grader import draw
@@ -7,8 +8,7 @@ from grader.draw import f32
 
 def visible():
   """A repeated first sample; then two 2-d streams of different lengths."""
-  return [(f32([[0], [1], [2]]), f32([[0], [0], [1], [2]])),
-          (f32([[0, 0], [1, 1], [2, 0]]), f32([[0, 1], [2, 1]]))]
+  return [(f32([[0], [1], [2]]), f32([[0], [0], [1], [2]])), (f32([[0, 0], [1, 1], [2, 0]]), f32([[0, 1], [2, 1]]))]
 
 
 def hidden(rng):
@@ -34,6 +34,7 @@ def reference(x, y):
   (`dtw` itself cuts the path with a JAX slice, one more compilation per path length.)
   """
   import jax
+
   cost, path_Lx2, length = jax.device_get(_jitted()(x, y))
   return cost, path_Lx2[: int(length)]
 
@@ -43,4 +44,5 @@ def _jitted():
   import jax
 
   from zoo.align.time import dtw_fixed
+
   return jax.jit(dtw_fixed)

@@ -1,4 +1,5 @@
 """encode: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 from grader import draw
 
 
@@ -15,4 +16,5 @@ def hidden(rng):
 def reference(vector):
   """The zoo's encode, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
   from zoo.article import encode, jitted
+
   return jitted(encode)(vector)

@@ -1,4 +1,5 @@
 """feature_align: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 from grader import draw
 
 
@@ -15,4 +16,5 @@ def hidden(rng):
 def reference(A, B):
   """The zoo's feature_align, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
   from zoo.article import feature_align, jitted
+
   return jitted(feature_align)(A, B)

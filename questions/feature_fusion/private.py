@@ -1,4 +1,5 @@
 """feature_fusion: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 from grader import draw
 
 
@@ -15,4 +16,5 @@ def hidden(rng):
 def reference(vector_text, vector_image, vector_audio):
   """The zoo's feature_fusion, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
   from zoo.article import feature_fusion, jitted
+
   return jitted(feature_fusion)(vector_text, vector_image, vector_audio)

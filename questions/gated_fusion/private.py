@@ -1,4 +1,5 @@
 """gated_fusion: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 from grader import draw
@@ -35,6 +36,7 @@ def _jitted():
   import jax
 
   from zoo.fusion.gating import gated_fusion
+
   return jax.jit(gated_fusion)
 
 

@@ -1,4 +1,5 @@
 """interp_align: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 import numpy as np
@@ -9,8 +10,10 @@ from grader.draw import f32
 
 def visible():
   """Destinations on both sides of the source range; then a one-feature stream past its end."""
-  return [(f32([0, 1, 3]), f32([[0, 1], [2, 3], [4, -1]]), f32([-1, 0.5, 2, 4])),
-          (f32([0, 0.5, 2]), f32([[10], [20], [-10]]), f32([0.25, 1.25, 2, 3]))]
+  return [
+    (f32([0, 1, 3]), f32([[0, 1], [2, 3], [4, -1]]), f32([-1, 0.5, 2, 4])),
+    (f32([0, 0.5, 2]), f32([[10], [20], [-10]]), f32([0.25, 1.25, 2, 3])),
+  ]
 
 
 def hidden(rng):
@@ -44,6 +47,7 @@ def _jitted():
   import jax
 
   from zoo.align.time import interp_align
+
   return jax.jit(interp_align)
 
 

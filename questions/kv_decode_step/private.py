@@ -4,6 +4,7 @@ The reference is the zoo decoder's cached self-attention: flax.linen.MultiHeadDo
 decode=True and the zoo's heads_major_attention, exactly as zoo/encdec.py's DecoderBlock builds it.
 numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
 """
+
 import functools
 
 import numpy as np
@@ -16,8 +17,10 @@ def _f32(a):
 def _case(rng, b, t_max, d, h, dh, d_out, pos):
   """Past keys/values ~ N(0, 1) before pos; large garbage at pos and after, which must be overwritten or ignored."""
   w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
-  params = {name: {"kernel": w(d, d, h, dh), "bias": _f32(0.1 * rng.standard_normal((h, dh)))}
-            for name in ("query", "key", "value")}
+  params = {
+    name: {"kernel": w(d, d, h, dh), "bias": _f32(0.1 * rng.standard_normal((h, dh)))}
+    for name in ("query", "key", "value")
+  }
   params["out"] = {"kernel": w(h * dh, h, dh, d_out), "bias": _f32(0.1 * rng.standard_normal(d_out))}
   x_t = _f32(rng.standard_normal((b, 1, d)))
   cache_k, cache_v = (_f32(rng.standard_normal((b, t_max, h, dh))) for _ in range(2))
@@ -28,8 +31,7 @@ def _case(rng, b, t_max, d, h, dh, d_out, pos):
 
 def visible():
   """Two fixed, seeded cases: the middle of a sequence with one head, then the first step with two heads."""
-  return [_case(np.random.default_rng(51), 1, 4, 3, 1, 2, 3, 2),
-          _case(np.random.default_rng(52), 2, 3, 4, 2, 2, 2, 0)]
+  return [_case(np.random.default_rng(51), 1, 4, 3, 1, 2, 3, 2), _case(np.random.default_rng(52), 2, 3, 4, 2, 2, 2, 0)]
 
 
 def hidden(rng):
@@ -65,10 +67,15 @@ def _step():
   @jax.jit
   def step(params, x_t, cache_k, cache_v, pos):
     _, h, dh = params["query"]["kernel"].shape
-    attn = nn.MultiHeadDotProductAttention(num_heads=h, qkv_features=h * dh,
-                                           out_features=params["out"]["kernel"].shape[-1],
-                                           decode=True, attention_fn=heads_major_attention)
+    attn = nn.MultiHeadDotProductAttention(
+      num_heads=h,
+      qkv_features=h * dh,
+      out_features=params["out"]["kernel"].shape[-1],
+      decode=True,
+      attention_fn=heads_major_attention,
+    )
     cache = {"cached_key": cache_k, "cached_value": cache_v, "cache_index": jnp.asarray(pos, jnp.int32)}
     out_Bx1xO, new = attn.apply({"params": params, "cache": cache}, x_t, mutable=["cache"])
     return out_Bx1xO, new["cache"]["cached_key"], new["cache"]["cached_value"]
+
   return step

@@ -1,4 +1,5 @@
 """low_rank_fusion: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 from grader import draw
@@ -6,8 +7,11 @@ from grader import draw
 
 def _params(draw_fn, dims, r, o):
   """One factor [r, d + 1, o] per modality, the fusion weights [1, r] and bias [1, o]."""
-  return {"factors": [draw_fn(r, d + 1, o) for d in dims], "fusion_weights": draw_fn(1, r),
-          "fusion_bias": draw_fn(1, o)}
+  return {
+    "factors": [draw_fn(r, d + 1, o) for d in dims],
+    "fusion_weights": draw_fn(1, r),
+    "fusion_bias": draw_fn(1, o),
+  }
 
 
 def visible():
@@ -37,6 +41,7 @@ def _jitted():
   import jax
 
   from zoo.fusion.tensor import low_rank_fusion
+
   return jax.jit(low_rank_fusion)
 
 

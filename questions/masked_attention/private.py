@@ -2,6 +2,7 @@
 
 numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
 """
+
 import functools
 
 import numpy as np
@@ -41,11 +42,11 @@ def hidden(rng):
     dv = d if j % 2 else d + n(1, 3)
     lengths = rng.integers(1 if j == 0 else 0, lk + 1, b)
     if j in (3, 6, 7):
-      lengths[rng.integers(0, b)] = 0            # a sample whose every key is padding
+      lengths[rng.integers(0, b)] = 0  # a sample whose every key is padding
     if j in (2, 4):
-      lengths[rng.integers(0, b)] = lk           # a sample with no padding
+      lengths[rng.integers(0, b)] = lk  # a sample with no padding
     if j == 5:
-      lengths[:] = 0                             # batch 1, one key, and it is padding
+      lengths[:] = 0  # batch 1, one key, and it is padding
     out.append(_case(rng, b, lq, lk, d, dv, lengths))
   return out
 
@@ -70,4 +71,5 @@ def _attend():
     out_BxQxV = scaled_dot_product_attention(q, k, v, mask_Bx1xK)
     # zoo.layers.AttentionBlock: "a query whose sample has no real key ... receives a zero message".
     return jnp.where((lengths_B > 0)[:, None, None], out_BxQxV, 0.0)
+
   return attend

@@ -2,6 +2,7 @@
 
 numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
 """
+
 import functools
 
 import numpy as np
@@ -17,14 +18,18 @@ def _params(rng, d, d_src, h, mlp):
   small = lambda *s: _f32(0.1 * rng.standard_normal(s))
   ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
   dh = d // h
-  return {"ln_q": ln(d), "ln_ctx": ln(d_src),
-          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
-                   "key": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
-                   "value": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
-                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
-          "ln_mlp": ln(d),
-          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
-                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+  return {
+    "ln_q": ln(d),
+    "ln_ctx": ln(d_src),
+    "attn": {
+      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+      "key": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
+      "value": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
+      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
+    },
+    "ln_mlp": ln(d),
+    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
+  }
 
 
 def _case(rng, b, lt, ls, d, h, mlp):
@@ -34,8 +39,7 @@ def _case(rng, b, lt, ls, d, h, mlp):
 
 def visible():
   """Two fixed, seeded cases: one head, then two heads with a longer source than target."""
-  return [_case(np.random.default_rng(31), 1, 2, 3, 4, 1, 6),
-          _case(np.random.default_rng(32), 2, 3, 5, 4, 2, 8)]
+  return [_case(np.random.default_rng(31), 1, 2, 3, 4, 1, 6), _case(np.random.default_rng(32), 2, 3, 5, 4, 2, 8)]
 
 
 def _well_conditioned(p, x, ctx, ctx_mask=None):
@@ -77,7 +81,7 @@ def hidden(rng):
     # j = 3: one head of width 1, so the LayerNorms see one feature; j = 5: three heads of width 1.
     d = 1 if j == 3 else (h if j == 5 else _width(n, h))
     mlp = n(1, 8)
-    for _ in range(100):   # bounded redraw of the values until every LayerNorm row is well spread
+    for _ in range(100):  # bounded redraw of the values until every LayerNorm row is well spread
       case = _case(rng, b, lt, ls, d, h, mlp)
       if _well_conditioned(*case[:3]):
         break
@@ -104,5 +108,7 @@ def _block():
   def block(params, x_tgt, x_src, num_heads, mlp_dim):
     ones = lambda x: jnp.ones(x.shape[:2], bool)
     return AttentionBlock(num_heads=num_heads, mlp_dim=mlp_dim).apply(
-        {"params": params}, x_tgt, ones(x_tgt), x_src, ones(x_src))
+      {"params": params}, x_tgt, ones(x_tgt), x_src, ones(x_src)
+    )
+
   return block

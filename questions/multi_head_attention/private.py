@@ -1,4 +1,5 @@
 """multi_head_attention: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 import numpy as np
@@ -8,10 +9,12 @@ from grader import draw
 
 def _params(draw_fn, d_in, h, dh, d_out):
   """Weights in flax.linen.MultiHeadDotProductAttention's layout."""
-  return {"query": {"kernel": draw_fn(d_in, h, dh), "bias": draw_fn(h, dh)},
-          "key": {"kernel": draw_fn(d_in, h, dh), "bias": draw_fn(h, dh)},
-          "value": {"kernel": draw_fn(d_in, h, dh), "bias": draw_fn(h, dh)},
-          "out": {"kernel": draw_fn(h, dh, d_out), "bias": draw_fn(d_out)}}
+  return {
+    "query": {"kernel": draw_fn(d_in, h, dh), "bias": draw_fn(h, dh)},
+    "key": {"kernel": draw_fn(d_in, h, dh), "bias": draw_fn(h, dh)},
+    "value": {"kernel": draw_fn(d_in, h, dh), "bias": draw_fn(h, dh)},
+    "out": {"kernel": draw_fn(h, dh, d_out), "bias": draw_fn(d_out)},
+  }
 
 
 def visible():
@@ -22,8 +25,7 @@ def visible():
     params = _params(lambda *s: draw.round1(rng, *s), d_in, h, dh, d_out)
     x_q, x_kv = draw.round1(rng, b, lq, d_in), draw.round1(rng, b, lk, d_in)
     if masked:
-      mask = np.array([[[True, True, False], [False, True, True]],
-                       [[True, False, False], [True, True, True]]])
+      mask = np.array([[[True, True, False], [False, True, True]], [[True, False, False], [True, True, True]]])
       out.append((params, x_q, x_kv, h, mask))
     else:
       out.append((params, x_q, x_kv, h))
@@ -48,6 +50,7 @@ def _jitted():
   import jax
 
   from zoo.attention import multi_head_attention
+
   return jax.jit(multi_head_attention, static_argnums=(3,))
 
 

@@ -2,6 +2,7 @@
 
 numpy only at import: jax, flax and the zoo load on the first reference() call, so hidden() stays light.
 """
+
 import functools
 
 import numpy as np
@@ -17,26 +18,29 @@ def _params(rng, d, c, h, mlp):
   small = lambda *s: _f32(0.1 * rng.standard_normal(s))
   ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
   dh = d // h
-  return {"ln_q": ln(d), "ln_ctx": ln(c),
-          "attn": {"query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
-                   "key": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
-                   "value": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
-                   "out": {"kernel": w(d, h, dh, d), "bias": small(d)}},
-          "ln_mlp": ln(d),
-          "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)},
-                  "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}}}
+  return {
+    "ln_q": ln(d),
+    "ln_ctx": ln(c),
+    "attn": {
+      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+      "key": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
+      "value": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
+      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
+    },
+    "ln_mlp": ln(d),
+    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
+  }
 
 
 def _case(rng, b, n, m, d, c, h, mlp):
   latents = _f32(rng.standard_normal((n, d)))
-  x = _f32(2 * rng.standard_normal((b, m, c)) + rng.standard_normal(c))   # inputs on their own scale
+  x = _f32(2 * rng.standard_normal((b, m, c)) + rng.standard_normal(c))  # inputs on their own scale
   return _params(rng, d, c, h, mlp), latents, x, h
 
 
 def visible():
   """Two fixed, seeded cases: the paper's single head, then two heads and a batch of two."""
-  return [_case(np.random.default_rng(41), 1, 2, 5, 4, 3, 1, 4),
-          _case(np.random.default_rng(42), 2, 3, 4, 4, 6, 2, 8)]
+  return [_case(np.random.default_rng(41), 1, 2, 5, 4, 3, 1, 4), _case(np.random.default_rng(42), 2, 3, 4, 4, 6, 2, 8)]
 
 
 def _well_conditioned(p, x, ctx, ctx_mask=None):
@@ -76,9 +80,9 @@ def hidden(rng):
     m = 1 if j in (2, 5) else k(2, 7)
     c = 1 if j == 3 else k(3, 6)
     h = 1 if j in (0, 2, 4) else (3 if j == 6 else k(2, 3))
-    d = h if j == 6 else _width(k, h)   # j = 6: heads of width 1
+    d = h if j == 6 else _width(k, h)  # j = 6: heads of width 1
     mlp = k(1, 8)
-    for _ in range(100):   # bounded redraw of the values until every LayerNorm row is well spread
+    for _ in range(100):  # bounded redraw of the values until every LayerNorm row is well spread
       case = _case(rng, b, n, m, d, c, h, mlp)
       if _well_conditioned(case[0], np.broadcast_to(case[1], (b, n, d)), case[2]):
         break
@@ -106,5 +110,7 @@ def _block():
     z_BxNxD = jnp.broadcast_to(latents, (x.shape[0],) + latents.shape)
     ones = lambda t: jnp.ones(t.shape[:2], bool)
     return AttentionBlock(num_heads=num_heads, mlp_dim=mlp_dim).apply(
-        {"params": params}, z_BxNxD, ones(z_BxNxD), x, ones(x))
+      {"params": params}, z_BxNxD, ones(z_BxNxD), x, ones(x)
+    )
+
   return block

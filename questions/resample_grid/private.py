@@ -1,4 +1,5 @@
 """resample_grid, private: the cases and the zoo's float64 reference (zoo.align.space.grid_tokens)."""
+
 import functools
 
 import numpy as np
@@ -18,8 +19,16 @@ def hidden(rng):
   Shapes are fixed per case index (chosen edges); the values come from `rng`. So a whole class's
   references compile once per shape, and every variant exercises the same edges.
   """
-  sizes = [(1, 1, 3, 4, 5), (4, 4, 2, 4, 4), (3, 5, 1, 7, 2), (8, 6, 3, 3, 4),
-           (2, 7, 2, 1, 1), (5, 1, 4, 10, 3), (6, 6, 1, 12, 12), (7, 3, 2, 5, 9)]
+  sizes = [
+    (1, 1, 3, 4, 5),
+    (4, 4, 2, 4, 4),
+    (3, 5, 1, 7, 2),
+    (8, 6, 3, 3, 4),
+    (2, 7, 2, 1, 1),
+    (5, 1, 4, 10, 3),
+    (6, 6, 1, 12, 12),
+    (7, 3, 2, 5, 9),
+  ]
   return [(rng.standard_normal((h, w, c)).astype(np.float32), oh, ow) for h, w, c, oh, ow in sizes]
 
 
@@ -29,6 +38,7 @@ def _jitted():
   import jax
 
   from zoo.align.space import grid_tokens
+
   return jax.jit(grid_tokens, static_argnames=("grid", "method", "antialias"))
 
 

@@ -1,4 +1,5 @@
 """scaled_dot_product_attention: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 import numpy as np
@@ -9,9 +10,15 @@ from grader.draw import f32
 
 def visible():
   """No mask; then a batch of one with a full mask."""
-  return [(f32([[1, 0], [0, 1]]), f32([[1, 0], [0, 1], [1, 1]]), f32(np.eye(3))),
-          (f32([[[1, 2], [0, -1]]]), f32([[[1, 0], [0, 1], [-1, 1]]]), f32([[[1], [2], [3]]]),
-           np.array([[[True, False, True], [False, True, True]]]))]
+  return [
+    (f32([[1, 0], [0, 1]]), f32([[1, 0], [0, 1], [1, 1]]), f32(np.eye(3))),
+    (
+      f32([[[1, 2], [0, -1]]]),
+      f32([[[1, 0], [0, 1], [-1, 1]]]),
+      f32([[[1], [2], [3]]]),
+      np.array([[[True, False, True], [False, True, True]]]),
+    ),
+  ]
 
 
 def hidden(rng):
@@ -22,8 +29,16 @@ def hidden(rng):
   """
   k = lambda lo, hi: draw.randint(rng, lo, hi)
   # (batch axes, mask shape: None | "full" | "2d" (broadcast over batch) | "keys" ([..., 1, Lk]))
-  plans = [((), None), ((1,), "full"), ((k(2, 3),), None), ((k(1, 3), k(2, 3)), "full"),
-           ((k(2, 3), k(1, 2)), "2d"), ((k(1, 3),), "keys"), ((), "2d"), ((1, 1), None)]
+  plans = [
+    ((), None),
+    ((1,), "full"),
+    ((k(2, 3),), None),
+    ((k(1, 3), k(2, 3)), "full"),
+    ((k(2, 3), k(1, 2)), "2d"),
+    ((k(1, 3),), "keys"),
+    ((), "2d"),
+    ((1, 1), None),
+  ]
   out = []
   for j, (batch, mode) in enumerate(plans):
     lq, lk, d = k(1, 6), k(1, 6), k(1, 8)
@@ -46,6 +61,7 @@ def _jitted():
   import jax
 
   from zoo.attention import scaled_dot_product_attention
+
   return jax.jit(scaled_dot_product_attention)
 
 

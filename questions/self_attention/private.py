@@ -1,4 +1,5 @@
 """self_attention: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 from grader import draw
 
 
@@ -20,4 +21,5 @@ def hidden(rng):
 def reference(vectors):
   """The zoo's self_attention, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
   from zoo.article import jitted, self_attention
+
   return jitted(self_attention)(vectors)

@@ -1,4 +1,5 @@
 """siglip_loss, private: the cases and the zoo's float64 reference (zoo.align.features.siglip_loss)."""
+
 import functools
 import math
 
@@ -26,7 +27,7 @@ def hidden(rng):
   for k, ((bsz, d), t, b) in enumerate(zip(shapes, temps, biases)):
     img = (rng.standard_normal((bsz, d)) * rng.uniform(0.1, 10.0)).astype(np.float32)
     txt = img.copy() if k == 2 else rng.standard_normal((bsz, d)).astype(np.float32)
-    txt[np.linalg.norm(txt, axis=1) == 0] = 1.0   # never a zero row (a probability-zero draw)
+    txt[np.linalg.norm(txt, axis=1) == 0] = 1.0  # never a zero row (a probability-zero draw)
     img[np.linalg.norm(img, axis=1) == 0] = 1.0
     jitter = 1.0 if t in (1.0, 100.0) else float(np.exp(rng.uniform(-0.1, 0.1)))
     cases.append((img, txt, t * jitter, b + float(rng.uniform(-0.5, 0.5))))
@@ -39,6 +40,7 @@ def _jitted():
   import jax
 
   from zoo.align.features import siglip_loss
+
   return jax.jit(siglip_loss)
 
 

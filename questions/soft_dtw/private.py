@@ -1,4 +1,5 @@
 """soft_dtw, private: the cases and the zoo's float64 reference (zoo.align.time.soft_dtw)."""
+
 import functools
 
 import numpy as np
@@ -24,7 +25,7 @@ def hidden(rng):
   cases = []
   for k, ((n, m, d), g) in enumerate(zip(shapes, gammas)):
     x = normal(n, d)
-    y = x.copy() if k == 3 else normal(m, d)   # one case warps a sequence onto itself
+    y = x.copy() if k == 3 else normal(m, d)  # one case warps a sequence onto itself
     cases.append((x, y, float(np.clip(g * np.exp(rng.uniform(-0.2, 0.2)), 0.01, 10.0))))
   return cases
 
@@ -35,6 +36,7 @@ def _jitted():
   import jax
 
   from zoo.align.time import soft_dtw
+
   return jax.jit(soft_dtw, static_argnames="distance")
 
 

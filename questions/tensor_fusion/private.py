@@ -1,4 +1,5 @@
 """tensor_fusion: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 import functools
 
 from grader import draw
@@ -7,8 +8,7 @@ from grader.draw import f32
 
 def visible():
   """One row of single numbers; then a batch of two with widths 2, 1, 1."""
-  return [(f32([[2]]), f32([[3]]), f32([[0.5]])),
-          (f32([[1, -1], [0, 2]]), f32([[2], [-0.5]]), f32([[3], [1]]))]
+  return [(f32([[2]]), f32([[3]]), f32([[0.5]])), (f32([[1, -1], [0, 2]]), f32([[2], [-0.5]]), f32([[3], [1]]))]
 
 
 def hidden(rng):
@@ -26,6 +26,7 @@ def _jitted():
   import jax
 
   from zoo.fusion.tensor import tensor_fusion
+
   return jax.jit(tensor_fusion)
 
 

@@ -1,4 +1,5 @@
 """time_align: the visible calls, the hidden-case generator and the zoo's float64 reference (teacher side only)."""
+
 from grader import draw
 
 
@@ -15,4 +16,5 @@ def hidden(rng):
 def reference(A, B):
   """The zoo's time_align, in one jax.jit (zoo.article.jitted: lists become arrays first)."""
   from zoo.article import jitted, time_align
+
   return jitted(time_align)(A, B)

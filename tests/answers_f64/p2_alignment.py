@@ -1,4 +1,5 @@
 """Part II alignment in float64 numpy."""
+
 import numpy as np
 
 

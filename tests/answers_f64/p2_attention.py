@@ -1,4 +1,5 @@
 """Part II attention in float64 numpy."""
+
 import numpy as np
 
 

@@ -1,4 +1,5 @@
 """Part II fusion in float64 numpy."""
+
 import numpy as np
 
 
@@ -36,7 +37,7 @@ def gated_fusion(params, x_a, x_b):
   x_a, x_b = np.asarray(x_a, np.float64), np.asarray(x_b, np.float64)
   p = {k: np.asarray(v, np.float64) for k, v in params.items()}
   d_a = x_a.shape[1]
-  z = _sigmoid(x_a @ p["W_z"][:d_a] + x_b @ p["W_z"][d_a:])   # [x_a; x_b]·W_z, split by blocks
+  z = _sigmoid(x_a @ p["W_z"][:d_a] + x_b @ p["W_z"][d_a:])  # [x_a; x_b]·W_z, split by blocks
   return z * np.tanh(x_a @ p["W_a"]) + (1.0 - z) * np.tanh(x_b @ p["W_b"])
 
 

@@ -1,4 +1,5 @@
 """Part III alignment in float64 numpy, cell by cell (independent of the zoo and of solutions/)."""
+
 import math
 
 import numpy as np
@@ -60,6 +61,5 @@ def resample_grid(feat, out_h, out_w):
     i0, i1, a = coord(i, h, out_h)
     for j in range(out_w):
       j0, j1, c = coord(j, w, out_w)
-      out[i, j] = ((1 - a) * (1 - c) * f[i0, j0] + (1 - a) * c * f[i0, j1]
-                   + a * (1 - c) * f[i1, j0] + a * c * f[i1, j1])
+      out[i, j] = (1 - a) * (1 - c) * f[i0, j0] + (1 - a) * c * f[i0, j1] + a * (1 - c) * f[i1, j0] + a * c * f[i1, j1]
   return out

@@ -1,4 +1,5 @@
 """Part III attention blocks in float64 numpy, one sample, query and head at a time."""
+
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ def _ln(x, p):
 
 
 def _gelu(x):
-  return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+  return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
 
 
 def _block_one(p, x_LxD, ctx_SxC, ctx_real_S=None):
@@ -42,7 +43,7 @@ def _block_one(p, x_LxD, ctx_SxC, ctx_real_S=None):
   a = p["attn"]
   out = []
   for t, y in zip(x_LxD, ys):
-    msg = _f(a["out"]["bias"]).copy() if cs else np.zeros(len(t))   # no real context: no message
+    msg = _f(a["out"]["bias"]).copy() if cs else np.zeros(len(t))  # no real context: no message
     for h in range(_f(a["query"]["kernel"]).shape[1] if cs else 0):
       lin = lambda name, u, h=h: u @ _f(a[name]["kernel"])[:, h, :] + _f(a[name]["bias"])[h]
       head = _attend(lin("query", y), [lin("key", c) for c in cs], [lin("value", c) for c in cs])

@@ -1,4 +1,5 @@
 """Part III decoding in float64 numpy: a per-sample cached attention step, and beam search by array sorting."""
+
 import math
 
 import numpy as np
@@ -34,7 +35,7 @@ def _rank(tokens_NxT, scores_N):
 def beam_search(log_probs_table, beam_size, max_len, eos, alpha):
   table = np.asarray(log_probs_table, np.float64)
   v = table.shape[0]
-  toks = np.full((1, max_len), -1)           # -1 = no token yet
+  toks = np.full((1, max_len), -1)  # -1 = no token yet
   lens, scores = np.zeros(1, int), np.zeros(1)
   for t in range(max_len):
     done = np.array([n > 0 and toks[i, n - 1] == eos for i, n in enumerate(lens)])

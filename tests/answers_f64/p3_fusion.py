@@ -1,4 +1,5 @@
 """Part III fusion in float64 numpy, sample by sample and head by head (independent of the zoo and of solutions/)."""
+
 import math
 
 import numpy as np
@@ -30,8 +31,12 @@ def multiplicative_interaction(params, x, z):
   out = np.zeros((len(x), len(b)))
   for s, (xs, zs) in enumerate(zip(_a(x), _a(z))):
     for o in range(len(b)):
-      out[s, o] = (sum(xs[i] * w[i, j, o] * zs[j] for i in range(len(xs)) for j in range(len(zs)))
-                   + xs @ u[:, o] + zs @ v[:, o] + b[o])
+      out[s, o] = (
+        sum(xs[i] * w[i, j, o] * zs[j] for i in range(len(xs)) for j in range(len(zs)))
+        + xs @ u[:, o]
+        + zs @ v[:, o]
+        + b[o]
+      )
   return out
 
 

@@ -1,4 +1,5 @@
 """Question 1 in float64 numpy."""
+
 import numpy as np
 
 

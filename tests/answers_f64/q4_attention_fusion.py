@@ -1,4 +1,5 @@
 """Question 4 in float64 numpy."""
+
 import numpy as np
 
 

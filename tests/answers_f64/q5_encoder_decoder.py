@@ -1,4 +1,5 @@
 """Question 5 in float64 numpy."""
+
 import numpy as np
 
 

@@ -1,4 +1,5 @@
 """Question 6 in float64 numpy."""
+
 import numpy as np
 
 

@@ -4,6 +4,7 @@ Stands alone (tomllib and importlib) until the project's record loader lands; th
 docs/questions.md: every element |got − want| ≤ atol + rtol·|want|, equal shapes, no NaN unless the
 reference has one there.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,6 +47,7 @@ def upcast(x):
 def reference(private, args):
   """The record's float64 reference, called as the grader does (inputs upcast, inside enable_x64)."""
   import jax
+
   with jax.enable_x64(True):
     out = private.reference(*upcast(args))
     return tuple(np.asarray(o, np.float64) for o in out) if isinstance(out, tuple) else np.asarray(out, np.float64)

@@ -3,6 +3,7 @@
 Read-only over questions/<name>/ (question.toml, private.py); independent of the grader's loader, so the
 records can be checked before (and beside) it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -88,8 +89,13 @@ def stub_doc_matches(fn, toml) -> bool:
 def same_cases(a, b) -> bool:
   """Deep equality of two case lists (arrays by dtype, shape and value)."""
   if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
-            and a.shape == b.shape and np.array_equal(a, b))
+    return (
+      isinstance(a, np.ndarray)
+      and isinstance(b, np.ndarray)
+      and a.dtype == b.dtype
+      and a.shape == b.shape
+      and np.array_equal(a, b)
+    )
   if isinstance(a, dict):
     return isinstance(b, dict) and a.keys() == b.keys() and all(same_cases(a[k], b[k]) for k in a)
   if isinstance(a, (list, tuple)):

@@ -1,6 +1,7 @@
 """docs/errata.md's prose repeats values: the English explanations and the Chinese summary must say what the
 zoo computes and what the table says the article printed (needs no source article; test_ex_errata.py checks
 the tables against the article itself)."""
+
 from __future__ import annotations
 
 import ast
@@ -35,9 +36,11 @@ def _values(cell: str) -> list:
 @pytest.fixture(scope="module")
 def zoo_values() -> dict[str, np.ndarray]:
   with jax.enable_x64(True):
-    return {"attention fusion": np.asarray(article.attention_fusion(*VS)),
-            "encoder-decoder": np.asarray(article.decode(article.encode([1, 2, 3, 4, 5]))),
-            "self-attention fusion": np.asarray(article.self_attention_fusion(*VS))}
+    return {
+      "attention fusion": np.asarray(article.attention_fusion(*VS)),
+      "encoder-decoder": np.asarray(article.decode(article.encode([1, 2, 3, 4, 5]))),
+      "self-attention fusion": np.asarray(article.self_attention_fusion(*VS)),
+    }
 
 
 def _same(a, b) -> bool:
@@ -87,8 +90,11 @@ def test_chinese_summary(zoo_values):
     assert ast.literal_eval(m.group(2)) == _values(rows[q][2])[0], q
   m = re.search(r"自注意力融合.*?正确结果为\s*`(\[[^`]*\])`", zh, flags=re.S)
   assert m and _same(ast.literal_eval(m.group(1)), zoo_values["self-attention fusion"])
-  assert "`TypeError`" in zh and _values(rows["self-attention fusion"][3]) == [] and "TypeError" in rows[
-      "self-attention fusion"][3]
+  assert (
+    "`TypeError`" in zh
+    and _values(rows["self-attention fusion"][3]) == []
+    and "TypeError" in rows["self-attention fusion"][3]
+  )
   # The count of chat artefacts is the English section's.
   (en,) = re.findall(r"\*\*(\d+)\*\* `<\|assistant\|>` markers", PAGE)
   (cn,) = re.findall(r"(\d+) 处 `<\|assistant\|>`", zh)

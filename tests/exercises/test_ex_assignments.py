@@ -1,5 +1,6 @@
 """--assignment through the CLI: each part grades its own functions and points, results and batches name it,
 and a batch --out folder refuses to mix two assignments without --force."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def grader(*args, cwd):
   env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "LC_ALL", "LANGUAGE")}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env, check=False,
-                        capture_output=True, text=True, timeout=600)
+  return subprocess.run(
+    [sys.executable, "-m", "grader", *map(str, args)],
+    cwd=cwd,
+    env=env,
+    check=False,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +39,17 @@ def work(tmp_path_factory):
 
 @pytest.mark.parametrize("assignment, total", [("part1", "0/80"), ("part2", "0/90")])
 def test_each_part_grades_its_own_functions(work, assignment, total):
-  proc = grader(ROOT / "exercises", "--assignment", assignment, "--sandbox", "plain", "--allow-plain", "--results",
-                work / f"{assignment}.json", cwd=work)
+  proc = grader(
+    ROOT / "exercises",
+    "--assignment",
+    assignment,
+    "--sandbox",
+    "plain",
+    "--allow-plain",
+    "--results",
+    work / f"{assignment}.json",
+    cwd=work,
+  )
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert proc.stdout.rstrip().splitlines()[-1].split()[-1] == total
   results = json.loads((work / f"{assignment}.json").read_text())
@@ -53,7 +70,7 @@ def test_an_unknown_assignment_is_a_usage_error(work):
 
 def test_claim_out_refuses_another_assignment_unless_forced(tmp_path):
   batch.claim_out(tmp_path, "part1", ["encode"])
-  batch.claim_out(tmp_path, "part1", ["encode"])   # the same one again: fine
+  batch.claim_out(tmp_path, "part1", ["encode"])  # the same one again: fine
   with pytest.raises(batch.MixedAssignments, match="'part1', not 'part2'"):
     batch.claim_out(tmp_path, "part2", ["dtw"])
   batch.claim_out(tmp_path, "part2", ["dtw"], force=True)
@@ -71,11 +88,19 @@ def test_a_batch_names_its_assignment_and_keeps_its_out_folder_to_it(work):
   assert json.loads((out / "assignment.json").read_text())["assignment"] == "part1"
   assert json.loads((out / "ann" / "results.json").read_text())["extra_data"]["assignment"] == "part1"
   header = (out / "gradebook.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
-  assert header[header.index("variant") + 1:] == ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-                        "self_attention", "self_attention_fusion"]
+  assert header[header.index("variant") + 1 :] == [
+    "time_align",
+    "feature_align",
+    "feature_fusion",
+    "attention_fusion",
+    "encode",
+    "decode",
+    "self_attention",
+    "self_attention_fusion",
+  ]
   proc = grader("--batch", roster, "--out", out, "--assignment", "part2", *common, cwd=work)
   assert proc.returncode == 2 and "--force" in proc.stderr
-  assert json.loads((out / "assignment.json").read_text())["assignment"] == "part1"   # nothing changed
+  assert json.loads((out / "assignment.json").read_text())["assignment"] == "part1"  # nothing changed
   proc = grader("--batch", roster, "--out", out, "--assignment", "part2", "--force", *common, cwd=work)
   assert proc.returncode == 0 and "assignment part2: 1 graded" in proc.stdout, proc.stderr[-2000:]
   assert json.loads((out / "assignment.json").read_text())["assignment"] == "part2"
@@ -86,6 +111,7 @@ def test_a_part_s_hand_out_holds_that_part_only(work):
   proc = grader("handout", out, "--assignment", "part1", cwd=work)
   assert proc.returncode == 0, proc.stderr[-2000:]
   from grader import questions as Q
+
   part1 = Q.load().assignment("part1")
   assert sorted(p.name for p in (out / "exercises").glob("*.py")) == sorted({f"{q.module}.py" for q in part1.questions})
   assert sorted(p.name for p in (out / "questions").iterdir() if p.is_dir()) == sorted(part1.names)

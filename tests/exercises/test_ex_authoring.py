@@ -1,5 +1,6 @@
 """docs/authoring.md, done for real: its files, written into a tmp folder, make a teacher's record that is
 graded, handed out and bundled for Gradescope with no other change to the project."""
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
 
 def _files_of(page: Path) -> dict[str, str]:
   """The page's fenced code blocks whose first line is `# <path>`: {path: text}."""
@@ -47,8 +49,15 @@ def _env(**extra):
 
 
 def grader(*args, cwd):
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, check=False, capture_output=True,
-                        text=True, timeout=600, env=_env(PYTHONPATH=str(ROOT)))
+  return subprocess.run(
+    [sys.executable, "-m", "grader", *map(str, args)],
+    cwd=cwd,
+    check=False,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    env=_env(PYTHONPATH=str(ROOT)),
+  )
 
 
 def _total(stdout: str) -> str:
@@ -63,14 +72,25 @@ def teacher(tmp_path_factory):
   """A teacher's folder with one record (visible.json written by the record builder) and one assignment."""
   d = tmp_path_factory.mktemp("authoring")
   d.chmod(0o755)
-  assert set(FILES) == {"my_questions/softsign/question.toml", "my_questions/softsign/private.py",
-                        "my_questions/assignments.toml", "submission/w5_activations.py"}
+  assert set(FILES) == {
+    "my_questions/softsign/question.toml",
+    "my_questions/softsign/private.py",
+    "my_questions/assignments.toml",
+    "submission/w5_activations.py",
+  }
   for rel, text in FILES.items():
     (d / rel).parent.mkdir(parents=True, exist_ok=True)
     (d / rel).write_text(text, encoding="utf-8")
   qs = d / "my_questions"
-  proc = subprocess.run([sys.executable, "-m", "grader.questions", "build", "--questions", str(qs)], cwd=d,
-                        check=False, capture_output=True, text=True, timeout=600, env=_env(PYTHONPATH=str(ROOT)))
+  proc = subprocess.run(
+    [sys.executable, "-m", "grader.questions", "build", "--questions", str(qs)],
+    cwd=d,
+    check=False,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    env=_env(PYTHONPATH=str(ROOT)),
+  )
   assert proc.returncode == 0 and "softsign" in proc.stdout, proc.stderr[-2000:]
   sub = d / "submission"
   (sub / "q5_encoder_decoder.py").write_text("def encode(vector):\n  return [2 * v for v in vector]\n")
@@ -79,8 +99,19 @@ def teacher(tmp_path_factory):
 
 def test_the_new_record_is_graded(teacher):
   d, qs, sub = teacher
-  proc = grader(sub, "--questions", qs, "--assignment", "week5", "--sandbox", "plain", "--allow-plain", "--results", d / "r.json",
-                cwd=d)
+  proc = grader(
+    sub,
+    "--questions",
+    qs,
+    "--assignment",
+    "week5",
+    "--sandbox",
+    "plain",
+    "--allow-plain",
+    "--results",
+    d / "r.json",
+    cwd=d,
+  )
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert _total(proc.stdout) == "20/20"
   results = json.loads((d / "r.json").read_text())
@@ -97,17 +128,29 @@ def test_the_new_record_is_handed_out(teacher):
   proc = grader("handout", out, "--questions", qs, "--assignment", "week5", cwd=d)
   assert proc.returncode == 0, proc.stderr[-2000:]
   records = sorted(p.relative_to(out / "questions").as_posix() for p in (out / "questions").rglob("*") if p.is_file())
-  assert records == ["assignments.toml", "encode/question.toml", "encode/visible.json",
-                     "softsign/question.toml", "softsign/visible.json"]
-  stub = (out / "exercises" / "w5_activations.py").read_text(encoding="utf-8")   # generated from the record
+  assert records == [
+    "assignments.toml",
+    "encode/question.toml",
+    "encode/visible.json",
+    "softsign/question.toml",
+    "softsign/visible.json",
+  ]
+  stub = (out / "exercises" / "w5_activations.py").read_text(encoding="utf-8")  # generated from the record
   assert "def softsign(x):" in stub and "x / (1 + |x|)" in stub and "逐元素计算" in stub
   (out / "mine").mkdir()
   (out / "mine" / "w5_activations.py").write_text(FILES["submission/w5_activations.py"])
   for submission, total in (("exercises/", "0/4"), ("mine", "2/4")):
     code = BOOTSTRAP.format(root=str(ROOT), out=str(out))
-    proc = subprocess.run([sys.executable, "-I", "-c", code, submission], cwd=out,
-                          env=_env(), check=False, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1, proc.stderr[-2000:]   # the self-check exits 1 until every visible case passes
+    proc = subprocess.run(
+      [sys.executable, "-I", "-c", code, submission],
+      cwd=out,
+      env=_env(),
+      check=False,
+      capture_output=True,
+      text=True,
+      timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]  # the self-check exits 1 until every visible case passes
     assert "SELF-CHECK" in proc.stdout and _total(proc.stdout) == total, proc.stdout[-2000:]
 
 
@@ -117,8 +160,11 @@ def test_the_new_record_is_bundled(teacher):
   assert proc.returncode == 0, proc.stderr[-2000:]
   root = d / "autograder"
   with zipfile.ZipFile(d / "b.zip") as zf:
-    assert {"extra_questions/0/softsign/private.py", "extra_questions/0/assignments.toml",
-            "questions/encode/private.py"} <= set(zf.namelist())
+    assert {
+      "extra_questions/0/softsign/private.py",
+      "extra_questions/0/assignments.toml",
+      "questions/encode/private.py",
+    } <= set(zf.namelist())
     zf.extractall(root / "source")
   for name in ("run_autograder", "setup.sh"):
     os.chmod(root / "source" / name, stat.S_IRWXU)
@@ -126,8 +172,15 @@ def test_the_new_record_is_bundled(teacher):
   for p in sub.iterdir():
     (root / "submission" / p.name).write_bytes(p.read_bytes())
   cache = sorted((root / "source" / "cache").iterdir())
-  proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, check=False, capture_output=True, text=True,
-                        timeout=600, env=_env(AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable))
-  assert sorted((root / "source" / "cache").iterdir()) == cache   # the references came from the bundle
+  proc = subprocess.run(
+    [str(root / "source" / "run_autograder")],
+    cwd=root,
+    check=False,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    env=_env(AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable),
+  )
+  assert sorted((root / "source" / "cache").iterdir()) == cache  # the references came from the bundle
   results = json.loads((root / "results" / "results.json").read_text())
   assert results["score"] == 20 and results["extra_data"]["assignment"] == "week5", proc.stdout[-2000:]

@@ -1,4 +1,5 @@
 """grader/cases.py: the 17 specs, the visible and hidden cases, and both answer sets passing every case."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -15,10 +16,25 @@ from grader import compare as K
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (0, 1, 2, 12345)
-CONTRACT_ORDER = ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-                  "self_attention", "self_attention_fusion", "scaled_dot_product_attention",
-                  "multi_head_attention", "tensor_fusion", "low_rank_fusion", "gated_fusion", "film",
-                  "clip_loss", "interp_align", "dtw"]
+CONTRACT_ORDER = [
+  "time_align",
+  "feature_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+  "scaled_dot_product_attention",
+  "multi_head_attention",
+  "tensor_fusion",
+  "low_rank_fusion",
+  "gated_fusion",
+  "film",
+  "clip_loss",
+  "interp_align",
+  "dtw",
+]
 
 
 def _load(folder: str, module: str, tag: str):
@@ -45,10 +61,10 @@ def refs():
     if (name, seed) not in memo:
       cs = C.cases(name, seed)
       visible = memo[(name, SEEDS[0])][1][:2] if (name, SEEDS[0]) in memo else None
-      exp = [(visible[c.index] if visible is not None and c.visible else C.reference(name, c.args))
-             for c in cs]
+      exp = [(visible[c.index] if visible is not None and c.visible else C.reference(name, c.args)) for c in cs]
       memo[(name, seed)] = (cs, exp)
     return memo[(name, seed)]
+
   return get
 
 
@@ -63,6 +79,7 @@ def _as_wire(x):
 
 # ---------------------------------------------------------------------------------------------
 # Structure.
+
 
 def test_seventeen_functions_in_contract_order():
   assert [s.name for s in C.FUNCTIONS] == CONTRACT_ORDER
@@ -88,7 +105,7 @@ def test_errata_specs():
   assert wrong == {"attention_fusion", "decode", "self_attention_fusion"}
   for s in C.FUNCTIONS:
     assert (s.erratum_en is None) == (s.erratum_zh is None)
-    if s.erratum_en:   # the reason, which the grader's feedback quotes after "a known erratum of the article:"
+    if s.erratum_en:  # the reason, which the grader's feedback quotes after "a known erratum of the article:"
       assert str(s.article_printed) in s.erratum_en and str(s.article_printed) in s.erratum_zh
     if s.part == 2:
       assert s.article_printed is None and s.erratum_en is None
@@ -99,11 +116,16 @@ def test_errata_specs():
 
 
 def test_case_layout_and_article_calls_first():
-  article = {"time_align": ([1, 2, 3, 4, 5], [2, 4, 6, 8, 10]), "feature_align": ([1, 2, 3], [4, 5, 6]),
-             "feature_fusion": ([1, 2, 3], [4, 5, 6], [7, 8, 9]),
-             "attention_fusion": ([1, 2, 3], [4, 5, 6], [7, 8, 9]), "encode": ([1, 2, 3, 4, 5],),
-             "decode": ([2, 4, 6, 8, 10],), "self_attention": ([[1, 2, 3], [4, 5, 6], [7, 8, 9]],),
-             "self_attention_fusion": ([1, 2, 3], [4, 5, 6], [7, 8, 9])}
+  article = {
+    "time_align": ([1, 2, 3, 4, 5], [2, 4, 6, 8, 10]),
+    "feature_align": ([1, 2, 3], [4, 5, 6]),
+    "feature_fusion": ([1, 2, 3], [4, 5, 6], [7, 8, 9]),
+    "attention_fusion": ([1, 2, 3], [4, 5, 6], [7, 8, 9]),
+    "encode": ([1, 2, 3, 4, 5],),
+    "decode": ([2, 4, 6, 8, 10],),
+    "self_attention": ([[1, 2, 3], [4, 5, 6], [7, 8, 9]],),
+    "self_attention_fusion": ([1, 2, 3], [4, 5, 6], [7, 8, 9]),
+  }
   for name in C.NAMES:
     cs = C.cases(name, 0)
     assert [c.index for c in cs] == list(range(10))
@@ -129,7 +151,7 @@ def test_cases_are_deterministic_and_seeded():
   for name in C.NAMES:
     a, b, other = C.cases(name, 3), C.cases(name, 3), C.cases(name, 4)
     assert all(_same(x.args, y.args) for x, y in zip(a, b)), name
-    assert all(_same(x.args, y.args) for x, y in zip(a[:2], other[:2])), name   # visible: fixed
+    assert all(_same(x.args, y.args) for x, y in zip(a[:2], other[:2])), name  # visible: fixed
     assert not all(_same(x.args, y.args) for x, y in zip(a[2:], other[2:])), name
 
 
@@ -152,13 +174,21 @@ def test_every_call_returns_fresh_arguments():
 def test_hidden_cases_do_not_depend_on_the_string_hash_and_the_module_is_import_light():
   # Two fresh interpreters with different string-hash seeds draw the same cases, and importing
   # the case and comparison modules brings in neither jax nor the zoo (the hand-out has neither).
-  code = ("import sys, zlib; from grader import cases, compare; "
-          "assert 'jax' not in sys.modules and 'zoo' not in sys.modules, sorted(sys.modules); "
-          "print(zlib.crc32(repr([c.args for n in cases.NAMES for c in cases.cases(n, 7)]).encode()))")
+  code = (
+    "import sys, zlib; from grader import cases, compare; "
+    "assert 'jax' not in sys.modules and 'zoo' not in sys.modules, sorted(sys.modules); "
+    "print(zlib.crc32(repr([c.args for n in cases.NAMES for c in cases.cases(n, 7)]).encode()))"
+  )
   outs = []
   for hash_seed in ("1", "2"):
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                       env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+      [sys.executable, "-c", code],
+      cwd=ROOT,
+      capture_output=True,
+      text=True,
+      timeout=120,
+      env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 0, r.stderr
     outs.append(r.stdout.strip())
   assert outs[0] == outs[1] and outs[0]
@@ -192,6 +222,7 @@ def test_args_are_plain_data(seed):
 # ---------------------------------------------------------------------------------------------
 # What the hidden generators cover (the issue's list), checked over several seeds.
 
+
 def _hidden(name, seed):
   return [c.args for c in C.cases(name, seed)[2:]]
 
@@ -215,7 +246,7 @@ def test_part1_hidden_coverage(seed):
   for name in ("feature_fusion", "attention_fusion", "encode", "decode"):
     hidden = _hidden(name, seed)
     assert any(len(a[0]) == 0 for a in hidden) and any(len(a[0]) == 1 for a in hidden), name
-    assert all(len({len(v) for v in a}) == 1 for a in hidden), name   # fusion inputs share one length
+    assert all(len({len(v) for v in a}) == 1 for a in hidden), name  # fusion inputs share one length
   for name in C.NAMES[:8]:
     vals = _values([list(a) for a in _hidden(name, seed)])
     lim = 5 if name.startswith("self_attention") else 100
@@ -233,14 +264,14 @@ def test_part1_hidden_coverage(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_part2_hidden_coverage(seed):
   sdpa = _hidden("scaled_dot_product_attention", seed)
-  assert {q.ndim - 2 for q, *_ in sdpa} == {0, 1, 2}                  # 0, 1, 2 leading batch axes
-  assert any(q.shape[-1] != v.shape[-1] for q, k, v, *_ in sdpa)      # dv != d
-  assert any(q.ndim > 2 and q.shape[0] == 1 for q, *_ in sdpa)       # batch of 1
+  assert {q.ndim - 2 for q, *_ in sdpa} == {0, 1, 2}  # 0, 1, 2 leading batch axes
+  assert any(q.shape[-1] != v.shape[-1] for q, k, v, *_ in sdpa)  # dv != d
+  assert any(q.ndim > 2 and q.shape[0] == 1 for q, *_ in sdpa)  # batch of 1
   masks = [(q, k, a[0]) for q, k, v, *a in sdpa if a]
   assert len(masks) >= 3 and any(m.shape != q.shape[:-1] + (k.shape[-2],) for q, k, m in masks)
   for q, k, m in masks:
     full = np.broadcast_to(m, q.shape[:-1] + (k.shape[-2],))
-    assert m.dtype == np.bool_ and full.any(axis=-1).all()             # no fully-masked query row
+    assert m.dtype == np.bool_ and full.any(axis=-1).all()  # no fully-masked query row
   assert any(not m.all() for _, _, m in masks)
 
   mha = _hidden("multi_head_attention", seed)
@@ -253,7 +284,7 @@ def test_part2_hidden_coverage(seed):
       assert a[4].shape == (x_q.shape[0], x_q.shape[1], x_kv.shape[1]) and a[4].any(axis=-1).all()
 
   for name in ("tensor_fusion", "low_rank_fusion", "gated_fusion", "film"):
-    batches = [args[-1].shape[0] for args in _hidden(name, seed)]   # the last argument is [B, ...]
+    batches = [args[-1].shape[0] for args in _hidden(name, seed)]  # the last argument is [B, ...]
     assert 1 in batches and max(batches) > 1, name
 
   clip = _hidden("clip_loss", seed)
@@ -264,7 +295,7 @@ def test_part2_hidden_coverage(seed):
   for t_src, x_src, _t_dst in _hidden("interp_align", seed):
     assert np.all(np.diff(t_src) > 0) and x_src.shape[0] == t_src.shape[0] >= 2
   interp = _hidden("interp_align", seed)
-  assert any(np.ptp(np.diff(t)) > 1e-3 for t, _, _ in interp)             # non-uniform timestamps
+  assert any(np.ptp(np.diff(t)) > 1e-3 for t, _, _ in interp)  # non-uniform timestamps
   assert any((d < t[0]).any() for t, _, d in interp) and any((d > t[-1]).any() for t, _, d in interp)
 
   dtw = _hidden("dtw", seed)
@@ -275,6 +306,7 @@ def test_part2_hidden_coverage(seed):
 # ---------------------------------------------------------------------------------------------
 # Both answer sets pass every case, visible and hidden, for several seeds.
 
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", CONTRACT_ORDER)
 def test_answer_sets_pass_every_case(answers, refs, name, seed):
@@ -283,7 +315,7 @@ def test_answer_sets_pass_every_case(answers, refs, name, seed):
   for tag in ANSWER_SETS:
     fn = getattr(answers[tag][s.module], name)
     for c, want in zip(cs, expected):
-      got = _as_wire(fn(*C.cases(name, seed)[c.index].args))   # fresh inputs, as the grader gives
+      got = _as_wire(fn(*C.cases(name, seed)[c.index].args))  # fresh inputs, as the grader gives
       v = K.compare(s, c, want, got)
       assert v.ok, (tag, name, seed, c.index, v)
       assert not v.article_erratum
@@ -325,16 +357,17 @@ def test_multi_head_attention_matches_flax(answers):
   # The contract's definition: MultiHeadDotProductAttention with the same parameters.
   import flax.linen as nn
   import jax.numpy as jnp
+
   sol = answers["solutions_f32"]["p2_attention"]
   for c in C.cases("multi_head_attention", 0)[:2]:
     params, x_q, x_kv, h = c.args[:4]
     mask = c.args[4] if len(c.args) == 5 else None
     d_head, d_out = params["query"]["kernel"].shape[2], params["out"]["kernel"].shape[2]
     layer = nn.MultiHeadDotProductAttention(num_heads=h, qkv_features=h * d_head, out_features=d_out)
-    want = layer.apply({"params": params}, jnp.asarray(x_q), jnp.asarray(x_kv),
-                       mask=None if mask is None else jnp.asarray(mask)[:, None])
-    np.testing.assert_allclose(np.asarray(sol.multi_head_attention(*c.args)), np.asarray(want),
-                               rtol=1e-5, atol=1e-5)
+    want = layer.apply(
+      {"params": params}, jnp.asarray(x_q), jnp.asarray(x_kv), mask=None if mask is None else jnp.asarray(mask)[:, None]
+    )
+    np.testing.assert_allclose(np.asarray(sol.multi_head_attention(*c.args)), np.asarray(want), rtol=1e-5, atol=1e-5)
 
 
 def test_dtw_reference_path_is_optimal_on_a_brute_force_check():
@@ -351,5 +384,6 @@ def test_dtw_reference_path_is_optimal_on_a_brute_force_check():
       if i + di < n and j + dj < m:
         for rest in paths(i + di, j + dj):
           yield [(i, j)] + rest
+
   best = min(sum(math.dist(x[i], y[j]) for i, j in p) for p in paths(0, 0))
   assert float(C.reference("dtw", (x.astype(np.float32), y.astype(np.float32)))[0]) == pytest.approx(best, rel=1e-6)

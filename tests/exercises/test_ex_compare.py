@@ -1,4 +1,5 @@
 """grader/compare.py: the contract's tolerance rules, pairs, scalars, the DTW path check, errata, hostile answers."""
+
 from __future__ import annotations
 
 import time
@@ -18,13 +19,13 @@ def _case(name, index=0, seed=0):
 # ---------------------------------------------------------------------------------------------
 # Accepted forms.
 
+
 def test_pair_as_tuple_list_or_2xk_array():
   spec, case, want = _case("time_align", 0)
   a, b = [1, 2, 3, 4, 5], [2, 4, 6, 8, 10]
-  for got in ((a, b), [a, b], np.array([a, b]), np.array([a, b], np.float32), (np.array(a), b),
-              (tuple(a), tuple(b))):
+  for got in ((a, b), [a, b], np.array([a, b]), np.array([a, b], np.float32), (np.array(a), b), (tuple(a), tuple(b))):
     assert compare(spec, case, want, got).ok
-  assert compare("time_align", case, want, (a, b)).ok   # the spec may be given by name
+  assert compare("time_align", case, want, (a, b)).ok  # the spec may be given by name
 
 
 def test_empty_pair_and_empty_vector():
@@ -41,8 +42,13 @@ def test_empty_pair_and_empty_vector():
 
 def test_arrays_in_any_numeric_form():
   spec, case, want = _case("feature_fusion", 0)
-  for got in ([12, 15, 18], (12.0, 15.0, 18.0), np.array([12, 15, 18], np.int64), np.array([12, 15, 18], np.float32),
-              [np.float32(12), np.int64(15), 18.0]):
+  for got in (
+    [12, 15, 18],
+    (12.0, 15.0, 18.0),
+    np.array([12, 15, 18], np.int64),
+    np.array([12, 15, 18], np.float32),
+    [np.float32(12), np.int64(15), 18.0],
+  ):
     assert compare(spec, case, want, got).ok, got
 
 
@@ -58,6 +64,7 @@ def test_scalar_forms():
 # ---------------------------------------------------------------------------------------------
 # Tolerances: |got − want| <= atol + rtol·|want|.
 
+
 def test_part1_tolerance_scales_with_the_largest_input():
   spec = C.SPECS["feature_fusion"]
   case = C.Case("feature_fusion", 2, False, ([100.0, 0.0], [0.0, 0.0], [0.0, -3.0]))
@@ -68,7 +75,7 @@ def test_part1_tolerance_scales_with_the_largest_input():
     got = want + k * (atol + rtol * np.abs(want))
     v = compare(spec, case, want, got)
     assert v.ok is ok and (ok or v.reason == "wrong values")
-  small = C.Case("feature_fusion", 2, False, ([0.5], [0.25], [0.0]))   # s = max(1, 0.5) = 1
+  small = C.Case("feature_fusion", 2, False, ([0.5], [0.25], [0.0]))  # s = max(1, 0.5) = 1
   assert tolerance(spec, small) == (1e-5, 1e-5)
 
 
@@ -81,7 +88,7 @@ def test_part2_tolerance():
   bad[1, 2] += 1.1 * bound[1, 2]
   v = compare(spec, case, want, bad)
   assert not v.ok and v.reason == "wrong values"
-  assert v.first_diff.startswith("the answer at index [1, 2]: expected")   # visible: the first place it differs
+  assert v.first_diff.startswith("the answer at index [1, 2]: expected")  # visible: the first place it differs
 
 
 def test_wrong_shape():
@@ -119,20 +126,28 @@ def test_hidden_failures_reveal_no_values_or_shapes():
 # ---------------------------------------------------------------------------------------------
 # DTW: the cost must be right and the path a valid warping path of optimal cost.
 
+
 def test_dtw_accepts_the_optimum_and_any_tied_path():
-  spec, case, want = _case("dtw", 1)   # x = [[0,0],[1,1],[2,0]], y = [[0,1],[2,1]]: two optimal paths
+  spec, case, want = _case("dtw", 1)  # x = [[0,0],[1,1],[2,0]], y = [[0,1],[2,1]]: two optimal paths
   cost = float(want[0])
   assert cost == pytest.approx(3.0)
-  for path in ([(0, 0), (1, 0), (2, 1)], [(0, 0), (1, 1), (2, 1)], np.array([[0, 0], [1, 1], [2, 1]]),
-               [[0, 0], [1, 0], [2, 1]], np.array([[0, 0], [1, 0], [2, 1]], np.float64)):
+  for path in (
+    [(0, 0), (1, 0), (2, 1)],
+    [(0, 0), (1, 1), (2, 1)],
+    np.array([[0, 0], [1, 1], [2, 1]]),
+    [[0, 0], [1, 0], [2, 1]],
+    np.array([[0, 0], [1, 0], [2, 1]], np.float64),
+  ):
     assert compare(spec, case, want, (cost, path)).ok, path
     assert compare(spec, case, want, [np.float32(cost), path]).ok
 
 
-@pytest.mark.parametrize("path, why", [
+@pytest.mark.parametrize(
+  "path, why",
+  [
     ([(0, 1), (1, 1), (2, 1)], "start"),
     ([(0, 0), (1, 0), (2, 0)], "end"),
-    ([(0, 0), (2, 1)], "step"),                 # a (2, 1) step skips a sample
+    ([(0, 0), (2, 1)], "step"),  # a (2, 1) step skips a sample
     ([(0, 0), (1, 1), (1, 0), (2, 1)], "step"),  # going back
     ([(0, 0), (1, 0), (1, 0), (2, 1)], "step"),  # standing still
     ([(0, 0), (0.5, 0), (2, 1)], "integers"),
@@ -140,7 +155,8 @@ def test_dtw_accepts_the_optimum_and_any_tied_path():
     ([(0, 0, 0), (2, 1, 0)], "non-empty"),
     ("0,0;2,1", "contains"),
     ([(0, 0), (1, 0), [2]], "ragged"),
-])
+  ],
+)
 def test_dtw_rejects_invalid_paths(path, why):
   spec, case, want = _case("dtw", 1)
   v = compare(spec, case, want, (float(want[0]), path))
@@ -148,7 +164,7 @@ def test_dtw_rejects_invalid_paths(path, why):
 
 
 def test_dtw_rejects_a_suboptimal_path_and_a_wrong_cost():
-  spec, case, want = _case("dtw", 0)   # optimum 0 along (0,0),(0,1),(1,2),(2,3)
+  spec, case, want = _case("dtw", 0)  # optimum 0 along (0,0),(0,1),(1,2),(2,3)
   v = compare(spec, case, want, (0.0, [(0, 0), (1, 1), (2, 2), (2, 3)]))
   assert not v.ok and v.reason == "invalid path" and "optimum" in v.detail
   v = compare(spec, case, want, (0.5, [(0, 0), (0, 1), (1, 2), (2, 3)]))
@@ -177,6 +193,7 @@ def test_dtw_path_cost_is_recomputed_from_the_case():
 # ---------------------------------------------------------------------------------------------
 # The article's errata.
 
+
 @pytest.mark.parametrize("name", ["attention_fusion", "decode", "self_attention_fusion"])
 def test_the_articles_wrong_prints_are_flagged_as_errata(name):
   spec, case, want = _case(name, 0)
@@ -185,10 +202,10 @@ def test_the_articles_wrong_prints_are_flagged_as_errata(name):
     assert not v.ok and v.article_erratum and v.reason == "wrong values"
     assert "erratum" in v.detail
   assert compare(spec, case, want, want).ok and not compare(spec, case, want, want).article_erratum
-  v = compare(spec, case, want, np.asarray(spec.article_printed) + 0.5)   # wrong, but not the article's value
+  v = compare(spec, case, want, np.asarray(spec.article_printed) + 0.5)  # wrong, but not the article's value
   assert not v.ok and not v.article_erratum
   spec1, case1, want1 = _case(name, 1)
-  assert not compare(spec1, case1, want1, spec.article_printed).article_erratum   # only the article's own call
+  assert not compare(spec1, case1, want1, spec.article_printed).article_erratum  # only the article's own call
 
 
 def test_right_article_prints_are_plain_passes():
@@ -201,8 +218,10 @@ def test_right_article_prints_are_plain_passes():
 # ---------------------------------------------------------------------------------------------
 # Hostile answers: never raise, never hang, never call a method of an unknown object.
 
+
 class _Trap:
   """Records any attempt to use it."""
+
   calls: list = []
 
   def __getattribute__(self, item):
@@ -229,7 +248,7 @@ class _Trap:
 class _EvilList(list):
   def __len__(self):
     _Trap.calls.append("EvilList.__len__")
-    return 10 ** 12
+    return 10**12
 
   def __iter__(self):
     _Trap.calls.append("EvilList.__iter__")
@@ -249,12 +268,32 @@ def _deep(n):
 
 
 HOSTILE = [
-    [[1, 2], [3]], [1, [2, 3], 4], "12, 15, 18", b"abc", None, True, {"a": 1}, {1, 2}, 3 + 4j,
-    np.array([12, 15, 18], dtype=object), np.array(["1", "2", "3"]), np.array([1 + 2j, 3, 4]),
-    np.array([True, False, True]), _deep(100_000), [0.0] * 2_000_000, np.zeros(3_000_000),
-    10 ** 400, -(10 ** 400), [10 ** 400, 1, 2], float("nan"), [_Trap(), 1, 2], _Trap(),
-    _EvilList([1, 2, 3]), np.ma.masked_array([12, 15, 18]), np.array([12.0, 15, 18]).view(_SubArray),
-    [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]],
+  [[1, 2], [3]],
+  [1, [2, 3], 4],
+  "12, 15, 18",
+  b"abc",
+  None,
+  True,
+  {"a": 1},
+  {1, 2},
+  3 + 4j,
+  np.array([12, 15, 18], dtype=object),
+  np.array(["1", "2", "3"]),
+  np.array([1 + 2j, 3, 4]),
+  np.array([True, False, True]),
+  _deep(100_000),
+  [0.0] * 2_000_000,
+  np.zeros(3_000_000),
+  10**400,
+  -(10**400),
+  [10**400, 1, 2],
+  float("nan"),
+  [_Trap(), 1, 2],
+  _Trap(),
+  _EvilList([1, 2, 3]),
+  np.ma.masked_array([12, 15, 18]),
+  np.array([12.0, 15, 18]).view(_SubArray),
+  [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]],
 ]
 
 
@@ -265,8 +304,11 @@ def test_hostile_answers_are_rejected_without_raising(name):
   for got in HOSTILE + [(g, g) for g in HOSTILE[:12]] + [(1.0, g) for g in HOSTILE]:
     t0 = time.perf_counter()
     v = compare(spec, case, want, got)
-    assert isinstance(v, Verdict) and not v.ok and v.reason in (
-        "wrong type", "wrong shape", "not finite", "wrong values", "invalid path"), (name, v)
+    assert (
+      isinstance(v, Verdict)
+      and not v.ok
+      and v.reason in ("wrong type", "wrong shape", "not finite", "wrong values", "invalid path")
+    ), (name, v)
     assert isinstance(v.detail, str) and v.detail
     assert time.perf_counter() - t0 < 2.0, (name, v)
   assert _Trap.calls == []
@@ -274,7 +316,7 @@ def test_hostile_answers_are_rejected_without_raising(name):
 
 def test_huge_ints_and_deep_nesting_give_clear_reasons():
   spec, case, want = _case("feature_fusion", 0)
-  assert compare(spec, case, want, [10 ** 400, 15, 18]).reason == "not finite"
+  assert compare(spec, case, want, [10**400, 15, 18]).reason == "not finite"
   assert compare(spec, case, want, _deep(10_000)).reason == "wrong shape"
   assert compare(spec, case, want, [[12, 15], [18]]).reason == "wrong shape"
   assert "ragged" in compare(spec, case, want, [[12, 15], [18]]).detail

@@ -1,4 +1,5 @@
 """docs/errata.md states what the article's code really computes: its blocks are run and compared with the zoo."""
+
 from __future__ import annotations
 
 import ast
@@ -82,15 +83,27 @@ def _table(page: str, heading: str) -> list[list[str]]:
   section = page.split(heading, 1)[1].split("\n## ", 1)[0]
   rows = [ln for ln in section.splitlines() if ln.startswith("|")]
   cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows]
-  return [c for c in cells[2:]]   # drop the header and the |---| line
+  return [c for c in cells[2:]]  # drop the header and the |---| line
 
 
 def _zoo_eval(call: str):
   import jax
 
   from zoo import article as zoo_article
-  ns = {n: getattr(zoo_article, n) for n in ("time_align", "feature_align", "feature_fusion", "attention_fusion",
-                                              "encode", "decode", "self_attention", "self_attention_fusion")}
+
+  ns = {
+    n: getattr(zoo_article, n)
+    for n in (
+      "time_align",
+      "feature_align",
+      "feature_fusion",
+      "attention_fusion",
+      "encode",
+      "decode",
+      "self_attention",
+      "self_attention_fusion",
+    )
+  }
   with jax.enable_x64(True):
     out = eval(call, ns)  # noqa: S307 — a call from our own page
     return tuple(np.asarray(o, np.float64) for o in out) if isinstance(out, tuple) else (np.asarray(out, np.float64),)
@@ -102,6 +115,7 @@ def _close(a, b) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+
 
 def test_every_block_fails_with_name_error_as_printed(blocks, page):
   for b in blocks:
@@ -139,7 +153,7 @@ def test_the_printed_outputs_table(blocks, page):
       got = list(got) if isinstance(got, tuple) else [got]
       assert got == [ast.literal_eval(ln) for ln in lines], question
     for lit in re.findall(r"\[[^\[\]]*\]", call):
-      assert lit in block, (question, lit)   # the call's vectors are the article's own
+      assert lit in block, (question, lit)  # the call's vectors are the article's own
 
     # "correct output": the zoo.
     correct = [ast.literal_eval(x) for x in _backticked(correct_cell)]

@@ -1,5 +1,6 @@
 """questions/: the records load as docs/questions.md says, their generated files are current, ENC round-trips,
 the loader refuses broken records, the stubs carry their records' task, and grader/ names no question."""
+
 from __future__ import annotations
 
 import ast
@@ -19,10 +20,27 @@ from grader import questions as Q
 from grader import record_docs
 
 ROOT = Path(__file__).resolve().parents[2]
-PART1 = ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-         "self_attention", "self_attention_fusion"]
-PART2 = ["scaled_dot_product_attention", "multi_head_attention", "tensor_fusion", "low_rank_fusion",
-         "gated_fusion", "film", "clip_loss", "interp_align", "dtw"]
+PART1 = [
+  "time_align",
+  "feature_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+]
+PART2 = [
+  "scaled_dot_product_attention",
+  "multi_head_attention",
+  "tensor_fusion",
+  "low_rank_fusion",
+  "gated_fusion",
+  "film",
+  "clip_loss",
+  "interp_align",
+  "dtw",
+]
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +100,15 @@ def test_generated_docs_are_current(cat):
 # ---------------------------------------------------------------------------------------------
 # ENC.
 
+
 def _same(a, b) -> bool:
   if isinstance(a, np.ndarray):
-    return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-            and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    return (
+      isinstance(b, np.ndarray)
+      and a.dtype == b.dtype
+      and a.shape == b.shape
+      and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    )
   if isinstance(a, (list, tuple)):
     return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
   if isinstance(a, dict):
@@ -95,14 +118,32 @@ def _same(a, b) -> bool:
   return type(a) is type(b) and a == b
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 3, -0.1, 1e-300, float("nan"), float("inf"), float("-inf"), "text", [1, 2.5, [3]],
-    (1, [2.0], (None,)), {"a": {"b": [1, 2]}},
-    np.float32([0.1, -1e-8, 3.4e38]), np.array([[1e-45, np.nan], [np.inf, -np.inf]], np.float32),
-    np.zeros((0, 3), np.float32), np.array(2.5), np.array([[True, False]]), np.arange(6, dtype=np.int32).reshape(2, 3, 1),
-    np.array([1, -2], np.int64)])
+@pytest.mark.parametrize(
+  "value",
+  [
+    None,
+    True,
+    3,
+    -0.1,
+    1e-300,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    "text",
+    [1, 2.5, [3]],
+    (1, [2.0], (None,)),
+    {"a": {"b": [1, 2]}},
+    np.float32([0.1, -1e-8, 3.4e38]),
+    np.array([[1e-45, np.nan], [np.inf, -np.inf]], np.float32),
+    np.zeros((0, 3), np.float32),
+    np.array(2.5),
+    np.array([[True, False]]),
+    np.arange(6, dtype=np.int32).reshape(2, 3, 1),
+    np.array([1, -2], np.int64),
+  ],
+)
 def test_enc_round_trips_exactly(value):
-  text = json.dumps(Q.enc(value), allow_nan=False)   # strict JSON: no NaN literals
+  text = json.dumps(Q.enc(value), allow_nan=False)  # strict JSON: no NaN literals
   assert _same(Q.dec(json.loads(text)), value)
 
 
@@ -116,6 +157,7 @@ def test_enc_refuses_what_it_cannot_write():
 
 # ---------------------------------------------------------------------------------------------
 # The loader refuses broken records.
+
 
 def _copy_record(dst: Path, name: str, new: str | None = None) -> Path:
   new = new or name
@@ -139,13 +181,16 @@ def test_an_assignment_defined_twice_is_an_error(tmp_path):
     Q.load([tmp_path])
 
 
-@pytest.mark.parametrize("edit, match", [
+@pytest.mark.parametrize(
+  "edit, match",
+  [
     (('kind = "array"', 'kind = "matrix"'), "compare.kind"),
     (('rtol = 1e-05', 'rtol = -1'), "rtol"),
     (('name = "twice"', 'name = "thrice"'), "folder's name"),
     (('part = 1', 'part = 1\nauthor = "me"'), "unknown keys"),
     (('params = ["vector"]', 'params = ["vector", "not an identifier"]'), "params"),
-])
+  ],
+)
 def test_a_broken_question_toml_is_named(tmp_path, edit, match):
   folder = _copy_record(tmp_path, "encode", "twice")
   toml = folder / "question.toml"
@@ -157,13 +202,16 @@ def test_a_broken_question_toml_is_named(tmp_path, edit, match):
   assert "twice" in str(e.value)
 
 
-@pytest.mark.parametrize("toml, match", [
+@pytest.mark.parametrize(
+  "toml, match",
+  [
     ('[mine]\nquestions = ["nothing_here"]\n', "has no record"),
     ('[mine]\nquestions = ["encode"]\npoints = 5\n', "points must be 10"),
     ('[mine]\ninclude = ["mine"]\n', "includes itself"),
     ('[mine]\ninclude = ["nope"]\n', "unknown assignment"),
     ('[mine]\ninclude = ["part1"]\nquestions = ["encode"]\n', "more than once"),
-])
+  ],
+)
 def test_a_broken_assignments_toml_is_named(tmp_path, toml, match):
   (tmp_path / "assignments.toml").write_text(toml)
   with pytest.raises(Q.RecordError, match=match):
@@ -191,6 +239,7 @@ def test_the_hand_out_side_has_no_private_part(tmp_path):
 
 # ---------------------------------------------------------------------------------------------
 # The stubs carry their records' task; grader/ names no question.
+
 
 def _stub_doc(q) -> str:
   path = ROOT / "exercises" / f"{q.module}.py"
@@ -225,14 +274,16 @@ def test_grader_holds_no_per_question_code(cat):
         assert node.value not in names, f"grader/{fname} names the question {node.value!r}"
       if isinstance(node, ast.Compare):
         sides = [node.left, *node.comparators]
-        named = any(isinstance(s, ast.Name) and s.id == "name" or isinstance(s, ast.Attribute) and s.attr == "name"
-                    for s in sides)
+        named = any(
+          isinstance(s, ast.Name) and s.id == "name" or isinstance(s, ast.Attribute) and s.attr == "name" for s in sides
+        )
         literal = any(isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides)
         assert not (named and literal), f"grader/{fname}:{node.lineno} dispatches on a name"
 
 
 # ---------------------------------------------------------------------------------------------
 # docs/exercises.md stays true: its assignments table, and every option of every command.
+
 
 def test_the_contract_page_s_assignments_table(cat):
   page = (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
@@ -249,18 +300,21 @@ def test_the_contract_page_s_assignments_table(cat):
 
 def test_the_contract_page_names_every_option_of_every_command():
   from grader import __main__ as cli
+
   page = (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
   for parser in (cli._main_parser(), cli._handout_parser(), cli._gradescope_parser()):
     for action in parser._actions:
       for opt in action.option_strings:
         if opt.startswith("--") and opt != "--help":
-          assert re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", page), \
-              f"{parser.prog} {opt} is not in docs/exercises.md (The command line)"
+          assert re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", page), (
+            f"{parser.prog} {opt} is not in docs/exercises.md (The command line)"
+          )
 
 
 def test_the_reference_cache_is_keyed_on_the_records_content(tmp_path, monkeypatch):
   """Editing a record's private.py (here: its reference) changes the cache key, so the references are recomputed."""
   from grader import grade
+
   monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
   qs = tmp_path / "qs"
   folder = _copy_record(qs, "encode", "twice")
@@ -276,7 +330,7 @@ def test_the_reference_cache_is_keyed_on_the_records_content(tmp_path, monkeypat
   finally:
     C.catalog.cache_clear()
   assert edited.key != first.key
-  assert all(float(abs(e).sum()) == 0 for e in edited.expected["twice"])   # recomputed, not served from the cache
+  assert all(float(abs(e).sum()) == 0 for e in edited.expected["twice"])  # recomputed, not served from the cache
 
 
 def test_collect_part_appends_the_folder_s_other_records_of_that_part(tmp_path):

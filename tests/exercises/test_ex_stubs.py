@@ -1,4 +1,5 @@
 """exercises/ stubs: they raise NotImplementedError, their examples are right; solutions never reach the zoo."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(folder: str, module: str):
-  spec = importlib.util.spec_from_file_location(f"_stubtest_{folder.replace('/', '_')}_{module}",
-                                                ROOT / folder / f"{module}.py")
+  spec = importlib.util.spec_from_file_location(
+    f"_stubtest_{folder.replace('/', '_')}_{module}", ROOT / folder / f"{module}.py"
+  )
   mod = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(mod)
   return mod
@@ -41,7 +43,7 @@ def test_stubs_define_only_the_graded_functions_and_raise_in_every_body():
     for node in tree.body:
       if isinstance(node, ast.FunctionDef):
         found.add(node.name)
-        body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body   # after the docstring
+        body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body  # after the docstring
         assert len(body) == 1 and isinstance(body[0], ast.Raise), (path.name, node.name)
         assert ast.unparse(body[0].exc).startswith("NotImplementedError"), (path.name, node.name)
   assert found == graded
@@ -55,7 +57,7 @@ def _imported_modules(tree: ast.AST) -> set[str]:
     elif isinstance(node, ast.ImportFrom):
       mods.add((node.module or "").split(".")[0] if node.level == 0 else ".")
     elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"zoo(\..*)?", node.value):
-      mods.add("zoo")   # importlib.import_module("zoo...") or __import__("zoo")
+      mods.add("zoo")  # importlib.import_module("zoo...") or __import__("zoo")
   return mods
 
 
@@ -78,13 +80,16 @@ def test_answers_never_import_the_zoo_or_the_grader(folder):
 def test_solution_import_does_not_load_the_zoo():
   import subprocess
   import sys
-  code = ("import importlib.util, sys, pathlib\n"
-          "files = sorted(pathlib.Path('solutions').glob('*.py')) + sorted(pathlib.Path('tests/answers_f64').glob('*.py'))\n"
-          "for p in files:\n"
-          "  s = importlib.util.spec_from_file_location('m_' + p.stem, p)\n"
-          "  m = importlib.util.module_from_spec(s)\n"
-          "  s.loader.exec_module(m)\n"
-          "assert not any(k == 'zoo' or k.startswith('zoo.') for k in sys.modules)\n")
+
+  code = (
+    "import importlib.util, sys, pathlib\n"
+    "files = sorted(pathlib.Path('solutions').glob('*.py')) + sorted(pathlib.Path('tests/answers_f64').glob('*.py'))\n"
+    "for p in files:\n"
+    "  s = importlib.util.spec_from_file_location('m_' + p.stem, p)\n"
+    "  m = importlib.util.module_from_spec(s)\n"
+    "  s.loader.exec_module(m)\n"
+    "assert not any(k == 'zoo' or k.startswith('zoo.') for k in sys.modules)\n"
+  )
   r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
   assert r.returncode == 0, r.stderr
 
@@ -92,6 +97,7 @@ def test_solution_import_does_not_load_the_zoo():
 # ---------------------------------------------------------------------------------------------
 # The examples in the stubs' docstrings are right: each `>>> call` is run against the zoo's
 # float64 reference and compared with the literal printed on the next line.
+
 
 def _examples(doc: str):
   """[(setup statements, call expression, expected literal)] from `>>>`/`...` lines."""
@@ -116,8 +122,13 @@ def _examples(doc: str):
 
 
 def _close(want, got, where):
-  is_dtw = isinstance(want, tuple) and len(want) == 2 and isinstance(want[1], list) and want[1] and \
-      isinstance(want[1][0], tuple)
+  is_dtw = (
+    isinstance(want, tuple)
+    and len(want) == 2
+    and isinstance(want[1], list)
+    and want[1]
+    and isinstance(want[1][0], tuple)
+  )
   if is_dtw:
     cost, path = got
     assert float(cost) == pytest.approx(want[0], abs=1e-6), where

@@ -1,4 +1,5 @@
 """Part III, alignment records: reference (zoo, float64) = f64 answer = float32 solution, over 3 seeds."""
+
 from __future__ import annotations
 
 import _p3_support as S
@@ -11,8 +12,10 @@ NAMES = ["soft_dtw", "siglip_loss", "deep_cca_loss", "resample_grid"]
 
 @pytest.fixture(scope="module")
 def modules():
-  return {folder: S.load_module(S.ROOT / folder / f"{MODULE}.py", f"_p3_{folder.replace('/', '_')}_{MODULE}")
-          for folder in ("solutions", "tests/answers_f64", "exercises")}
+  return {
+    folder: S.load_module(S.ROOT / folder / f"{MODULE}.py", f"_p3_{folder.replace('/', '_')}_{MODULE}")
+    for folder in ("solutions", "tests/answers_f64", "exercises")
+  }
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -31,6 +34,7 @@ def test_record_shape_counts_and_determinism(name, modules):
   assert meta["task"]["en"].strip() and meta["task"]["zh"].strip()
   assert len(private.visible()) == 2
   import numpy as np
+
   for seed in S.SEEDS:
     first = private.hidden(np.random.default_rng(seed))
     assert len(first) == 8
@@ -53,6 +57,7 @@ def test_stub_raises_and_carries_the_task(name, modules):
 
 # ---------------------------------------------------------------------------------------------
 # Plausible mistakes, each one convention away from the task; the hidden cases must catch every one.
+
 
 def _soft_dtw_table(cost, gamma, border=np.inf, scaled=True):
   n, m = cost.shape
@@ -94,6 +99,7 @@ def _cca(h1, h2, r1, r2, k, ddof=1, centre=True, top=True):
   def inv_sqrt(s):
     lam, v = np.linalg.eigh(s)
     return (v / np.sqrt(lam)) @ v.T
+
   s11 = h1.T @ h1 / n + r1 * np.eye(h1.shape[1])
   s22 = h2.T @ h2 / n + r2 * np.eye(h2.shape[1])
   corr = np.linalg.svd(inv_sqrt(s11) @ (h1.T @ h2 / n) @ inv_sqrt(s22), compute_uv=False)
@@ -116,33 +122,35 @@ def _resample_align_corners(feat, out_h, out_w):
 
 def _resample_antialiased(feat, out_h, out_w):
   import jax
-  return np.asarray(jax.image.resize(np.asarray(feat, np.float32), (out_h, out_w, feat.shape[2]), "linear",
-                                     antialias=True))
+
+  return np.asarray(
+    jax.image.resize(np.asarray(feat, np.float32), (out_h, out_w, feat.shape[2]), "linear", antialias=True)
+  )
 
 
 MISTAKES = {
-    "soft_dtw": {
-        "Euclidean instead of squared cost": lambda x, y, g: _soft_dtw_table(np.sqrt(_sq(x, y)), g),
-        "hard minimum (plain DTW)": lambda x, y, g: _soft_dtw_table(_sq(x, y), 1e-9),
-        "soft-min without γ": lambda x, y, g: _soft_dtw_table(_sq(x, y), g, scaled=False),
-        "border cells 0 instead of +inf": lambda x, y, g: _soft_dtw_table(_sq(x, y), g, border=0.0),
-    },
-    "siglip_loss": {
-        "mean over the B² pairs": lambda i, t_, t, b: _siglip(i, t_, t, b, per_pair=True),
-        "no L2 normalisation": lambda i, t_, t, b: _siglip(i, t_, t, b, unit=False),
-        "t read as the log-temperature": lambda i, t_, t, b: _siglip(i, t_, np.exp(t), b),
-        "log(σ) in float32, unstabilised": lambda i, t_, t, b: _siglip(i, t_, t, b, f32_naive=True),
-    },
-    "deep_cca_loss": {
-        "1/n instead of 1/(n − 1)": lambda a, b, r1, r2, k: _cca(a, b, r1, r2, k, ddof=0),
-        "no centring": lambda a, b, r1, r2, k: _cca(a, b, r1, r2, k, centre=False),
-        "all correlations instead of the top k": lambda a, b, r1, r2, k: _cca(a, b, r1, r2, k, top=False),
-        "ridges swapped": lambda a, b, r1, r2, k: _cca(a, b, r2, r1, k),
-    },
-    "resample_grid": {
-        "corners aligned (align_corners=True)": _resample_align_corners,
-        "antialiased when shrinking": _resample_antialiased,
-    },
+  "soft_dtw": {
+    "Euclidean instead of squared cost": lambda x, y, g: _soft_dtw_table(np.sqrt(_sq(x, y)), g),
+    "hard minimum (plain DTW)": lambda x, y, g: _soft_dtw_table(_sq(x, y), 1e-9),
+    "soft-min without γ": lambda x, y, g: _soft_dtw_table(_sq(x, y), g, scaled=False),
+    "border cells 0 instead of +inf": lambda x, y, g: _soft_dtw_table(_sq(x, y), g, border=0.0),
+  },
+  "siglip_loss": {
+    "mean over the B² pairs": lambda i, t_, t, b: _siglip(i, t_, t, b, per_pair=True),
+    "no L2 normalisation": lambda i, t_, t, b: _siglip(i, t_, t, b, unit=False),
+    "t read as the log-temperature": lambda i, t_, t, b: _siglip(i, t_, np.exp(t), b),
+    "log(σ) in float32, unstabilised": lambda i, t_, t, b: _siglip(i, t_, t, b, f32_naive=True),
+  },
+  "deep_cca_loss": {
+    "1/n instead of 1/(n − 1)": lambda a, b, r1, r2, k: _cca(a, b, r1, r2, k, ddof=0),
+    "no centring": lambda a, b, r1, r2, k: _cca(a, b, r1, r2, k, centre=False),
+    "all correlations instead of the top k": lambda a, b, r1, r2, k: _cca(a, b, r1, r2, k, top=False),
+    "ridges swapped": lambda a, b, r1, r2, k: _cca(a, b, r2, r1, k),
+  },
+  "resample_grid": {
+    "corners aligned (align_corners=True)": _resample_align_corners,
+    "antialiased when shrinking": _resample_antialiased,
+  },
 }
 
 
@@ -151,10 +159,10 @@ def test_hidden_cases_catch_the_plausible_mistakes(name, mistake):
   assert S.caught_by_hidden(name, MISTAKES[name][mistake]), (name, mistake)
 
 
-CONTROLS = {   # the same helpers without the mistake: they must pass, or the test above proves nothing
-    "soft_dtw": lambda x, y, g: _soft_dtw_table(_sq(x, y), g),
-    "siglip_loss": _siglip,
-    "deep_cca_loss": _cca,
+CONTROLS = {  # the same helpers without the mistake: they must pass, or the test above proves nothing
+  "soft_dtw": lambda x, y, g: _soft_dtw_table(_sq(x, y), g),
+  "siglip_loss": _siglip,
+  "deep_cca_loss": _cca,
 }
 
 
@@ -169,8 +177,12 @@ def test_align_corners_helper_is_the_identity_at_equal_sizes():
 
 
 # The worked example each task prints (for its first visible case) is the reference's value.
-EXAMPLES = {"soft_dtw": ("−0.551445", -0.551445), "siglip_loss": ("0.693193", 0.693193),
-            "deep_cca_loss": ("−0.8", -0.8), "resample_grid": ("[[[0], [0.25], [0.75], [1]]]", [[[0], [0.25], [0.75], [1]]])}
+EXAMPLES = {
+  "soft_dtw": ("−0.551445", -0.551445),
+  "siglip_loss": ("0.693193", 0.693193),
+  "deep_cca_loss": ("−0.8", -0.8),
+  "resample_grid": ("[[[0], [0.25], [0.75], [1]]]", [[[0], [0.25], [0.75], [1]]]),
+}
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES))

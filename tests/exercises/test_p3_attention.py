@@ -4,6 +4,7 @@ For each record: its question.toml fields, exactly 2 visible and 8 seeded hidden
 per seed), the stub, and the zoo's float64 reference against the float64 answer set and the float32
 solution over the visible cases and 3 seeds of hidden ones, within the record's own tolerances.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,10 @@ NAMES = ["masked_attention", "mult_block", "perceiver_cross_attention", "co_atte
 
 @pytest.fixture(scope="module")
 def mods():
-  return {tag: load_py(ROOT / folder / f"{MODULE}.py", f"_p3_{tag}_{MODULE}")
-          for tag, folder in (("stub", "exercises"), ("f32", "solutions"), ("f64", "tests/answers_f64"))}
+  return {
+    tag: load_py(ROOT / folder / f"{MODULE}.py", f"_p3_{tag}_{MODULE}")
+    for tag, folder in (("stub", "exercises"), ("f32", "solutions"), ("f64", "tests/answers_f64"))
+  }
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,7 @@ def test_record_fields(name, mods):
   assert toml["title_en"] and toml["title_zh"] and toml["task"]["en"] and toml["task"]["zh"]
   cmp = toml["compare"]
   assert cmp["kind"] in KINDS and cmp["atol_scales_with_input"] is False
-  assert (cmp["rtol"], cmp["atol"]) == (1e-4, 1e-4)   # Part II's rule; no input scaling
+  assert (cmp["rtol"], cmp["atol"]) == (1e-4, 1e-4)  # Part II's rule; no input scaling
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -83,8 +86,9 @@ def test_answers_match_the_reference(name, tag, mods, all_cases):
   toml, _, pairs = all_cases[name]
   cmp = toml["compare"]
   for i, (args, want) in enumerate(pairs):
-    assert all(np.all(np.isfinite(w)) for w in (want if isinstance(want, tuple) else (want,))), \
-        f"{name} case {i}: the reference is not finite"
+    assert all(np.all(np.isfinite(w)) for w in (want if isinstance(want, tuple) else (want,))), (
+      f"{name} case {i}: the reference is not finite"
+    )
     got = getattr(mods[tag], name)(*copy.deepcopy(args))
     why = mismatch(cmp["kind"], cmp["rtol"], cmp["atol"], want, got)
     assert why is None, f"{name} case {i} ({tag}): {why}"
@@ -94,17 +98,20 @@ def test_masked_attention_cases_catch_the_edge_rules(all_cases):
   """Every seed has a fully padded sample, so the uniform-average answer fails; ignoring the mask fails too."""
   toml, _, pairs = all_cases["masked_attention"]
   cmp = toml["compare"]
+
   def plain(q, k, v, lengths, masked):
     s = np.einsum("bqd,bkd->bqk", q, k) / np.sqrt(q.shape[-1])
     if masked:
       s = np.where(np.arange(k.shape[1])[None, None, :] < lengths[:, None, None], s, np.finfo(np.float64).min)
     w = np.exp(s - s.max(-1, keepdims=True))
     return np.einsum("bqk,bkv->bqv", w / w.sum(-1, keepdims=True), v)
+
   for masked in (True, False):
     for s in range(len(SEEDS)):
-      hidden = pairs[2 + 8 * s: 10 + 8 * s]
-      fails = [mismatch("array", cmp["rtol"], cmp["atol"], want, plain(*upcast64(args), masked))
-               for args, want in hidden]
+      hidden = pairs[2 + 8 * s : 10 + 8 * s]
+      fails = [
+        mismatch("array", cmp["rtol"], cmp["atol"], want, plain(*upcast64(args), masked)) for args, want in hidden
+      ]
       assert any(fails), f"seed {SEEDS[s]}: masked={masked} passes every hidden case"
 
 
@@ -120,9 +127,11 @@ def test_block_cases_catch_the_exact_gelu(name, mods, all_cases, monkeypatch):
   erf = np.vectorize(math.erf)
   monkeypatch.setattr(mods["f64"], "_gelu", lambda x: 0.5 * x * (1.0 + erf(x / math.sqrt(2.0))))
   for s in range(len(SEEDS)):
-    hidden = pairs[2 + 8 * s: 10 + 8 * s]
-    fails = [mismatch("array", cmp["rtol"], cmp["atol"], want, getattr(mods["f64"], name)(*copy.deepcopy(args)))
-             for args, want in hidden]
+    hidden = pairs[2 + 8 * s : 10 + 8 * s]
+    fails = [
+      mismatch("array", cmp["rtol"], cmp["atol"], want, getattr(mods["f64"], name)(*copy.deepcopy(args)))
+      for args, want in hidden
+    ]
     assert any(fails), f"seed {SEEDS[s]}: the exact GELU passes every hidden case"
 
 
@@ -132,13 +141,15 @@ def test_co_attention_cases_catch_the_usual_mistakes(mistake, mods, all_cases):
   toml, _, pairs = all_cases["co_attention"]
   cmp = toml["compare"]
   block = mods["f64"]._block_one
+
   def wrong(params, x_a, x_b, mask_a, mask_b, num_heads):
     if mistake == "ignores_masks":
       return mods["f64"].co_attention(params, x_a, x_b, np.ones_like(mask_a), np.ones_like(mask_b), num_heads)
     new_a = np.stack([block(params["a"], x_a[i], x_b[i], mask_b[i]) for i in range(len(x_a))])
     return new_a, np.stack([block(params["b"], x_b[i], new_a[i], mask_a[i]) for i in range(len(x_b))])
+
   for s in range(len(SEEDS)):
-    hidden = pairs[2 + 8 * s: 10 + 8 * s]
+    hidden = pairs[2 + 8 * s : 10 + 8 * s]
     fails = [mismatch("tuple", cmp["rtol"], cmp["atol"], want, wrong(*copy.deepcopy(args))) for args, want in hidden]
     assert any(fails), f"seed {SEEDS[s]}: the {mistake} answer passes every hidden case"
 
@@ -146,7 +157,7 @@ def test_co_attention_cases_catch_the_usual_mistakes(mistake, mods, all_cases):
 def test_masked_attention_text_example_is_true(all_cases):
   """The task's example, worked by hand: sample 0's queries weigh its two keys by a sigmoid; sample 1 is zeros."""
   want = all_cases["masked_attention"][2][0][1]
-  w = 1 / (1 + math.exp(-1 / math.sqrt(2)))          # softmax of the scores (1/√2, 0)
+  w = 1 / (1 + math.exp(-1 / math.sqrt(2)))  # softmax of the scores (1/√2, 0)
   by_hand = [[[3 - 2 * w, 4 - 2 * w], [1 + 2 * w, 2 + 2 * w]], [[0, 0], [0, 0]]]
   np.testing.assert_allclose(want, by_hand, rtol=1e-12, atol=1e-12)
   np.testing.assert_allclose(want, [[[1.6604769, 2.6604769], [2.3395231, 3.3395231]], [[0, 0], [0, 0]]], atol=1e-7)

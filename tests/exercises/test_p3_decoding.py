@@ -5,6 +5,7 @@ per seed), the stub, and the float64 reference against the float64 answer set an
 solution over the visible cases and 3 seeds of hidden ones, within the record's own tolerances; then
 that the hidden cases catch the mistakes the task text warns about.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,10 @@ NAMES = ["kv_decode_step", "beam_search"]
 
 @pytest.fixture(scope="module")
 def mods():
-  return {tag: load_py(ROOT / folder / f"{MODULE}.py", f"_p3_{tag}_{MODULE}")
-          for tag, folder in (("stub", "exercises"), ("f32", "solutions"), ("f64", "tests/answers_f64"))}
+  return {
+    tag: load_py(ROOT / folder / f"{MODULE}.py", f"_p3_{tag}_{MODULE}")
+    for tag, folder in (("stub", "exercises"), ("f32", "solutions"), ("f64", "tests/answers_f64"))
+  }
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def all_cases():
 
 def _hidden_by_seed(pairs):
   """The (case, reference) pairs of each seed's 8 hidden cases (the 2 visible ones come first)."""
-  return [pairs[2 + 8 * s: 10 + 8 * s] for s in range(len(SEEDS))]
+  return [pairs[2 + 8 * s : 10 + 8 * s] for s in range(len(SEEDS))]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -59,7 +62,7 @@ def test_record_fields(name, mods):
   assert toml["title_en"] and toml["title_zh"] and toml["task"]["en"] and toml["task"]["zh"]
   cmp = toml["compare"]
   assert cmp["kind"] in KINDS and cmp["kind"] == "tuple" and cmp["atol_scales_with_input"] is False
-  assert (cmp["rtol"], cmp["atol"]) == (1e-4, 1e-4)   # Part II's rule; no input scaling
+  assert (cmp["rtol"], cmp["atol"]) == (1e-4, 1e-4)  # Part II's rule; no input scaling
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -132,10 +135,10 @@ def test_beam_search_cases_catch_the_usual_mistakes(mistake, all_cases):
   toml, private, pairs = all_cases["beam_search"]
   cmp = toml["compare"]
   wrong = {
-      "inverted_penalty": lambda t, k, n, e, a: reference(private, (t, k, n, e, -a)),  # multiplies by it
-      "no_penalty": lambda t, k, n, e, a: reference(private, (t, k, n, e, 0.0)),
-      "ties_to_larger_ids": lambda t, k, n, e, a: _relabelled(private, t, k, n, e, a),
-      "greedy": lambda t, k, n, e, a: reference(private, (t, 1, n, e, a)),
+    "inverted_penalty": lambda t, k, n, e, a: reference(private, (t, k, n, e, -a)),  # multiplies by it
+    "no_penalty": lambda t, k, n, e, a: reference(private, (t, k, n, e, 0.0)),
+    "ties_to_larger_ids": lambda t, k, n, e, a: _relabelled(private, t, k, n, e, a),
+    "greedy": lambda t, k, n, e, a: reference(private, (t, 1, n, e, a)),
   }[mistake]
   for s, hidden in enumerate(_hidden_by_seed(pairs)):
     fails = [mismatch("tuple", cmp["rtol"], cmp["atol"], want, wrong(*args)) for args, want in hidden]

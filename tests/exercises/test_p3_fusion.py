@@ -1,4 +1,5 @@
 """Part III, fusion records: reference (zoo, float64) = f64 answer = float32 solution, over 3 seeds."""
+
 from __future__ import annotations
 
 import _p3_support as S
@@ -11,8 +12,10 @@ NAMES = ["mfb_pool", "multiplicative_interaction", "mbt_bottleneck"]
 
 @pytest.fixture(scope="module")
 def modules():
-  return {folder: S.load_module(S.ROOT / folder / f"{MODULE}.py", f"_p3_{folder.replace('/', '_')}_{MODULE}")
-          for folder in ("solutions", "tests/answers_f64", "exercises")}
+  return {
+    folder: S.load_module(S.ROOT / folder / f"{MODULE}.py", f"_p3_{folder.replace('/', '_')}_{MODULE}")
+    for folder in ("solutions", "tests/answers_f64", "exercises")
+  }
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -31,6 +34,7 @@ def test_record_shape_counts_and_determinism(name, modules):
   assert meta["task"]["en"].strip() and meta["task"]["zh"].strip()
   assert len(private.visible()) == 2
   import numpy as np
+
   for seed in S.SEEDS:
     first = private.hidden(np.random.default_rng(seed))
     assert len(first) == 8
@@ -54,10 +58,12 @@ def test_stub_raises_and_carries_the_task(name, modules):
 # ---------------------------------------------------------------------------------------------
 # Plausible mistakes, each one convention away from the task; the hidden cases must catch every one.
 
+
 def _mfb(params, x, y, k, window_major=False, power=True, l2=True):
   a = lambda v: np.asarray(v, np.float64)
-  e = ((a(x) @ a(params["expand_0"]["kernel"]) + a(params["expand_0"]["bias"]))
-       * (a(y) @ a(params["expand_1"]["kernel"]) + a(params["expand_1"]["bias"])))
+  e = (a(x) @ a(params["expand_0"]["kernel"]) + a(params["expand_0"]["bias"])) * (
+    a(y) @ a(params["expand_1"]["kernel"]) + a(params["expand_1"]["bias"])
+  )
   b = e.shape[0]
   pooled = e.reshape(b, k, -1).sum(1) if window_major else e.reshape(b, -1, k).sum(-1)
   s = np.sign(pooled) * np.sqrt(np.abs(pooled)) if power else pooled
@@ -79,7 +85,9 @@ def _ln(u, p):
 
 
 def _mha(p, y):
-  q, k, v = (np.einsum("bld,dhe->bhle", y, p[n]["kernel"]) + p[n]["bias"][None, :, None] for n in ("query", "key", "value"))
+  q, k, v = (
+    np.einsum("bld,dhe->bhle", y, p[n]["kernel"]) + p[n]["bias"][None, :, None] for n in ("query", "key", "value")
+  )
   s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
   w = np.exp(s - s.max(-1, keepdims=True))
   return np.einsum("bhle,hed->bld", (w / w.sum(-1, keepdims=True)) @ v, p["out"]["kernel"]) + p["out"]["bias"]
@@ -88,38 +96,38 @@ def _mha(p, y):
 def _mbt(params, x_a, x_b, bn, h, post_ln=False, combine="mean", joint=False):
   params = S.upcast(params)
   x_a, x_b, bn = (np.asarray(t, np.float64) for t in (x_a, x_b, bn))
-  if joint:   # one sequence of all tokens: the modalities see each other directly (no bottleneck)
+  if joint:  # one sequence of all tokens: the modalities see each other directly (no bottleneck)
     u = np.concatenate([x_a, x_b, bn], 1)
     u = u + _mha(params["a"]["attn"], _ln(u, params["a"]["ln"]))
     la, lb = x_a.shape[1], x_b.shape[1]
-    return u[:, :la], u[:, la:la + lb], u[:, la + lb:]
+    return u[:, :la], u[:, la : la + lb], u[:, la + lb :]
   outs, copies = [], []
   for m, x in (("a", x_a), ("b", x_b)):
     u = np.concatenate([x, bn], 1)
     p = params[m]
     u = _ln(u + _mha(p["attn"], u), p["ln"]) if post_ln else u + _mha(p["attn"], _ln(u, p["ln"]))
-    outs.append(u[:, :x.shape[1]])
-    copies.append(u[:, x.shape[1]:])
+    outs.append(u[:, : x.shape[1]])
+    copies.append(u[:, x.shape[1] :])
   new = {"mean": (copies[0] + copies[1]) / 2, "sum": copies[0] + copies[1], "a only": copies[0]}[combine]
   return outs[0], outs[1], new
 
 
 MISTAKES = {
-    "mfb_pool": {
-        "pooling windows k apart (reshape(B, k, o))": lambda p, x, y, k: _mfb(p, x, y, k, window_major=True),
-        "no signed square root": lambda p, x, y, k: _mfb(p, x, y, k, power=False),
-        "no l2 normalisation": lambda p, x, y, k: _mfb(p, x, y, k, l2=False),
-    },
-    "multiplicative_interaction": {
-        "bilinear term only": lambda p, x, z: _mi(p, x, z, linear=False, bias=False),
-        "no bias": lambda p, x, z: _mi(p, x, z, bias=False),
-    },
-    "mbt_bottleneck": {
-        "post-LayerNorm": lambda *a: _mbt(*a, post_ln=True),
-        "copies summed, not averaged": lambda *a: _mbt(*a, combine="sum"),
-        "bottleneck from modality a only": lambda *a: _mbt(*a, combine="a only"),
-        "one joint sequence (no bottleneck)": lambda *a: _mbt(*a, joint=True),
-    },
+  "mfb_pool": {
+    "pooling windows k apart (reshape(B, k, o))": lambda p, x, y, k: _mfb(p, x, y, k, window_major=True),
+    "no signed square root": lambda p, x, y, k: _mfb(p, x, y, k, power=False),
+    "no l2 normalisation": lambda p, x, y, k: _mfb(p, x, y, k, l2=False),
+  },
+  "multiplicative_interaction": {
+    "bilinear term only": lambda p, x, z: _mi(p, x, z, linear=False, bias=False),
+    "no bias": lambda p, x, z: _mi(p, x, z, bias=False),
+  },
+  "mbt_bottleneck": {
+    "post-LayerNorm": lambda *a: _mbt(*a, post_ln=True),
+    "copies summed, not averaged": lambda *a: _mbt(*a, combine="sum"),
+    "bottleneck from modality a only": lambda *a: _mbt(*a, combine="a only"),
+    "one joint sequence (no bottleneck)": lambda *a: _mbt(*a, joint=True),
+  },
 }
 
 
@@ -128,10 +136,10 @@ def test_hidden_cases_catch_the_plausible_mistakes(name, mistake):
   assert S.caught_by_hidden(name, MISTAKES[name][mistake]), (name, mistake)
 
 
-CONTROLS = {   # the same helpers without the mistake: they must pass, or the test above proves nothing
-    "mfb_pool": _mfb,
-    "multiplicative_interaction": _mi,
-    "mbt_bottleneck": _mbt,
+CONTROLS = {  # the same helpers without the mistake: they must pass, or the test above proves nothing
+  "mfb_pool": _mfb,
+  "multiplicative_interaction": _mi,
+  "mbt_bottleneck": _mbt,
 }
 
 
@@ -163,4 +171,4 @@ def test_mbt_example_a_zero_output_projection_leaves_b_and_averages_the_bottlene
   n_a = S.reference(private, ({"a": params["a"], "b": params["a"]}, x_a, x_a, bn, h))[2]
   assert np.allclose(new_b, x_b, rtol=0, atol=1e-12)
   assert np.allclose(new_bn, (n_a + bn) / 2, rtol=0, atol=1e-12)
-  assert not np.allclose(n_a, bn)   # a's attention does move the bottleneck
+  assert not np.allclose(n_a, bn)  # a's attention does move the bottleneck

@@ -1,5 +1,6 @@
 """The grader's references in one jax.jit per case: the same values as the zoo op by op; the grader's own
 persistent compilation cache: private, out of the sandbox's reach, off when asked."""
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,16 @@ from zoo import article
 from zoo.align.time import dtw
 
 ROOT = Path(__file__).resolve().parents[2]
-PART1 = ("time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-         "self_attention", "self_attention_fusion")
+PART1 = (
+  "time_align",
+  "feature_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+)
 
 
 def _same(got, want):
@@ -39,12 +48,20 @@ def test_jitted_references_equal_the_zoo_op_by_op(name):
 
 def _run(code: str, **env) -> subprocess.CompletedProcess:
   full = {k: v for k, v in os.environ.items() if k not in ("GRADER_CACHE_DIR", "GRADER_COMPILE_CACHE")}
-  return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                        env={**full, "PYTHONPATH": str(ROOT), **env})
+  return subprocess.run(
+    [sys.executable, "-c", code],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=300,
+    env={**full, "PYTHONPATH": str(ROOT), **env},
+  )
 
 
-ONE_REFERENCE = ("from grader import cases as C\nq = C.question('encode')\nC.reference(q, C.cases(q, 0)[2].args)\n"
-                 "import jax; print(jax.config.jax_compilation_cache_dir)")
+ONE_REFERENCE = (
+  "from grader import cases as C\nq = C.question('encode')\nC.reference(q, C.cases(q, 0)[2].args)\n"
+  "import jax; print(jax.config.jax_compilation_cache_dir)"
+)
 
 
 def test_compile_cache_is_the_graders_alone(tmp_path):
@@ -75,6 +92,8 @@ def test_compile_cache_refused_when_others_may_write_and_off_when_asked(tmp_path
 
 def test_student_code_never_turns_the_cache_on(tmp_path):
   """Importing the zoo and the grader's case code (as a submission may) leaves JAX's cache off."""
-  r = _run("import jax, zoo.article, zoo.models, grader.cases\nprint(jax.config.jax_compilation_cache_dir)",
-           GRADER_CACHE_DIR=str(tmp_path / "g"))
+  r = _run(
+    "import jax, zoo.article, zoo.models, grader.cases\nprint(jax.config.jax_compilation_cache_dir)",
+    GRADER_CACHE_DIR=str(tmp_path / "g"),
+  )
   assert r.returncode == 0 and r.stdout.split()[-1] == "None" and not (tmp_path / "g").exists()

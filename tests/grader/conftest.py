@@ -1,4 +1,5 @@
 """Fixtures shared by the grader's hostile-submission and hostile-input tests."""
+
 import os
 import shutil
 import tempfile

@@ -1,4 +1,5 @@
 """Student code in the sandbox cannot write the grader's compilation cache (it holds native code the grader loads)."""
+
 import shutil
 import sys
 import tempfile
@@ -11,8 +12,18 @@ from grader import isolation as iso
 from zoo import compile_cache
 
 MIB = 1 << 20
-SMALL = iso.Limits(cpu_s=5, wall_s=60, call_wall_s=30, mem_bytes=3 << 30, nproc=40, fsize_bytes=MIB,
-                   nofile=64, output_bytes=1 << 16, scratch_bytes=16 * MIB, sandbox_mem_bytes=256 * MIB)
+SMALL = iso.Limits(
+  cpu_s=5,
+  wall_s=60,
+  call_wall_s=30,
+  mem_bytes=3 << 30,
+  nproc=40,
+  fsize_bytes=MIB,
+  nofile=64,
+  output_bytes=1 << 16,
+  scratch_bytes=16 * MIB,
+  sandbox_mem_bytes=256 * MIB,
+)
 
 
 @pytest.mark.parametrize("mode", iso.MODES)

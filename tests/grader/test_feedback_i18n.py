@@ -1,6 +1,7 @@
 """Issue 14: the grader's feedback in Chinese (every message key translated, no English sentence, a GBK console),
 `--help` in the student's language, and the progress bar of a first grading.
 """
+
 import io
 import os
 import re
@@ -13,8 +14,8 @@ from pathlib import Path
 from grader import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}")   # three English words in a row: a sentence
-COMMANDS = re.compile(r"python -m pip install nbformat|python check\.py")   # commands to type are code, not prose
+ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}")  # three English words in a row: a sentence
+COMMANDS = re.compile(r"python -m pip install nbformat|python check\.py")  # commands to type are code, not prose
 
 # The article's printed (wrong) value for attention_fusion, and decode off by a factor: visible failures.
 WRONG = '''
@@ -43,8 +44,11 @@ def test_no_zh_message_holds_an_english_sentence():
 
 def test_nested_messages_render_in_either_language():
   from grader.compare import ANSWER
-  msg = ("cmp_first", {"what": ANSWER, "index": "[0]", "want": "3.1", "got": "7.8", "delta": "4.7",
-                       "allowed": "9.1e-05"})
+
+  msg = (
+    "cmp_first",
+    {"what": ANSWER, "index": "[0]", "want": "3.1", "got": "7.8", "delta": "4.7", "allowed": "9.1e-05"},
+  )
   assert i18n.render("en", msg) == "the answer at index [0]: expected 3.1, got 7.8 (difference 4.7; allowed 9.1e-05)"
   assert i18n.render("zh", list(msg)) == "答案在下标 [0] 处：期望 3.1，实际 7.8（相差 4.7；允许 9.1e-05）"
   assert i18n.render("zh", ("cmp_erratum", {"why_en": "E", "why_zh": "中"})).endswith("勘误：中")
@@ -57,12 +61,16 @@ def _env(**extra):
 
 
 def test_help_is_chinese_with_lang_zh_or_a_chinese_locale(tmp_path):
-  run = lambda *a, **e: subprocess.run([sys.executable, "-m", "grader", *a], cwd=tmp_path, env=_env(**e),
-                                       capture_output=True, timeout=120, check=False)
-  for out in (run("--lang", "zh", "--help").stdout.decode(), run("--help", LANG="zh_CN.UTF-8").stdout.decode(),
-              run("handout", "--help", LANG="zh_CN.UTF-8").stdout.decode()):
+  run = lambda *a, **e: subprocess.run(
+    [sys.executable, "-m", "grader", *a], cwd=tmp_path, env=_env(**e), capture_output=True, timeout=120, check=False
+  )
+  for out in (
+    run("--lang", "zh", "--help").stdout.decode(),
+    run("--help", LANG="zh_CN.UTF-8").stdout.decode(),
+    run("handout", "--help", LANG="zh_CN.UTF-8").stdout.decode(),
+  ):
     assert "评分" in out or "资料包" in out, out
-    body = out.replace("show this help message and exit", "")   # argparse's own words may stay
+    body = out.replace("show this help message and exit", "")  # argparse's own words may stay
     body = "\n".join(ln for ln in body.splitlines() if not ln.lstrip().startswith(("usage:", "[", "python -m")))
     assert not ENGLISH_RUN.search(body), ENGLISH_RUN.search(body)
   assert "Grade a submission" in run("--help", LANG="C.UTF-8").stdout.decode()
@@ -72,9 +80,26 @@ def test_a_chinese_run_survives_a_gbk_console(tmp_path):
   tmp_path.chmod(0o755)
   sub = tmp_path / "hw.py"
   sub.write_text(WRONG, encoding="utf-8")
-  proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--sandbox", "plain", "--allow-plain", "--lang", "zh",
-                         "--assignment", "part1"], cwd=tmp_path, env=_env(PYTHONIOENCODING="gbk", LANG="C.UTF-8"),
-                        capture_output=True, timeout=600, check=False)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "grader",
+      str(sub),
+      "--sandbox",
+      "plain",
+      "--allow-plain",
+      "--lang",
+      "zh",
+      "--assignment",
+      "part1",
+    ],
+    cwd=tmp_path,
+    env=_env(PYTHONIOENCODING="gbk", LANG="C.UTF-8"),
+    capture_output=True,
+    timeout=600,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr.decode("gbk", "replace")[-3000:]
   out = proc.stdout.decode("gbk")
   assert "总分" in out and "未通过的可见用例（隐藏用例不显示）：" in out
@@ -82,15 +107,16 @@ def test_a_chinese_run_survives_a_gbk_console(tmp_path):
   assert "这是原文的已知勘误：" in out
   for line in out.splitlines():
     if line.startswith("评分："):
-      continue   # the submission's path
+      continue  # the submission's path
     assert not ENGLISH_RUN.search(line), line
 
 
 def test_computing_references_shows_progress_after_a_second_only(monkeypatch):
   from grader import grade
+
   err = io.StringIO()
   monkeypatch.setattr(sys, "stderr", err)
-  assert list(grade._progress([1, 2, 3], 6, 0)) == [1, 2, 3]   # fast: nothing printed
+  assert list(grade._progress([1, 2, 3], 6, 0)) == [1, 2, 3]  # fast: nothing printed
   assert err.getvalue() == ""
   slow = []
   for q in grade._progress(["a", "b", "c"], 6, 1):

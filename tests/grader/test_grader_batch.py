@@ -1,5 +1,6 @@
 """`python -m grader --batch`: a roster with good, partial and broken entries, the gradebook, and re-runs
 that re-grade only what changed."""
+
 import csv
 import json
 import os
@@ -16,16 +17,44 @@ from grader import isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "tests" / "answers_f64"
-NAMES = ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-         "self_attention", "self_attention_fusion", "scaled_dot_product_attention", "multi_head_attention",
-         "tensor_fusion", "low_rank_fusion", "gated_fusion", "film", "clip_loss", "interp_align", "dtw"]
+NAMES = [
+  "time_align",
+  "feature_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+  "scaled_dot_product_attention",
+  "multi_head_attention",
+  "tensor_fusion",
+  "low_rank_fusion",
+  "gated_fusion",
+  "film",
+  "clip_loss",
+  "interp_align",
+  "dtw",
+]
 
 
 def batch(roster, out, cwd):
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  cmd = [sys.executable, "-m", "grader", "--batch", str(roster), "--out", str(out), "--workers", "2",
-         "--sandbox", isolation.detect("auto"), "--allow-plain"]
+  cmd = [
+    sys.executable,
+    "-m",
+    "grader",
+    "--batch",
+    str(roster),
+    "--out",
+    str(out),
+    "--workers",
+    "2",
+    "--sandbox",
+    isolation.detect("auto"),
+    "--allow-plain",
+  ]
   return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -45,7 +74,8 @@ def roster(tmp_path_factory):
   (r / "carol.zip").write_bytes(b"PK\x03\x04 this zip is damaged")
   nb = nbformat.v4.new_notebook()
   nb.cells = [nbformat.v4.new_code_cell("%load_ext autoreload")] + [
-      nbformat.v4.new_code_cell((ANSWERS / f).read_text()) for f in ("q3_feature_fusion.py", "q4_attention_fusion.py")]
+    nbformat.v4.new_code_cell((ANSWERS / f).read_text()) for f in ("q3_feature_fusion.py", "q4_attention_fusion.py")
+  ]
   (r / "dave.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
   with zipfile.ZipFile(r / "erin.zip", "w") as zf:
     zf.writestr("../escape.py", "x = 1")

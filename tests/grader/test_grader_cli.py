@@ -4,6 +4,7 @@ feedback (en and zh, errata, failures of every kind), results.json, and the exit
 Each graded run is a module-scoped fixture shared by the assertions about it. Runs that need the
 solutions' JAX go through the strongest isolation this machine has; numpy runs go through plain mode.
 """
+
 import json
 import os
 import re
@@ -20,9 +21,25 @@ from grader import isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "tests" / "answers_f64"  # the float64 numpy answer set
-NAMES = ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-         "self_attention", "self_attention_fusion", "scaled_dot_product_attention", "multi_head_attention",
-         "tensor_fusion", "low_rank_fusion", "gated_fusion", "film", "clip_loss", "interp_align", "dtw"]
+NAMES = [
+  "time_align",
+  "feature_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+  "scaled_dot_product_attention",
+  "multi_head_attention",
+  "tensor_fusion",
+  "low_rank_fusion",
+  "gated_fusion",
+  "film",
+  "clip_loss",
+  "interp_align",
+  "dtw",
+]
 STRONGEST = isolation.detect("auto")
 
 
@@ -61,6 +78,7 @@ def work(factory, name):
 
 # ---------------------------------------------------------------------------------------------
 # Full marks and no marks.
+
 
 @pytest.fixture(scope="module")
 def solutions(tmp_path_factory):
@@ -118,8 +136,11 @@ def test_results_json_follows_gradescope_s_schema(solutions, stubs):
 # ---------------------------------------------------------------------------------------------
 # Every submission form.
 
+
 def _concatenated_answers() -> str:
-  return "\n\n".join(p.read_text(encoding="utf-8") for p in sorted(ANSWERS.glob("q*.py")) + sorted(ANSWERS.glob("p*.py")))
+  return "\n\n".join(
+    p.read_text(encoding="utf-8") for p in sorted(ANSWERS.glob("q*.py")) + sorted(ANSWERS.glob("p*.py"))
+  )
 
 
 def test_a_single_py_file(tmp_path):
@@ -315,7 +336,7 @@ def test_the_terminal_shows_every_failed_visible_case_whole(mixed_en):
   first = section.split("attention_fusion, visible case 1: wrong values\n", 1)[1]
   assert first.splitlines()[0].startswith("  Your answer equals the value the article printed")
   assert "hidden case" not in section
-  assert "feature_align, visible case" not in section   # "not implemented" is said by its row alone
+  assert "feature_align, visible case" not in section  # "not implemented" is said by its row alone
   row = mixed_en.row("attention_fusion")
   assert row.endswith("the answer repeats a known erratum of the article (shown below)"), row
 
@@ -330,9 +351,9 @@ def test_chinese_details_have_no_english_sentence(mixed_zh):
     # student's own text (the exception messages and source lines the fixture raises are English).
     if line.strip().startswith(("信息：", "第 ")) or "定义" in line:
       continue
-    if "无法读取返回值：" in line:   # KNOWN GAP: wire.py's / sandbox.py's error texts are not keyed messages yet
+    if "无法读取返回值：" in line:  # KNOWN GAP: wire.py's / sandbox.py's error texts are not keyed messages yet
       continue
-    line = re.sub(r"(\w+Error): [^(]*", r"\1", line)   # Python's own message of an exception, as it is
+    line = re.sub(r"(\w+Error): [^(]*", r"\1", line)  # Python's own message of an exception, as it is
     assert not re.search(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}", line), line
 
 
@@ -344,6 +365,7 @@ def test_chinese_feedback(mixed_zh):
 # ---------------------------------------------------------------------------------------------
 # Exit codes and submissions that cannot be read.
 
+
 def test_usage_errors_and_missing_paths_exit_2(tmp_path):
   run = cli(tmp_path / "nothing-here", cwd=tmp_path)
   assert run.rc == 2 and "no such file" in run.err and run.results is None
@@ -353,12 +375,15 @@ def test_usage_errors_and_missing_paths_exit_2(tmp_path):
   assert cli("handout", cwd=tmp_path, results=False).rc == 2  # the subcommand wins and needs OUT_DIR
 
 
-@pytest.mark.parametrize("name, data, reason", [
+@pytest.mark.parametrize(
+  "name, data, reason",
+  [
     ("empty", None, "no Python file"),
     ("hw.zip", b"PK\x03\x04 damaged", "zip file is damaged"),
     ("hw.py", b"def f():\n  return '\xff'\n", "not UTF-8"),
     ("hw.ipynb", b'{"cells": 5}', "not a valid Jupyter notebook"),
-])
+  ],
+)
 def test_unreadable_submissions_are_graded_0_with_the_reason(tmp_path, name, data, reason):
   path = tmp_path / name
   if data is None:
@@ -379,13 +404,24 @@ def test_a_subcommand_name_can_still_be_graded_as_a_path(tmp_path):
 
 
 def test_a_warm_run_imports_neither_jax_nor_the_zoo(tmp_path):
-  warm = subprocess.run([sys.executable, "-c", "from grader.grade import load_caseset; load_caseset(0)"],
-                        cwd=ROOT, capture_output=True, text=True, timeout=600)
+  warm = subprocess.run(
+    [sys.executable, "-c", "from grader.grade import load_caseset; load_caseset(0)"],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert warm.returncode == 0, warm.stderr[-2000:]
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT), PYTHONPROFILEIMPORTTIME="1")
-  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS), "--sandbox", "plain", "--allow-plain"], cwd=tmp_path,
-                        env=env, capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(
+    [sys.executable, "-m", "grader", str(ANSWERS), "--sandbox", "plain", "--allow-plain"],
+    cwd=tmp_path,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert proc.returncode == 0 and "170/170" in proc.stdout
   imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
   assert "numpy" in imported and "grader.compare" in imported  # the importtime report is there
@@ -396,6 +432,12 @@ def test_a_variant_out_of_range_is_a_usage_error(tmp_path):
   # Any string is a seed now (tests/grader/test_trust_seed.py); a variant outside 0..K-1 is refused
   # before anything is computed.
   env = dict(os.environ, GRADER_SEED="winter-2026-s3cr3t", PYTHONPATH=str(ROOT))
-  proc = subprocess.run([sys.executable, "-m", "grader", str(ANSWERS), "--variants", "2", "--variant", "2"],
-                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(
+    [sys.executable, "-m", "grader", str(ANSWERS), "--variants", "2", "--variant", "2"],
+    cwd=tmp_path,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert proc.returncode == 2 and "--variant" in proc.stderr

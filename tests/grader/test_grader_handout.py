@@ -1,5 +1,6 @@
 """The student hand-out (its self-check runs without the zoo, the solutions or any hidden case) and the
 Gradescope bundle (its run_autograder grades a fake /autograder tree)."""
+
 import json
 import os
 import shutil
@@ -41,8 +42,14 @@ def env():
 
 
 def grader_cli(*args, cwd):
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=dict(env(), PYTHONPATH=str(ROOT)),
-                        capture_output=True, text=True, timeout=600)
+  return subprocess.run(
+    [sys.executable, "-m", "grader", *map(str, args)],
+    cwd=cwd,
+    env=dict(env(), PYTHONPATH=str(ROOT)),
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +64,14 @@ def handout(tmp_path_factory):
 
 def self_check(out, submission):
   code = BOOTSTRAP.format(root=str(ROOT), out=str(out))
-  return subprocess.run([sys.executable, "-I", "-c", code, str(submission)], cwd=out, env=env(),
-                        capture_output=True, text=True, timeout=600)
+  return subprocess.run(
+    [sys.executable, "-I", "-c", code, str(submission)], cwd=out, env=env(), capture_output=True, text=True, timeout=600
+  )
 
 
 def test_the_pack_holds_stubs_visible_cases_the_checker_and_notebooks_but_no_answers(handout):
   from grader import cases as C
+
   stubs = sorted(p.name for p in (handout / "exercises").glob("*.py"))
   assert stubs == sorted(f"{m}.py" for m in C.MODULES)
   assert (handout / "exercises" / "README.md").is_file() and (handout / "README.md").is_file()
@@ -74,12 +83,15 @@ def test_the_pack_holds_stubs_visible_cases_the_checker_and_notebooks_but_no_ans
   assert (handout / "check.py").read_bytes() == (ROOT / "grader" / "checker.py").read_bytes()
   # The records' public files only: never a private.py (hidden generators, references).
   records = {f for f in files if f.startswith("questions/")}
-  assert records == {"questions/assignments.toml"} | {f"questions/{n}/{f}" for n in C.NAMES
-                                                      for f in ("question.toml", "visible.json")}
+  assert records == {"questions/assignments.toml"} | {
+    f"questions/{n}/{f}" for n in C.NAMES for f in ("question.toml", "visible.json")
+  }
   data = json.loads((handout / "check_data.json").read_text(encoding="utf-8"))
   assert data["assignment"] == "core" and [r["name"] for r in data["questions"]] == list(C.NAMES)
   for n in C.NAMES:
-    assert (handout / "questions" / n / "visible.json").read_bytes() == (ROOT / "questions" / n / "visible.json").read_bytes()
+    assert (handout / "questions" / n / "visible.json").read_bytes() == (
+      ROOT / "questions" / n / "visible.json"
+    ).read_bytes()
     vis = json.loads((handout / "questions" / n / "visible.json").read_text())
     assert vis["name"] == n and len(vis["cases"]) == 2
   readme = (handout / "README.md").read_text(encoding="utf-8")
@@ -100,7 +112,7 @@ def test_the_self_check_grades_the_visible_cases_only_and_says_so(handout, tmp_p
 
 
 def test_the_pack_s_grader_has_no_instructor_commands(handout):
-  proc = self_check(handout, "gradescope")   # read as a folder of exercises, which does not exist
+  proc = self_check(handout, "gradescope")  # read as a folder of exercises, which does not exist
   assert proc.returncode == 2 and "gradescope does not exist" in proc.stderr
   assert not (handout / "gradescope").exists()
 
@@ -112,7 +124,7 @@ def test_submitting_the_whole_pack_grades_only_the_student_s_modules(handout, tm
   shutil.copytree(handout, sub, ignore=shutil.ignore_patterns("mine"))
   for p in ANSWERS.glob("*.py"):
     shutil.copy(p, sub / "exercises" / p.name)
-  shutil.copy(handout / "check.py", sub / "exercises" / "helpers_copy.py")   # moved and renamed: still the pack's
+  shutil.copy(handout / "check.py", sub / "exercises" / "helpers_copy.py")  # moved and renamed: still the pack's
   (sub / "grader.py").write_text("def encode(vector):\n  return [2.0 * v for v in vector]\n", encoding="utf-8")
   sub.chmod(0o755)
   results = tmp_path / "results.json"
@@ -120,8 +132,14 @@ def test_submitting_the_whole_pack_grades_only_the_student_s_modules(handout, tm
   assert proc.returncode == 0, proc.stderr[-3000:]
   data = json.loads(results.read_text(encoding="utf-8"))
   assert data["score"] == 170, data["output"]
-  for name in ("check.py", "core_en.ipynb", "core_zh.ipynb", "grader/__main__.py", "grader/__init__.py",
-               "exercises/helpers_copy.py"):
+  for name in (
+    "check.py",
+    "core_en.ipynb",
+    "core_zh.ipynb",
+    "grader/__main__.py",
+    "grader/__init__.py",
+    "exercises/helpers_copy.py",
+  ):
     assert f"{name} is one of the hand-out's own files" in proc.stdout, proc.stdout
   assert "grader.py is one of" not in proc.stdout
   # The student's own grader.py was read: its encode clashes with exercises/q5's (same answer, so 10/10).
@@ -158,8 +176,9 @@ def fake_autograder(bundle, root: Path, submission_files):
     shutil.copy(p, root / "submission")
   e = dict(env(), AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable)
   cache_before = sorted((root / "source" / "cache").iterdir())
-  proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=e, capture_output=True,
-                        text=True, timeout=600)
+  proc = subprocess.run(
+    [str(root / "source" / "run_autograder")], cwd=root, env=e, capture_output=True, text=True, timeout=600
+  )
   assert sorted((root / "source" / "cache").iterdir()) == cache_before  # references came from the bundle
   return proc, json.loads((root / "results" / "results.json").read_text())
 
@@ -168,8 +187,14 @@ def test_the_bundle_holds_what_gradescope_runs(bundle):
   with zipfile.ZipFile(bundle) as zf:
     names = set(zf.namelist())
     modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
-    assert {"setup.sh", "run_autograder", "requirements.txt", "grader_seed", "grader/cases.py",
-            "zoo/reference.py"} <= names
+    assert {
+      "setup.sh",
+      "run_autograder",
+      "requirements.txt",
+      "grader_seed",
+      "grader/cases.py",
+      "zoo/reference.py",
+    } <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert any(n.startswith("cache/references-") for n in names)
     assert not any(n.startswith(("solutions/", "tests/", "exercises/")) for n in names)

@@ -3,6 +3,7 @@
 These drive run_submission directly (plain mode, the cheapest) with small submissions; every check
 is about the grader side going on correctly after the misbehaviour.
 """
+
 import tempfile
 from pathlib import Path
 
@@ -105,8 +106,15 @@ def grade(files, calls, names, **limits):
 
 
 def test_results_come_back_as_plain_data_and_limits_turn_bad_ones_into_reasons():
-  calls = [("double", (3,)), ("big", (10_000_000,)), ("double", (4,)), ("loop", ()), ("odd", ()),
-           ("jaxlike", (1.5,)), ("double", (np.arange(3, dtype=np.float32),))]
+  calls = [
+    ("double", (3,)),
+    ("big", (10_000_000,)),
+    ("double", (4,)),
+    ("loop", ()),
+    ("odd", ()),
+    ("jaxlike", (1.5,)),
+    ("double", (np.arange(3, dtype=np.float32),)),
+  ]
   report, out, mode = grade({"m.py": GOOD}, calls, ["double", "big", "loop", "odd", "jaxlike"])
   assert mode == "plain" and set(report.found.values()) == {"ok"}
   assert [o.status for o in out] == ["ok", "bad_output", "ok", "bad_output", "bad_output", "ok", "ok"]
@@ -127,8 +135,7 @@ def test_forged_frames_and_garbage_on_the_channel_cost_only_that_call():
 
 
 def test_a_forged_load_report_is_refused_and_its_module_left_out():
-  report, out, _ = grade({"a.py": FORGED_LOAD, "b.py": GOOD}, [("double", (5,)), ("big", (2,))],
-                         ["double", "big"])
+  report, out, _ = grade({"a.py": FORGED_LOAD, "b.py": GOOD}, [("double", (5,)), ("big", (2,))], ["double", "big"])
   # a.py is blamed and left out; being first by path, its `double` is the one graded (and failed).
   assert report.found == {"double": "import_error", "big": "ok"}
   assert report.errors["double"]["module"] == "a.py" and report.clashes["double"] == ["a.py", "b.py"]
@@ -149,8 +156,9 @@ def test_a_function_that_keeps_killing_the_worker_is_not_run_forever():
   assert out[0].info == {"kind": "exit", "code": 5}
 
 
-@pytest.mark.parametrize("source, kind", [("import os\nos._exit(3)\n", "exit"),
-                                          ("raise ValueError('boom')\n", "exception")])
+@pytest.mark.parametrize(
+  "source, kind", [("import os\nos._exit(3)\n", "exit"), ("raise ValueError('boom')\n", "exception")]
+)
 def test_a_module_that_fails_on_import_fails_what_it_defines(source, kind):
   files = {"a.py": "def double(x):\n  return 2 * x\n" + source, "b.py": "def other():\n  return 1\n"}
   report, out, _ = grade(files, [("other", ())], ["double", "other"])
@@ -176,12 +184,15 @@ def test_a_forged_reply_with_a_malformed_value_costs_only_its_call():
   assert out[0].status == "bad_output" and out[1].status == "ok" and out[1].value == 14
 
 
-@pytest.mark.parametrize("code, mode, expected", [
+@pytest.mark.parametrize(
+  "code, mode, expected",
+  [
     (-11, "plain", {"kind": "signal", "signal": "SIGSEGV"}),
     (139, "bwrap", {"kind": "signal", "signal": "SIGSEGV"}),
     (137, "unshare", {"kind": "signal", "signal": "SIGKILL"}),
     (139, "plain", {"kind": "exit", "code": 139}),
     (4, "bwrap", {"kind": "exit", "code": 4}),
-])
+  ],
+)
 def test_exits_are_named_by_signal_in_every_isolation(code, mode, expected):
   assert describe_exit(code, mode)[1] == expected

@@ -1,4 +1,5 @@
 """grader/submission.py: reading .py files, folders, zips and notebooks into scratch, refusing the hostile."""
+
 import ast
 import json
 import os
@@ -40,8 +41,9 @@ def test_a_py_file_with_bom_and_crlf_is_read_as_utf8_with_lf(tmp_path):
   assert files["hw.py"] == GOOD + "# 注释\n"
 
 
-@pytest.mark.parametrize("data, code", [(b"def f():\n  return '\xe9'\n", "not_utf8"),
-                                        (b"\x7fELF\x02\x01\x01\x00\x00", "binary")])
+@pytest.mark.parametrize(
+  "data, code", [(b"def f():\n  return '\xe9'\n", "not_utf8"), (b"\x7fELF\x02\x01\x01\x00\x00", "binary")]
+)
 def test_non_utf8_and_binary_files_are_reported_and_left_out(tmp_path, data, code):
   folder = tmp_path / "sub"
   folder.mkdir()
@@ -82,20 +84,25 @@ def test_an_empty_folder_and_an_unknown_file_type_grade_nothing_with_a_reason(tm
 
 
 def test_a_zip_keeps_its_folders_and_takes_only_python(tmp_path):
-  z = make_zip(tmp_path / "hw.zip", {"hw/a.py": GOOD, "hw/sub/b.py": "Y = 2\n", "hw/data.csv": "1,2",
-                                     "__MACOSX/hw/._a.py": b"\0\x05"})
+  z = make_zip(
+    tmp_path / "hw.zip",
+    {"hw/a.py": GOOD, "hw/sub/b.py": "Y = 2\n", "hw/data.csv": "1,2", "__MACOSX/hw/._a.py": b"\0\x05"},
+  )
   r, files, problems = read(z, tmp_path)
   assert sorted(files) == ["hw/a.py", "hw/sub/b.py"] and problems == []
 
 
-@pytest.mark.parametrize("members, symlinks, code", [
+@pytest.mark.parametrize(
+  "members, symlinks, code",
+  [
     ({"../evil.py": "x = 1"}, (), "zip_unsafe_path"),
     ({"hw/../../evil.py": "x = 1"}, (), "zip_unsafe_path"),
     ({"/etc/evil.py": "x = 1"}, (), "zip_unsafe_path"),
     ({"C:/evil.py": "x = 1"}, (), "zip_unsafe_path"),
     ({"..\\evil.py": "x = 1"}, (), "zip_unsafe_path"),
     ({"a.py": GOOD}, [("link.py", "/etc/passwd")], "zip_symlink"),
-])
+  ],
+)
 def test_a_hostile_zip_is_refused_whole(tmp_path, members, symlinks, code):
   z = make_zip(tmp_path / "hw.zip", {"good.py": GOOD, **members}, symlinks)
   r, files, problems = read(z, tmp_path)
@@ -120,8 +127,8 @@ def test_a_zip_whose_member_lies_about_its_size_is_not_read_past_the_cap(tmp_pat
   data = bytearray(z.read_bytes())
   # Claim 100 bytes uncompressed in both the local header (offset 22) and the central directory (24).
   local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
-  data[local + 22:local + 26] = (100).to_bytes(4, "little")
-  data[central + 24:central + 28] = (100).to_bytes(4, "little")
+  data[local + 22 : local + 26] = (100).to_bytes(4, "little")
+  data[central + 24 : central + 28] = (100).to_bytes(4, "little")
   z.write_bytes(bytes(data))
   r, files, problems = read(z, tmp_path)
   assert files == {} and problems in (["zip_member_damaged"], ["too_large"])
@@ -141,11 +148,13 @@ def notebook(cells):
 
 
 def test_a_notebook_keeps_its_code_cells_without_magics_and_shell_lines(tmp_path):
-  cells = ["%matplotlib inline\nimport numpy as np\n!pip install nothing",
-           "%%time\nraise SystemExit('a cell magic must be left out whole')",
-           GOOD,
-           "files = !ls\nnp.sum?\ndef f(x):\n  %time y = 1\n  return x % 3",
-           "z = (7\n% 4)"]  # valid Python: a line starting with % inside brackets is modulo
+  cells = [
+    "%matplotlib inline\nimport numpy as np\n!pip install nothing",
+    "%%time\nraise SystemExit('a cell magic must be left out whole')",
+    GOOD,
+    "files = !ls\nnp.sum?\ndef f(x):\n  %time y = 1\n  return x % 3",
+    "z = (7\n% 4)",
+  ]  # valid Python: a line starting with % inside brackets is modulo
   nb = tmp_path / "hw.ipynb"
   nb.write_text(notebook(cells), encoding="utf-8")
   r, files, problems = read(nb, tmp_path)
@@ -159,8 +168,9 @@ def test_a_notebook_keeps_its_code_cells_without_magics_and_shell_lines(tmp_path
   assert ns["z"] == 3 and ns["f"](5) == 2 and ns["time_align"]([1, 2], [3]) == ([1], [3])
 
 
-@pytest.mark.parametrize("text", ["{not json", json.dumps({"cells": "no"}), json.dumps([1, 2]),
-                                  "[" * 100000 + "]" * 100000])
+@pytest.mark.parametrize(
+  "text", ["{not json", json.dumps({"cells": "no"}), json.dumps([1, 2]), "[" * 100000 + "]" * 100000]
+)
 def test_a_malformed_notebook_is_reported(tmp_path, text):
   nb = tmp_path / "hw.ipynb"
   nb.write_text(text)

@@ -1,4 +1,5 @@
 """grader/wire.py: plain data round-trips exactly, and every limit refuses its violation with a reason."""
+
 import base64
 import json
 import math
@@ -13,16 +14,15 @@ from grader import wire
 
 def roundtrip(value, readable=False):
   frame = wire.frame({"v": wire.encode(value, readable=readable)})
-  length = wire.parse_header(frame[:wire.HEADER.size])
+  length = wire.parse_header(frame[: wire.HEADER.size])
   assert length == len(frame) - wire.HEADER.size
-  return wire.decode(wire.parse_payload(frame[wire.HEADER.size:])["v"])
+  return wire.decode(wire.parse_payload(frame[wire.HEADER.size :])["v"])
 
 
 def same(a, b):
   """Equal in type and value, nan equal to nan, arrays equal in dtype, shape and bytes."""
   if isinstance(a, np.ndarray):
-    return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-            and a.tobytes() == b.tobytes())
+    return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
   if isinstance(a, float) and math.isnan(a):
     return isinstance(b, float) and math.isnan(b)
   if type(a) is not type(b):
@@ -35,10 +35,14 @@ def same(a, b):
 
 
 plain = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda kids: (st.lists(kids, max_size=4) | st.lists(kids, max_size=4).map(tuple)
-                  | st.dictionaries(st.text(max_size=5), kids, max_size=4)),
-    max_leaves=20)
+  st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=20),
+  lambda kids: (
+    st.lists(kids, max_size=4)
+    | st.lists(kids, max_size=4).map(tuple)
+    | st.dictionaries(st.text(max_size=5), kids, max_size=4)
+  ),
+  max_leaves=20,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -47,8 +51,25 @@ def test_plain_python_values_round_trip_exactly(value):
   assert same(roundtrip(value), value)
 
 
-@pytest.mark.parametrize("dtype", ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
-                                   "uint64", "float16", "float32", "float64", "complex64", "complex128"])
+@pytest.mark.parametrize(
+  "dtype",
+  [
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+  ],
+)
 @pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 0, 3), (2, 3, 4)])
 def test_numeric_arrays_round_trip_in_dtype_shape_and_bytes(dtype, shape):
   arr = (np.arange(int(np.prod(shape))) % 5 - 2).astype(dtype).reshape(shape)
@@ -73,13 +94,16 @@ def test_numpy_scalars_become_python_numbers_and_readable_form_round_trips():
   assert same(wire.loads_file(text), value)
 
 
-@pytest.mark.parametrize("value, why", [
+@pytest.mark.parametrize(
+  "value, why",
+  [
     (np.array(["a"]), "not numeric"),
     (np.array([object()]), "not numeric"),
     ({1: 2}, "only str keys"),
     ({1, 2}, "not plain data"),
     (object(), "not plain data"),
-])
+  ],
+)
 def test_encode_refuses_what_is_not_plain_data(value, why):
   with pytest.raises(wire.WireError, match=why):
     wire.encode(value)
@@ -89,7 +113,9 @@ def _array(dtype, shape, data):
   return {"__ndarray__": {"dtype": dtype, "shape": shape, "b64": data}}
 
 
-@pytest.mark.parametrize("message, why", [
+@pytest.mark.parametrize(
+  "message, why",
+  [
     (_array("<f8", [10**6, 10**6], ""), "claims 1000000000000 elements"),
     (_array("<f8", [3], base64.b64encode(b"\0" * 8).decode()), "declares 3 elements"),
     (_array("<f8", [1], "!!!!!!!!!!!!"), "declares 1 elements|base64"),
@@ -109,7 +135,8 @@ def _array(dtype, shape, data):
     (_array("<f8", [0, 10**30], ""), "malformed shape"),  # no bytes, yet no array numpy could make
     (_array("<f8", [10**30, 0], ""), "malformed shape"),
     ("x" * (wire.WireLimits().string_chars + 1), "string of"),
-])
+  ],
+)
 def test_decode_refuses_violations_with_a_reason(message, why):
   with pytest.raises(wire.WireError, match=why):
     wire.decode(message)

@@ -1,5 +1,6 @@
 """Hostile input to the grader itself: broken and hostile .py files, zips and notebooks graded through the
 real CLI (one --batch run over a roster of them), then the zip and notebook readers fuzzed in-process."""
+
 import csv
 import json
 import os
@@ -25,8 +26,21 @@ def test_a_roster_of_hostile_inputs_is_graded_entry_by_entry(work):
   tag = f"hostile-in-{os.getpid()}"
   expect = inputs.build_roster(work / "roster", tag)
   out = work / "out"
-  cmd = [sys.executable, "-m", "grader", "--batch", str(work / "roster"), "--out", str(out), "--lang", "en",
-         "--call-timeout", "10", "--workers", "2"]
+  cmd = [
+    sys.executable,
+    "-m",
+    "grader",
+    "--batch",
+    str(work / "roster"),
+    "--out",
+    str(out),
+    "--lang",
+    "en",
+    "--call-timeout",
+    "10",
+    "--workers",
+    "2",
+  ]
   proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   with open(out / "gradebook.csv", newline="", encoding="utf-8-sig") as f:  # written with a BOM
@@ -47,15 +61,38 @@ def test_a_roster_of_hostile_inputs_is_graded_entry_by_entry(work):
 # Fuzzing the readers in-process (no student code runs while reading).
 
 NAMES = st.one_of(
-  st.sampled_from(["a.py", "pkg/__init__.py", "pkg/m.py", "../x.py", "../../x.py", "/abs.py", "C:/w.py",
-                   "a\\..\\..\\b.py", "./a.py", "a//b.py", ".hidden.py", "__MACOSX/._a.py", "n.ipynb",
-                   "dir/", "x" * 300 + ".py", "a\x00b.py", "é/ü.py", "a/./../../b.py"]),
-  st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).map(lambda s: s + ".py"))
-CONTENT = st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda s: s.encode("utf-8")),
-                    st.sampled_from([b"def time_align(A, B):\n  return A, B\n", b"\xef\xbb\xbfx = 1\r\n",
-                                     b'{"cells": []}', b"\x00\x01"]))
-SMALL = submission.ReadLimits(file_bytes=4096, notebook_bytes=8192, total_bytes=32768, zip_members=40,
-                              files=20, walk_entries=200)
+  st.sampled_from(
+    [
+      "a.py",
+      "pkg/__init__.py",
+      "pkg/m.py",
+      "../x.py",
+      "../../x.py",
+      "/abs.py",
+      "C:/w.py",
+      "a\\..\\..\\b.py",
+      "./a.py",
+      "a//b.py",
+      ".hidden.py",
+      "__MACOSX/._a.py",
+      "n.ipynb",
+      "dir/",
+      "x" * 300 + ".py",
+      "a\x00b.py",
+      "é/ü.py",
+      "a/./../../b.py",
+    ]
+  ),
+  st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).map(lambda s: s + ".py"),
+)
+CONTENT = st.one_of(
+  st.binary(max_size=300),
+  st.text(max_size=300).map(lambda s: s.encode("utf-8")),
+  st.sampled_from([b"def time_align(A, B):\n  return A, B\n", b"\xef\xbb\xbfx = 1\r\n", b'{"cells": []}', b"\x00\x01"]),
+)
+SMALL = submission.ReadLimits(
+  file_bytes=4096, notebook_bytes=8192, total_bytes=32768, zip_members=40, files=20, walk_entries=200
+)
 
 
 def _inside(dest: Path) -> None:
@@ -70,8 +107,10 @@ def _inside(dest: Path) -> None:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(members=st.lists(st.tuples(NAMES, CONTENT, st.sampled_from([0, 0, 0o120777, 0o040755])), max_size=12),
-       method=st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+@given(
+  members=st.lists(st.tuples(NAMES, CONTENT, st.sampled_from([0, 0, 0o120777, 0o040755])), max_size=12),
+  method=st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
+)
 def test_fuzzed_zips_never_escape_or_crash_the_reader(members, method, work):
   case = Path(tempfile.mkdtemp(dir=work))
   archive = case / "sub.zip"
@@ -102,15 +141,26 @@ def test_random_bytes_as_a_zip_are_refused_cleanly(data, work):
 JSONISH = st.recursive(
   st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)),
   lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=10), kids, max_size=4)),
-  max_leaves=30)
-CELL = st.fixed_dictionaries({"cell_type": st.sampled_from(["code", "markdown", "raw", 7]),
-                              "source": st.one_of(st.text(max_size=200), st.lists(st.text(max_size=40)), JSONISH),
-                              "metadata": st.one_of(st.just({}), JSONISH)})
+  max_leaves=30,
+)
+CELL = st.fixed_dictionaries(
+  {
+    "cell_type": st.sampled_from(["code", "markdown", "raw", 7]),
+    "source": st.one_of(st.text(max_size=200), st.lists(st.text(max_size=40)), JSONISH),
+    "metadata": st.one_of(st.just({}), JSONISH),
+  }
+)
 NOTEBOOK = st.one_of(
   JSONISH,
-  st.fixed_dictionaries({"nbformat": st.sampled_from([4, 3, 5, "4", None]),
-                         "nbformat_minor": st.integers(-1, 10), "metadata": st.one_of(st.just({}), JSONISH),
-                         "cells": st.one_of(st.lists(CELL, max_size=5), JSONISH)}))
+  st.fixed_dictionaries(
+    {
+      "nbformat": st.sampled_from([4, 3, 5, "4", None]),
+      "nbformat_minor": st.integers(-1, 10),
+      "metadata": st.one_of(st.just({}), JSONISH),
+      "cells": st.one_of(st.lists(CELL, max_size=5), JSONISH),
+    }
+  ),
+)
 
 
 @settings(max_examples=150, deadline=None)

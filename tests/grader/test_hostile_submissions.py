@@ -3,6 +3,7 @@ function scores 0 with a reason, every honest function keeps its 10 points, and 
 scratch folder changes. Each submission is a folder: honest.py (tests/hostile/_honest.py without the
 attacked functions) plus the attack modules, whose `HOSTILE` list names the functions they redefine.
 """
+
 import ast
 import json
 import os
@@ -19,9 +20,25 @@ from grader import isolation as iso
 
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "hostile"
 PROJECT = iso.PROJECT_ROOT
-ALL = ["time_align", "feature_align", "feature_fusion", "attention_fusion", "encode", "decode",
-       "self_attention", "self_attention_fusion", "scaled_dot_product_attention", "multi_head_attention",
-       "tensor_fusion", "low_rank_fusion", "gated_fusion", "film", "clip_loss", "interp_align", "dtw"]
+ALL = [
+  "time_align",
+  "feature_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+  "scaled_dot_product_attention",
+  "multi_head_attention",
+  "tensor_fusion",
+  "low_rank_fusion",
+  "gated_fusion",
+  "film",
+  "clip_loss",
+  "interp_align",
+  "dtw",
+]
 SECRET = "86753094217"  # passed as GRADER_SEED (an integer); no sandbox may see it
 CALL_TIMEOUT = "4"
 
@@ -84,11 +101,13 @@ class Graded:
     assert set(self.score) == set(ALL)
     for name in attacked:
       assert self.score[name] == 0, (name, self.text[name][:2000])
-    for name in (honest if honest is not None else set(ALL) - set(attacked)):
+    for name in honest if honest is not None else set(ALL) - set(attacked):
       assert self.score[name] == 10, (name, self.text[name][:2000])
     from test_trust_feedback import in_vocabulary  # a hidden case says one word of the vocabulary, whatever the attack
-    assert [t["output"] for t in self.results["tests"]
-            if "hidden case" in t["name"] and not in_vocabulary(t["output"])] == []
+
+    assert [
+      t["output"] for t in self.results["tests"] if "hidden case" in t["name"] and not in_vocabulary(t["output"])
+    ] == []
     assert self.survivors == 0  # no process of this run's sandboxes outlived the grader
     assert sandbox_litter(self.pid) == []  # and none of their files lies in the shared temp folders
 
@@ -97,8 +116,21 @@ def run_cli(submission: Path, work: Path, *extra, timeout=600) -> Graded:
   """python -m grader SUBMISSION --results ... in a folder of its own; bounded by a timeout."""
   results = work / "results.json"
   env = dict(os.environ, GRADER_SEED=SECRET, LANG="C.UTF-8")
-  cmd = [sys.executable, "-m", "grader", str(submission), "--results", str(results), "--lang", "en",
-         "--call-timeout", CALL_TIMEOUT, "--time-budget", "400", *extra]
+  cmd = [
+    sys.executable,
+    "-m",
+    "grader",
+    str(submission),
+    "--results",
+    str(results),
+    "--lang",
+    "en",
+    "--call-timeout",
+    CALL_TIMEOUT,
+    "--time-budget",
+    "400",
+    *extra,
+  ]
   t = time.monotonic()
   proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   try:
@@ -172,6 +204,7 @@ class Listener:
 
   def _serve(self):
     import select
+
     while not self.stop:
       ready, _, _ = select.select(self.socks, [], [], 0.1)
       for s in ready:
@@ -225,8 +258,17 @@ def test_processes_that_exit_crash_hang_fork_and_hoard_are_contained(work):
   """sys.exit and os._exit at import and in calls, SIGSEGV, a busy loop, a sleep, memory bombs, a
   bounded fork bomb, a thread storm, kills aimed at the grader, deep recursion."""
   sub = work / "sub"
-  fixtures = ["exit_at_import.py", "hard_exit_at_import.py", "exits_in_calls.py", "infinite_loop.py",
-              "memory_bomb.py", "fork_bomb.py", "thread_storm.py", "kill_parent.py", "deep_recursion.py"]
+  fixtures = [
+    "exit_at_import.py",
+    "hard_exit_at_import.py",
+    "exits_in_calls.py",
+    "infinite_loop.py",
+    "memory_bomb.py",
+    "fork_bomb.py",
+    "thread_storm.py",
+    "kill_parent.py",
+    "deep_recursion.py",
+  ]
   attacked = build(sub, fixtures)
   g = run_cli(sub, work)
   g.check(attacked)
@@ -259,12 +301,30 @@ def test_escapes_reach_no_secret_no_network_and_no_file_outside(work):
   listener = Listener(work)
   results = work / "results.json"
   tag = f"hostile-{os.getpid()}"
-  fill = {"PROJECT_ROOT": str(PROJECT), "CACHE_DIR": os.environ.get("GRADER_CACHE_DIR", "/root/.cache"),
-          "SECRET": SECRET, "PORT": str(listener.port), "UNIX_SOCKET": listener.unix_path,
-          "VICTIMS": json.dumps([str(v) for v in victims]), "TAG": tag, "RESULTS": str(results)}
+  fill = {
+    "PROJECT_ROOT": str(PROJECT),
+    "CACHE_DIR": os.environ.get("GRADER_CACHE_DIR", "/root/.cache"),
+    "SECRET": SECRET,
+    "PORT": str(listener.port),
+    "UNIX_SOCKET": listener.unix_path,
+    "VICTIMS": json.dumps([str(v) for v in victims]),
+    "TAG": tag,
+    "RESULTS": str(results),
+  }
   sub = work / "sub"
-  attacked = build(sub, ["reads_secrets.py", "network.py", "write_outside.py", "fake_results.py",
-                         "output_spam.py", "channel_forgery.py", "forged_reply.py"], fill)
+  attacked = build(
+    sub,
+    [
+      "reads_secrets.py",
+      "network.py",
+      "write_outside.py",
+      "fake_results.py",
+      "output_spam.py",
+      "channel_forgery.py",
+      "forged_reply.py",
+    ],
+    fill,
+  )
   honest_despite = ["decode"]  # output spam answers correctly: the flood costs it nothing
   try:
     g = run_cli(sub, work)
@@ -276,8 +336,15 @@ def test_escapes_reach_no_secret_no_network_and_no_file_outside(work):
   assert "imported: []" in g.text["feature_align"], g.text["feature_align"]
   assert "connected" not in g.text["feature_fusion"]
   assert all(v.read_text() == "original" for v in victims)
-  for p in (closed / tag, shared / tag, PROJECT / "grader" / f"{tag}.py", PROJECT / tag,
-            Path("/tmp", tag), Path("/var/tmp", tag), Path("/dev/shm", tag)):
+  for p in (
+    closed / tag,
+    shared / tag,
+    PROJECT / "grader" / f"{tag}.py",
+    PROJECT / tag,
+    Path("/tmp", tag),
+    Path("/var/tmp", tag),
+    Path("/dev/shm", tag),
+  ):
     assert not p.exists(), p
   assert "FAKE-RESULTS-MARKER" not in results.read_text()
   assert g.results["score"] == sum(t["score"] for t in g.results["tests"]) < 170

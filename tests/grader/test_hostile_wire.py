@@ -1,5 +1,6 @@
 """Hostile data on the result channel against grader/wire.py's decoder: every violation is a WireError
 (which the grader turns into a 0 with a reason), found before anything large is allocated."""
+
 import json
 import math
 import time
@@ -51,9 +52,11 @@ def test_a_frame_header_claiming_4_gib_is_refused():
 @pytest.mark.parametrize("shape", [[10**6, 10**6], [10**12], [2] * 16, [10**4] * 4])
 def test_an_array_header_claiming_huge_counts_is_refused_before_allocating(shape):
   raw = payload({"__ndarray__": {"dtype": "<f8", "shape": shape, "b64": "AAAAAAAAAAA="}})
+
   def go():
     with pytest.raises(wire.WireError):
       decoded(raw)
+
   took, peak = cheap(go)
   assert took < 0.5 and peak < 1 << 20
 
@@ -88,39 +91,62 @@ def test_huge_strings_and_item_floods_are_refused():
   assert took < 10
 
 
-@pytest.mark.parametrize("bad", [
-  {"__float__": []}, {"__float__": {}},
-  {"__float__": "NaN"}, {"__float__": None},
-  {"__tuple__": 5}, {"__dict__": []}, {"__dict__": {"a": {"__float__": [1]}}},
-  {"__ndarray__": []}, {"__ndarray__": {"dtype": "|O", "shape": [1], "b64": "AA=="}},
-  {"__ndarray__": {"dtype": ["<f8"], "shape": [1], "b64": "AAAAAAAAAAA="}},
-  {"__ndarray__": {"dtype": {"a": 1}, "shape": [1], "b64": "AAAAAAAAAAA="}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [-1], "b64": ""}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [True], "b64": "AAAAAAAAAAA="}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [1.0], "b64": "AAAAAAAAAAA="}},
-  {"__ndarray__": {"dtype": "<f8", "shape": 3, "b64": ""}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [1], "b64": 5}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [1], "b64": "!!!!!!!!!!!="}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [1], "list": {"a": 1}}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [2], "list": [1, "x"]}},
-  {"__ndarray__": {"dtype": "|u1", "shape": [1], "list": [10**6]}},
-  {"__ndarray__": {"dtype": "<f8", "shape": [1], "b64": "AAAAAAAAAAA=", "extra": 1}},
-  {"a": 1, "b": 2}, {"__code__": "import os"}, {"__reduce__": ["os.system", ["id"]]},
-])
+@pytest.mark.parametrize(
+  "bad",
+  [
+    {"__float__": []},
+    {"__float__": {}},
+    {"__float__": "NaN"},
+    {"__float__": None},
+    {"__tuple__": 5},
+    {"__dict__": []},
+    {"__dict__": {"a": {"__float__": [1]}}},
+    {"__ndarray__": []},
+    {"__ndarray__": {"dtype": "|O", "shape": [1], "b64": "AA=="}},
+    {"__ndarray__": {"dtype": ["<f8"], "shape": [1], "b64": "AAAAAAAAAAA="}},
+    {"__ndarray__": {"dtype": {"a": 1}, "shape": [1], "b64": "AAAAAAAAAAA="}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [-1], "b64": ""}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [True], "b64": "AAAAAAAAAAA="}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [1.0], "b64": "AAAAAAAAAAA="}},
+    {"__ndarray__": {"dtype": "<f8", "shape": 3, "b64": ""}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [1], "b64": 5}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [1], "b64": "!!!!!!!!!!!="}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [1], "list": {"a": 1}}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [2], "list": [1, "x"]}},
+    {"__ndarray__": {"dtype": "|u1", "shape": [1], "list": [10**6]}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [1], "b64": "AAAAAAAAAAA=", "extra": 1}},
+    {"a": 1, "b": 2},
+    {"__code__": "import os"},
+    {"__reduce__": ["os.system", ["id"]]},
+  ],
+)
 def test_malformed_values_are_wire_errors(bad):
   with pytest.raises(wire.WireError):
     decoded(payload(bad))
 
 
 JSONISH = st.recursive(
-  st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
-            st.text(max_size=20), st.sampled_from(["__float__", "__tuple__", "__dict__", "__ndarray__", "<f8",
-                                                   "|O", "b64", "list", "shape", "dtype"])),
+  st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(
+      ["__float__", "__tuple__", "__dict__", "__ndarray__", "<f8", "|O", "b64", "list", "shape", "dtype"]
+    ),
+  ),
   lambda kids: st.one_of(
     st.lists(kids, max_size=4),
-    st.dictionaries(st.sampled_from(["__float__", "__tuple__", "__dict__", "__ndarray__", "dtype", "shape",
-                                     "b64", "list", "x"]), kids, min_size=1, max_size=3)),
-  max_leaves=25)
+    st.dictionaries(
+      st.sampled_from(["__float__", "__tuple__", "__dict__", "__ndarray__", "dtype", "shape", "b64", "list", "x"]),
+      kids,
+      min_size=1,
+      max_size=3,
+    ),
+  ),
+  max_leaves=25,
+)
 
 
 def plain(value) -> bool:
@@ -158,7 +184,7 @@ def mirrors(raw, value) -> bool:
     return type(value) is type(raw) and value == raw
   if isinstance(raw, list):
     return isinstance(value, list) and len(value) == len(raw) and all(mirrors(r, v) for r, v in zip(raw, value))
-  (tag, body), = raw.items()
+  ((tag, body),) = raw.items()
   if tag == "__tuple__":
     return isinstance(value, tuple) and len(value) == len(body) and all(mirrors(r, v) for r, v in zip(body, value))
   if tag == "__dict__":
@@ -186,12 +212,18 @@ def test_fuzzed_values_decode_to_plain_data_or_raise_wire_error_only(value):
 ARRAYS = st.builds(
   lambda dt, shape, seed: np.asarray(np.random.default_rng(seed).normal(size=shape) * 10).astype(dt),
   st.sampled_from(["<f4", "<f8", "<i4", "<i8", "|u1", "|b1", "<c16"]),
-  st.lists(st.integers(0, 3), max_size=3).map(tuple), st.integers(0, 2**31))
+  st.lists(st.integers(0, 3), max_size=3).map(tuple),
+  st.integers(0, 2**31),
+)
 PLAIN = st.recursive(
-  st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=10), ARRAYS),
-  lambda kids: st.one_of(st.lists(kids, max_size=3), st.lists(kids, max_size=3).map(tuple),
-                         st.dictionaries(st.text(max_size=5), kids, max_size=3)),
-  max_leaves=12)
+  st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=10), ARRAYS),
+  lambda kids: st.one_of(
+    st.lists(kids, max_size=3),
+    st.lists(kids, max_size=3).map(tuple),
+    st.dictionaries(st.text(max_size=5), kids, max_size=3),
+  ),
+  max_leaves=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -200,9 +232,9 @@ def test_every_plain_value_crosses_the_wire_unchanged(value, readable):
   # The other half: a decoder that refused everything would pass the fuzz test above, not this one.
   message = {"type": "reply", "id": 1, "status": "ok", "value": wire.encode(value, readable=readable)}
   raw = wire.frame(message)
-  length = wire.parse_header(raw[:wire.HEADER.size], LIMITS)
+  length = wire.parse_header(raw[: wire.HEADER.size], LIMITS)
   assert length == len(raw) - wire.HEADER.size
-  assert same(decoded(raw[wire.HEADER.size:]), value)
+  assert same(decoded(raw[wire.HEADER.size :]), value)
 
 
 def expected_envelope(raw: bytes):
@@ -217,7 +249,8 @@ def expected_envelope(raw: bytes):
 FRAMES = st.one_of(
   st.binary(max_size=200),
   st.dictionaries(st.text(max_size=5), JSONISH, max_size=3).map(lambda d: json.dumps(d).encode()),
-  st.sampled_from([b"{}", b"[]", b'{"a": NaN}', b'{"a": Infinity}', b"null", b'{"a": 1}', b"\xff{}"]))
+  st.sampled_from([b"{}", b"[]", b'{"a": NaN}', b'{"a": Infinity}', b"null", b'{"a": 1}', b"\xff{}"]),
+)
 
 
 @settings(max_examples=200, deadline=None)

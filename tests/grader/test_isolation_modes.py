@@ -1,4 +1,5 @@
 """grader/isolation.py in every mode that runs here: limits, hiding, no network, killing; all bounded."""
+
 import os
 import select
 import shutil
@@ -17,8 +18,9 @@ from grader import isolation as iso
 # Every hostile snippet below ends by itself (bounded loops, a few dozen forks), so a broken limit
 # makes a test fail rather than take the machine down.
 MODES = [pytest.param(m, id=m) for m in iso.MODES]
-SMALL = iso.Limits(cpu_s=20, wall_s=30, call_wall_s=30, mem_bytes=3 << 30, nproc=40,
-                   fsize_bytes=1 << 20, nofile=64, output_bytes=1 << 16)
+SMALL = iso.Limits(
+  cpu_s=20, wall_s=30, call_wall_s=30, mem_bytes=3 << 30, nproc=40, fsize_bytes=1 << 20, nofile=64, output_bytes=1 << 16
+)
 PY = sys.executable
 
 
@@ -31,8 +33,7 @@ def need(mode):
 
 def run(mode, code, scratch, limits=SMALL, slot=1, timeout=60, **kw):
   """Runs a Python snippet in the sandbox; returns (returncode, stdout, stderr) as text."""
-  proc = iso.spawn(mode, [PY, "-c", textwrap.dedent(code)], scratch=scratch, limits=limits,
-                   uid_slot=slot, **kw)
+  proc = iso.spawn(mode, [PY, "-c", textwrap.dedent(code)], scratch=scratch, limits=limits, uid_slot=slot, **kw)
   try:
     out, err = proc.communicate(timeout=timeout)
   finally:
@@ -84,8 +85,9 @@ def test_honest_jax_stays_well_inside_the_default_limits(mode, scratch):
   rc, out, err = run(mode, code, scratch, limits=limits)
   assert rc == 0, err
   cpu, peak, tasks, fds, wall = (float(v) for v in out.split())
-  print(f"{mode}: cpu {cpu:.2f}s, address space {peak / 2**30:.2f} GiB, tasks {tasks:.0f}, fds {fds:.0f}, "
-        f"wall {wall:.2f}s")
+  print(
+    f"{mode}: cpu {cpu:.2f}s, address space {peak / 2**30:.2f} GiB, tasks {tasks:.0f}, fds {fds:.0f}, wall {wall:.2f}s"
+  )
   # At least a factor of two to spare on every limit (the wall figure is the caller's per-call budget).
   assert cpu < limits.cpu_s / 2 and peak < limits.mem_bytes / 2
   assert tasks < limits.nproc / 2 and fds < limits.nofile / 2 and wall < limits.call_wall_s / 2
@@ -230,8 +232,7 @@ def test_scratch_writes_are_capped_and_the_grader_files_read_only(mode, scratch)
     except OSError as e:
       print("full", e.errno, written)
   """
-  limits = iso.Limits(cpu_s=20, mem_bytes=3 << 30, nproc=40, fsize_bytes=16 << 20, nofile=64,
-                      scratch_bytes=8 << 20)
+  limits = iso.Limits(cpu_s=20, mem_bytes=3 << 30, nproc=40, fsize_bytes=16 << 20, nofile=64, scratch_bytes=8 << 20)
   rc, out, err = run(mode, code, scratch, limits=limits)
   assert rc == 0, err
   lines = out.splitlines()
@@ -352,7 +353,8 @@ def grandchild_dies(mode, scratch):
   # The grandchild leaves the session and beats on the inherited stderr pipe. After kill(), the pipe
   # reaching its end proves that no process holds it any more.
   (scratch / "beater.py").write_text(
-    "import sys, time\nfor _ in range(600):\n  sys.stderr.write('.'); sys.stderr.flush(); time.sleep(0.05)\n")
+    "import sys, time\nfor _ in range(600):\n  sys.stderr.write('.'); sys.stderr.flush(); time.sleep(0.05)\n"
+  )
   code = """
     import subprocess, sys, time
     subprocess.Popen([sys.executable, "beater.py"], start_new_session=True)
@@ -406,7 +408,9 @@ def test_two_uid_slots_do_not_share_the_process_limit(mode, scratch, outside):
   a = iso.spawn(mode, [PY, "-c", textwrap.dedent(hog)], scratch=scratch, limits=SMALL, uid_slot=3)
   try:
     assert 0 < int(a.stdout.readline()) < SMALL.nproc  # slot 3 is now at its limit, and stays there
-    rc, out, err = run(mode, """
+    rc, out, err = run(
+      mode,
+      """
       import os
       kids = []
       for _ in range(20):
@@ -417,7 +421,10 @@ def test_two_uid_slots_do_not_share_the_process_limit(mode, scratch, outside):
       for pid in kids:
         os.waitpid(pid, 0)
       print(len(kids))
-    """, other, slot=4)
+    """,
+      other,
+      slot=4,
+    )
     assert rc == 0 and out.strip() == "20", (out, err)
   finally:
     iso.kill(a)
@@ -469,8 +476,13 @@ def test_detect_prefers_the_strongest_mode_and_refuses_what_cannot_run():
 
 
 def test_read_capped_keeps_only_the_cap_of_a_flood(scratch):
-  proc = iso.spawn("plain", [PY, "-c", "import sys\nfor _ in range(200): sys.stdout.write('x' * 65536)"],
-                   scratch=scratch, limits=SMALL, uid_slot=5)
+  proc = iso.spawn(
+    "plain",
+    [PY, "-c", "import sys\nfor _ in range(200): sys.stdout.write('x' * 65536)"],
+    scratch=scratch,
+    limits=SMALL,
+    uid_slot=5,
+  )
   try:
     got = iso.read_capped(proc.stdout, 1000)
   finally:

@@ -2,6 +2,7 @@
 limit the process really has, and what it can really do), and shown to be noticed when removed: each
 probe runs once with the protection and once with it taken out of the sandbox's command line, and must
 say "held" only the first time. All probes are bounded even with their protection gone."""
+
 import json
 import shutil
 import subprocess
@@ -19,12 +20,24 @@ from grader import sandbox
 MODES = [pytest.param(m, id=m) for m in iso.MODES]
 MIB = 1 << 20
 # fsize (1 MiB) well under the scratch tmpfs (16 MiB): the file-size limit, not ENOSPC, must stop a write.
-SMALL = iso.Limits(cpu_s=1, wall_s=60, call_wall_s=30, mem_bytes=3 << 30, nproc=40, fsize_bytes=MIB,
-                   nofile=64, output_bytes=1 << 16, scratch_bytes=16 * MIB, sandbox_mem_bytes=256 * MIB)
+SMALL = iso.Limits(
+  cpu_s=1,
+  wall_s=60,
+  call_wall_s=30,
+  mem_bytes=3 << 30,
+  nproc=40,
+  fsize_bytes=MIB,
+  nofile=64,
+  output_bytes=1 << 16,
+  scratch_bytes=16 * MIB,
+  sandbox_mem_bytes=256 * MIB,
+)
 
 # name -> (the prlimit option that sets it, or None; a probe printing "held ..." or "escaped ...")
 PROBES = {
-  "open_files": ("--nofile=", f"""
+  "open_files": (
+    "--nofile=",
+    f"""
     import errno, os, resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     fds, why = [], "none"
@@ -36,8 +49,11 @@ PROBES = {
         break
     ok = soft == hard == {SMALL.nofile} and why == "EMFILE" and len(fds) < {SMALL.nofile}
     print("held" if ok else "escaped", soft, hard, len(fds), why)
-  """),
-  "file_size": ("--fsize=", f"""
+  """,
+  ),
+  "file_size": (
+    "--fsize=",
+    f"""
     import errno, os, resource
     soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     why = "none"
@@ -50,8 +66,11 @@ PROBES = {
     size = os.path.getsize("big.bin")
     ok = soft == {SMALL.fsize_bytes} and why == "EFBIG" and size == {SMALL.fsize_bytes}
     print("held" if ok else "escaped", soft, size, why)
-  """),
-  "processes": ("--nproc=", f"""
+  """,
+  ),
+  "processes": (
+    "--nproc=",
+    f"""
     import os, resource
     soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
     r, w = os.pipe()
@@ -69,8 +88,11 @@ PROBES = {
     cap = {SMALL.nproc + SMALL.nproc // 4}
     ok = soft <= cap and why == "BlockingIOError" and n < cap
     print("held" if ok else "escaped", soft, n, why)
-  """),
-  "address_space": ("--as=", f"""
+  """,
+  ),
+  "address_space": (
+    "--as=",
+    f"""
     import mmap, resource
     soft = resource.getrlimit(resource.RLIMIT_AS)[0]
     try:
@@ -79,16 +101,22 @@ PROBES = {
     except OSError as e:
       why = "refused"
     print("held" if soft <= {SMALL.mem_bytes} and why == "refused" else "escaped", soft, why)
-  """),
-  "cpu_time": ("--cpu=", """
+  """,
+  ),
+  "cpu_time": (
+    "--cpu=",
+    """
     import resource, time
     soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
     t = time.process_time()
     while time.process_time() - t < 1.5:  # 1.5 s of CPU: SIGXCPU after 1 s ends it first
       pass
     print("escaped", soft)
-  """),
-  "sandbox_memory": (None, """
+  """,
+  ),
+  "sandbox_memory": (
+    None,
+    """
     import os, time
     kids = []
     for _ in range(3):  # 3 x 120 MiB: each inside every per-process limit, together over 256 MiB
@@ -102,7 +130,8 @@ PROBES = {
       kids.append(pid)
     statuses = [os.waitpid(p, 0)[1] & 0x7F for p in kids]
     print("held" if 9 in statuses else "escaped", statuses)
-  """),
+  """,
+  ),
 }
 
 
@@ -141,8 +170,7 @@ def remove(monkeypatch, name):
     monkeypatch.setattr(iso, "memory_cgroup", lambda limits: None)
     return
   real = iso._prlimit
-  monkeypatch.setattr(iso, "_prlimit", lambda limits, nproc: [a for a in real(limits, nproc)
-                                                              if not a.startswith(flag)])
+  monkeypatch.setattr(iso, "_prlimit", lambda limits, nproc: [a for a in real(limits, nproc) if not a.startswith(flag)])
 
 
 @pytest.mark.parametrize("name", list(PROBES))
@@ -170,8 +198,9 @@ def test_a_call_past_its_wall_clock_limit_is_stopped(mode, scratch):
   src.mkdir()
   (src / "hw.py").write_text("import time\ndef slow():\n  time.sleep(30)\n\ndef fast():\n  return 1\n")
   t = time.monotonic()
-  _, (slow, fast), _ = sandbox.run_submission(src, [("slow", ()), ("fast", ())], ["slow", "fast"], mode=mode,
-                                              limits=session_limits(call_wall_s=1.5), uid_slot=6)
+  _, (slow, fast), _ = sandbox.run_submission(
+    src, [("slow", ()), ("fast", ())], ["slow", "fast"], mode=mode, limits=session_limits(call_wall_s=1.5), uid_slot=6
+  )
   assert slow.status == "timeout" and fast.status == "ok" and fast.value == 1
   assert time.monotonic() - t < 15
 
@@ -189,8 +218,9 @@ def test_a_forged_import_announcement_does_not_restart_the_sandbox_again_and_aga
   starts = []
   real = sandbox.spawn
   monkeypatch.setattr(sandbox, "spawn", lambda *a, **k: starts.append(1) or real(*a, **k))
-  report, (out,), _ = sandbox.run_submission(src, [("honest", ())], ["honest", "dtw"], mode=strongest(),
-                                             limits=session_limits(wall_s=20), uid_slot=6)
+  report, (out,), _ = sandbox.run_submission(
+    src, [("honest", ())], ["honest", "dtw"], mode=strongest(), limits=session_limits(wall_s=20), uid_slot=6
+  )
   # The module that really stopped the worker is blamed (once), the honest one still graded.
   assert len(starts) == 2, len(starts)
   assert "a_forged.py" in report.modules and out.status == "ok" and out.value == 7
@@ -220,11 +250,23 @@ def test_plain_mode_as_a_non_root_grader_refuses_hidden_cases(scratch):
   home.mkdir()
   home.chmod(0o777)
   project = Path(__file__).resolve().parents[2]
-  env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "GRADER_SEED": "86753094217",
-         "PYTHONPATH": str(project)}
+  env = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": str(home),
+    "LANG": "C.UTF-8",
+    "GRADER_SEED": "86753094217",
+    "PYTHONPATH": str(project),
+  }
   as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "grader"]
-  proc = subprocess.run([*as_nobody, str(sub), "--sandbox", "plain", "--allow-plain", "--results", str(home / "r.json")],
-                        cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False)
+  proc = subprocess.run(
+    [*as_nobody, str(sub), "--sandbox", "plain", "--allow-plain", "--results", str(home / "r.json")],
+    cwd=project,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=False,
+  )
   assert proc.returncode == 2, proc.stderr[-2000:]
   assert "--allow-same-uid" in proc.stderr and "GRADER_SEED" in proc.stderr
   results = json.loads((home / "r.json").read_text())
@@ -234,6 +276,7 @@ def test_plain_mode_as_a_non_root_grader_refuses_hidden_cases(scratch):
 def test_the_flag_that_names_the_risk_lets_grading_go_on(scratch, monkeypatch):
   import grader.__main__ as cli
   from grader import grade
+
   sub = scratch / "hw.py"
   sub.write_text("def encode(v):\n  return v\n")
   monkeypatch.setattr(iso, "_is_root", lambda: False)
@@ -246,10 +289,13 @@ def test_the_flag_that_names_the_risk_lets_grading_go_on(scratch, monkeypatch):
   def fake_grade(*a, **k):
     graded.append(a)
     raise Stop
+
   monkeypatch.setattr(grade, "load_caseset", lambda *a, **k: None)
   monkeypatch.setattr(grade, "grade_submission", fake_grade)
   assert cli.main([str(sub), "--sandbox", "plain", "--allow-plain"]) == 2 and not graded
-  assert cli.main([str(sub), "--sandbox", "plain", "--allow-plain", "--allow-same-uid"]) == 1 and graded  # reached grading
+  assert (
+    cli.main([str(sub), "--sandbox", "plain", "--allow-plain", "--allow-same-uid"]) == 1 and graded
+  )  # reached grading
   assert iso.shares_grader_uid("plain") and not iso.shares_grader_uid("bwrap")
 
 
@@ -258,6 +304,7 @@ def test_a_reference_cache_in_a_world_readable_folder_stays_unreadable(mode, scr
   """GRADER_CACHE_DIR may be anywhere: its files are the grader's alone (0600), even where plain mode sees them."""
   need(mode)
   from grader import grade
+
   folder = Path(tempfile.mkdtemp(prefix="prot-cache-"))
   try:
     folder.chmod(0o755)

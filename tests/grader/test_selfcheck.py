@@ -4,6 +4,7 @@ The OS test hides every POSIX-only API and isolation tool from a child interpret
 path, as on Windows or macOS, and checks that check.py still runs and teaches. Records: two small
 fixture questions (tests/fixtures/selfcheck/records.py), their expected values computed independently.
 """
+
 import importlib.util
 import io
 import json
@@ -80,14 +81,18 @@ def _run(pack, *args, lang="en", encoding=None):
   env["PYTHONPATH"] = str(hide)
   if encoding:
     env["PYTHONIOENCODING"] = encoding
-  python = os.path.relpath(sys.executable, root)   # a relative interpreter path, as ../venv/bin/python
+  python = os.path.relpath(sys.executable, root)  # a relative interpreter path, as ../venv/bin/python
   assert not os.path.isabs(python)
   return subprocess.run([python, *args], cwd=root, env=env, capture_output=True, timeout=120, check=False)
 
 
 def test_posix_apis_are_really_hidden(pack):
-  out = _run(pack, "-c", "import os, signal, shutil; print(hasattr(os, 'geteuid'), hasattr(signal, 'SIGXCPU'), "
-                         "shutil.which('prlimit'))\ntry:\n import select\nexcept ImportError:\n print('no select')")
+  out = _run(
+    pack,
+    "-c",
+    "import os, signal, shutil; print(hasattr(os, 'geteuid'), hasattr(signal, 'SIGXCPU'), "
+    "shutil.which('prlimit'))\ntry:\n import select\nexcept ImportError:\n print('no select')",
+  )
   assert out.stdout.decode().split() == ["False", "False", "None", "no", "select"], out.stderr.decode()
 
 
@@ -102,7 +107,7 @@ def test_check_py_runs_without_posix_and_shows_the_failed_case(pack):
   assert "got:        [7.8, 8.9, 9]" in text
   assert "first difference: the answer at index [0]: expected 3.1, got 7.8" in text
   assert "known erratum of the article: " + fx.ERRATUM_EN in text
-  assert text.count("known erratum") == 1   # the second case is plainly wrong, not the article's print
+  assert text.count("known erratum") == 1  # the second case is plainly wrong, not the article's print
   # warp: a valid path whose own cost is not the optimum, with the optimum named.
   assert "the path is a warping path, but its own cost 2 is not the optimum 0" in text
   assert "total: 0/4 visible cases passed, 0/2 questions complete" in text
@@ -155,9 +160,15 @@ def test_missing_function_and_import_error_are_named(tmp_path, records):
 
 
 def test_a_py_beats_a_notebook_and_a_notebook_alone_is_read(tmp_path, records):
-  nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "%matplotlib inline\n" + fx.SOLUTION},
-                  {"cell_type": "code", "metadata": {"mmzoo": {"role": "check"}}, "source": "check('warp')"}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+  nb = {
+    "cells": [
+      {"cell_type": "code", "metadata": {}, "source": "%matplotlib inline\n" + fx.SOLUTION},
+      {"cell_type": "code", "metadata": {"mmzoo": {"role": "check"}}, "source": "check('warp')"},
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+  }
   (tmp_path / f"{fx.MODULE}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
   results = checker.check_folder(tmp_path, records, "en", stream=io.StringIO())
   assert all(r.complete for r in results)
@@ -175,14 +186,17 @@ def test_a_call_that_never_returns_is_reported_not_waited_for(records):
   assert "visible case 2: not run, after the time limit" in buf.getvalue()
 
 
-@pytest.mark.parametrize("got, key", [
+@pytest.mark.parametrize(
+  "got, key",
+  [
     ((np.array([0.5, 1.0]), [1.0, 2.0]), None),
     (np.array([[0.5, 1.0], [1.0, 2.0]]), None),
     ([[0.5, 1.0], [1.0]], "wrong_shape"),
     (([0.5, 1.0], [1.0, float("nan")]), "not_finite"),
     (([0.5, 1.0], ["a", 2]), "wrong_type"),
     ([[0.5, 1.0], [1.0, 2.0], [3.0, 4.0]], "not_pair"),
-])
+  ],
+)
 def test_pair_rules(got, key):
   record = {"compare": {"kind": "pair", "rtol": 1e-5, "atol": 1e-5}}
   want = (np.array([0.5, 1.0]), np.array([1.0, 2.0]))
@@ -196,7 +210,7 @@ def test_pair_rules(got, key):
 
 def test_scalar_tuple_and_tolerance_rules():
   scalar = {"compare": {"kind": "scalar", "rtol": 1e-4, "atol": 1e-4}}
-  checker.compare(scalar, (), np.asarray(0.5), np.array([0.50001]))   # a 1-element array is a scalar
+  checker.compare(scalar, (), np.asarray(0.5), np.array([0.50001]))  # a 1-element array is a scalar
   with pytest.raises(checker.Fail, match="wrong_value"):
     checker.compare(scalar, (), np.asarray(0.5), 0.6)
   tup = {"compare": {"kind": "tuple", "rtol": 0, "atol": 0}}
@@ -204,7 +218,7 @@ def test_scalar_tuple_and_tolerance_rules():
     checker.compare(tup, (), (np.zeros(2), np.ones(3)), [np.zeros(2), np.zeros(3)])
   assert "item 1 of the tuple at index [0]" in checker.render("en", e.value.first_diff)
   scaled = {"compare": {"kind": "array", "rtol": 0, "atol": 1e-5, "atol_scales_with_input": True}}
-  checker.compare(scaled, ([1000.0],), np.array([1.0]), [1.009])       # atol 1e-5 · 1000 = 0.01
+  checker.compare(scaled, ([1000.0],), np.array([1.0]), [1.009])  # atol 1e-5 · 1000 = 0.01
   with pytest.raises(checker.Fail):
     checker.compare(scaled, ([1.0],), np.array([1.0]), [1.009])
 
@@ -215,13 +229,17 @@ def test_dtw_rules_on_brute_force_optima():
   cost, path = fx.warp_reference(x, y)
   checker.compare(record, (x, y), (cost, path), (float(cost), path.tolist()))
   checker.compare(record, (x, y), (cost, path), (np.array([cost]), path))
-  bad = {((0, 0), (2, 1)): "path_step", ((0, 1), (2, 1)): "path_start", ((0, 0), (1, 0)): "path_end",
-         ((0, 0), (1.5, 0), (2, 1)): "path_int"}
+  bad = {
+    ((0, 0), (2, 1)): "path_step",
+    ((0, 1), (2, 1)): "path_start",
+    ((0, 0), (1, 0)): "path_end",
+    ((0, 0), (1.5, 0), (2, 1)): "path_int",
+  }
   for p, key in bad.items():
     with pytest.raises(checker.Fail) as e:
       checker.compare(record, (x, y), (cost, path), (float(cost), list(p)))
     assert e.value.key == key
-  assert len(list(fx.paths(3, 4))) == 25   # Delannoy D(2, 3): the brute force sees every path
+  assert len(list(fx.paths(3, 4))) == 25  # Delannoy D(2, 3): the brute force sees every path
 
 
 def test_values_are_rounded_and_long_arrays_elided():
@@ -232,8 +250,13 @@ def test_values_are_rounded_and_long_arrays_elided():
 
 
 def test_enc_decodes_every_form():
-  enc = {"tuple": [{"float": "nan"}, {"dict": {"k": [1, {"float": "-inf"}]}},
-                   {"ndarray": [[1.5, {"float": "inf"}]], "dtype": "float32", "shape": [1, 2]}]}
+  enc = {
+    "tuple": [
+      {"float": "nan"},
+      {"dict": {"k": [1, {"float": "-inf"}]}},
+      {"ndarray": [[1.5, {"float": "inf"}]], "dtype": "float32", "shape": [1, 2]},
+    ]
+  }
   nan, d, a = checker.dec(enc)
   assert np.isnan(nan) and d == {"k": [1, float("-inf")]}
   assert a.dtype == np.float32 and a.shape == (1, 2) and np.isinf(a[0, 1])
@@ -243,19 +266,21 @@ def test_pack_files_are_known_by_content_not_by_name(tmp_path, pack):
   root, _ = pack
   manifest = checker.pack_manifest({"check.py": root / "check.py", "check_data.json": root / "check_data.json"})
   assert set(manifest) == {"check.py", "check_data.json"}
-  moved = tmp_path / "submission" / "mine" / "grader.py"    # the pack's file, renamed and moved
+  moved = tmp_path / "submission" / "mine" / "grader.py"  # the pack's file, renamed and moved
   moved.parent.mkdir(parents=True)
-  moved.write_bytes((root / "check.py").read_bytes().replace(b"\n", b"\r\n"))   # and CRLF from a Windows checkout
+  moved.write_bytes((root / "check.py").read_bytes().replace(b"\n", b"\r\n"))  # and CRLF from a Windows checkout
   assert checker.is_pack_file(moved, manifest)
-  own = tmp_path / "submission" / "check.py"                 # the student's own file of the same name
+  own = tmp_path / "submission" / "check.py"  # the student's own file of the same name
   own.write_text("def weighted_sum(a, b, c):\n  return a\n", encoding="utf-8")
   assert not checker.is_pack_file(own, manifest)
-  assert checker.pack_manifest(root)["check.py"] == manifest["check.py"]   # a folder is read whole
+  assert checker.pack_manifest(root)["check.py"] == manifest["check.py"]  # a folder is read whole
 
 
 def test_an_answer_that_breaks_the_comparison_is_feedback(records):
-  ns = _namespace("class Odd:\n  def __float__(self):\n    raise RuntimeError('no')\n"
-                  "def weighted_sum(a, b, c):\n  return [Odd() for _ in a]\n")
+  ns = _namespace(
+    "class Odd:\n  def __float__(self):\n    raise RuntimeError('no')\n"
+    "def weighted_sum(a, b, c):\n  return [Odd() for _ in a]\n"
+  )
   buf = io.StringIO()
   res = checker.check("weighted_sum", ns, records[0], "zh", stream=buf)
   assert res.passed == 0 and "无法把答案与期望值比较（RuntimeError）" in buf.getvalue()
@@ -266,7 +291,7 @@ def test_pack_readme_commands_work(pack):
   text = notebooks.pack_readme("fixture", 2, 20)
   assert "python check.py --only NAME" in text and "仅" not in text.split("# `fixture`")[0]
   assert "自测（SELF-CHECK）" in text
-  out = _run(pack, "check.py", "--only", "warp", "--lang", "en")   # exercises/ beside check.py by default
+  out = _run(pack, "check.py", "--only", "warp", "--lang", "en")  # exercises/ beside check.py by default
   assert out.returncode == 1 and "warp (Dynamic time warping): 0/2" in out.stdout.decode()
   assert "weighted_sum" not in out.stdout.decode()
   out = _run(pack, "check.py", "--assignment", "fixture", "--only", "warp", "--lang", "en")
@@ -302,6 +327,7 @@ def test_self_check_verdicts_agree_with_the_grader():
   pytest.importorskip("grader.questions")
   from grader.cases import Case, question
   from grader.compare import compare as grade
+
   folders = sorted(p.parent for p in (PROJECT / "questions").glob("*/question.toml"))
   assert folders
   for folder in folders:
@@ -312,19 +338,28 @@ def test_self_check_verdicts_agree_with_the_grader():
     for k, c in enumerate(record["cases"]):
       args, want = tuple(checker.dec(a) for a in c["args"]), checker.dec(c["expected"])
       shown = checker.show(args)
-      answers = [want, _map_floats(want, lambda a, r=rtol, t=atol: a * (1 + 0.3 * r) + 0.3 * t),
-                 _map_floats(want, lambda a, r=rtol, t=atol: a * (1 + 20 * r) + 20 * t + 1e-3), _drop_last(want),
-                 _map_floats(want, lambda a: np.full_like(a, np.nan)), "a string", None]
+      answers = [
+        want,
+        _map_floats(want, lambda a, r=rtol, t=atol: a * (1 + 0.3 * r) + 0.3 * t),
+        _map_floats(want, lambda a, r=rtol, t=atol: a * (1 + 20 * r) + 20 * t + 1e-3),
+        _drop_last(want),
+        _map_floats(want, lambda a: np.full_like(a, np.nan)),
+        "a string",
+        None,
+      ]
       printed = (record.get("erratum") or {}).get("printed")
-      if printed is not None and (record.get("erratum") or {}).get("en"):   # a wrong print, not a right one
+      if printed is not None and (record.get("erratum") or {}).get("en"):  # a wrong print, not a right one
         answers.append(tuple(printed) if record["compare"]["kind"] == "pair" else printed)
       for i, got in enumerate(answers):
         # Case k answered with `got`; case 0 (when k is 1) answered right, so only case k can fail.
-        ours = checker.check_record({**record, "cases": record["cases"][: k + 1]},
-                                    lambda *a, g=got, s=shown, w=want0: g if checker.show(a) == s else w, "en")
+        ours = checker.check_record(
+          {**record, "cases": record["cases"][: k + 1]},
+          lambda *a, g=got, s=shown, w=want0: g if checker.show(a) == s else w,
+          "en",
+        )
         theirs = grade(q, Case(record["name"], k, True, args), want, got)
         assert (ours.passed == k + 1) == theirs.ok, (record["name"], k, checker.show(got), theirs, ours.lines)
-        assert theirs.ok == (i < 2), (record["name"], k, i)   # right, within tolerance; then every wrong kind
+        assert theirs.ok == (i < 2), (record["name"], k, i)  # right, within tolerance; then every wrong kind
         assert any("known erratum" in ln for ln in ours.lines) == theirs.article_erratum, (record["name"], k)
 
 
@@ -341,14 +376,17 @@ def attention_fusion(vector_text, vector_image, vector_audio):
 @pytest.mark.parametrize("command", [["check.py"], ["-m", "grader", "exercises"]])
 def test_the_built_pack_self_checks_without_posix_by_a_relative_interpreter(tmp_path, command):
   from grader.handout import build_handout
+
   root = tmp_path / "pack"
   build_handout(root, assignment_name="part1", with_notebooks=False)
   (root / "exercises" / "q4_attention_fusion.py").write_text(Q4_PRINTED, encoding="utf-8")
   hide = tmp_path / "hide"
   hide.mkdir()
   # The pack's own `grader` shim must stay importable; the real grader's modules are absent from the pack.
-  (hide / "sitecustomize.py").write_text(HIDE_POSIX.replace('"grader", "grader.isolation", "grader.sandbox"',
-                                                            '"grader.isolation", "grader.sandbox"'), encoding="utf-8")
+  (hide / "sitecustomize.py").write_text(
+    HIDE_POSIX.replace('"grader", "grader.isolation", "grader.sandbox"', '"grader.isolation", "grader.sandbox"'),
+    encoding="utf-8",
+  )
   assert not (root / "grader" / "sandbox.py").exists() and not (root / "grader" / "isolation.py").exists()
   out = _run((root, hide), *command, "--only", "attention_fusion", "--lang", "en")
   text = out.stdout.decode("utf-8")

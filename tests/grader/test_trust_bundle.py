@@ -5,6 +5,7 @@ Each run unpacks the bundle into a fake /autograder tree under /tmp with the mod
 (0644 files, 0755 folders, all reachable by any uid) and runs run_autograder (never setup.sh): whatever
 keeps the secrets from the sandbox has to come from the bundle itself.
 """
+
 import inspect
 import json
 import os
@@ -73,8 +74,15 @@ def run_autograder(bundle, files: dict, mode=None, timeout=300):
     if mode:
       e["GRADER_SANDBOX"] = mode
     t = time.monotonic()
-    proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=e, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+      [str(root / "source" / "run_autograder")],
+      cwd=root,
+      env=e,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+      check=False,
+    )
     took = time.monotonic() - t
     return proc, json.loads((root / "results" / "results.json").read_text()), took
   finally:

@@ -1,6 +1,7 @@
 """Issue 12, section 6: stale, misleading or runaway runs. The batch cache keyed on every option that
 changes a result, --force and --regrade, a syntax error named on the rows it hides, and output paths
 checked before any grading (no temporary file left)."""
+
 import dataclasses
 import os
 import subprocess
@@ -31,8 +32,15 @@ def caseset():
 def cli(*args, cwd):
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, env=env,
-                        capture_output=True, text=True, timeout=300, check=False)
+  return subprocess.run(
+    [sys.executable, "-m", "grader", *map(str, args)],
+    cwd=cwd,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=300,
+    check=False,
+  )
 
 
 def test_a_rerun_regrades_when_any_option_changes(tmp_path, caseset):
@@ -72,8 +80,7 @@ def test_the_key_holds_the_seed_the_mode_and_the_case_set(tmp_path, caseset):
   base = grading_key(entry, caseset, "v1", options)
   assert grading_key(entry, caseset, "v1", dict(options)) == base
   # A case set names its seed by the fingerprint only (grader.seed): another seed, another fingerprint.
-  assert grading_key(entry, dataclasses.replace(caseset, fingerprint=caseset.fingerprint + "x"), "v1",
-                     options) != base
+  assert grading_key(entry, dataclasses.replace(caseset, fingerprint=caseset.fingerprint + "x"), "v1", options) != base
   assert grading_key(entry, dataclasses.replace(caseset, key=caseset.key + "K2"), "v1", options) != base
   assert grading_key(entry, caseset, "v2", options) != base
   assert grading_key(entry, caseset, "v1", dict(options, mode="plain")) != base

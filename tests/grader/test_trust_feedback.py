@@ -5,6 +5,7 @@ visible case runs before any hidden one, so what a submission learns from a hidd
 a message that is shown; with the hidden tests not visible, the table counts visible cases only.
 The vocabulary is written out here in English, independently of grader/i18n.py.
 """
+
 import builtins
 import json
 import re
@@ -18,10 +19,21 @@ from grader.grade import CaseResult, FunctionResult, GradeReport
 from grader.sandbox import Outcome
 
 PHRASE = "winter-2026-s3cr3t"  # a passphrase as a teacher types it (was refused: seeds had to be integers)
-WORDS = {"passed", "wrong shape", "wrong values", "NaN or infinity where a finite number is expected",
-         "raised an exception", "time limit", "the process stopped", "not run"}
-EXCEPTIONS = ({n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
-              | set(np.exceptions.__all__) | {"LinAlgError"})
+WORDS = {
+  "passed",
+  "wrong shape",
+  "wrong values",
+  "NaN or infinity where a finite number is expected",
+  "raised an exception",
+  "time limit",
+  "the process stopped",
+  "not run",
+}
+EXCEPTIONS = (
+  {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+  | set(np.exceptions.__all__)
+  | {"LinAlgError"}
+)
 
 
 def in_vocabulary(text: str) -> bool:
@@ -62,7 +74,8 @@ def test_hidden_cases_show_only_the_vocabulary(leaked):
   assert any("LEAK" in t["output"] for t in g.results["tests"] if t["name"].startswith("encode: visible"))
   assert not any("LEAK" in t["output"] for t in hidden)
   assert {t["output"] for t in hidden if t["name"].startswith(("encode", "clip_loss", "interp_align"))} == {
-      "raised an exception"}
+    "raised an exception"
+  }
   # __array__ raising with a message: "wrong shape" on hidden cases, the message on visible ones only.
   assert {t["output"] for t in hidden if t["name"].startswith("film")} == {"wrong shape"}
   # Inputs remembered across functions reach no visible case: dtw's visible cases ran before any hidden call.
@@ -93,35 +106,52 @@ def test_the_seed_is_a_passphrase_and_is_never_shown(leaked):
 # ---------------------------------------------------------------------------------------------
 # In process: what a hidden case says for every kind of outcome, forged details included.
 
+
 def _spec(name="dtw"):
   from grader import cases
+
   return cases.spec(name)
 
 
 def _case(visible):
   from grader.cases import Case
+
   return Case("dtw", 0 if visible else 5, visible, ())
 
 
 FORGED = [
-    Outcome("exception", info={"exc_type": "LEAKAAAA", "message": "secret 1.25", "path": "a.py", "line": 123456}),
-    Outcome("exception", info={"exc_type": "ValueError", "message": "x = 0.5", "path": "a.py", "line": 77,
-                               "text": "raise ValueError(x)"}),
-    Outcome("exception", info={"exc_type": "NotImplementedError", "not_implemented": True}),
-    Outcome("timeout", error="time limit", info={"seconds": 3.7}),
-    Outcome("crashed", error="the process exited with code 37", info={"kind": "exit", "code": 37}),
-    Outcome("crashed", error="killed", info={"kind": "signal", "signal": "SIGUSR1"}),
-    Outcome("crashed", error="could not start: LEAK stderr tail", info={"kind": "restart_failed"}),
-    Outcome("crashed", error="gone", info={"kind": "gone_after_restart"}),
-    Outcome("bad_output", error="the result could not be converted: ValueError: LEAK", info={"kind": "result"}),
-    Outcome("bad_output", error="more than 9 bytes", info={"kind": "flood"}),
-    Outcome("bad_output", error="bad frame LEAK", info={"kind": "wire"}),
-    Outcome("skipped", error="budget", info={"kind": "budget", "seconds": 900}),
-    Outcome("skipped", error="repeat", info={"kind": "repeat", "prior": "crashed"}),
+  Outcome("exception", info={"exc_type": "LEAKAAAA", "message": "secret 1.25", "path": "a.py", "line": 123456}),
+  Outcome(
+    "exception",
+    info={"exc_type": "ValueError", "message": "x = 0.5", "path": "a.py", "line": 77, "text": "raise ValueError(x)"},
+  ),
+  Outcome("exception", info={"exc_type": "NotImplementedError", "not_implemented": True}),
+  Outcome("timeout", error="time limit", info={"seconds": 3.7}),
+  Outcome("crashed", error="the process exited with code 37", info={"kind": "exit", "code": 37}),
+  Outcome("crashed", error="killed", info={"kind": "signal", "signal": "SIGUSR1"}),
+  Outcome("crashed", error="could not start: LEAK stderr tail", info={"kind": "restart_failed"}),
+  Outcome("crashed", error="gone", info={"kind": "gone_after_restart"}),
+  Outcome("bad_output", error="the result could not be converted: ValueError: LEAK", info={"kind": "result"}),
+  Outcome("bad_output", error="more than 9 bytes", info={"kind": "flood"}),
+  Outcome("bad_output", error="bad frame LEAK", info={"kind": "wire"}),
+  Outcome("skipped", error="budget", info={"kind": "budget", "seconds": 900}),
+  Outcome("skipped", error="repeat", info={"kind": "repeat", "prior": "crashed"}),
 ]
-WANT = ["raised an exception", "raised ValueError", "raised NotImplementedError", "time limit",
-        "the process stopped", "the process stopped", "the process stopped", "the process stopped",
-        "wrong shape", "the process stopped", "the process stopped", "not run", "not run"]
+WANT = [
+  "raised an exception",
+  "raised ValueError",
+  "raised NotImplementedError",
+  "time limit",
+  "the process stopped",
+  "the process stopped",
+  "the process stopped",
+  "the process stopped",
+  "wrong shape",
+  "the process stopped",
+  "the process stopped",
+  "not run",
+  "not run",
+]
 
 
 @pytest.mark.parametrize("outcome, want", list(zip(FORGED, WANT)))
@@ -139,12 +169,16 @@ def test_a_hidden_outcome_is_one_word_whatever_its_details(outcome, want):
 
 def test_hidden_wrong_answers_fold_into_the_vocabulary():
   from grader import cases
+
   spec, c = cases.spec("dtw"), cases.cases("dtw", "0")[1]
   want = (np.float64(3.0), np.array([[0, 0], [1, 1], [2, 1]]))
   hid = dataclasses_replace(c, visible=False)
-  for got, word in (("a string", "wrong shape"), ((3.0, [(0, 1), (2, 1)]), "wrong values"),
-                    ((4.0, [(0, 0), (1, 1), (2, 1)]), "wrong values"),
-                    ((float("nan"), [(0, 0), (1, 1), (2, 1)]), "NaN or infinity where a finite number is expected")):
+  for got, word in (
+    ("a string", "wrong shape"),
+    ((3.0, [(0, 1), (2, 1)]), "wrong values"),
+    ((4.0, [(0, 0), (1, 1), (2, 1)]), "wrong values"),
+    ((float("nan"), [(0, 0), (1, 1), (2, 1)]), "NaN or infinity where a finite number is expected"),
+  ):
     res = grade.grade_case(spec, hid, want, Outcome("ok", value=got))
     assert report.case_text("en", res) == word, (got, res.lines)
     vis = grade.grade_case(spec, c, want, Outcome("ok", value=got))
@@ -153,15 +187,19 @@ def test_hidden_wrong_answers_fold_into_the_vocabulary():
 
 def dataclasses_replace(case, **kw):
   import dataclasses
+
   return dataclasses.replace(case, **kw)
 
 
 def test_a_function_not_run_says_not_run_on_hidden_cases():
   from grader.sandbox import LoadReport
+
   spec = _spec("dtw")
   cs = [_case(True), _case(False)]
-  load = LoadReport(found={"dtw": "import_error"},
-                    errors={"dtw": {"module": "m.py", "exc_type": "SyntaxError", "message": "LEAK", "line": 3}})
+  load = LoadReport(
+    found={"dtw": "import_error"},
+    errors={"dtw": {"module": "m.py", "exc_type": "SyntaxError", "message": "LEAK", "line": 3}},
+  )
   fr = grade._grade_function(spec, cs, [None, None], [None, None], load)
   assert report.case_text("en", fr.cases[1]) == "not run"
   assert "LEAK" in report.case_text("en", fr.cases[0])  # load-time errors come before any hidden input
@@ -175,6 +213,7 @@ def test_every_visible_case_is_called_before_any_hidden_one(monkeypatch):
 
   def fake_run(src, calls, names, **kw):
     from grader.sandbox import LoadReport
+
     seen.extend(calls)
     # Each call answers with its position, so the mapping back is visible in the results.
     outs = [Outcome("exception", info={"exc_type": "ValueError", "message": str(i)}) for i in range(len(calls))]
@@ -195,9 +234,18 @@ def test_every_visible_case_is_called_before_any_hidden_one(monkeypatch):
 
 
 def _report(hidden_passed: bool) -> GradeReport:
-  cases = [CaseResult("dtw", i, i < 2, 1 if (i < 2 or hidden_passed) else 0, 1,
-                      "passed" if (i < 2 or hidden_passed) else "exception",
-                      [("passed", {})] if (i < 2 or hidden_passed) else [("exception_other", {})]) for i in range(10)]
+  cases = [
+    CaseResult(
+      "dtw",
+      i,
+      i < 2,
+      1 if (i < 2 or hidden_passed) else 0,
+      1,
+      "passed" if (i < 2 or hidden_passed) else "exception",
+      [("passed", {})] if (i < 2 or hidden_passed) else [("exception_other", {})],
+    )
+    for i in range(10)
+  ]
   return GradeReport("sub", [FunctionResult("dtw", cases)], [], {}, variant=1)
 
 
@@ -220,6 +268,7 @@ def test_the_variant_goes_to_extra_data_never_to_output():
 
 def test_the_grader_s_vocabulary_is_the_documented_one_in_both_languages():
   from grader import i18n
+
   rendered = set()
   for key in grade.HIDDEN_KEYS:
     assert key in i18n.EN and key in i18n.ZH, key

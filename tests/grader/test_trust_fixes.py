@@ -1,4 +1,5 @@
 """Issue 12's outside attack, fixed as classes: each test failed on the code the attacker tried."""
+
 from __future__ import annotations
 
 import os
@@ -44,6 +45,7 @@ def test_content_hash_fields_are_framed(tmp_path):
 
 def _notebook(code: str) -> bytes:
   import nbformat
+
   nb = nbformat.v4.new_notebook()
   nb.cells = [nbformat.v4.new_code_cell(code)]
   return nbformat.writes(nb).encode()
@@ -54,6 +56,7 @@ def test_upper_case_suffixes_reach_the_worker(tmp_path):
   import zipfile
 
   from grader.submission import read_submission
+
   code = "def f(x):\n  return x\n"
   (tmp_path / "hw.PY").write_text(code)
   (tmp_path / "HW.IPYNB").write_bytes(_notebook(code))
@@ -75,6 +78,7 @@ def test_upper_case_suffixes_reach_the_worker(tmp_path):
 def test_same_module_in_two_cases_is_one_module(tmp_path):
   """hw.py beside hw.PY: one module is graded (the other said to be a duplicate), never both."""
   from grader.submission import read_submission
+
   folder = tmp_path / "s"
   folder.mkdir()
   (folder / "hw.py").write_text("def f(x):\n  return 1\n")
@@ -84,29 +88,39 @@ def test_same_module_in_two_cases_is_one_module(tmp_path):
   assert [p.code for p in reading.problems] == ["duplicate"]
 
 
-@pytest.mark.parametrize("secret, why", [
+@pytest.mark.parametrize(
+  "secret, why",
+  [
     ("aaaaaaaaaaaaaaaa", "made of fewer than 10 different characters"),
     ("abababababababababab", "made of fewer than 10 different characters"),
     ("abcdefghijkabcdefghijk", "a short pattern repeated"),
     ("abcdefghijklmnopqr", "a run of consecutive characters"),
-    ("password12345678", "one word and a number"), ("Password-2026!!!!", "one word and a number"),
-    ("1234567890123456.", "only digits"), ("  12345678-90123456  ", "only digits"),
-    ("winter-2026-s3cr3t", None), ("correct horse battery staple", None), ("冬季课程的秘密口令很长很长很长很长", None),
-])
+    ("password12345678", "one word and a number"),
+    ("Password-2026!!!!", "one word and a number"),
+    ("1234567890123456.", "only digits"),
+    ("  12345678-90123456  ", "only digits"),
+    ("winter-2026-s3cr3t", None),
+    ("correct horse battery staple", None),
+    ("冬季课程的秘密口令很长很长很长很长", None),
+  ],
+)
 def test_weak_seeds_below_the_entropy_floor(secret, why):
   """F7: seeds of 16+ characters that a guesser tries first are named weak; passphrases still pass."""
   from grader.seed import weak_reason
+
   assert weak_reason(secret) == why
 
 
 def test_new_seeds_are_always_strong(monkeypatch):
   """new-seed redraws the rare 32 hex digits that the floor would call weak (~1 in 10,000)."""
   from grader import seed
+
   draws = iter(["0123456789abcdef" * 2, "12345678901234567890123456789012", "9f1c0e7a55b3d2846ae0c1b7f39d2e58"])
   monkeypatch.setattr(seed.secrets, "token_hex", lambda n: next(draws))
   assert seed.new_seed() == "9f1c0e7a55b3d2846ae0c1b7f39d2e58"
   monkeypatch.undo()
   import secrets
+
   assert all(seed.weak_reason(seed.new_seed()) is None for _ in range(2000))
   assert sum(seed.weak_reason(secrets.token_hex(16)) is not None for _ in range(2000)) < 20
 
@@ -114,14 +128,19 @@ def test_new_seeds_are_always_strong(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # F2: the seed never on a command line; F1: plain mode grades hidden cases only when the teacher says so.
 
+
 def test_seed_on_the_command_line_is_refused_and_a_seed_file_works(tmp_path, capsys, monkeypatch):
   from grader import __main__ as cli
+
   sub = tmp_path / "hw.py"
   sub.write_text("def encode(v):\n  return v\n")
   secret = "correct horse battery staple 42"
   (tmp_path / "roster").mkdir()
-  for argv in ([str(sub), "--seed", secret], ["gradescope", str(tmp_path / "b.zip"), "--seed", secret],
-               ["--batch", str(tmp_path / "roster"), "--out", str(tmp_path / "out"), "--seed", secret]):
+  for argv in (
+    [str(sub), "--seed", secret],
+    ["gradescope", str(tmp_path / "b.zip"), "--seed", secret],
+    ["--batch", str(tmp_path / "roster"), "--out", str(tmp_path / "out"), "--seed", secret],
+  ):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "--seed-file" in err and "GRADER_SEED" in err and secret not in err and len(err.splitlines()) == 1
@@ -147,6 +166,7 @@ def test_plain_mode_grades_hidden_cases_only_with_allow_plain(tmp_path, monkeypa
   from grader import __main__ as cli
   from grader import grade
   from grader import isolation as iso
+
   sub = tmp_path / "hw.py"
   sub.write_text("def encode(v):\n  return v\n")
   monkeypatch.setattr(iso, "_is_root", lambda: True)  # the uid question is test_protections'; this is plain's own
@@ -159,6 +179,7 @@ def test_plain_mode_grades_hidden_cases_only_with_allow_plain(tmp_path, monkeypa
   def fake_grade(*a, **k):
     graded.append(a)
     raise Stop
+
   monkeypatch.setattr(grade, "load_caseset", lambda *a, **k: None)
   monkeypatch.setattr(grade, "grade_submission", fake_grade)
   for sandbox in ("plain", "auto"):
@@ -182,6 +203,7 @@ def test_plain_mode_grades_hidden_cases_only_with_allow_plain(tmp_path, monkeypa
 def test_the_bundle_passes_allow_plain():
   """run_autograder may grade in plain mode: its secrets are root's alone and it holds no roster."""
   from grader.gradescope import RUN_AUTOGRADER
+
   assert "--allow-plain" in RUN_AUTOGRADER.split('-m grader "$ROOT/submission"', 1)[1].split("status=$?")[0]
 
 
@@ -194,6 +216,7 @@ SHARED_TOPS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 def _root_only():
   from grader import isolation as iso
+
   if not iso._is_root():
     pytest.skip("as non-root, plain mode runs student code as the grader: no uid of its own to sweep")
 
@@ -203,6 +226,7 @@ def test_a_plain_sandbox_leaves_nothing_in_shared_folders(tmp_path):
 
   from grader import isolation as iso
   from grader.sandbox import Limits, run_submission
+
   _root_only()
   tag = f"mmz-left-{os.getpid()}"
   outside = Path(tempfile.mkdtemp(prefix="fixes-outside-"))
@@ -229,8 +253,13 @@ def test_a_plain_sandbox_leaves_nothing_in_shared_folders(tmp_path):
     try:
       (scratch / "sub").mkdir()
       (scratch / "sub" / "hw.py").write_text(text)
-      report, outs, mode = run_submission(scratch / "sub", [("time_align", ([1.5, 2.5], [3]))], ["time_align"],
-                                          mode="plain", limits=Limits(call_wall_s=20))
+      report, outs, mode = run_submission(
+        scratch / "sub",
+        [("time_align", ([1.5, 2.5], [3]))],
+        ["time_align"],
+        mode="plain",
+        limits=Limits(call_wall_s=20),
+      )
     finally:
       shutil.rmtree(scratch, ignore_errors=True)
     assert mode == "plain" and outs[0].status == "ok", outs
@@ -248,6 +277,7 @@ def test_a_plain_sandbox_leaves_nothing_in_shared_folders(tmp_path):
 def test_the_sweep_is_bounded_and_follows_no_link(tmp_path, monkeypatch):
   """A link to a folder is removed as a link; a folder too many entries deep stops the walk, loudly."""
   from grader import isolation as iso
+
   _root_only()
   top = tmp_path / "shared"
   top.mkdir()
@@ -273,8 +303,10 @@ def test_the_sweep_is_bounded_and_follows_no_link(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # F8: SIGTERM or SIGHUP to the grader ends its sandboxes and removes its folders.
 
+
 def _sandbox_pids(grader_pid: int) -> list[int]:
   from grader import isolation as iso
+
   lo = iso.UID_BASE + (grader_pid % 4_194_304) * iso.SLOTS
   pids = []
   for d in Path("/proc").iterdir():
@@ -289,14 +321,18 @@ def _sandbox_pids(grader_pid: int) -> list[int]:
 
 def _owned_in_tmp(grader_pid: int) -> list[str]:
   from grader import isolation as iso
+
   lo = iso.UID_BASE + (grader_pid % 4_194_304) * iso.SLOTS
   return [p for p in os.listdir("/tmp") if lo <= os.lstat(os.path.join("/tmp", p)).st_uid < lo + iso.SLOTS]
 
 
-@pytest.mark.parametrize("mode, sig", [("plain", signal.SIGTERM), ("plain", signal.SIGHUP),
-                                       ("unshare", signal.SIGTERM), ("bwrap", signal.SIGHUP)])
+@pytest.mark.parametrize(
+  "mode, sig",
+  [("plain", signal.SIGTERM), ("plain", signal.SIGHUP), ("unshare", signal.SIGTERM), ("bwrap", signal.SIGHUP)],
+)
 def test_a_signalled_grader_leaves_no_sandbox_behind(tmp_path, mode, sig):
   from grader import isolation as iso
+
   _root_only()
   if iso._check(mode):
     pytest.skip(f"{mode} cannot run here")
@@ -305,9 +341,13 @@ def test_a_signalled_grader_leaves_no_sandbox_behind(tmp_path, mode, sig):
     work.chmod(0o755)
     shutil.copy(HOSTILE / "outlives_grader.py", work / "hw.py")
     env = dict(os.environ, LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "grader", str(work / "hw.py"), "--sandbox", mode, "--allow-plain",
-                             "--call-timeout", "40"], cwd=work, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+      [sys.executable, "-m", "grader", str(work / "hw.py"), "--sandbox", mode, "--allow-plain", "--call-timeout", "40"],
+      cwd=work,
+      env=env,
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE,
+    )
     try:
       deadline = time.monotonic() + 240  # the references may have to be computed first
       while len(_sandbox_pids(proc.pid)) < 2 and time.monotonic() < deadline and proc.poll() is None:
@@ -332,6 +372,7 @@ def test_a_signalled_grader_leaves_no_sandbox_behind(tmp_path, mode, sig):
 # ---------------------------------------------------------------------------------------------
 # F6: a clean id is kept when a variant of the name is added beside it.
 
+
 def test_a_clean_id_survives_a_colliding_variant(tmp_path):
   from grader.batch import name_hash, scan
 
@@ -341,6 +382,7 @@ def test_a_clean_id_survives_a_colliding_variant(tmp_path):
     for n in names:
       (roster / n).write_text("x = 1\n")
     return {e.path.name: e.id for e in scan(roster)[0]}
+
   assert ids("alice.py") == {"alice.py": "alice"}
   assert ids("alice.py", "ALICE.PY") == {"alice.py": "alice", "ALICE.PY": f"ALICE-{name_hash('ALICE.PY', 8)}"}
   assert ids("a_b.py", "a b.py") == {"a_b.py": "a_b", "a b.py": f"a_b-{name_hash('a b.py', 8)}"}
@@ -355,6 +397,7 @@ def test_a_clean_id_survives_a_colliding_variant(tmp_path):
 def test_a_signalled_batch_keeps_no_half_graded_result():
   """SIGTERM during a batch: every sandbox ends, and no entry whose sandbox was killed gets a (wrong) grade."""
   from grader import isolation as iso
+
   _root_only()
   mode = iso.detect("auto")
   work = Path(tempfile.mkdtemp(prefix="fixes-sigbatch-"))
@@ -365,9 +408,28 @@ def test_a_signalled_batch_keeps_no_half_graded_result():
     for name in ("ann.py", "bob.py"):
       shutil.copy(HOSTILE / "outlives_grader.py", roster / name)
     env = dict(os.environ, LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "--batch", str(roster), "--out", str(work / "out"),
-                             "--workers", "2", "--sandbox", mode, "--allow-plain", "--call-timeout", "40"],
-                            cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+      [
+        sys.executable,
+        "-m",
+        "grader",
+        "--batch",
+        str(roster),
+        "--out",
+        str(work / "out"),
+        "--workers",
+        "2",
+        "--sandbox",
+        mode,
+        "--allow-plain",
+        "--call-timeout",
+        "40",
+      ],
+      cwd=work,
+      env=env,
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE,
+    )
     try:
       deadline = time.monotonic() + 240
       while len(_sandbox_pids(proc.pid)) < 4 and time.monotonic() < deadline and proc.poll() is None:

@@ -1,6 +1,7 @@
 """Memory per sandbox (issue 12, section 4): all of a sandbox's processes together are bounded, the
 sandbox is killed as a whole with the outcome "memory limit", and nobody else is the victim. Bounded:
 a 256 MiB limit and three children of 120 MiB each (each child alone is well inside every limit)."""
+
 import ast
 import json
 import os
@@ -18,8 +19,17 @@ from grader import sandbox
 
 MODES = [pytest.param(m, id=m) for m in iso.MODES]
 LIMIT = 256 << 20
-SMALL = iso.Limits(cpu_s=30, wall_s=60, call_wall_s=30, mem_bytes=3 << 30, nproc=40, fsize_bytes=1 << 20,
-                   nofile=64, output_bytes=1 << 16, sandbox_mem_bytes=LIMIT)
+SMALL = iso.Limits(
+  cpu_s=30,
+  wall_s=60,
+  call_wall_s=30,
+  mem_bytes=3 << 30,
+  nproc=40,
+  fsize_bytes=1 << 20,
+  nofile=64,
+  output_bytes=1 << 16,
+  sandbox_mem_bytes=LIMIT,
+)
 # tests/hostile/memory_children.py: three children touch 120 MiB each and wait, 360 MiB in all.
 HOG = (Path(__file__).resolve().parents[1] / "hostile" / "memory_children.py").read_text()
 
@@ -44,8 +54,7 @@ def scratch():
 
 
 def spawn_py(mode, code, scratch, slot, limits=SMALL):
-  return iso.spawn(mode, [sys.executable, "-c", textwrap.dedent(code)], scratch=scratch, limits=limits,
-                   uid_slot=slot)
+  return iso.spawn(mode, [sys.executable, "-c", textwrap.dedent(code)], scratch=scratch, limits=limits, uid_slot=slot)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -78,7 +87,9 @@ def test_the_outcome_is_memory_limit_for_that_sandbox_alone(mode, scratch):
   # A bystander sandbox (another student) holding 100 MiB meanwhile: it must survive untouched.
   other = Path(tempfile.mkdtemp(prefix="mem-other-"))
   other.chmod(0o755)
-  bystander = spawn_py(mode, """
+  bystander = spawn_py(
+    mode,
+    """
     import sys
     b = bytearray(100 << 20)
     for j in range(0, len(b), 4096):
@@ -86,11 +97,15 @@ def test_the_outcome_is_memory_limit_for_that_sandbox_alone(mode, scratch):
     print("holding", flush=True)
     sys.stdin.read(1)
     print("alive", flush=True)
-  """, other, 7)
+  """,
+    other,
+    7,
+  )
   try:
     assert bystander.stdout.readline().strip() == b"holding"
-    _, outcomes, _ = sandbox.run_submission(src, [("encode", ([1.0],)), ("honest", ())], ["encode", "honest"],
-                                                 mode=mode, limits=SMALL, uid_slot=2)
+    _, outcomes, _ = sandbox.run_submission(
+      src, [("encode", ([1.0],)), ("honest", ())], ["encode", "honest"], mode=mode, limits=SMALL, uid_slot=2
+    )
     bystander.stdin.write(b"x")
     assert bystander.stdout.readline().strip() == b"alive"
   finally:
@@ -141,12 +156,18 @@ def test_honest_jax_stays_well_inside_the_default_sandbox_limit(scratch):
   need_cgroup()
   mode = iso.detect()
   limits = iso.Limits()
-  proc = spawn_py(mode, """
+  proc = spawn_py(
+    mode,
+    """
     import jax, jax.numpy as jnp
     x = jnp.ones((256, 128))
     f = jax.jit(lambda a: jax.nn.softmax(a @ a.T, axis=-1) @ a)
     print(float(f(x).sum()), float(jax.grad(lambda w: jnp.sum(jnp.tanh(x @ w)))(jnp.ones((128, 8))).sum()))
-  """, scratch, 4, limits=limits)
+  """,
+    scratch,
+    4,
+    limits=limits,
+  )
   try:
     _, err = proc.communicate(timeout=120)
     peak = proc.memory_cgroup.peak()
@@ -170,9 +191,26 @@ def test_the_cli_reports_memory_limit_and_keeps_the_other_functions_points(scrat
   project = Path(__file__).resolve().parents[2]
   env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "PYTHONPATH")}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(project))
-  proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--sandbox-memory", "256", "--call-timeout", "20",
-                         "--results", str(scratch / "r.json")], cwd=project, env=env, capture_output=True, text=True,
-                        timeout=600, check=False)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "grader",
+      str(sub),
+      "--sandbox-memory",
+      "256",
+      "--call-timeout",
+      "20",
+      "--results",
+      str(scratch / "r.json"),
+    ],
+    cwd=project,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   tests = json.loads((scratch / "r.json").read_text())["tests"]
   score = {}
@@ -202,6 +240,7 @@ def test_the_cgroup_v2_files_are_written_and_read_as_the_kernel_names_them(tmp_p
 
 def test_the_teacher_is_told_when_no_controller_bounds_the_sandbox(monkeypatch, capsys):
   import grader.__main__ as cli
+
   monkeypatch.setattr(iso, "_memory_parent", lambda: "no memory controller (test)")
   cli._say_memory_plan(iso.Limits())
   assert "per-process limit" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Issue 12, section 5: one student's files must not break the class. Hostile roster names and files
 (tests/hostile/rosters.py) graded in-process on a one-function case set, a single submission through the
 CLI, and a hypothesis property over arbitrary roster names."""
+
 import collections
 import csv
 import json
@@ -45,8 +46,7 @@ def batch_with_deadline(roster, out, caseset, seconds=240, **kw):
 
   def go():
     try:
-      box["result"] = run_batch(roster, out, workers=2, seed=caseset.seed, mode=MODE, lang="en",
-                                caseset=caseset, **kw)
+      box["result"] = run_batch(roster, out, workers=2, seed=caseset.seed, mode=MODE, lang="en", caseset=caseset, **kw)
     except BaseException as e:  # noqa: BLE001 — handed to the test
       box["error"] = e
 
@@ -76,8 +76,20 @@ def test_every_roster_entry_gets_its_own_stable_id(tmp_path):
   assert students(r) == first  # stable across runs
   by_raw = {p.name: i for i, p in first}
   assert by_raw["__.py"] == "__" and by_raw["张三.py"] == "张三"  # plain names keep their stem
-  for raw in ("alice.py", " alice.py", "Alice.py", "alice.zip", "gradebook.csv.py", "summary.json.py",
-              "=cmd|' -C calc'!A0.py", "-2.py", "\tt.py", "CON.py", "nul.txt.py", os.fsdecode(rosters.CP1252)):
+  for raw in (
+    "alice.py",
+    " alice.py",
+    "Alice.py",
+    "alice.zip",
+    "gradebook.csv.py",
+    "summary.json.py",
+    "=cmd|' -C calc'!A0.py",
+    "-2.py",
+    "\tt.py",
+    "CON.py",
+    "nul.txt.py",
+    os.fsdecode(rosters.CP1252),
+  ):
     # The hash of its raw name (alice.py takes 16 digits: its 8-digit id clashed with `crafted`).
     assert by_raw[raw].rpartition("-")[2] == name_hash(raw, 16 if raw == "alice.py" else 8), (raw, by_raw[raw])
   for i in ids:
@@ -146,6 +158,7 @@ def test_a_hostile_roster_grades_every_honest_entry_in_full(tmp_path, caseset, c
 
   def text(raw):
     return (out / ids[raw] / "results.json").read_text(encoding="utf-8")
+
   assert "x.py could not be read" in text("pipes")
   assert "more than one module" not in text("pkg2")
   assert "hw.ipynb was ignored" in text("both") and ".scratch.py is a hidden file" in text("both")
@@ -163,8 +176,26 @@ def test_a_single_submission_with_surrogates_exits_normally(tmp_path):
   res = tmp_path / "results.json"
   env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  proc = subprocess.run([sys.executable, "-m", "grader", str(sub), "--results", str(res), "--lang", "en",
-                         "--sandbox", MODE, "--allow-plain"], cwd=tmp_path, env=env, capture_output=True, timeout=300, check=False)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "grader",
+      str(sub),
+      "--results",
+      str(res),
+      "--lang",
+      "en",
+      "--sandbox",
+      MODE,
+      "--allow-plain",
+    ],
+    cwd=tmp_path,
+    env=env,
+    capture_output=True,
+    timeout=300,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   data = json.loads(res.read_bytes().decode("utf-8"))
   assert any("\\udc80" in t["output"] for t in data["tests"])
@@ -177,18 +208,20 @@ def test_a_single_submission_with_surrogates_exits_normally(tmp_path):
 # The property: any roster names (text or raw bytes; files, folders, junk of any bytes): the batch ends
 # normally with one gradebook row per visible entry, and full marks for every honest one.
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), min_size=1,
-                max_size=24)
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), min_size=1, max_size=24)
 _BYTES = st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\x00" not in b)
-_NAME = st.one_of(_TEXT, _BYTES.map(os.fsdecode)).filter(
-    lambda n: n not in (".", "..") and len(os.fsencode(n)) <= 200)
+_NAME = st.one_of(_TEXT, _BYTES.map(os.fsdecode)).filter(lambda n: n not in (".", "..") and len(os.fsencode(n)) <= 200)
 _JUNK = st.tuples(st.sampled_from([".py", ".zip", ".ipynb", ""]), st.binary(max_size=200))
 # (name, what): an honest .py file, a folder holding one, or junk bytes under some suffix
 _ENTRY = st.tuples(_NAME, st.one_of(st.just("py"), st.just("folder"), _JUNK))
 
 
-@settings(max_examples=20, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+  max_examples=20,
+  deadline=None,
+  derandomize=True,
+  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.lists(_ENTRY, min_size=1, max_size=3, unique_by=lambda e: os.fsencode(e[0])))
 def test_any_roster_names_give_a_complete_gradebook_with_full_marks(caseset, entries):
   work = Path(tempfile.mkdtemp(prefix="roster-prop-"))

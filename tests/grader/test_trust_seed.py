@@ -1,5 +1,6 @@
 """The secret seed and the variants (issue 12, section 2): any string, stretched, never shown to a
 student; weak seeds refused for Gradescope and flagged in a batch; one of K hidden draws per student."""
+
 import csv
 import hashlib
 import json
@@ -23,18 +24,34 @@ ANSWERS = ROOT / "tests" / "answers_f64"
 def cli(*args, env=None, cwd=None, timeout=600):
   e = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
   e.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT), **(env or {}))
-  return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], check=False, cwd=cwd, env=e, capture_output=True,
-                        text=True, timeout=timeout)
+  return subprocess.run(
+    [sys.executable, "-m", "grader", *map(str, args)],
+    check=False,
+    cwd=cwd,
+    env=e,
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+  )
 
 
 # ---------------------------------------------------------------------------------------------
 # The seed.
 
-@pytest.mark.parametrize("secret, why", [
-    ("0", "the public default"), (" 0\n", "the public default"), ("", "shorter than 16 characters"),
-    ("winter-2026", "shorter than 16 characters"), ("12345678901234567890", "only digits"),
-    ("winter-2026-s3cr3t", None), ("correct horse battery staple", None), ("冬季课程的秘密口令很长很长很长很长", None),
-])
+
+@pytest.mark.parametrize(
+  "secret, why",
+  [
+    ("0", "the public default"),
+    (" 0\n", "the public default"),
+    ("", "shorter than 16 characters"),
+    ("winter-2026", "shorter than 16 characters"),
+    ("12345678901234567890", "only digits"),
+    ("winter-2026-s3cr3t", None),
+    ("correct horse battery staple", None),
+    ("冬季课程的秘密口令很长很长很长很长", None),
+  ],
+)
 def test_weak_seeds_are_named(secret, why):
   assert seeds.weak_reason(secret) == why
 
@@ -43,8 +60,9 @@ def test_the_seed_is_stretched_with_a_slow_kdf():
   # scrypt with a cost of 2**14..2**15 (16-32 MiB per guess): recomputed here from hashlib's own scrypt.
   assert 2**14 <= seeds._N <= 2**15
   key = seeds.stretch("winter-2026-s3cr3t")
-  assert key == hashlib.scrypt(b"winter-2026-s3cr3t", salt=seeds._SALT, n=seeds._N, r=seeds._R, p=seeds._P,
-                               maxmem=64 * 2**20, dklen=32)
+  assert key == hashlib.scrypt(
+    b"winter-2026-s3cr3t", salt=seeds._SALT, n=seeds._N, r=seeds._R, p=seeds._P, maxmem=64 * 2**20, dklen=32
+  )
   assert len(key) == 32 and key != seeds.stretch("winter-2026-s3cr3T")
   assert seeds.stretch("\udc80 odd") != seeds.stretch("odd")  # any string, lone surrogates included
 
@@ -77,6 +95,7 @@ def test_the_gradescope_bundle_refuses_a_weak_seed(tmp_path, secret):
 
 def test_a_case_set_keeps_no_seed():
   from grader.grade import cases_only
+
   cs = cases_only("winter-2026-s3cr3t")
   assert cs.seed == cs.fingerprint == seeds.fingerprint("winter-2026-s3cr3t")
   assert "winter-2026-s3cr3t" not in repr(cs) + cs.key
@@ -85,6 +104,7 @@ def test_a_case_set_keeps_no_seed():
 
 # ---------------------------------------------------------------------------------------------
 # Variants.
+
 
 def _args(draw):
   return {n: [c.args for c in cs] for n, cs in cases.all_cases(draw).items()}
@@ -120,8 +140,9 @@ def test_variant_of_is_keyed_uniform_and_stable():
 
 def test_the_gradescope_identity_is_the_smallest_user_id(tmp_path):
   meta = tmp_path / "submission_metadata.json"
-  meta.write_text(json.dumps({"users": [{"id": 9120, "name": "B"}, {"id": 877, "name": "A"},
-                                        {"id": "10000", "name": "C"}]}))
+  meta.write_text(
+    json.dumps({"users": [{"id": 9120, "name": "B"}, {"id": 877, "name": "A"}, {"id": "10000", "name": "C"}]})
+  )
   assert gradescope_identity(meta) == "877"
   meta.write_text(json.dumps({"users": [{"name": "no id"}]}))
   assert gradescope_identity(meta) is None
@@ -133,8 +154,12 @@ def test_the_gradescope_identity_is_the_smallest_user_id(tmp_path):
 def test_a_variant_out_of_range_or_two_ways_is_refused(tmp_path):
   meta = tmp_path / "m.json"
   meta.write_text("{}")
-  for extra in (["--variant", "2", "--variants", "2"], ["--variant", "-1"],
-                ["--variant", "0", "--submission-metadata", meta], ["--variants", "0"]):
+  for extra in (
+    ["--variant", "2", "--variants", "2"],
+    ["--variant", "-1"],
+    ["--variant", "0", "--submission-metadata", meta],
+    ["--variants", "0"],
+  ):
     proc = cli(ANSWERS, *extra, cwd=tmp_path)
     assert proc.returncode == 2, (extra, proc.stderr[-2000:])
   (tmp_path / "roster").mkdir()
@@ -145,6 +170,7 @@ def test_a_variant_out_of_range_or_two_ways_is_refused(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # A batch: each student's variant from their raw roster name, the weak default seed flagged loudly.
 
+
 def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
   tmp_path.chmod(0o755)
   roster = tmp_path / "roster"
@@ -152,12 +178,25 @@ def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
   key = seeds.stretch("0")
   pool = [f"{n}.py" for n in ("alice", "bob", "carol", "dan", "eve", "fay", "gus", "hal", "ida", "jo", "kim")]
   names = [n for n in pool if seeds.variant_of(n, key, 2) == 0][:2] + [
-      n for n in pool if seeds.variant_of(n, key, 2) == 1][:2]
+    n for n in pool if seeds.variant_of(n, key, 2) == 1
+  ][:2]
   for n in names:
     shutil.copy(ANSWERS / "q1_time_align.py", roster / n)
   out = tmp_path / "out"
-  proc = cli("--batch", roster, "--out", out, "--workers", "2", "--variants", "2", "--sandbox",
-             isolation.detect("auto"), "--allow-plain", cwd=tmp_path)
+  proc = cli(
+    "--batch",
+    roster,
+    "--out",
+    out,
+    "--workers",
+    "2",
+    "--variants",
+    "2",
+    "--sandbox",
+    isolation.detect("auto"),
+    "--allow-plain",
+    cwd=tmp_path,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "WARNING" in proc.stderr and "public default" in proc.stderr
   note = (out / "weak-seed.txt").read_text()
@@ -182,9 +221,11 @@ def test_a_batch_picks_variants_per_student_and_flags_a_weak_seed(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The Gradescope bundle: K variants inside, the student's picked from submission_metadata.json.
 
+
 def test_the_bundle_grades_the_variant_of_the_smallest_user_id(tmp_path):
   import stat
   import zipfile
+
   tmp_path.chmod(0o755)
   proc = cli("gradescope", tmp_path / "a.zip", "--variants", "2", "--allow-weak-seed", cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
@@ -201,8 +242,10 @@ def test_the_bundle_grades_the_variant_of_the_smallest_user_id(tmp_path):
   key = seeds.stretch("0")
   smallest = next(i for i in range(200, 300) if seeds.variant_of(str(i), key, 2) == 1)
   # The others have variant 0; one of them sorts first as text ("1000..." < "2..."), not as a number.
-  others = [next(j for j in range(1000, 1999) if seeds.variant_of(str(j), key, 2) == 0),
-            next(j for j in range(smallest + 1, 999) if seeds.variant_of(str(j), key, 2) == 0)]
+  others = [
+    next(j for j in range(1000, 1999) if seeds.variant_of(str(j), key, 2) == 0),
+    next(j for j in range(smallest + 1, 999) if seeds.variant_of(str(j), key, 2) == 0),
+  ]
   group = [others[0], smallest, others[1]]
   users = [{"id": str(group[0])}, {"id": group[1]}, {"id": group[2]}]  # Gradescope's ids, as text or numbers
   (root / "submission_metadata.json").write_text(json.dumps({"users": users}))
@@ -210,8 +253,9 @@ def test_the_bundle_grades_the_variant_of_the_smallest_user_id(tmp_path):
     p.chmod(p.stat().st_mode | 0o755 if p.is_dir() else p.stat().st_mode | 0o644)
   e = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "PYTHONPATH", "GRADER_VARIANTS")}
   e.update(LANG="C.UTF-8", AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable)
-  run = subprocess.run([str(root / "source" / "run_autograder")], check=False, cwd=root, env=e,
-                       capture_output=True, text=True, timeout=600)
+  run = subprocess.run(
+    [str(root / "source" / "run_autograder")], check=False, cwd=root, env=e, capture_output=True, text=True, timeout=600
+  )
   results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
   assert results["score"] == 10, run.stdout[-2000:] + run.stderr[-2000:]
   assert results["extra_data"] == {"assignment": "core", "variant": 1}

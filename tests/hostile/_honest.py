@@ -3,6 +3,7 @@
 The hostile tests drop from this file the functions an attack redefines and grade the rest, so that any
 point an honest function loses is collateral damage from the attack (or a grader bug).
 """
+
 import numpy as np
 
 

@@ -1,8 +1,16 @@
 """Wrong answers of every shape: NaN, infinity, wrong shapes, wrong types, an invalid warping path."""
+
 import numpy as np
 
-HOSTILE = ["scaled_dot_product_attention", "multi_head_attention", "tensor_fusion", "low_rank_fusion",
-           "clip_loss", "interp_align", "dtw"]
+HOSTILE = [
+  "scaled_dot_product_attention",
+  "multi_head_attention",
+  "tensor_fusion",
+  "low_rank_fusion",
+  "clip_loss",
+  "interp_align",
+  "dtw",
+]
 
 
 def scaled_dot_product_attention(q, k, v, mask=None):

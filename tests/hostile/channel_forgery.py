@@ -1,4 +1,5 @@
 """Finds the worker's private reply channel and floods it with forged frames claiming success."""
+
 import json
 import os
 import stat

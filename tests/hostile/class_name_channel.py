@@ -3,6 +3,7 @@
 Against a grader that shows a hidden case's exception name as is, results.json would carry every
 hidden input out; a second submission could then answer the hidden cases from a lookup table.
 """
+
 import base64
 
 HOSTILE = ["encode", "clip_loss", "interp_align"]

@@ -1,4 +1,5 @@
 """Unbounded recursion: Python's own limit, then a raised limit that overflows the C stack."""
+
 import sys
 
 HOSTILE = ["clip_loss", "interp_align"]

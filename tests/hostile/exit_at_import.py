@@ -1,4 +1,5 @@
 """Right answers in a module that calls sys.exit while it is imported."""
+
 import sys
 
 HOSTILE = ["encode", "decode"]

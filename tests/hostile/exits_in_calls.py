@@ -1,4 +1,5 @@
 """Functions that end their process: sys.exit, os._exit, and a segmentation fault sent to itself."""
+
 import os
 import signal
 import sys

@@ -1,12 +1,18 @@
 """Prints and writes a fake Gradescope results.json with full marks, and answers wrongly."""
+
 import json
 import os
 import sys
 
 HOSTILE = ["encode"]
 RESULTS = "@@RESULTS@@"  # where the test asked the grader to write results.json
-FAKE = json.dumps({"score": 170, "output": "FAKE-RESULTS-MARKER", "tests": [
-  {"name": "encode: all", "score": 170, "max_score": 170, "status": "passed"}]})
+FAKE = json.dumps(
+  {
+    "score": 170,
+    "output": "FAKE-RESULTS-MARKER",
+    "tests": [{"name": "encode: all", "score": 170, "max_score": 170, "status": "passed"}],
+  }
+)
 
 
 def encode(vector):

@@ -1,6 +1,7 @@
 """At import, announces a module that does not exist on the worker's channel, then exits: a new scapegoat
 for every restart, so that the grader (before the fix) never blamed the same module twice and kept
 starting sandboxes (143 in 40 s) until the time budget ran out."""
+
 import os
 import random
 import sys

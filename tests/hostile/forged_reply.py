@@ -1,5 +1,6 @@
 """Writes a forged reply for its own call straight onto the worker's reply channel, carrying a value
 that breaks the decoder's assumptions (a non-finite-float tag whose body is a list, not a string)."""
+
 import json
 import os
 import struct

@@ -1,4 +1,5 @@
 """A bounded fork bomb: up to 300 children that stay alive, then the function gives up."""
+
 import os
 import time
 

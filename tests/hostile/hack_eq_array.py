@@ -1,12 +1,21 @@
 """Answers that try to pass a comparison without being right: __eq__, __array__, lying containers."""
+
 import numpy as np
 
-HOSTILE = ["time_align", "feature_fusion", "attention_fusion", "encode", "decode", "self_attention",
-           "self_attention_fusion"]
+HOSTILE = [
+  "time_align",
+  "feature_fusion",
+  "attention_fusion",
+  "encode",
+  "decode",
+  "self_attention",
+  "self_attention_fusion",
+]
 
 
 class AlwaysEqual:
   """Equal to everything, and an array of zeros when asked for one."""
+
   def __eq__(self, other):
     return True
 
@@ -19,6 +28,7 @@ class AlwaysEqual:
 
 class EqualArray(np.ndarray):
   """An ndarray whose comparisons always say True."""
+
   def __eq__(self, other):
     return np.ones(np.shape(other), bool)
 
@@ -40,6 +50,7 @@ class ExplodingArray:
 
 class WildPointer:
   """Claims to be a million float64s at address 8: reading it would crash whoever converts it."""
+
   __array_interface__ = {"shape": (1 << 20,), "typestr": "<f8", "data": (8, True), "version": 3}
 
 

@@ -1,4 +1,5 @@
 """A right answer in a module that ends the whole process (os._exit) while it is imported."""
+
 import os
 
 import numpy as np

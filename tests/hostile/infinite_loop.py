@@ -1,4 +1,5 @@
 """A busy loop and a sleep that never end by themselves (the grader's wall clock must stop both)."""
+
 import time
 
 HOSTILE = ["attention_fusion", "self_attention_fusion"]

@@ -1,5 +1,6 @@
 """Builds hostile *inputs* to the grader (what it reads before any student code runs): broken or
 hostile .py files, zips and notebooks. Binary fixtures are made at test time rather than stored."""
+
 import json
 import stat
 import struct
@@ -17,8 +18,7 @@ def honest_text() -> str:
 def chinese_text() -> str:
   """The honest base with Chinese identifiers and comments, still correct."""
   text = honest_text()
-  for old, new in (("_log_softmax", "对数软最大"), ("_softmax", "软最大"), ("_attend", "注意力"),
-                   ("_one", "前置一")):
+  for old, new in (("_log_softmax", "对数软最大"), ("_softmax", "软最大"), ("_attend", "注意力"), ("_one", "前置一")):
     text = text.replace(old, new)
   return "# 多模态融合作业：全部 17 个函数\n比例 = 0.5  # 中文变量名\n" + text
 
@@ -49,9 +49,15 @@ def lying_zip(path: Path, real_bytes: int, claimed: int) -> Path:
 
 def notebook(cells) -> dict:
   """A minimal nbformat-4 notebook of code cells."""
-  return {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
-          "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
-                     "outputs": [], "source": src} for i, src in enumerate(cells)]}
+  return {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {},
+    "cells": [
+      {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [], "source": src}
+      for i, src in enumerate(cells)
+    ],
+  }
 
 
 def build_roster(roster: Path, tag: str) -> dict:
@@ -75,8 +81,7 @@ def build_roster(roster: Path, tag: str) -> dict:
   expect["dotdot"] = ("zero", ("refused", "outside"))
   _zip(roster / "absolute.zip", [("honest.py", honest.encode()), (f"/tmp/{tag}-abs.py", b"x = 1\n")])
   expect["absolute"] = ("zero", ("refused",))
-  _zip(roster / "symlink.zip", [("honest.py", honest.encode()),
-                                ("solutions.py", b"/etc/passwd", stat.S_IFLNK | 0o777)])
+  _zip(roster / "symlink.zip", [("honest.py", honest.encode()), ("solutions.py", b"/etc/passwd", stat.S_IFLNK | 0o777)])
   expect["symlink"] = ("zero", ("symbolic link",))
   _zip(roster / "bomb.zip", [("honest.py", honest.encode()), ("bomb.py", b"#" * (100 << 20))])
   expect["bomb"] = ("zero", ("zip bomb",))
@@ -94,7 +99,8 @@ def build_roster(roster: Path, tag: str) -> dict:
   nb["cells"][0]["source"] = 12345
   put("numbersource.ipynb", json.dumps(nb), "zero", "not a valid jupyter notebook")
   put("deep.ipynb", "[" * 100_000 + "]" * 100_000, "zero", "not a valid jupyter notebook")
-  magics = notebook(["%matplotlib inline\n!pip install numpy\nimport numpy as np", honest,
-                     "%%timeit\nx = 1", "files = !ls"])
+  magics = notebook(
+    ["%matplotlib inline\n!pip install numpy\nimport numpy as np", honest, "%%timeit\nx = 1", "files = !ls"]
+  )
   put("magics.ipynb", json.dumps(magics), "full")
   return expect

@@ -1,4 +1,5 @@
 """Functions that try to kill the grader: the parent process, everything they may signal, their group."""
+
 import os
 import signal
 

@@ -1,5 +1,6 @@
 """Plain mode: leaves a file, a folder and a link to a victim in each shared host folder, and a System V
 shared memory segment anyone may read (bounded: bytes and one 4 KiB segment)."""
+
 import ctypes
 import os
 

@@ -1,4 +1,5 @@
 """Memory bombs: one 30 GB allocation, and allocations that grow until the address-space limit."""
+
 HOSTILE = ["tensor_fusion", "low_rank_fusion"]
 
 

@@ -1,6 +1,7 @@
 """Spreads memory over a few children so that each stays inside every per-process limit while together
 they pass the sandbox's (RLIMIT_AS bounds one process; only a memory cgroup bounds them all). Bounded:
 three children of 120 MiB each, which the test sets against a 256 MiB sandbox."""
+
 import os
 import time
 

@@ -1,4 +1,5 @@
 """Wrong answers plus a numpy that says every comparison passes (patched at import, in the sandbox)."""
+
 import math
 
 import numpy as np

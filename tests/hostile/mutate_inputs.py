@@ -1,4 +1,5 @@
 """Right answers from functions that then wreck their inputs: every call must get a fresh copy."""
+
 import numpy as np
 
 HOSTILE = ["feature_fusion", "scaled_dot_product_attention", "multi_head_attention", "low_rank_fusion", "dtw"]

@@ -1,4 +1,5 @@
 """Tries to reach the machine: a TCP listener on loopback (IPv4 and IPv6), UDP, and a Unix socket."""
+
 import socket
 
 HOSTILE = ["feature_fusion"]

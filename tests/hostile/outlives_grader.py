@@ -1,5 +1,6 @@
 """A setsid child and a non-daemon thread started at import, then a slow call: the grader gets SIGTERM
 or SIGHUP meanwhile, and nothing of the sandbox may outlive it (bounded: each sleeps 60 s at most)."""
+
 import os
 import threading
 import time

@@ -1,4 +1,5 @@
 """A right answer buried in 80 MB of output on stdout and stderr."""
+
 import os
 import sys
 

@@ -4,6 +4,7 @@ and the zoo's sources (from which the hidden cases follow), and the seed in any 
 The test fills in the @@...@@ placeholders. What was read is reported in the exception's message, which a
 visible case shows; the submission's own file is read too, to show that the report gets through.
 """
+
 import glob
 import os
 
@@ -24,9 +25,13 @@ def _status(path):
 
 
 def encode(vector):
-  targets = {"own_file": "reads_bundle.py", "seed": f"{SOURCE}/grader_seed",
-             "run_autograder": f"{SOURCE}/run_autograder", "cases": f"{SOURCE}/grader/cases.py",
-             "zoo": f"{SOURCE}/zoo/reference.py"}
+  targets = {
+    "own_file": "reads_bundle.py",
+    "seed": f"{SOURCE}/grader_seed",
+    "run_autograder": f"{SOURCE}/run_autograder",
+    "cases": f"{SOURCE}/grader/cases.py",
+    "zoo": f"{SOURCE}/zoo/reference.py",
+  }
   report = {k: _status(p) for k, p in targets.items()}
   report["references"] = ",".join(_status(p) for p in glob.glob(f"{SOURCE}/cache/*")) or "absent"
   try:

@@ -3,6 +3,7 @@
 The test fills in the @@...@@ placeholders. Every find is reported in the exception's message, which a
 visible case shows, so the test can read what the sandbox let through.
 """
+
 import glob
 import importlib
 import os
@@ -28,9 +29,16 @@ def _readable(pattern):
 
 def time_align(A, B):
   found = []
-  for pattern in (f"{PROJECT}/solutions/**/*.py", f"{PROJECT}/zoo/**/*.py", f"{PROJECT}/grader/*.py",
-                  f"{PROJECT}/tests/**/*.py", f"{PROJECT}/exercises/*.py", f"{CACHE}/*",
-                  os.path.expanduser("~/.cache/mmzoo-grader/*"), "/root/**/*.json"):
+  for pattern in (
+    f"{PROJECT}/solutions/**/*.py",
+    f"{PROJECT}/zoo/**/*.py",
+    f"{PROJECT}/grader/*.py",
+    f"{PROJECT}/tests/**/*.py",
+    f"{PROJECT}/exercises/*.py",
+    f"{CACHE}/*",
+    os.path.expanduser("~/.cache/mmzoo-grader/*"),
+    "/root/**/*.json",
+  ):
     found += _readable(pattern)
   if SECRET in repr(dict(os.environ)):
     found.append("os.environ")

@@ -5,6 +5,7 @@ Against a grader that calls every case of a function before the next function, d
 run before dtw's visible ones. decode and dtw are correct while nothing is remembered, so a grader that
 runs every visible case first gives them their visible points and shows no input anywhere.
 """
+
 import numpy as np
 
 HOSTILE = ["decode", "dtw"]

@@ -1,5 +1,6 @@
 """Hostile *rosters* (issue 12, section 5): entry names and files meant to break a class's `--batch`, or to
 take another student's row; and a small case set so that a batch of them grades in a few seconds."""
+
 import os
 import shutil
 import socket
@@ -13,24 +14,51 @@ HONEST_FEATURE_ALIGN = HONEST_TIME_ALIGN.replace("time_align", "feature_align")
 SURROGATE = "def time_align(A, B):\n  raise ValueError('bad \\udc80 byte ' + chr(0xD800))\n"
 
 # Roster names that once merged two students, or broke the gradebook (a plain name keeps its id).
-NAMES = ["alice.py", " alice.py", "Alice.py", "\\.py", "_.py", "__.py", "a\x07b.py", "gradebook.csv.py",
-         "summary.json.py", "=cmd|' -C calc'!A0.py", "+1.py", "-2.py", "@x.py", "\tt.py", "\rr.py",
-         "张三.py", "alice-" + "0" * 8 + ".py", "x" * 200 + ".py",
-         "CON.py", "nul.txt.py", "\u202egpj.py", "zw\u200dj.py"]
+NAMES = [
+  "alice.py",
+  " alice.py",
+  "Alice.py",
+  "\\.py",
+  "_.py",
+  "__.py",
+  "a\x07b.py",
+  "gradebook.csv.py",
+  "summary.json.py",
+  "=cmd|' -C calc'!A0.py",
+  "+1.py",
+  "-2.py",
+  "@x.py",
+  "\tt.py",
+  "\rr.py",
+  "张三.py",
+  "alice-" + "0" * 8 + ".py",
+  "x" * 200 + ".py",
+  "CON.py",
+  "nul.txt.py",
+  "\u202egpj.py",
+  "zw\u200dj.py",
+]
 CP1252 = b"Jos\xe9.py"  # a name from a Windows zip: not UTF-8
 
 
 def small_caseset(names=("time_align",)):
   """The real case set cut to a few functions (their real cases and cached references)."""
   from grader.grade import CaseSet, load_caseset
+
   try:
     from grader.seed import DEFAULT as seed
   except ImportError:
     seed = 0
   full = load_caseset(seed)
   specs = [s for s in full.specs if s.name in names]
-  return CaseSet(specs, {n: full.cases[n] for n in names}, {n: full.expected[n] for n in names}, full.seed,
-                 key=f"{full.key}-{'+'.join(names)}", deps=full.deps)
+  return CaseSet(
+    specs,
+    {n: full.cases[n] for n in names},
+    {n: full.expected[n] for n in names},
+    full.seed,
+    key=f"{full.key}-{'+'.join(names)}",
+    deps=full.deps,
+  )
 
 
 def fsname(roster: Path, raw) -> Path:

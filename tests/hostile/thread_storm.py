@@ -1,4 +1,5 @@
 """A bounded thread storm: up to 2000 sleeping threads."""
+
 import threading
 import time
 

@@ -1,5 +1,6 @@
 """Swaps the grader's worker files in the scratch folder for symlinks to a file outside, then dies so
 that the grader restarts its worker (and, if it copies the worker back naively, writes through them)."""
+
 import os
 
 HOSTILE = ["self_attention_fusion"]

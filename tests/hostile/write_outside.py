@@ -1,4 +1,5 @@
 """Tries to change files outside its scratch folder: the test's victims, the project, /tmp, via ../.."""
+
 import json
 import os
 
@@ -22,7 +23,14 @@ def attention_fusion(vector_text, vector_image, vector_audio):
     log.append(_attempt(f"append {v}", lambda: open(v, "a").write("owned")))
     log.append(_attempt(f"remove {v}", lambda: os.remove(v)))
     log.append(_attempt(f"new beside {v}", lambda: open(os.path.join(os.path.dirname(v), TAG), "w").write("x")))
-  for path in (f"{PROJECT}/grader/{TAG}.py", f"{PROJECT}/{TAG}", f"/tmp/{TAG}", f"/var/tmp/{TAG}",
-               f"/dev/shm/{TAG}", f"../../{TAG}", f"../../../{TAG}"):
+  for path in (
+    f"{PROJECT}/grader/{TAG}.py",
+    f"{PROJECT}/{TAG}",
+    f"/tmp/{TAG}",
+    f"/var/tmp/{TAG}",
+    f"/dev/shm/{TAG}",
+    f"../../{TAG}",
+    f"../../../{TAG}",
+  ):
     log.append(_attempt(f"create {path}", lambda: open(path, "w").write("owned")))
   raise RuntimeError(f"writes: {log}")

@@ -1,4 +1,5 @@
 """Feature alignment (zoo/align/features.py): CLIP, SigLIP and Deep CCA losses against float64 numpy, and the projection head."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -26,6 +27,7 @@ def np_clip_loss(img, txt, temperature):
       top = l[i].max()
       total += top + np.log(np.exp(l[i] - top).sum()) - l[i, i]
     return total / b
+
   return (ce_rows(logits) + ce_rows(logits.T)) / 2
 
 
@@ -36,7 +38,7 @@ def np_siglip_loss(img, txt, t_prime, bias):
   for i in range(b):
     for j in range(b):
       z = 1.0 if i == j else -1.0
-      total += np.logaddexp(0.0, -z * logits[i, j])   # −log σ(z·logit)
+      total += np.logaddexp(0.0, -z * logits[i, j])  # −log σ(z·logit)
   return total / b
 
 
@@ -58,10 +60,12 @@ def np_canonical_correlations_by_paper(h1, h2, r1, r2):
   def inv_sqrt(s):
     w, v = np.linalg.eigh(s)
     return (v / np.sqrt(w)) @ v.T
+
   return np.linalg.svd(inv_sqrt(s11) @ s12 @ inv_sqrt(s22), compute_uv=False)
 
 
 # ---- clip_loss (graded) ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("b,d", [(1, 3), (5, 8)])
 def test_clip_loss_matches_float64_numpy(b, d):
@@ -74,7 +78,7 @@ def test_clip_loss_matches_float64_numpy(b, d):
     assert got.shape == () and got.dtype == jnp.float64
     np.testing.assert_allclose(float(got), want, rtol=1e-12, atol=1e-12)
     got32 = clip_loss(img.astype(np.float32), txt.astype(np.float32), np.float32(temperature))
-    np.testing.assert_allclose(float(got32), want, rtol=1e-4, atol=1e-4)   # the grader's Part II rule
+    np.testing.assert_allclose(float(got32), want, rtol=1e-4, atol=1e-4)  # the grader's Part II rule
 
 
 def test_clip_loss_symmetric_scale_free_and_lower_for_matched_pairs():
@@ -91,7 +95,6 @@ def test_clip_loss_symmetric_scale_free_and_lower_for_matched_pairs():
 
 
 class ClipLossTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   def test_jit_equals_no_jit_and_gradient_is_finite(self):
     rng = np.random.default_rng(1)
@@ -103,8 +106,8 @@ class ClipLossTest(chex.TestCase):
 
 # ---- siglip_loss ---------------------------------------------------------------------------------
 
-class SigLIPLossTest(chex.TestCase):
 
+class SigLIPLossTest(chex.TestCase):
   def test_matches_float64_numpy(self):
     rng = np.random.default_rng(2)
     for b, d in ((1, 3), (4, 5)):
@@ -145,13 +148,13 @@ class SigLIPLossTest(chex.TestCase):
 
 # ---- cca_loss ------------------------------------------------------------------------------------
 
-class CCALossTest(chex.TestCase):
 
+class CCALossTest(chex.TestCase):
   def test_matches_principal_angles_without_ridge(self):
     rng = np.random.default_rng(6)
     for b, d1, d2 in ((40, 3, 5), (30, 4, 2)):
       h1 = rng.standard_normal((b, d1))
-      h2 = h1[:, :1] @ rng.standard_normal((1, d2)) + rng.standard_normal((b, d2))   # partly correlated
+      h2 = h1[:, :1] @ rng.standard_normal((1, d2)) + rng.standard_normal((b, d2))  # partly correlated
       corr = np_canonical_correlations_by_angles(h1, h2)
       for k in (1, min(d1, d2)):
         with jax.enable_x64(True):
@@ -172,12 +175,12 @@ class CCALossTest(chex.TestCase):
   def test_perfectly_correlated_views_reach_minus_k(self):
     rng = np.random.default_rng(8)
     h1 = rng.standard_normal((50, 4))
-    h2 = h1 @ rng.standard_normal((4, 4)) + 3.0            # an invertible affine map of the same view
+    h2 = h1 @ rng.standard_normal((4, 4)) + 3.0  # an invertible affine map of the same view
     with jax.enable_x64(True):
       for k in (1, 4):
         np.testing.assert_allclose(float(cca_loss(jnp.asarray(h1), jnp.asarray(h2), k, 1e-9, 1e-9)), -k, atol=1e-6)
       grads = jax.grad(cca_loss, argnums=(0, 1))(jnp.asarray(h1), jnp.asarray(h2), 4, 1e-9, 1e-9)
-    chex.assert_tree_all_finite(grads)   # all four correlations equal 1: no eigen-gap division
+    chex.assert_tree_all_finite(grads)  # all four correlations equal 1: no eigen-gap division
     # The default ridge in float32 still lands close to −k.
     np.testing.assert_allclose(float(cca_loss(h1.astype(np.float32), h2.astype(np.float32), 4)), -4, atol=1e-2)
 
@@ -193,7 +196,10 @@ class CCALossTest(chex.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_jit_equals_no_jit_and_gradients_are_finite(self):
     rng = np.random.default_rng(10)
-    h1, h2 = jnp.asarray(rng.standard_normal((16, 4)), jnp.float32), jnp.asarray(rng.standard_normal((16, 3)), jnp.float32)
+    h1, h2 = (
+      jnp.asarray(rng.standard_normal((16, 4)), jnp.float32),
+      jnp.asarray(rng.standard_normal((16, 3)), jnp.float32),
+    )
     got, grads = self.variant(jax.value_and_grad(cca_loss, argnums=(0, 1)), static_argnums=2)(h1, h2, 2)
     np.testing.assert_allclose(got, cca_loss(h1, h2, 2), rtol=1e-5)
     chex.assert_tree_all_finite(grads)
@@ -203,19 +209,20 @@ class CCALossTest(chex.TestCase):
     rng = np.random.default_rng(11)
     h1 = jnp.asarray(rng.standard_normal((3, 32, 3)), jnp.float32)
     h2 = h1 @ jnp.asarray(rng.standard_normal((3, 2)), jnp.float32) + jnp.asarray(
-        rng.standard_normal((3, 32, 2)), jnp.float32)
+      rng.standard_normal((3, 32, 2)), jnp.float32
+    )
     f = jax.jit(jax.vmap(lambda a, b: cca_loss(a, b, 2)))
     got = f(h1, h2)
     np.testing.assert_allclose(got, [cca_loss(a, b, 2) for a, b in zip(h1, h2)], rtol=1e-5)
     bf = f(h1.astype(jnp.bfloat16), h2.astype(jnp.bfloat16))
-    self.assertEqual(bf.dtype, jnp.float32)   # the algebra is upcast, see cca_loss
+    self.assertEqual(bf.dtype, jnp.float32)  # the algebra is upcast, see cca_loss
     np.testing.assert_allclose(bf, got, rtol=0.05)
 
 
 # ---- DualProjection ------------------------------------------------------------------------------
 
-class DualProjectionTest(chex.TestCase):
 
+class DualProjectionTest(chex.TestCase):
   def setUp(self):
     super().setUp()
     rng = np.random.default_rng(12)
@@ -230,21 +237,21 @@ class DualProjectionTest(chex.TestCase):
     chex.assert_shape((z_a, z_b, tau), [(6, 4), (6, 4), ()])
     np.testing.assert_allclose(jnp.linalg.norm(z_a, axis=-1), 1, rtol=1e-5)
     np.testing.assert_allclose(jnp.linalg.norm(z_b, axis=-1), 1, rtol=1e-5)
-    np.testing.assert_allclose(tau, 0.07, rtol=1e-5)   # CLIP's initial temperature
+    np.testing.assert_allclose(tau, 0.07, rtol=1e-5)  # CLIP's initial temperature
     ref = self.head.apply(self.params, self.x_a, self.x_b)
     chex.assert_trees_all_close((z_a, z_b, tau), ref, rtol=1e-5, atol=1e-6)
     self.assertEqual(set(self.params["params"]), {"proj_a", "proj_b", "logit_scale"})
-    self.assertNotIn("bias", self.params["params"]["proj_a"])   # CLIP's projections have no bias
+    self.assertNotIn("bias", self.params["params"]["proj_a"])  # CLIP's projections have no bias
 
   def test_logit_scale_is_capped_at_100(self):
-    params = jax.tree.map(lambda p: p, self.params)   # a copy
+    params = jax.tree.map(lambda p: p, self.params)  # a copy
     params["params"]["logit_scale"] = jnp.log(1000.0)
     loss = lambda p: clip_loss(*self.head.apply(p, self.x_a, self.x_b))
     _, _, tau = self.head.apply(params, self.x_a, self.x_b)
     np.testing.assert_allclose(tau, 0.01, rtol=1e-5)
     grad = jax.jit(jax.grad(loss))
     self.assertEqual(float(grad(params)["params"]["logit_scale"]), 0.0)
-    g = grad(self.params)   # below the cap the scale learns
+    g = grad(self.params)  # below the cap the scale learns
     chex.assert_tree_all_finite(g)
     self.assertNotEqual(float(g["params"]["logit_scale"]), 0.0)
 
@@ -255,7 +262,8 @@ class DualProjectionTest(chex.TestCase):
     np.testing.assert_allclose(one_a[0], z_a[2], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(one_b[0], z_b[2], rtol=1e-5, atol=1e-6)
     bf = jax.jit(self.head.clone(dtype=jnp.bfloat16).apply)(
-        self.params, self.x_a.astype(jnp.bfloat16), self.x_b.astype(jnp.bfloat16))
+      self.params, self.x_a.astype(jnp.bfloat16), self.x_b.astype(jnp.bfloat16)
+    )
     self.assertEqual(bf[0].dtype, jnp.bfloat16)
     np.testing.assert_allclose(np.asarray(bf[0], np.float32), z_a, atol=0.05)
     np.testing.assert_allclose(np.asarray(bf[1], np.float32), z_b, atol=0.05)
@@ -274,6 +282,7 @@ class DualProjectionTest(chex.TestCase):
       l, g = jax.value_and_grad(loss)(p)
       u, s = opt.update(g, s, p)
       return optax.apply_updates(p, u), s, l
+
     p, s = self.params, opt.init(self.params)
     first = float(loss(p))
     for _ in range(30):

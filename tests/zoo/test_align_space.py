@@ -1,4 +1,5 @@
 """Spatial alignment (zoo/align/space.py): resampling against a float64 numpy reference, and the module's properties."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -17,6 +18,7 @@ def np_linear_resize(x, h, w):
     src = np.arange(n_in)
     dst = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
     return np.apply_along_axis(lambda v: np.interp(dst, src, v), axis, a)
+
   return along(along(x, hin, h, 1), win, w, 2)
 
 
@@ -25,7 +27,7 @@ def test_grid_tokens_matches_numpy_when_upsampling():
   x = rng.standard_normal((2, 3, 4, 5))
   with jax.enable_x64(True):
     got = np.asarray(grid_tokens(jnp.asarray(x), (7, 9)))
-  want = np_linear_resize(x, 7, 9).reshape(2, 63, 5)   # row-major: token h·w_out + w
+  want = np_linear_resize(x, 7, 9).reshape(2, 63, 5)  # row-major: token h·w_out + w
   np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
@@ -77,7 +79,6 @@ def test_projection_commutes_with_resampling():
 
 
 class SpatialAlignTest(chex.TestCase):
-
   def setUp(self):
     super().setUp()
     rng = np.random.default_rng(4)
@@ -94,7 +95,7 @@ class SpatialAlignTest(chex.TestCase):
     chex.assert_trees_all_close(out, ref, rtol=1e-5, atol=1e-6)
 
   def test_gradients_are_finite_and_reach_every_input(self):
-    loss = lambda p, maps: sum(jnp.sum(t ** 2) for t in self.module.apply(p, maps))
+    loss = lambda p, maps: sum(jnp.sum(t**2) for t in self.module.apply(p, maps))
     g_params, g_maps = jax.jit(jax.grad(loss, argnums=(0, 1)))(self.params, self.maps)
     chex.assert_tree_all_finite((g_params, g_maps))
     self.assertTrue(all(float(jnp.abs(g).sum()) > 0 for g in g_maps))
@@ -103,9 +104,9 @@ class SpatialAlignTest(chex.TestCase):
     apply = jax.jit(self.module.apply)
     out = apply(self.params, self.maps)
     for b in range(3):
-      one = apply(self.params, [x[b:b + 1] for x in self.maps])
+      one = apply(self.params, [x[b : b + 1] for x in self.maps])
       for t, t1 in zip(out, one):
-        np.testing.assert_allclose(t[b:b + 1], t1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(t[b : b + 1], t1, rtol=1e-5, atol=1e-6)
 
   def test_bfloat16_is_close_to_float32(self):
     bf = self.module.clone(dtype=jnp.bfloat16)

@@ -4,6 +4,7 @@
 the log-sum-exp over every path (and its gradient against the Gibbs expectation of the path matrix);
 then the warping function and module built on them.
 """
+
 import functools
 import math
 
@@ -28,8 +29,10 @@ from zoo.align.time import (
 
 # ---- brute force over warping paths -----------------------------------------------------------
 
+
 def all_paths(n, m):
   """Every warping path from (0, 0) to (n−1, m−1) with steps (1,0), (0,1), (1,1), by recursion."""
+
   def extend(path):
     i, j = path[-1]
     if (i, j) == (n - 1, m - 1):
@@ -38,6 +41,7 @@ def all_paths(n, m):
     for di, dj in ((1, 0), (0, 1), (1, 1)):
       if i + di < n and j + dj < m:
         yield from extend(path + [(i + di, j + dj)])
+
   return list(extend([(0, 0)]))
 
 
@@ -61,13 +65,15 @@ def assert_valid_path(path, n, m):
 def test_delannoy_counts_check_the_enumerator():
   # The number of warping paths of an n×m grid is the Delannoy number D(n−1, m−1).
   def delannoy(a, b):
-    return sum(math.comb(a, k) * math.comb(b, k) * 2 ** k for k in range(min(a, b) + 1))
+    return sum(math.comb(a, k) * math.comb(b, k) * 2**k for k in range(min(a, b) + 1))
+
   for n, m in [(1, 1), (1, 4), (2, 2), (3, 4), (5, 5)]:
     paths = all_paths(n, m)
     assert len(paths) == delannoy(n - 1, m - 1) == len(set(map(tuple, paths)))
 
 
 # ---- interp_align --------------------------------------------------------------------------------
+
 
 def test_interp_align_matches_numpy_interp():
   rng = np.random.default_rng(0)
@@ -93,6 +99,7 @@ def test_interp_align_edges_are_held():
 
 
 # ---- dtw ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n,m", [(1, 1), (1, 4), (4, 1), (2, 3), (4, 5), (5, 3)])
 def test_dtw_equals_brute_force_over_every_path(n, m):
@@ -144,12 +151,14 @@ def test_dtw_does_not_jit_but_dtw_fixed_does_under_jit_and_vmap():
   for x, y, cost, path, length in zip(xs, ys, costs, paths, lengths):
     want_cost, want_path = dtw(x, y)
     assert float(cost) == float(want_cost)
-    np.testing.assert_array_equal(path[:int(length)], want_path)
-    np.testing.assert_array_equal(path[int(length):], np.tile([4, 2], (7 - int(length), 1)))
+    np.testing.assert_array_equal(path[: int(length)], want_path)
+    np.testing.assert_array_equal(path[int(length) :], np.tile([4, 2], (7 - int(length), 1)))
   # The lengths differ between examples here, so the padding is really exercised.
   assert len(set(np.asarray(lengths).tolist())) > 1
 
+
 # ---- soft-DTW -------------------------------------------------------------------------------------
+
 
 def np_soft_dtw_brute_force(c, gamma):
   """−γ·log Σ_paths exp(−cost/γ) and its gradient Σ_paths p(path)·A_path, in float64 over every path."""
@@ -200,7 +209,6 @@ def test_soft_dtw_approaches_dtw_from_below():
 
 
 class SoftDTWTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   def test_jit_equals_no_jit_and_gradients_are_finite(self):
     rng = np.random.default_rng(4)
@@ -256,6 +264,7 @@ class SoftDTWTest(chex.TestCase):
 
 # ---- warping along the alignment ------------------------------------------------------------------
 
+
 def test_hard_warp_of_a_copy_with_repeats_is_the_original():
   rng = np.random.default_rng(8)
   x = rng.standard_normal((5, 3)).astype(np.float32)
@@ -279,16 +288,17 @@ def test_hard_warp_averages_the_frames_on_dtws_path():
 
 
 class DTWAlignTest(chex.TestCase):
-
   def _batch(self, seed, b=2, n=5, m=6, dx=3, dy=4):
     rng = np.random.default_rng(seed)
-    return (jnp.asarray(rng.standard_normal((b, n, dx)), jnp.float32),
-            jnp.asarray(rng.standard_normal((b, m, dy)), jnp.float32))
+    return (
+      jnp.asarray(rng.standard_normal((b, n, dx)), jnp.float32),
+      jnp.asarray(rng.standard_normal((b, m, dy)), jnp.float32),
+    )
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_soft_module_shapes_jit_and_vmap(self):
     x, y = self._batch(10, dx=4)
-    module = DTWAlign(gamma=0.5)   # no projections: no parameters
+    module = DTWAlign(gamma=0.5)  # no projections: no parameters
     out = self.variant(module.apply)({}, x, y)
     chex.assert_shape(out, (2, 5, 4))
     chex.assert_tree_all_finite(out)
@@ -322,7 +332,7 @@ class DTWAlignTest(chex.TestCase):
 
   def test_bfloat16_is_close_to_float32(self):
     x, y = self._batch(12, dx=3, dy=3)
-    apply = jax.jit(DTWAlign().apply)   # soft-DTW in bfloat16 is checked in SoftDTWTest
+    apply = jax.jit(DTWAlign().apply)  # soft-DTW in bfloat16 is checked in SoftDTWTest
     want = apply({}, x, y)
     got = apply({}, x.astype(jnp.bfloat16), y.astype(jnp.bfloat16))
     self.assertEqual(got.dtype, jnp.bfloat16)

@@ -1,4 +1,5 @@
 """heads_major_attention is a drop-in `attention_fn`: the same outputs as Flax's default, cache included."""
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -41,7 +42,7 @@ def test_decode_cache_matches_flax_default():
     params, cache = v["params"], v["cache"]
     steps = []
     for t in range(x.shape[1]):
-      y, mut = m.apply({"params": params, "cache": cache}, x[:, t:t + 1], x[:, t:t + 1], mutable=["cache"])
+      y, mut = m.apply({"params": params, "cache": cache}, x[:, t : t + 1], x[:, t : t + 1], mutable=["cache"])
       cache = mut["cache"]
       steps.append(y)
     outs[name] = jnp.concatenate(steps, axis=1)
@@ -50,7 +51,9 @@ def test_decode_cache_matches_flax_default():
 
 def test_dropout_falls_back_to_flax():
   x = jnp.ones((1, 3, 8))
-  m = nn.MultiHeadDotProductAttention(num_heads=2, dropout_rate=0.5, deterministic=False, attention_fn=heads_major_attention)
+  m = nn.MultiHeadDotProductAttention(
+    num_heads=2, dropout_rate=0.5, deterministic=False, attention_fn=heads_major_attention
+  )
   m_ref = nn.MultiHeadDotProductAttention(num_heads=2, dropout_rate=0.5, deterministic=False)
   p = m_ref.init({"params": jax.random.key(0), "dropout": jax.random.key(1)}, x, x)
   rngs = {"dropout": jax.random.key(3)}

@@ -2,6 +2,7 @@
 
 The twin tests need torch (the optional `.venv-bench`) and are skipped without it. No timing is asserted.
 """
+
 import json
 import os
 import subprocess
@@ -17,14 +18,21 @@ sys.path.insert(0, BENCH)
 
 from zoo import encdec, models, tokenizer  # noqa: E402
 
-CASES = [("parallel", {}), ("parallel", {"fusion": "LMF"}), ("parallel", {"fusion": "GMU"}),
-         ("serial", {}), ("alignment", {}), ("encdec", {})]
+CASES = [
+  ("parallel", {}),
+  ("parallel", {"fusion": "LMF"}),
+  ("parallel", {"fusion": "GMU"}),
+  ("serial", {}),
+  ("alignment", {}),
+  ("encdec", {}),
+]
 
 
 @pytest.fixture(scope="module")
 def mt():
   pytest.importorskip("torch")
   import model_twins
+
   return model_twins
 
 
@@ -32,6 +40,7 @@ def mt():
 def test_twin_forward_matches_zoo(mt, name, changes):
   """Logits (and the alignment model's contrastive loss) agree within float32 rounding, train=False."""
   import torch
+
   cfg = models.TINY.replace(**changes)
   model = models.build(name, cfg)
   params = models.init_params(model, cfg, jax.random.key(0))
@@ -51,6 +60,7 @@ def test_twin_ids_are_the_tokenizers(mt):
 def test_twin_generation_matches_zoo(mt):
   """The twin's cached greedy and beam-4 loops give the zoo's tokens and scores (ends and PAD included)."""
   import torch
+
   cfg = models.TINY.replace(target_len=10)
   model = models.build("encdec", cfg)
   params = models.init_params(model, cfg, jax.random.key(0))
@@ -68,6 +78,7 @@ def test_twin_generation_matches_zoo(mt):
 def test_generation_setup_never_ends_and_ran_all_steps_sees_an_early_stop(mt):
   """With EOS and PAD embeddings zeroed the zoo decodes every step; an early stop would be detected."""
   import model_bench
+
   s = model_bench.generation_setup(True, 2)
   tokens = np.asarray(encdec.greedy_decode(s.model, s.params, s.batch, model_bench.GEN_TOKENS))
   assert model_bench.ran_all_steps(tokens) and not np.isin(tokens, [tokenizer.PAD, tokenizer.EOS]).any()
@@ -82,6 +93,7 @@ def test_adamw_check_passes_and_catches_a_wrong_learning_rate(mt, monkeypatch):
 
   import model_bench
   import zoo_bench
+
   zoo_bench._imports()
   s = model_bench.setup("parallel", "parallel", {}, True, 2)
   tcfg = model_bench.train_config()
@@ -90,8 +102,11 @@ def test_adamw_check_passes_and_catches_a_wrong_learning_rate(mt, monkeypatch):
   assert ok["adamw_check"] == "passed", ok
   assert ok["adamw_noise_entries_left_out"] < 100  # the key biases, not whole tensors
   trainer = model_bench.torch_trainer
-  monkeypatch.setattr(model_bench, "torch_trainer", lambda s, t, **kw: trainer(
-      s, dataclasses.replace(t, learning_rate=2 * t.learning_rate), **kw))
+  monkeypatch.setattr(
+    model_bench,
+    "torch_trainer",
+    lambda s, t, **kw: trainer(s, dataclasses.replace(t, learning_rate=2 * t.learning_rate), **kw),
+  )
   bad = model_bench.adamw_check(s, tcfg, step_fn, state)
   assert bad["adamw_check"] == "FAILED" and bad["adamw_worst_rel_diff"] > 0.5, bad
 
@@ -100,9 +115,23 @@ def test_model_bench_quick_runs(tmp_path):
   """`model_bench.py --quick --no-torch` runs one forward and one train row and writes its JSON key."""
   out = tmp_path / "m.json"
   out.write_text(json.dumps({"runs": {"kept": True}}))
-  proc = subprocess.run([sys.executable, os.path.join(BENCH, "model_bench.py"), "--quick", "--no-torch",
-                         "--only", "^(forward|train)/parallel$", "--out", str(out)],
-                        capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(BENCH, "model_bench.py"),
+      "--quick",
+      "--no-torch",
+      "--only",
+      "^(forward|train)/parallel$",
+      "--out",
+      str(out),
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    env=dict(os.environ, PYTHONPATH=ROOT),
+    cwd=ROOT,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   data = json.loads(out.read_text())
   assert data["runs"] == {"kept": True}  # zoo_bench.py's figures are left alone
@@ -117,17 +146,45 @@ def test_pack_gpu_wheels_install_and_import(tmp_path):
   """benchmarks/pack_gpu.sh fetches one wheel each of flax, optax and chex at this venv's versions; they
   install offline into a target folder as the device command does, and import from there."""
   import importlib.metadata as md
+
   dest, site = tmp_path / "whl", tmp_path / "site"
-  proc = subprocess.run(["bash", os.path.join(BENCH, "pack_gpu.sh"), sys.executable, str(dest)],
-                        capture_output=True, text=True, timeout=300, cwd=ROOT)
+  proc = subprocess.run(
+    ["bash", os.path.join(BENCH, "pack_gpu.sh"), sys.executable, str(dest)],
+    capture_output=True,
+    text=True,
+    timeout=300,
+    cwd=ROOT,
+  )
   assert proc.returncode == 0, proc.stderr[-2000:]
   wheels = sorted(p.name for p in dest.iterdir())
   assert [w.split("-")[0] for w in wheels] == ["chex", "flax", "optax"], wheels
   assert all(f"-{md.version(w.split('-')[0])}-" in w for w in wheels), wheels
   assert "--target /tmp/site" in proc.stdout and "gpu_bench.py" in proc.stdout
-  subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
-                  "--target", str(site), *map(str, dest.iterdir())], check=True, timeout=300, capture_output=True)
+  subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "pip",
+      "install",
+      "-q",
+      "--no-index",
+      "--no-deps",
+      "--no-compile",
+      "--target",
+      str(site),
+      *map(str, dest.iterdir()),
+    ],
+    check=True,
+    timeout=300,
+    capture_output=True,
+  )
   code = "import flax, optax, chex; print(flax.__file__, optax.__version__)"
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
-                       env=dict(os.environ, PYTHONPATH=str(site))).stdout
+  out = subprocess.run(
+    [sys.executable, "-c", code],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=True,
+    env=dict(os.environ, PYTHONPATH=str(site)),
+  ).stdout
   assert out.startswith(str(site)) and md.version("optax") in out, out

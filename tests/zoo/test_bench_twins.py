@@ -3,6 +3,7 @@
 The twin tests need torch (the optional `.venv-bench`); they are skipped where it is not installed.
 No timing is asserted anywhere: speed is what benchmarks/zoo_bench.py measures and reports.
 """
+
 import json
 import os
 import subprocess
@@ -24,6 +25,7 @@ def test_twins_match_zoo():
   """Each PyTorch twin gives the zoo's output on the same parameters and inputs, within float32 rounding."""
   pytest.importorskip("torch")
   import jax
+
   torch = zoo_bench.torch_or_none()
   cases = [c for c in zoo_bench.all_cases(quick=True, models=False) if c.fn is not None and c.twin is not None]
   assert len(cases) >= 20
@@ -43,6 +45,7 @@ def test_gmu_twin_two_modalities():
   import torch_twins as tt
 
   from zoo.fusion.gating import GMU
+
   zs = [jax.random.normal(jax.random.key(i), (3, d)) for i, d in enumerate((5, 7))]
   module = GMU(features=4)
   params = module.init(jax.random.key(9), zs)["params"]
@@ -60,6 +63,7 @@ def test_token_twin_with_masks():
   import torch_twins as tt
 
   from zoo.fusion.tokens import ModalityTokenSelfAttention
+
   xs = [jax.random.normal(jax.random.key(i), (2, l, d)) for i, (l, d) in enumerate(((4, 6), (5, 3)))]
   masks = [jnp.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool), jnp.array([[1, 0, 0, 0, 0], [1, 1, 1, 0, 0]], bool)]
   module = ModalityTokenSelfAttention(features=8, num_heads=2, mlp_dim=16)
@@ -77,9 +81,23 @@ def test_quick_run_end_to_end(tmp_path):
   minutes of compilation on 2 cores) and writes a JSON with the torch column marked."""
   out = tmp_path / "quick.json"
   env = dict(os.environ, PYTHONPATH=ROOT)
-  proc = subprocess.run([sys.executable, os.path.join(BENCH, "zoo_bench.py"), "--quick", "--no-torch",
-                         "--only", r"attention/multi_head_attention|fusion/low_rank_fusion|model/proj\+LMF|fusion/TFN|model/parallel",
-                         "--out", str(out)], capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(BENCH, "zoo_bench.py"),
+      "--quick",
+      "--no-torch",
+      "--only",
+      r"attention/multi_head_attention|fusion/low_rank_fusion|model/proj\+LMF|fusion/TFN|model/parallel",
+      "--out",
+      str(out),
+    ],
+    capture_output=True,
+    text=True,
+    timeout=900,
+    env=env,
+    cwd=ROOT,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   run = json.loads(out.read_text())["runs"]["default"]
   names = {r["name"] for r in run["rows"]}
@@ -110,7 +128,13 @@ try:
 except RuntimeError:
   print("refused")
 """
-  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                        env=dict(os.environ, PYTHONPATH=ROOT))
+  proc = subprocess.run(
+    [sys.executable, "-c", code],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    cwd=ROOT,
+    env=dict(os.environ, PYTHONPATH=ROOT),
+  )
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert proc.stdout.strip() == "refused"

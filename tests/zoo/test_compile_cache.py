@@ -1,4 +1,5 @@
 """zoo.compile_cache refuses a folder that another user could write to or replace (it holds native code)."""
+
 import os
 
 from zoo import compile_cache

@@ -7,6 +7,7 @@ the module shares its parameter layout with. Parameters are drawn with numpy int
 `jax.eval_shape(model.init, ...)` (cheap: no init to compile); the real initialisers are checked
 on their own.
 """
+
 import functools
 import math
 
@@ -24,21 +25,21 @@ from zoo.fusion.tensor import LMF, MFB, TFN, low_rank_fusion, tensor_fusion
 B = 3
 # name -> (module, modality widths, output width)
 CASES = {
-    "Sum": (Sum(features=4), (3, 2, 5), 4),
-    "LateConcat": (LateConcat(features=4), (3, 2, 5), 4),
-    "FixedWeight_article": (FixedWeightFusion(), (3, 3, 3), 3),
-    "FixedWeight_projected": (FixedWeightFusion(weights=(0.7, 0.3), features=4), (2, 5), 4),
-    "AttentionWeight": (AttentionWeightFusion(features=4, hidden=3), (3, 2, 5), 4),
-    "GMU_2": (GMU(features=4), (3, 2), 4),
-    "GMU_3": (GMU(features=4), (3, 2, 5), 4),
-    "FiLM": (FiLM(), (3, 2, 5), 3),
-    "MultiplicativeInteraction": (MultiplicativeInteraction(features=4), (3, 2, 5), 4),
-    "TFN_3": (TFN(features=4), (3, 2, 1), 4),
-    "TFN_2": (TFN(features=4), (3, 2), 4),
-    "LMF_3": (LMF(rank=3, features=4), (3, 2, 5), 4),
-    "LMF_2": (LMF(rank=3, features=4), (3, 2), 4),
-    "MFB": (MFB(features=4, factors=3), (3, 2), 4),
-    "MFB_3": (MFB(features=4, factors=3), (3, 2, 5), 4),
+  "Sum": (Sum(features=4), (3, 2, 5), 4),
+  "LateConcat": (LateConcat(features=4), (3, 2, 5), 4),
+  "FixedWeight_article": (FixedWeightFusion(), (3, 3, 3), 3),
+  "FixedWeight_projected": (FixedWeightFusion(weights=(0.7, 0.3), features=4), (2, 5), 4),
+  "AttentionWeight": (AttentionWeightFusion(features=4, hidden=3), (3, 2, 5), 4),
+  "GMU_2": (GMU(features=4), (3, 2), 4),
+  "GMU_3": (GMU(features=4), (3, 2, 5), 4),
+  "FiLM": (FiLM(), (3, 2, 5), 3),
+  "MultiplicativeInteraction": (MultiplicativeInteraction(features=4), (3, 2, 5), 4),
+  "TFN_3": (TFN(features=4), (3, 2, 1), 4),
+  "TFN_2": (TFN(features=4), (3, 2), 4),
+  "LMF_3": (LMF(rank=3, features=4), (3, 2, 5), 4),
+  "LMF_2": (LMF(rank=3, features=4), (3, 2), 4),
+  "MFB": (MFB(features=4, factors=3), (3, 2), 4),
+  "MFB_3": (MFB(features=4, factors=3), (3, 2, 5), 4),
 }
 _NAMED = [(n, n) for n in CASES]
 
@@ -68,7 +69,6 @@ def as_np(tree):
 
 
 class GenericModuleTest(chex.TestCase):
-
   @parameterized.named_parameters(*_NAMED)
   def test_shape_finite_and_every_parameter_gets_a_finite_gradient(self, name):
     model, zs, params = case(name)
@@ -91,8 +91,9 @@ class GenericModuleTest(chex.TestCase):
     model, zs, params = case(name)
     got = self.variant(model.apply)(params, zs)
     # Each example alone: a batch of B copies of it (same shapes, no new compilation), row 0 kept.
-    per_example = jnp.stack([model.apply(params, [jnp.repeat(z[i:i + 1], B, axis=0) for z in zs])[0]
-                             for i in range(B)])
+    per_example = jnp.stack(
+      [model.apply(params, [jnp.repeat(z[i : i + 1], B, axis=0) for z in zs])[0] for i in range(B)]
+    )
     np.testing.assert_allclose(np.asarray(got), np.asarray(per_example), rtol=1e-5, atol=1e-5)
 
   @parameterized.named_parameters(*_NAMED)
@@ -104,9 +105,23 @@ class GenericModuleTest(chex.TestCase):
     scale = max(1.0, float(np.max(np.abs(want))))
     np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=0, atol=0.02 * scale)
 
-  @parameterized.named_parameters(*[(n, n) for n in ("Sum", "LateConcat", "FixedWeightFusion",
-                                                      "AttentionWeightFusion", "GMU", "FiLM",
-                                                      "MultiplicativeInteraction", "TFN", "LMF", "MFB")])
+  @parameterized.named_parameters(
+    *[
+      (n, n)
+      for n in (
+        "Sum",
+        "LateConcat",
+        "FixedWeightFusion",
+        "AttentionWeightFusion",
+        "GMU",
+        "FiLM",
+        "MultiplicativeInteraction",
+        "TFN",
+        "LMF",
+        "MFB",
+      )
+    ]
+  )
   def test_registered_pooled_and_buildable_from_defaults(self, name):
     cls = registry.get(name)
     entry = {e.name: e for e in registry.entries("fusion")}[name]
@@ -126,9 +141,10 @@ class RealInitialisationTest(parameterized.TestCase):
     model = LMF(rank=16, features=16)
     # An "rbg" key: its generator compiles faster than threefry; the statistics are the same.
     out, variables = jax.jit(model.init_with_output)(jax.random.key(3, impl="rbg"), zs)
-    self.assertEqual(jax.tree.map(jnp.shape, variables["params"]),
-                     {"factors": [(16, 7, 16), (16, 10, 16), (16, 5, 16)],
-                      "fusion_weights": (1, 16), "fusion_bias": (1, 16)})
+    self.assertEqual(
+      jax.tree.map(jnp.shape, variables["params"]),
+      {"factors": [(16, 7, 16), (16, 10, 16), (16, 5, 16)], "fusion_weights": (1, 16), "fusion_bias": (1, 16)},
+    )
     std = float(jnp.std(out))
     self.assertGreater(std, 0.2)
     self.assertLess(std, 5.0)
@@ -142,7 +158,6 @@ class RealInitialisationTest(parameterized.TestCase):
 
 
 class SemanticTest(parameterized.TestCase):
-
   def test_sum_is_the_sum_of_per_modality_affine_maps(self):
     model, zs, params = case("Sum")
     p, z = as_np(params["params"]["project"]), as_np(zs)
@@ -153,7 +168,7 @@ class SemanticTest(parameterized.TestCase):
     model, zs, params = case("LateConcat")
     k, b = (np.asarray(params["params"]["out"][n], np.float64) for n in ("kernel", "bias"))
     rows = np.cumsum([0] + [z.shape[1] for z in zs])
-    want = b + sum(np.asarray(z, np.float64) @ k[rows[m]:rows[m + 1]] for m, z in enumerate(zs))
+    want = b + sum(np.asarray(z, np.float64) @ k[rows[m] : rows[m + 1]] for m, z in enumerate(zs))
     np.testing.assert_allclose(np.asarray(model.apply(params, zs)), want, rtol=1e-5, atol=1e-5)
 
   def test_fixed_weight_fusion_on_the_articles_vectors(self):
@@ -170,8 +185,7 @@ class SemanticTest(parameterized.TestCase):
   def test_fixed_weight_fusion_with_features_weights_the_projections(self):
     model, zs, params = case("FixedWeight_projected")
     p, z = as_np(params["params"]["project"]), as_np(zs)
-    want = sum(w * (z[m] @ p[f"proj_{m}"]["kernel"] + p[f"proj_{m}"]["bias"])
-               for m, w in enumerate(model.weights))
+    want = sum(w * (z[m] @ p[f"proj_{m}"]["kernel"] + p[f"proj_{m}"]["bias"]) for m, w in enumerate(model.weights))
     np.testing.assert_allclose(np.asarray(model.apply(params, zs)), want, rtol=1e-5, atol=1e-5)
 
   def test_attention_weights_are_a_per_sample_softmax_and_mix_the_projections(self):
@@ -184,8 +198,10 @@ class SemanticTest(parameterized.TestCase):
     self.assertGreater(float(jnp.std(a_BxM[:, 0])), 0.0)  # weights depend on the sample
     p, z = as_np(params["params"]), as_np(zs)
     h = [z[m] @ p["project"][f"proj_{m}"]["kernel"] + p["project"][f"proj_{m}"]["bias"] for m in range(3)]
-    s = np.stack([np.tanh(hm @ p["score_hidden"]["kernel"] + p["score_hidden"]["bias"]) @ p["score"]["kernel"][:, 0]
-                  for hm in h], axis=1)
+    s = np.stack(
+      [np.tanh(hm @ p["score_hidden"]["kernel"] + p["score_hidden"]["bias"]) @ p["score"]["kernel"][:, 0] for hm in h],
+      axis=1,
+    )
     a = np.exp(s - s.max(1, keepdims=True))
     a /= a.sum(1, keepdims=True)
     np.testing.assert_allclose(np.asarray(a_BxM), a, rtol=1e-5, atol=1e-6)
@@ -203,8 +219,7 @@ class SemanticTest(parameterized.TestCase):
   def test_gmu_of_two_modalities_is_gated_fusion_on_the_same_parameters(self):
     model, zs, params = case("GMU_2")
     self.assertEqual(set(params["params"]), {"W_a", "W_b", "W_z"})
-    np.testing.assert_array_equal(np.asarray(model.apply(params, zs)),
-                                  np.asarray(gated_fusion(params["params"], *zs)))
+    np.testing.assert_array_equal(np.asarray(model.apply(params, zs)), np.asarray(gated_fusion(params["params"], *zs)))
 
   def test_gmu_of_three_modalities_with_gates_forced_open_or_shut(self):
     model, _, params = case("GMU_3")
@@ -228,10 +243,13 @@ class SemanticTest(parameterized.TestCase):
   def test_film_is_film_of_the_first_modality_by_the_others_and_identity_at_gamma_one(self):
     model, zs, params = case("FiLM")
     cond = jnp.concatenate(zs[1:], axis=-1)
-    np.testing.assert_array_equal(np.asarray(model.apply(params, zs)),
-                                  np.asarray(film(params["params"], zs[0], cond)))
-    ident = {"params": {"gamma": {"kernel": jnp.zeros((7, 3)), "bias": jnp.ones(3)},
-                        "beta": {"kernel": jnp.zeros((7, 3)), "bias": jnp.zeros(3)}}}
+    np.testing.assert_array_equal(np.asarray(model.apply(params, zs)), np.asarray(film(params["params"], zs[0], cond)))
+    ident = {
+      "params": {
+        "gamma": {"kernel": jnp.zeros((7, 3)), "bias": jnp.ones(3)},
+        "beta": {"kernel": jnp.zeros((7, 3)), "bias": jnp.zeros(3)},
+      }
+    }
     np.testing.assert_array_equal(np.asarray(model.apply(ident, zs)), np.asarray(zs[0]))
 
   def test_multiplicative_interaction_against_explicit_loops(self):
@@ -261,15 +279,17 @@ class SemanticTest(parameterized.TestCase):
     ones = [np.concatenate([np.ones((B, 1)), zm], axis=1) for zm in z]
     tensor = functools.reduce(lambda a, b: np.einsum("bi,bj->bij", a, b).reshape(B, -1), ones)
     self.assertEqual(tensor.shape[1], math.prod(w + 1 for w in CASES[name][1]))
-    np.testing.assert_allclose(np.asarray(model.apply(params, zs)), tensor @ p["kernel"] + p["bias"],
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+      np.asarray(model.apply(params, zs)), tensor @ p["kernel"] + p["bias"], rtol=1e-4, atol=1e-4
+    )
     if len(zs) == 3:
       np.testing.assert_allclose(tensor, np.asarray(tensor_fusion(*zs)), rtol=1e-6, atol=1e-6)
 
   def test_lmf_shares_low_rank_fusions_layout(self):
     model, zs, params = case("LMF_3")
-    np.testing.assert_array_equal(np.asarray(model.apply(params, zs)),
-                                  np.asarray(low_rank_fusion(params["params"], *zs)))
+    np.testing.assert_array_equal(
+      np.asarray(model.apply(params, zs)), np.asarray(low_rank_fusion(params["params"], *zs))
+    )
 
   def test_lmf_of_two_modalities_is_tfn_with_a_cp_rank_r_weight(self):
     model, zs, params = case("LMF_2")
@@ -277,8 +297,9 @@ class SemanticTest(parameterized.TestCase):
     full_W = np.einsum("r,rio,rjo->ijo", p["fusion_weights"][0], *p["factors"]).reshape(-1, 4)
     ones = [np.concatenate([np.ones((B, 1)), zm], axis=1) for zm in z]
     tfn = np.einsum("bi,bj->bij", *ones).reshape(B, -1)
-    np.testing.assert_allclose(np.asarray(model.apply(params, zs)), tfn @ full_W + p["fusion_bias"][0],
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+      np.asarray(model.apply(params, zs)), tfn @ full_W + p["fusion_bias"][0], rtol=1e-4, atol=1e-4
+    )
 
   @parameterized.named_parameters(("two", "MFB"), ("three", "MFB_3"))
   def test_mfb_against_numpy_and_unit_norm(self, name):

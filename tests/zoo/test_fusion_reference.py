@@ -6,6 +6,7 @@ Python/numpy loops in float64 (the zoo running under `jax.enable_x64`), then for
 properties (jit = no jit, vmap = loop, finite gradients, bfloat16 close to float32) and one
 semantic property of its method.
 """
+
 import math
 
 import chex
@@ -25,13 +26,14 @@ SHAPES = [(1, (2, 3, 4)), (3, (1, 4, 2)), (2, (3, 3, 3))]
 # ----------------------------------------------------------------------------------------------
 # Independent float64 references, written as loops over scalars.
 
+
 def np_tensor_fusion(zs):
   """out[b, flat(i, j, k)] = u[i]·v[j]·w[k] with u = [1; z_t] ..., flattened with k fastest."""
   b = zs[0].shape[0]
   ones = [[1.0] + list(map(float, z[n])) for n in range(b) for z in zs]
   out = []
   for n in range(b):
-    u, v, w = ones[3 * n: 3 * n + 3]
+    u, v, w = ones[3 * n : 3 * n + 3]
     out.append([u[i] * v[j] * w[k] for i in range(len(u)) for j in range(len(v)) for k in range(len(w))])
   return np.array(out, np.float64)
 
@@ -88,25 +90,30 @@ def np_weighted_sum(zs, weights):
 # ----------------------------------------------------------------------------------------------
 # Random arguments, in float64 numpy (cast by the callers).
 
+
 def make_args(name, rng, b=2, widths=(2, 3, 4), o=3, rank=2):
   """Arguments for the named function: standard-normal inputs, random (nonzero) biases."""
   zs = [rng.standard_normal((b, d)) for d in widths]
   if name == "tensor_fusion":
     return tuple(zs)
   if name == "low_rank_fusion":
-    params = {"factors": [rng.standard_normal((rank, d + 1, o)) * 0.7 for d in widths],
-              "fusion_weights": rng.standard_normal((1, rank)),
-              "fusion_bias": rng.standard_normal((1, o))}
+    params = {
+      "factors": [rng.standard_normal((rank, d + 1, o)) * 0.7 for d in widths],
+      "fusion_weights": rng.standard_normal((1, rank)),
+      "fusion_bias": rng.standard_normal((1, o)),
+    }
     return (params, *zs)
   if name == "gated_fusion":
     d_a, d_b = widths[:2]
-    params = {"W_a": rng.standard_normal((d_a, o)), "W_b": rng.standard_normal((d_b, o)),
-              "W_z": rng.standard_normal((d_a + d_b, o))}
+    params = {
+      "W_a": rng.standard_normal((d_a, o)),
+      "W_b": rng.standard_normal((d_b, o)),
+      "W_z": rng.standard_normal((d_a + d_b, o)),
+    }
     return (params, zs[0], zs[1])
   if name == "film":
     d, c = widths[:2]
-    params = {k: {"kernel": rng.standard_normal((c, d)), "bias": rng.standard_normal((d,))}
-              for k in ("gamma", "beta")}
+    params = {k: {"kernel": rng.standard_normal((c, d)), "bias": rng.standard_normal((d,))} for k in ("gamma", "beta")}
     return (params, zs[0], zs[1])
   if name == "weighted_sum":
     same = [rng.standard_normal((b, widths[0])) for _ in widths]
@@ -114,12 +121,20 @@ def make_args(name, rng, b=2, widths=(2, 3, 4), o=3, rank=2):
   raise KeyError(name)
 
 
-FUNCTIONS = {"tensor_fusion": tensor_fusion, "low_rank_fusion": low_rank_fusion,
-             "gated_fusion": gated_fusion, "film": film, "weighted_sum": weighted_sum}
+FUNCTIONS = {
+  "tensor_fusion": tensor_fusion,
+  "low_rank_fusion": low_rank_fusion,
+  "gated_fusion": gated_fusion,
+  "film": film,
+  "weighted_sum": weighted_sum,
+}
 NP_REFERENCES = {
-    "tensor_fusion": lambda *zs: np_tensor_fusion(zs),
-    "low_rank_fusion": lambda p, *zs: np_low_rank_fusion(p, zs),
-    "gated_fusion": np_gated_fusion, "film": np_film, "weighted_sum": np_weighted_sum}
+  "tensor_fusion": lambda *zs: np_tensor_fusion(zs),
+  "low_rank_fusion": lambda p, *zs: np_low_rank_fusion(p, zs),
+  "gated_fusion": np_gated_fusion,
+  "film": np_film,
+  "weighted_sum": np_weighted_sum,
+}
 
 
 def expected_shape(name, args):
@@ -176,14 +191,17 @@ class Float64ReferenceTest(parameterized.TestCase):
     args = make_args("low_rank_fusion", rng, b=2, widths=(2, 1, 3))
     with jax.enable_x64(True):
       a64 = cast(args, jnp.float64)
-      np.testing.assert_allclose(np.asarray(tensor_fusion_n(a64[1:])), np.asarray(tensor_fusion(*a64[1:])),
-                                 rtol=0, atol=0)
-      np.testing.assert_allclose(np.asarray(low_rank_fusion_n(a64[0], a64[1:])),
-                                 np_low_rank_fusion(args[0], args[1:]), rtol=1e-12, atol=1e-12)
+      np.testing.assert_allclose(
+        np.asarray(tensor_fusion_n(a64[1:])), np.asarray(tensor_fusion(*a64[1:])), rtol=0, atol=0
+      )
+      np.testing.assert_allclose(
+        np.asarray(low_rank_fusion_n(a64[0], a64[1:])), np_low_rank_fusion(args[0], args[1:]), rtol=1e-12, atol=1e-12
+      )
       # Two modalities: the bimodal TFN of the paper, checked entry by entry.
       u, v = (np.concatenate([np.ones((2, 1)), z], axis=1) for z in args[1:3])
-      np.testing.assert_allclose(np.asarray(tensor_fusion_n(a64[1:3])),
-                                 np.einsum("bi,bj->bij", u, v).reshape(2, -1), rtol=1e-13, atol=1e-13)
+      np.testing.assert_allclose(
+        np.asarray(tensor_fusion_n(a64[1:3])), np.einsum("bi,bj->bij", u, v).reshape(2, -1), rtol=1e-13, atol=1e-13
+      )
 
 
 class ArrayPropertiesTest(chex.TestCase):
@@ -202,8 +220,9 @@ class ArrayPropertiesTest(chex.TestCase):
 
   @parameterized.named_parameters(*_NAMES)
   def test_vmap_over_a_stack_of_batches_equals_a_python_loop(self, name):
-    groups = [cast(make_args(name, np.random.default_rng(100 + g), b=2, widths=(2, 3, 1)), jnp.float32)
-              for g in range(3)]
+    groups = [
+      cast(make_args(name, np.random.default_rng(100 + g), b=2, widths=(2, 3, 1)), jnp.float32) for g in range(3)
+    ]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *groups)
     got = jax.vmap(FUNCTIONS[name])(*stacked)
     want = jnp.stack([FUNCTIONS[name](*g) for g in groups])
@@ -238,7 +257,7 @@ class SemanticTest(parameterized.TestCase):
     rng = np.random.default_rng(21)
     zt, zi, za = (rng.standard_normal((2, d)).astype(np.float32) for d in (2, 3, 4))
     out = np.asarray(tensor_fusion(zt, zi, za)).reshape(2, 3, 4, 5)
-    np.testing.assert_array_equal(out[:, 0, 0, 0], 1.0)       # the product of the three prepended 1s
+    np.testing.assert_array_equal(out[:, 0, 0, 0], 1.0)  # the product of the three prepended 1s
     np.testing.assert_allclose(out[:, 1:, 0, 0], zt, rtol=1e-6)  # where the others' entries are the 1
     np.testing.assert_allclose(out[:, 0, 1:, 0], zi, rtol=1e-6)
     np.testing.assert_allclose(out[:, 0, 0, 1:], za, rtol=1e-6)
@@ -270,7 +289,7 @@ class SemanticTest(parameterized.TestCase):
   def test_gated_fusion_with_the_gate_forced_open_or_shut_returns_one_modality(self):
     rng = np.random.default_rng(24)
     params, x_a, x_b = make_args("gated_fusion", rng, b=2, widths=(3, 2))
-    x_a, x_b = np.abs(x_a) + 0.1, np.abs(x_b) + 0.1        # positive inputs, so a huge W_z saturates
+    x_a, x_b = np.abs(x_a) + 0.1, np.abs(x_b) + 0.1  # positive inputs, so a huge W_z saturates
     for sign, want in ((1.0, np.tanh(x_a @ params["W_a"])), (-1.0, np.tanh(x_b @ params["W_b"]))):
       p = dict(params, W_z=np.full_like(params["W_z"], sign * 1e3))
       got = np.asarray(gated_fusion(*cast((p, x_a, x_b), jnp.float32)))
@@ -279,8 +298,10 @@ class SemanticTest(parameterized.TestCase):
   def test_film_with_gamma_one_and_beta_zero_is_the_identity(self):
     rng = np.random.default_rng(25)
     _, x, cond = make_args("film", rng, b=2, widths=(4, 3))
-    params = {"gamma": {"kernel": np.zeros((3, 4)), "bias": np.ones(4)},
-              "beta": {"kernel": np.zeros((3, 4)), "bias": np.zeros(4)}}
+    params = {
+      "gamma": {"kernel": np.zeros((3, 4)), "bias": np.ones(4)},
+      "beta": {"kernel": np.zeros((3, 4)), "bias": np.zeros(4)},
+    }
     with jax.enable_x64(True):
       got = np.asarray(film(*cast((params, x, cond), jnp.float64)))
     np.testing.assert_array_equal(got, x)

@@ -5,6 +5,7 @@ batch = per-example (`chex.variants`), bfloat16 close to float32, and that chang
 changes no real output (one sample has a modality that is entirely padding). Then one property
 per method. Shapes are tiny (width 8, two heads, one or two layers) to keep compilation cheap.
 """
+
 import functools
 
 import chex
@@ -30,12 +31,12 @@ _T = dict(features=8, num_heads=2, mlp_dim=16)
 # has equal widths for CoAttention's symmetry test (unequal widths: the other cases and the pooled tests).
 _PAIR = [(3, 3), (4, 3)]
 CASES = {
-    "EarlyConcat": (EarlyConcat(features=8), [(4, 3), (4, 2)], 4),
-    "ModalityTokenSelfAttention": (ModalityTokenSelfAttention(**_T), [(3, 3), (4, 2), (2, 5)], 9),
-    "CrossModalAttention": (CrossModalAttention(**_T), _PAIR, 7),
-    "CoAttention": (CoAttention(**_T), _PAIR, 7),
-    "PerceiverFusion": (PerceiverFusion(num_latents=3, **_T), _PAIR, 3),
-    "BottleneckFusion": (BottleneckFusion(num_bottlenecks=2, **_T), _PAIR, 7),
+  "EarlyConcat": (EarlyConcat(features=8), [(4, 3), (4, 2)], 4),
+  "ModalityTokenSelfAttention": (ModalityTokenSelfAttention(**_T), [(3, 3), (4, 2), (2, 5)], 9),
+  "CrossModalAttention": (CrossModalAttention(**_T), _PAIR, 7),
+  "CoAttention": (CoAttention(**_T), _PAIR, 7),
+  "PerceiverFusion": (PerceiverFusion(num_latents=3, **_T), _PAIR, 3),
+  "BottleneckFusion": (BottleneckFusion(num_bottlenecks=2, **_T), _PAIR, 7),
 }
 _NAMED = [(n, n) for n in CASES]
 
@@ -49,7 +50,7 @@ def token_inputs(spec, seed=0, b=B):
   for m, (l, _) in enumerate(spec):
     mask = np.ones((b, l), bool)
     if b > 1:
-      mask[1, max(1, l - 2):] = False
+      mask[1, max(1, l - 2) :] = False
     if b > 2 and m == 1:
       mask[2] = False
     masks.append(jnp.asarray(mask))
@@ -74,12 +75,12 @@ def case(name):
 def perturb_padding(xs, masks, seed=5):
   """The same tokens with every padded one replaced by large random values."""
   rng = np.random.default_rng(seed)
-  return [jnp.where(m[..., None], x, jnp.asarray(rng.standard_normal(x.shape) * 50, x.dtype))
-          for x, m in zip(xs, masks)]
+  return [
+    jnp.where(m[..., None], x, jnp.asarray(rng.standard_normal(x.shape) * 50, x.dtype)) for x, m in zip(xs, masks)
+  ]
 
 
 class GenericTokenFusionTest(chex.TestCase):
-
   @parameterized.named_parameters(*_NAMED)
   def test_shape_mask_finite_and_gradients(self, name):
     model, xs, masks, params, apply = case(name)
@@ -107,9 +108,10 @@ class GenericTokenFusionTest(chex.TestCase):
     model, xs, masks, params, apply = case(name)
     got = self.variant(model.apply)(params, xs, masks)
     # Each example alone: a batch holding B copies of it (the compiled shape stays [B, ...]), row 0 kept.
-    alone = lambda t, i: jnp.repeat(t[i:i + 1], B, axis=0)
-    per_example = jnp.stack([apply(params, [alone(x, i) for x in xs], [alone(m, i) for m in masks])[0]
-                             for i in range(B)])
+    alone = lambda t, i: jnp.repeat(t[i : i + 1], B, axis=0)
+    per_example = jnp.stack(
+      [apply(params, [alone(x, i) for x in xs], [alone(m, i) for m in masks])[0] for i in range(B)]
+    )
     np.testing.assert_allclose(np.asarray(got), np.asarray(per_example), rtol=2e-5, atol=2e-5)
 
   @parameterized.named_parameters(*_NAMED)
@@ -166,7 +168,6 @@ class GenericTokenFusionTest(chex.TestCase):
 
 
 class SemanticTest(parameterized.TestCase):
-
   def test_early_concat_is_a_dense_over_the_feature_concatenation_with_an_and_mask(self):
     model, xs, masks, params, apply = case("EarlyConcat")
     k, b = (np.asarray(params["params"]["out"][n], np.float64) for n in ("kernel", "bias"))
@@ -189,7 +190,8 @@ class SemanticTest(parameterized.TestCase):
     np.testing.assert_allclose(got[mask_p], want_p[mask_p], rtol=1e-5, atol=1e-5)
     # The modality-type embedding matters: without it, the same tokens would fuse the same way.
     p0 = jax.tree_util.tree_map_with_path(
-        lambda path, v: jnp.zeros_like(v) if "modality_type" in jax.tree_util.keystr(path) else v, params)
+      lambda path, v: jnp.zeros_like(v) if "modality_type" in jax.tree_util.keystr(path) else v, params
+    )
     self.assertGreater(float(np.max(np.abs(np.asarray(apply(p0, xs, masks)) - want))), 1e-3)
 
   def test_cross_modal_attention_reads_each_source_as_an_unordered_set(self):

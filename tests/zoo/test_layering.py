@@ -5,6 +5,7 @@ drift apart: every module must be listed, and every import (module-level, inside
 `if TYPE_CHECKING:`, which hides a cycle at run time but not from `typing.get_type_hints`) goes to a module
 of the same layer or below, with no cycle.
 """
+
 import ast
 import dataclasses
 import json
@@ -82,7 +83,7 @@ def test_import_graph_has_no_cycle():
     state[m] = 1
     for n in sorted(GRAPH[m]):
       if state.get(n) == 1:
-        cycle = stack[stack.index(n):] + [n]
+        cycle = stack[stack.index(n) :] + [n]
         pytest.fail("import cycle: " + " -> ".join(cycle))
       if n not in state:
         visit(n, stack + [n])
@@ -96,46 +97,70 @@ def test_import_graph_has_no_cycle():
 def test_cycle_finder_sees_type_only_and_function_imports(tmp_path):
   """The scanner is not blind to the imports that hid the old cycle (`if TYPE_CHECKING:`) or to lazy ones."""
   src = tmp_path / "m.py"
-  src.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n  from zoo.models import ModelConfig\n"
-                 "def f():\n  from zoo import train\n")
+  src.write_text(
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n  from zoo.models import ModelConfig\n"
+    "def f():\n  from zoo import train\n"
+  )
   assert _imports(str(src)) == {"zoo.models", "zoo.train"}
 
 
 def test_architecture_page_lists_every_module_with_its_layer():
   layers = _doc_layers()
-  assert set(layers) == set(MODULES), (f"docs/ARCHITECTURE.md misses {sorted(set(MODULES) - set(layers))}, "
-                                       f"lists absent {sorted(set(layers) - set(MODULES))}")
+  assert set(layers) == set(MODULES), (
+    f"docs/ARCHITECTURE.md misses {sorted(set(MODULES) - set(layers))}, "
+    f"lists absent {sorted(set(layers) - set(MODULES))}"
+  )
 
 
 def test_imports_go_down_the_layers():
   layers = _doc_layers()
-  upward = [f"{m} (layer {layers[m]}) imports {n} (layer {layers[n]})"
-            for m, ns in GRAPH.items() for n in ns if layers[n] > layers[m]]
+  upward = [
+    f"{m} (layer {layers[m]}) imports {n} (layer {layers[n]})"
+    for m, ns in GRAPH.items()
+    for n in ns
+    if layers[n] > layers[m]
+  ]
   assert not upward, upward
 
 
 def test_registry_lists_every_module_that_registers():
   """METHOD_MODULES is complete: every module using @register is loaded by `registry.get`."""
-  registering = {m for m, p in MODULES.items()
-                 if m != "zoo.registry" and re.search(r"^@register\(", open(p).read(), re.M)}
+  registering = {
+    m for m, p in MODULES.items() if m != "zoo.registry" and re.search(r"^@register\(", open(p).read(), re.M)
+  }
   assert registering == set(registry.METHOD_MODULES)
 
 
 def _fresh(code: str) -> dict:
-  out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "PYTHONPATH": ROOT})
+  out = subprocess.run(
+    [sys.executable, "-c", code],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=120,
+    env={**os.environ, "PYTHONPATH": ROOT},
+  )
   assert out.returncode == 0, out.stderr
   return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_registry_get_imports_only_method_modules():
   """A fresh process looking one method up loads no training, checkpoint, image I/O, data or CLI code."""
-  mods = _fresh("import json, sys\nfrom zoo import registry\nregistry.get('ImageEncoder')\nregistry.entries()\n"
-                "print(json.dumps(sorted(sys.modules)))")
+  mods = _fresh(
+    "import json, sys\nfrom zoo import registry\nregistry.get('ImageEncoder')\nregistry.entries()\n"
+    "print(json.dumps(sorted(sys.modules)))"
+  )
   zoo_loaded = {m for m in mods if m.startswith("zoo.")}
   allowed = set(registry.METHOD_MODULES) | {
-      "zoo.registry", "zoo.config", "zoo.tokenizer", "zoo.layers", "zoo.fusion.base", "zoo.fusion.catalog",
-      "zoo.align", "zoo.fusion"}
+    "zoo.registry",
+    "zoo.config",
+    "zoo.tokenizer",
+    "zoo.layers",
+    "zoo.fusion.base",
+    "zoo.fusion.catalog",
+    "zoo.align",
+    "zoo.fusion",
+  }
   assert zoo_loaded <= allowed, sorted(zoo_loaded - allowed)
   assert "zoo.encoders" in zoo_loaded  # the lookup did load the method
   assert not [m for m in mods if m.split(".")[0] in ("orbax", "PIL", "tqdm")]
@@ -143,8 +168,10 @@ def test_registry_get_imports_only_method_modules():
 
 def test_config_module_loads_without_jax():
   """The CLI can read and check a configuration before paying for JAX."""
-  mods = _fresh("import json, sys\nfrom zoo import config\nc = config.parse_override(config.TINY, 'width=8')\n"
-                "config.config_from_json(config.config_to_json(c))\nprint(json.dumps(sorted(sys.modules)))")
+  mods = _fresh(
+    "import json, sys\nfrom zoo import config\nc = config.parse_override(config.TINY, 'width=8')\n"
+    "config.config_from_json(config.config_to_json(c))\nprint(json.dumps(sorted(sys.modules)))"
+  )
   assert not [m for m in mods if m.split(".")[0] in ("jax", "flax")]
 
 
@@ -212,8 +239,9 @@ def test_fusion_metadata_lives_on_the_classes():
 
 
 def test_make_fusion_fills_declared_fields_only():
-  cfg = config.TINY.replace(width=24, heads=3, mlp_dim=40, fusion="PerceiverFusion",
-                            fusion_kwargs=(("num_latents", 5),))
+  cfg = config.TINY.replace(
+    width=24, heads=3, mlp_dim=40, fusion="PerceiverFusion", fusion_kwargs=(("num_latents", 5),)
+  )
   p = catalog.make_fusion(cfg, "PerceiverFusion")
   assert (p.features, p.num_heads, p.mlp_dim, p.num_latents) == (24, 3, 40, 5)
   assert p.cross_heads == 1  # a head count the config does not own keeps the fusion's default
@@ -231,5 +259,6 @@ def test_make_fusion_fills_declared_fields_only():
 
 def test_one_config_to_json():
   from zoo import models, train
+
   assert train.config_to_json is config.config_to_json and models.config_to_json is config.config_to_json
   assert models.ModelConfig is config.ModelConfig  # zoo.models keeps its old names for its callers

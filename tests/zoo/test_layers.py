@@ -1,4 +1,5 @@
 """zoo.layers, the one implementation of the zoo's transformer blocks: masking, dropout, causality, decode."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -49,7 +50,8 @@ def test_encoder_block_names():
   p = blk.init(jax.random.key(0), _x(0, (B, L, D)), jnp.ones((B, L), bool))["params"]
   assert set(p) == {"ln1", "attn", "ln2", "mlp"}
   p = layers.AttentionBlock(num_heads=2, mlp_dim=16).init(
-      jax.random.key(0), _x(0, (B, L, D)), jnp.ones((B, L), bool), _x(1, (B, S, D)), jnp.ones((B, S), bool))["params"]
+    jax.random.key(0), _x(0, (B, L, D)), jnp.ones((B, L), bool), _x(1, (B, S, D)), jnp.ones((B, S), bool)
+  )["params"]
   assert set(p) == {"ln_q", "ln_ctx", "attn", "ln_mlp", "mlp"}
 
 
@@ -69,7 +71,7 @@ def test_decoder_block_is_causal_and_decode_matches_the_full_pass():
   cache = dec.init(jax.random.key(2), y, mem, mem_mask)["cache"]
   steps = []
   for t in range(L):
-    out, v = dec.apply({"params": params["params"], "cache": cache}, y[:, t:t + 1], mem, mem_mask, mutable=["cache"])
+    out, v = dec.apply({"params": params["params"], "cache": cache}, y[:, t : t + 1], mem, mem_mask, mutable=["cache"])
     cache = v["cache"]
     steps.append(out)
   np.testing.assert_allclose(jnp.concatenate(steps, axis=1), full, atol=1e-5)

@@ -5,6 +5,7 @@ zoo.checkpoint existed (commit cba5938; tests/zoo/fixtures/make_pre_refactor.py 
 trees of every model x fusion / memory / aligner, their logits at init key 0, and two orbax checkpoints
 of perturbed parameters with their logits. Today's code must reproduce all of them.
 """
+
 import json
 import os
 
@@ -22,9 +23,12 @@ def _read(name):
     return f.read()
 
 
-VARIANTS = {k: config.ModelConfig(**{**v, "modalities": tuple(v["modalities"]),
-                                     "fusion_kwargs": tuple(map(tuple, v["fusion_kwargs"]))})
-            for k, v in json.loads(_read("variants.json")).items()}
+VARIANTS = {
+  k: config.ModelConfig(
+    **{**v, "modalities": tuple(v["modalities"]), "fusion_kwargs": tuple(map(tuple, v["fusion_kwargs"]))}
+  )
+  for k, v in json.loads(_read("variants.json")).items()
+}
 TREES = json.loads(_read("param_trees.json"))
 BATCH = dict(np.load(os.path.join(FIX_DIR, "batch.npz")))
 

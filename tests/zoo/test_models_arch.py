@@ -3,6 +3,7 @@
 Forward passes run eagerly (op by op): XLA compiles each primitive once per shape and reuses it, so the
 encoders shared by all fusions cost one compilation in this file rather than one per fusion.
 """
+
 import chex
 import flax.linen as nn
 import jax
@@ -59,16 +60,16 @@ def _check_classifier(model, params, out, batch, cfg):
 
 
 MODEL_CASES = [
-    ("parallel", {}),
-    ("serial", {}),
-    ("serial", {"modalities": ("text", "audio")}),
-    ("alignment", {}),
-    ("alignment", {"align": "dtw"}),
-    ("alignment", {"align": "soft_dtw"}),
-    ("alignment", {"modalities": ("image", "audio")}),  # no text: the audio frames are the clock
-    ("unimodal", {"modalities": ("text",)}),
-    ("unimodal", {"modalities": ("image",)}),
-    ("unimodal", {"modalities": ("audio",)}),
+  ("parallel", {}),
+  ("serial", {}),
+  ("serial", {"modalities": ("text", "audio")}),
+  ("alignment", {}),
+  ("alignment", {"align": "dtw"}),
+  ("alignment", {"align": "soft_dtw"}),
+  ("alignment", {"modalities": ("image", "audio")}),  # no text: the audio frames are the clock
+  ("unimodal", {"modalities": ("text",)}),
+  ("unimodal", {"modalities": ("image",)}),
+  ("unimodal", {"modalities": ("audio",)}),
 ]
 
 
@@ -132,18 +133,20 @@ def test_encdec_concat_memory(batch):
   chex.assert_shape(logits, (B, CFG.target_len, CFG.vocab_size))
   n_img = (CFG.image_size // CFG.patch_size) ** 2
   from zoo.encoders import audio_token_times
+
   m = CFG.text_len + n_img + len(audio_token_times(CFG))
   chex.assert_shape(aux["memory"], (B, m, CFG.width))
   np.testing.assert_array_equal(aux["memory_mask"][:, : CFG.text_len], batch["text"] != tokenizer.PAD)
-  assert bool(aux["memory_mask"][:, CFG.text_len:].all())
+  assert bool(aux["memory_mask"][:, CFG.text_len :].all())
   with nn.intercept_methods(_noisy_padding):
     noisy, _ = model.apply({"params": params}, batch, train=False)
   np.testing.assert_allclose(noisy, logits, atol=1e-5, rtol=1e-5)
 
 
 # Serial is left out: it is the parallel model's encoders rewired, with nothing jit could change.
-@pytest.mark.parametrize("name,changes", [("parallel", {"fusion": "GMU"}), ("alignment", {"align": "dtw"}),
-                                          ("encdec", {})])
+@pytest.mark.parametrize(
+  "name,changes", [("parallel", {"fusion": "GMU"}), ("alignment", {"align": "dtw"}), ("encdec", {})]
+)
 def test_jit_equals_eager(batch, name, changes):
   cfg = CFG.replace(**changes)
   model, params, eager = _init(name, cfg, batch)  # eager; only the jitted apply compiles a program

@@ -3,6 +3,7 @@
 Images are written by Pillow and numpy (PNG, JPEG, palette, LA, 16-bit grey, EXIF-rotated) and read back
 through zoo.media; WAV files by the standard library's `wave`.
 """
+
 import io
 import wave
 
@@ -16,12 +17,24 @@ from zoo import audio, media, tokenizer
 
 # ------------------------------------------------------------------------------------------------ log-mel
 
+
 def _librosa_log_mel(x, sr, n_fft, hop, n_mels, eps=1e-10):
   """librosa with zoo.audio's convention pinned: no centring, periodic Hann, power 2, HTK mel scale,
   unnormalised (peak-1) filters from 0 Hz to Nyquist, natural log floored at eps. Returns [T, n_mels]."""
-  s = librosa.feature.melspectrogram(y=np.asarray(x, np.float64), sr=sr, n_fft=n_fft, hop_length=hop,
-                                     center=False, window="hann", power=2.0, n_mels=n_mels, fmin=0.0,
-                                     fmax=sr / 2, htk=True, norm=None)
+  s = librosa.feature.melspectrogram(
+    y=np.asarray(x, np.float64),
+    sr=sr,
+    n_fft=n_fft,
+    hop_length=hop,
+    center=False,
+    window="hann",
+    power=2.0,
+    n_mels=n_mels,
+    fmin=0.0,
+    fmax=sr / 2,
+    htk=True,
+    norm=None,
+  )
   return np.log(np.maximum(s, eps)).T
 
 
@@ -30,8 +43,9 @@ def test_log_mel_matches_librosa(n_fft, hop, n_mels, sr):
   rng = np.random.default_rng(0)
   x = rng.uniform(-1, 1, 3000)
   want = _librosa_log_mel(x, sr, n_fft, hop, n_mels)
-  got = np.asarray(audio.log_mel_spectrogram(jnp.asarray(x, jnp.float32), sample_rate=sr, n_fft=n_fft,
-                                             hop=hop, n_mels=n_mels))
+  got = np.asarray(
+    audio.log_mel_spectrogram(jnp.asarray(x, jnp.float32), sample_rate=sr, n_fft=n_fft, hop=hop, n_mels=n_mels)
+  )
   assert got.shape == want.shape == (audio.num_frames(3000, n_fft, hop), n_mels)
   # float32 FFT of unit-level noise: log-power agrees to ~1e-5 absolute.
   np.testing.assert_allclose(got, want, atol=2e-3, rtol=1e-4)
@@ -63,6 +77,7 @@ def test_log_mel_batched_equals_per_example():
 
 # ------------------------------------------------------------------------------------------------ tokenizer
 
+
 def test_tokenizer_roundtrip_and_padding():
   s = "héllo, 世界"
   ids = tokenizer.encode(s, 32)
@@ -77,6 +92,7 @@ def test_tokenizer_roundtrip_and_padding():
 
 
 # ------------------------------------------------------------------------------------------------ images
+
 
 @pytest.mark.parametrize("mode,channels", [("L", 1), ("LA", 2), ("RGB", 3), ("RGBA", 4)])
 def test_png_every_8bit_mode(tmp_path, mode, channels):
@@ -135,11 +151,14 @@ def test_npy_ppm_and_model_image(tmp_path):
   np.testing.assert_allclose(media.to_model_image(rgba, 2, 1), 0.5, atol=1e-6)  # alpha dropped, mean
 
 
-@pytest.mark.parametrize("content,match", [
+@pytest.mark.parametrize(
+  "content,match",
+  [
     (None, "does not exist"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "corrupt or truncated|not an image"),
     (b"hello, not an image", "not an image file"),
-])
+  ],
+)
 def test_bad_image_files_raise_one_line_media_errors(tmp_path, content, match):
   path = tmp_path / "bad.png"
   if content is not None:
@@ -161,6 +180,7 @@ def test_zoo_media_does_not_import_jax_and_no_module_shadows_imageio():
   import pathlib
   import subprocess
   import sys
+
   code = "import sys, zoo.media; print('jax' in sys.modules)"
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
   assert out.strip() == "False"
@@ -168,6 +188,7 @@ def test_zoo_media_does_not_import_jax_and_no_module_shadows_imageio():
 
 
 # ------------------------------------------------------------------------------------------------ audio files
+
 
 def test_wav_roundtrip_and_resample(tmp_path):
   x = 0.5 * np.sin(2 * np.pi * 440 * np.arange(800) / 8000)
@@ -184,7 +205,7 @@ def test_wav_roundtrip_and_resample(tmp_path):
 
 def test_wav_widths_and_stereo(tmp_path):
   rng = np.random.default_rng(0)
-  left, right = rng.integers(-2**15, 2**15, 50), rng.integers(-2**15, 2**15, 50)
+  left, right = rng.integers(-(2**15), 2**15, 50), rng.integers(-(2**15), 2**15, 50)
   with wave.open(str(tmp_path / "s.wav"), "wb") as f:
     f.setnchannels(2)
     f.setsampwidth(2)
@@ -196,7 +217,7 @@ def test_wav_widths_and_stereo(tmp_path):
   line = media.describe_audio("s.wav", 44100, 2, 50, 16000, 16000)
   assert "2 channels averaged to mono" in line and "resampled from 44100 Hz to 16000 Hz" in line
   for width, dtype, scale in ((1, np.uint8, None), (3, None, 2**23), (4, "<i4", 2**31)):
-    v = rng.integers(-2**(8 * width - 1), 2**(8 * width - 1), 20)
+    v = rng.integers(-(2 ** (8 * width - 1)), 2 ** (8 * width - 1), 20)
     if width == 1:
       raw = (v + 128).astype(np.uint8).tobytes()
       want = v / 128

@@ -1,5 +1,6 @@
 """Beam search's GNMT length penalty (alpha != 0), checked against teacher-forced log-probabilities, and the
 CLI's beams checked value by value against the library (an inverted penalty must fail here)."""
+
 import re
 
 import jax
@@ -32,8 +33,13 @@ def _logprob_and_length(model, params, batch, row, seq_T):
   """(Σ log p of the sequence's non-PAD tokens by teacher forcing, their number)."""
   memory, memory_mask = model.apply({"params": params}, batch, method=EncoderDecoder.encode)
   tgt = jnp.asarray(seq_T)[None]
-  logits = model.apply({"params": params}, encdec.shift_right(tgt), memory[row:row + 1],
-                       memory_mask[row:row + 1], method=EncoderDecoder.decode_logits)
+  logits = model.apply(
+    {"params": params},
+    encdec.shift_right(tgt),
+    memory[row : row + 1],
+    memory_mask[row : row + 1],
+    method=EncoderDecoder.decode_logits,
+  )
   lp = jnp.take_along_axis(jax.nn.log_softmax(logits, -1), tgt[..., None], -1)[0, :, 0]
   real = np.asarray(tgt[0]) != tokenizer.PAD
   return float(jnp.sum(jnp.where(real, lp, 0.0))), int(real.sum())
@@ -70,8 +76,20 @@ def test_a_larger_alpha_never_prefers_a_shorter_best_hypothesis_among_the_same_b
 
 
 def test_cli_beams_are_the_librarys_value_by_value(capsys):
-  argv = ["infer", "encdec", "--preset", "tiny", "--random", "--beam", "3", "--alpha", "0.8", "--seed", "3",
-          "--no-compile-cache"]
+  argv = [
+    "infer",
+    "encdec",
+    "--preset",
+    "tiny",
+    "--random",
+    "--beam",
+    "3",
+    "--alpha",
+    "0.8",
+    "--seed",
+    "3",
+    "--no-compile-cache",
+  ]
   assert main(argv) == 0
   out = capsys.readouterr().out
   printed = re.findall(r"beam (\d): score (-?\d+\.\d+)  (.*)", out)

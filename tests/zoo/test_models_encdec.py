@@ -1,4 +1,5 @@
 """Encoder-decoder: cached decoding equals recomputation, beam 1 equals greedy, beam scores, causality, loss."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -90,20 +91,22 @@ def test_decoder_is_causal(setup):
   """∂ logits[t] / ∂ embedding[s] is zero for every later s > t, and not for s ≤ t."""
   model, params, batch, memory, memory_mask = setup
   tokens = encdec.shift_right(batch["target"])
-  variables = model.init({"params": jax.random.key(0)}, tokens, memory, memory_mask,
-                         method=EncoderDecoder.decode_logits)
+  variables = model.init(
+    {"params": jax.random.key(0)}, tokens, memory, memory_mask, method=EncoderDecoder.decode_logits
+  )
   perturb = variables["perturbations"]
 
   def out_at(pert, t):
-    logits = model.apply({"params": params, "perturbations": pert}, tokens, memory, memory_mask,
-                         method=EncoderDecoder.decode_logits)
+    logits = model.apply(
+      {"params": params, "perturbations": pert}, tokens, memory, memory_mask, method=EncoderDecoder.decode_logits
+    )
     return logits[:, t].sum()
 
   t = 2
   g = jax.grad(out_at)(perturb, t)
   (g_BxTxD,) = jax.tree.leaves(g)
   norms = np.asarray(jnp.abs(g_BxTxD).sum(axis=(0, 2)))
-  assert np.all(norms[t + 1:] == 0.0)
+  assert np.all(norms[t + 1 :] == 0.0)
   assert np.all(norms[: t + 1] > 0)
 
 

@@ -5,6 +5,7 @@ random lists of the kind the hidden tests draw (other lengths, negative numbers,
 `jax.enable_x64(True)` the zoo must agree to float64 round-off; in the default float32 mode it must stay
 within the grader's Part I tolerance (rtol 1e-5, atol 1e-5·max(1, max|input|)).
 """
+
 import math
 import random
 
@@ -18,6 +19,7 @@ ARTICLE_TEXT, ARTICLE_IMAGE, ARTICLE_AUDIO = [1, 2, 3], [4, 5, 6], [7, 8, 9]
 
 
 # ---- the contract, in plain Python -------------------------------------------------------------
+
 
 def py_truncate_pair(a, b):
   k = min(len(a), len(b))
@@ -59,6 +61,7 @@ def py_self_attention_fusion(t, i, a):
 
 # ---- comparison helpers --------------------------------------------------------------------------
 
+
 def _scale(*inputs):
   """The grader's s: the largest absolute input value, at least 1."""
   return max([1.0] + [float(np.abs(np.asarray(v, np.float64)).max()) for v in inputs if np.size(v)])
@@ -93,11 +96,11 @@ def x64(request):
 
 # ---- the article's own calls ---------------------------------------------------------------------
 
+
 def test_article_calls_match_the_contract(x64):
   a, b = [1, 2, 3, 4, 5], [2, 4, 6, 8, 10]
   assert_pair_close(article.time_align(a, b), py_truncate_pair(a, b), a, b, x64=x64)
-  assert_pair_close(article.feature_align([1, 2, 3], [4, 5, 6]), ([1, 2, 3], [4, 5, 6]),
-                    [1, 2, 3], [4, 5, 6], x64=x64)
+  assert_pair_close(article.feature_align([1, 2, 3], [4, 5, 6]), ([1, 2, 3], [4, 5, 6]), [1, 2, 3], [4, 5, 6], x64=x64)
   vs = (ARTICLE_TEXT, ARTICLE_IMAGE, ARTICLE_AUDIO)
   assert_close(article.feature_fusion(*vs), py_sum(*vs), *vs, x64=x64)
   assert_close(article.attention_fusion(*vs), py_attention_fusion(*vs), *vs, x64=x64)
@@ -129,6 +132,7 @@ def test_article_errata_are_not_reproduced():
 
 # ---- empty inputs, where the contract allows them ------------------------------------------------
 
+
 def test_empty_inputs(x64):
   for a, b in [([], []), ([], [1, 2]), ([3.5, -1], [])]:
     for f in (article.time_align, article.feature_align):
@@ -141,6 +145,7 @@ def test_empty_inputs(x64):
 
 
 # ---- random lists like the hidden cases ----------------------------------------------------------
+
 
 def test_random_lists(x64):
   rng = random.Random(1234)

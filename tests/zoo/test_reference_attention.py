@@ -4,6 +4,7 @@
 `jax.nn.dot_product_attention`; `multi_head_attention` against `flax.linen.MultiHeadDotProductAttention`
 applied to the very same parameter tree.
 """
+
 import chex
 import flax.linen as nn
 import jax
@@ -47,7 +48,6 @@ def _np_attention(q, k, v, mask=None):
 
 
 class ScaledDotProductAttentionTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   def test_matches_float64_numpy_with_masks_and_batch_axes(self):
     rng = np.random.default_rng(0)
@@ -73,7 +73,7 @@ class ScaledDotProductAttentionTest(chex.TestCase):
   def test_mask_broadcasts_from_a_smaller_shape(self):
     rng = np.random.default_rng(1)
     q, k, v = (rng.standard_normal((2, 3, n, w)) for n, w in ((4, 5), (6, 5), (6, 2)))
-    key_mask = _random_mask(rng, (1, 6))[0]          # [Lk]: one mask for every query row
+    key_mask = _random_mask(rng, (1, 6))[0]  # [Lk]: one mask for every query row
     with jax.enable_x64(True):
       got = np.asarray(scaled_dot_product_attention(q, k, v, key_mask))
     np.testing.assert_allclose(got, _np_attention(q, k, v, key_mask), rtol=1e-12, atol=1e-12)
@@ -87,8 +87,9 @@ class ScaledDotProductAttentionTest(chex.TestCase):
     k2, v2 = k.copy(), v.copy()
     k2[2] += 100.0
     v2[2] -= 100.0
-    np.testing.assert_array_equal(scaled_dot_product_attention(q, k, v, mask),
-                                  scaled_dot_product_attention(q, k2, v2, mask))
+    np.testing.assert_array_equal(
+      scaled_dot_product_attention(q, k, v, mask), scaled_dot_product_attention(q, k2, v2, mask)
+    )
 
   def test_matches_jax_nn_dot_product_attention(self):
     # jax.nn wants [B, T, N, H] with equal key and value widths; ours is [B, N, T, H].
@@ -113,18 +114,17 @@ def _flax_mhdpa_params(rng, d_in, h, d_head, d_out, dtype=np.float32):
   """Random parameters (biases non-zero) in the layout `flax.linen.MultiHeadDotProductAttention.init` makes."""
   module = nn.MultiHeadDotProductAttention(num_heads=h, qkv_features=h * d_head, out_features=d_out)
   x = jax.ShapeDtypeStruct((1, 2, d_in), jnp.float32)
-  layout = jax.eval_shape(module.init, jax.random.key(0), x, x)["params"]   # shapes only, nothing compiled
+  layout = jax.eval_shape(module.init, jax.random.key(0), x, x)["params"]  # shapes only, nothing compiled
   params = jax.tree.map(lambda p: np.asarray(rng.standard_normal(p.shape), dtype), layout)
   assert params["query"]["kernel"].shape == (d_in, h, d_head) and params["out"]["kernel"].shape == (h, d_head, d_out)
   return module, params
 
 
 class MultiHeadAttentionTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   def test_equals_flax_module(self):
     rng = np.random.default_rng(5)
-    b, lq, lk, d_in, h, d_head, d_out = 2, 3, 5, 6, 2, 4, 7   # d_out != d_in, Lq != Lk
+    b, lq, lk, d_in, h, d_head, d_out = 2, 3, 5, 6, 2, 4, 7  # d_out != d_in, Lq != Lk
     module, params = _flax_mhdpa_params(rng, d_in, h, d_head, d_out)
     self.assertTrue(all(np.all(params[n]["bias"] != 0) for n in ("query", "key", "value", "out")))
     x_q = rng.standard_normal((b, lq, d_in)).astype(np.float32)

@@ -1,4 +1,5 @@
 """The synthetic task (zoo.data): determinism, balance, unimodal chance by enumeration, shift and stretch."""
+
 import dataclasses
 import math
 
@@ -53,7 +54,7 @@ def test_text_spells_syllables_starting_with_y_exactly_when_t_is_1():
   for row, t in zip(text, sym["t"]):
     s = "".join(chr(c - tokenizer.OFFSET) for c in row if c)
     assert set(s[0::3]) == {"NY"[t]}
-    assert set(s[1::3]) <= set(data.VOWELS[:CFG.vowels]) and set(s[2::3]) <= {"+", "-"}
+    assert set(s[1::3]) <= set(data.VOWELS[: CFG.vowels]) and set(s[2::3]) <= {"+", "-"}
 
 
 @pytest.mark.parametrize("modality", MODALITIES)
@@ -82,7 +83,7 @@ def test_enumeration_covers_every_combination_once_with_total_probability_one():
   assert prob.sum() == pytest.approx(1.0)
   # n syllables: vowels^n vowel rows × C(n, n/2) mark orders × 8 latent triples.
   v = CFG.vowels
-  want = sum(v ** n * math.comb(n, n // 2) for n in range(CFG.min_syllables, CFG.max_syllables + 1, 2))
+  want = sum(v**n * math.comb(n, n // 2) for n in range(CFG.min_syllables, CFG.max_syllables + 1, 2))
   assert len(seen) == want * 8
   # The sampler draws only enumerated sentences.
   drawn = data.sample_symbols(CFG, np.random.default_rng(4), 3000)["tokens"]
@@ -119,7 +120,7 @@ def test_the_audio_says_each_mark_as_written_or_inverted_by_a():
   tok, snd, a = sym["tokens"], sym["sounds"], sym["a"][:, None]
   marks = (tok == data.LOW) | (tok == data.HIGH)
   np.testing.assert_array_equal(np.where(marks, 0, snd), np.where(marks, 0, tok))  # consonants, vowels, PAD
-  np.testing.assert_array_equal(marks & (snd != tok), marks & (a == 1))            # every mark, by a
+  np.testing.assert_array_equal(marks & (snd != tok), marks & (a == 1))  # every mark, by a
 
 
 @pytest.mark.parametrize("misalign", [True, False])
@@ -134,23 +135,22 @@ def test_audio_tokens_sit_where_shift_and_stretch_put_them(misalign):
     assert np.std(shift) > 0 and np.std(stretch) > 0
     assert np.all((stretch >= cfg.stretch[0]) & (stretch <= cfg.stretch[1]))
     assert np.all(shift + stretch * cfg.audio_len <= cfg.audio_len)
-  else:         # on the text's clock: the reading fills the clip
+  else:  # on the text's clock: the reading fills the clip
     np.testing.assert_array_equal(shift, 0)
     np.testing.assert_array_equal(stretch, 1)
   spec_hz = np.fft.rfftfreq(4096, 1 / cfg.sample_rate)
-  want_hz = {**{v: cfg.pitches[v] for v in range(cfg.vowels)},
-             data.LOW: cfg.whistles[0], data.HIGH: cfg.whistles[1]}
+  want_hz = {**{v: cfg.pitches[v] for v in range(cfg.vowels)}, data.LOW: cfg.whistles[0], data.HIGH: cfg.whistles[1]}
   for b in range(n):
     n_tok = int((sounds[b] != data.PAD).sum())
     slot = stretch[b] * cfg.audio_len / n_tok
     start, end = int(np.ceil(shift[b])), int(shift[b] + stretch[b] * cfg.audio_len)
-    assert np.all(wave[b, :max(start - 1, 0)] == 0) and np.all(wave[b, end + 2:] == 0)
+    assert np.all(wave[b, : max(start - 1, 0)] == 0) and np.all(wave[b, end + 2 :] == 0)
     for w in range(n_tok):
-      burst = wave[b, int(np.ceil(shift[b] + w * slot)) + 1:int(shift[b] + (w + cfg.voiced) * slot) - 1]
-      assert np.abs(burst).max() > 0.1                                # the token sounds
-      gap = wave[b, int(shift[b] + (w + cfg.voiced) * slot) + 2:int(shift[b] + (w + 1) * slot) - 1]
-      assert np.all(gap == 0)                                         # then silence
-      if sounds[b, w] != data.CONSONANT:                              # a tone at its pitch
+      burst = wave[b, int(np.ceil(shift[b] + w * slot)) + 1 : int(shift[b] + (w + cfg.voiced) * slot) - 1]
+      assert np.abs(burst).max() > 0.1  # the token sounds
+      gap = wave[b, int(shift[b] + (w + cfg.voiced) * slot) + 2 : int(shift[b] + (w + 1) * slot) - 1]
+      assert np.all(gap == 0)  # then silence
+      if sounds[b, w] != data.CONSONANT:  # a tone at its pitch
         spec = np.abs(np.fft.rfft(burst * np.hanning(len(burst)), n=4096))
         f0 = want_hz[sounds[b, w]]
         assert abs(spec_hz[np.argmax(spec)] - f0) < 0.05 * f0

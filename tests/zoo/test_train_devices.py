@@ -1,4 +1,5 @@
 """Data-parallel training over 8 (host-simulated) devices matches one device, in a subprocess."""
+
 import json
 import os
 import subprocess
@@ -35,8 +36,9 @@ _SCRIPT = textwrap.dedent("""
 def test_eight_devices_give_the_loss_of_one(tmp_path):
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
   repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  proc = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path)], cwd=repo, env=env,
-                        capture_output=True, text=True, timeout=900)
+  proc = subprocess.run(
+    [sys.executable, "-c", _SCRIPT, str(tmp_path)], cwd=repo, env=env, capture_output=True, text=True, timeout=900
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   out = json.loads(proc.stdout.strip().splitlines()[-1])
   one, eight = out["one"], out["eight"]

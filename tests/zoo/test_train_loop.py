@@ -1,4 +1,5 @@
 """zoo.train: the step learns, the aux loss counts, checkpoints resume exactly, the CLI."""
+
 import argparse
 import dataclasses
 import json
@@ -18,8 +19,9 @@ TINY = train.PRESETS["tiny"]
 
 
 def test_train_step_decreases_the_loss_on_a_fixed_batch():
-  cfg = dataclasses.replace(TINY, model_cfg=TINY.model_cfg.replace(fusion="LMF"), steps=25,
-                            warmup_steps=1, learning_rate=1e-2)
+  cfg = dataclasses.replace(
+    TINY, model_cfg=TINY.model_cfg.replace(fusion="LMF"), steps=25, warmup_steps=1, learning_rate=1e-2
+  )
   model = models.build("parallel", train.model_config(cfg))
   state = train.create_train_state(cfg, model, jax.random.key(0))
   batch = jax.tree.map(jnp.asarray, data.batch(cfg.data, 0, 0, 16))
@@ -40,7 +42,7 @@ class _StandIn(nn.Module):
   def __call__(self, batch, train=False):
     x = batch["audio"].mean(axis=1, keepdims=True)
     w = self.param("w", nn.initializers.constant(0.5), (1,))
-    return nn.Dense(4)(x), {"contrastive_loss": jnp.sum(w ** 2)}
+    return nn.Dense(4)(x), {"contrastive_loss": jnp.sum(w**2)}
 
 
 def test_train_step_adds_the_weighted_contrastive_loss():
@@ -60,8 +62,7 @@ def test_train_step_adds_the_weighted_contrastive_loss():
 
 
 def test_optimizer_clips_and_follows_warmup_cosine():
-  cfg = dataclasses.replace(TINY, steps=100, warmup_steps=10, learning_rate=1.0, weight_decay=0.0,
-                            grad_clip=1e-3)
+  cfg = dataclasses.replace(TINY, steps=100, warmup_steps=10, learning_rate=1.0, weight_decay=0.0, grad_clip=1e-3)
   tx = train.make_optimizer(cfg)
   params = {"x": jnp.zeros(3)}
   opt = tx.init(params)
@@ -89,8 +90,7 @@ def test_a_stopped_run_resumes_to_the_same_result(tmp_path):
   resumed = train.train_and_evaluate(cfg, str(tmp_path / "resumed"), progress=False)
   assert resumed["step"] == straight["step"] == cfg.steps
   chex.assert_trees_all_equal(_params(resumed), _params(straight))
-  chex.assert_trees_all_equal(jax.device_get(resumed["state"].opt_state),
-                              jax.device_get(straight["state"].opt_state))
+  chex.assert_trees_all_equal(jax.device_get(resumed["state"].opt_state), jax.device_get(straight["state"].opt_state))
   assert resumed["eval"] == straight["eval"]
   assert resumed["train"] == straight["train"]
   # The final checkpoint holds {"params": ...} where zoo.models.load_params finds it.
@@ -106,6 +106,7 @@ def test_a_stopped_run_resumes_to_the_same_result(tmp_path):
 def _train_parser():
   p = argparse.ArgumentParser()
   from zoo.__main__ import add_train_arguments  # the CLI owns its options (it imports no JAX)
+
   add_train_arguments(p)
   return p
 
@@ -117,8 +118,26 @@ def test_every_train_option_has_help():
 
 def test_cli_options_reach_the_config():
   args = _train_parser().parse_args(
-      ["--workdir", "w", "--model", "parallel", "--fusion", "GMU", "--steps", "7", "--seed", "3",
-       "--batch-size", "16", "--learning-rate", "0.01", "--aligned", "--modalities", "text,image"])
+    [
+      "--workdir",
+      "w",
+      "--model",
+      "parallel",
+      "--fusion",
+      "GMU",
+      "--steps",
+      "7",
+      "--seed",
+      "3",
+      "--batch-size",
+      "16",
+      "--learning-rate",
+      "0.01",
+      "--aligned",
+      "--modalities",
+      "text,image",
+    ]
+  )
   cfg = train.config_from_args(args)
   assert (cfg.model, cfg.model_cfg.fusion, cfg.steps, cfg.seed, cfg.batch_size) == ("parallel", "GMU", 7, 3, 16)
   assert cfg.learning_rate == 0.01 and not cfg.data.misalign
@@ -127,8 +146,22 @@ def test_cli_options_reach_the_config():
 
 
 def test_cli_trains_and_prints_a_summary(tmp_path, capsys):
-  rc = cli.main(["train", "--workdir", str(tmp_path), "--preset", "tiny", "--model", "unimodal",
-                 "--modalities", "image", "--steps", "2", "--no-progress"])
+  rc = cli.main(
+    [
+      "train",
+      "--workdir",
+      str(tmp_path),
+      "--preset",
+      "tiny",
+      "--model",
+      "unimodal",
+      "--modalities",
+      "image",
+      "--steps",
+      "2",
+      "--no-progress",
+    ]
+  )
   assert rc == 0
   out = json.loads(capsys.readouterr().out)
   assert out["step"] == 2 and 0 <= out["eval"]["accuracy"] <= 1 and out["params"] > 0

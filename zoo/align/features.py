@@ -1,4 +1,5 @@
 """Feature alignment: shared spaces learned contrastively (CLIP, SigLIP) or by correlation (Deep CCA)."""
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,12 @@ def _l2_normalize(x, eps=1e-12):
   return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), eps)
 
 
-@register("clip_loss", family="alignment",
-          paper="Radford et al. 2021, Learning Transferable Visual Models From Natural Language Supervision",
-          shapes="image_emb [B, d], text_emb [B, d], temperature [] -> []")
+@register(
+  "clip_loss",
+  family="alignment",
+  paper="Radford et al. 2021, Learning Transferable Visual Models From Natural Language Supervision",
+  shapes="image_emb [B, d], text_emb [B, d], temperature [] -> []",
+)
 def clip_loss(image_emb, text_emb, temperature):
   """Symmetric InfoNCE: mean of row- and column-wise cross-entropy against the diagonal (Radford et al. 2021)."""
   logits_BxB = _l2_normalize(image_emb) @ _l2_normalize(text_emb).T / temperature
@@ -33,9 +37,12 @@ def clip_loss(image_emb, text_emb, temperature):
   return (rows + cols) / 2
 
 
-@register("siglip_loss", family="alignment",
-          paper="Zhai et al. 2023, Sigmoid Loss for Language Image Pre-Training",
-          shapes="image_emb [B, d], text_emb [B, d], t_prime [], bias [] -> []")
+@register(
+  "siglip_loss",
+  family="alignment",
+  paper="Zhai et al. 2023, Sigmoid Loss for Language Image Pre-Training",
+  shapes="image_emb [B, d], text_emb [B, d], t_prime [], bias [] -> []",
+)
 def siglip_loss(image_emb, text_emb, t_prime=SIGLIP_INIT_T_PRIME, bias=SIGLIP_INIT_BIAS):
   """−(1/B)·Σ_ij log σ(z_ij·(exp(t')·x̂_i·ŷ_j + b)), z_ij = +1 on the diagonal, −1 off it (Zhai et al. 2023).
 
@@ -48,9 +55,12 @@ def siglip_loss(image_emb, text_emb, t_prime=SIGLIP_INIT_T_PRIME, bias=SIGLIP_IN
   return -jnp.sum(jax.nn.log_sigmoid(z_BxB * logits_BxB)) / b
 
 
-@register("cca_loss", family="alignment",
-          paper="Andrew et al. 2013, Deep Canonical Correlation Analysis",
-          shapes="h1 [B, d1], h2 [B, d2] -> []")
+@register(
+  "cca_loss",
+  family="alignment",
+  paper="Andrew et al. 2013, Deep Canonical Correlation Analysis",
+  shapes="h1 [B, d1], h2 [B, d2] -> []",
+)
 def cca_loss(h1_BxD1, h2_BxD2, k=None, r1=1e-4, r2=1e-4):
   """−(sum of the top-k canonical correlations of two views), with ridge r·I on each covariance (Andrew et al. 2013).
 
@@ -77,21 +87,25 @@ def cca_loss(h1_BxD1, h2_BxD2, k=None, r1=1e-4, r2=1e-4):
   # T' = L1⁻¹ Σ12 L2⁻ᵀ, by two triangular solves.
   a_D1xD2 = jax.scipy.linalg.solve_triangular(l1, s12, lower=True)
   t_D1xD2 = jax.scipy.linalg.solve_triangular(l2, a_D1xD2.T, lower=True).T
-  corr = jnp.linalg.svd(t_D1xD2, compute_uv=False)   # descending
+  corr = jnp.linalg.svd(t_D1xD2, compute_uv=False)  # descending
   k = min(d1, d2) if k is None else k
   return -jnp.sum(corr[:k])
 
 
-@register("DualProjection", family="alignment",
-          paper="Radford et al. 2021, Learning Transferable Visual Models From Natural Language Supervision",
-          shapes="x_a [B, d_a], x_b [B, d_b] -> z_a [B, features], z_b [B, features], temperature []")
+@register(
+  "DualProjection",
+  family="alignment",
+  paper="Radford et al. 2021, Learning Transferable Visual Models From Natural Language Supervision",
+  shapes="x_a [B, d_a], x_b [B, d_b] -> z_a [B, features], z_b [B, features], temperature []",
+)
 class DualProjection(nn.Module):
   """Two linear projections into one shared space with CLIP's learnable logit scale (a dual projection head)."""
+
   features: int = 64
-  init_temperature: float = 0.07   # CLIP initialises the logit scale to log(1/0.07)
-  max_logit_scale: float = 100.0   # CLIP keeps exp(scale) <= 100 to keep training stable
-  use_bias: bool = False           # CLIP's W_i and W_t are plain matrices
-  dtype: Any = None                # computation dtype of the projections (None: from the inputs and params)
+  init_temperature: float = 0.07  # CLIP initialises the logit scale to log(1/0.07)
+  max_logit_scale: float = 100.0  # CLIP keeps exp(scale) <= 100 to keep training stable
+  use_bias: bool = False  # CLIP's W_i and W_t are plain matrices
+  dtype: Any = None  # computation dtype of the projections (None: from the inputs and params)
 
   @nn.compact
   def __call__(self, x_a_BxDa, x_b_BxDb):

@@ -5,6 +5,7 @@ connection of Lin et al. 2017's Feature Pyramid Network) and is resampled with `
 one (H, W) grid, so position (h, w) means the same place in every modality; flattening the grid row by
 row gives one token per place, the input of the token fusions in zoo/fusion/tokens.py.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,9 +17,12 @@ import jax
 from zoo.registry import register
 
 
-@register("grid_tokens", family="alignment",
-          paper="Lin et al. 2017, Feature Pyramid Networks for Object Detection (resampling onto a shared grid)",
-          shapes="x [B, H, W, C], grid (h, w) -> [B, h·w, C]")
+@register(
+  "grid_tokens",
+  family="alignment",
+  paper="Lin et al. 2017, Feature Pyramid Networks for Object Detection (resampling onto a shared grid)",
+  shapes="x [B, H, W, C], grid (h, w) -> [B, h·w, C]",
+)
 def grid_tokens(x_BxHxWxC, grid, method="bilinear", antialias=True):
   """x resampled onto the (h, w) grid and flattened row by row into h·w tokens (Lin et al. 2017).
 
@@ -32,17 +36,21 @@ def grid_tokens(x_BxHxWxC, grid, method="bilinear", antialias=True):
   return y_BxhxwxC.reshape(b, h * w, c)
 
 
-@register("SpatialAlign", family="alignment",
-          paper="Lin et al. 2017, Feature Pyramid Networks for Object Detection (1×1 lateral projections onto one grid)",
-          shapes="maps M × [B, H_m, W_m, C_m] -> M × [B, h·w, features]")
+@register(
+  "SpatialAlign",
+  family="alignment",
+  paper="Lin et al. 2017, Feature Pyramid Networks for Object Detection (1×1 lateral projections onto one grid)",
+  shapes="maps M × [B, H_m, W_m, C_m] -> M × [B, h·w, features]",
+)
 class SpatialAlign(nn.Module):
   """Project every modality's feature map to a common width and resample it onto one grid, as tokens."""
-  grid: tuple[int, int] = (8, 8)   # the shared (h, w) grid
-  features: int = 64               # the common width of the 1×1 projections
-  method: str = "bilinear"         # any jax.image.resize method ("nearest", "bilinear", "cubic", "lanczos3", ...)
-  antialias: bool = True           # low-pass when a map is shrunk (jax.image.resize's default)
+
+  grid: tuple[int, int] = (8, 8)  # the shared (h, w) grid
+  features: int = 64  # the common width of the 1×1 projections
+  method: str = "bilinear"  # any jax.image.resize method ("nearest", "bilinear", "cubic", "lanczos3", ...)
+  antialias: bool = True  # low-pass when a map is shrunk (jax.image.resize's default)
   use_bias: bool = True
-  dtype: Any = None                # computation dtype of the projections (None: from the inputs and params)
+  dtype: Any = None  # computation dtype of the projections (None: from the inputs and params)
 
   @nn.compact
   def __call__(self, maps: Sequence[jax.Array]) -> list[jax.Array]:
@@ -54,4 +62,3 @@ class SpatialAlign(nn.Module):
       z_BxHxWxF = nn.Dense(self.features, use_bias=self.use_bias, dtype=self.dtype, name=f"proj_{m}")(x_BxHxWxC)
       tokens.append(grid_tokens(z_BxHxWxF, self.grid, self.method, self.antialias))
     return tokens
-

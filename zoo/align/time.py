@@ -1,5 +1,6 @@
 """Time alignment: the index clock, linear interpolation, DTW (Sakoe & Chiba 1978) as a `lax.scan`,
 soft-DTW (Cuturi & Blondel 2017), and warping one stream onto another's time axis along either."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,18 +12,24 @@ import jax.numpy as jnp
 from zoo.registry import register
 
 
-@register("index_align", family="alignment",
-          paper="Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy (§5, explicit alignment)",
-          shapes="a [n, ...], b [m, ...] -> a[:k], b[:k], k = min(n, m)")
+@register(
+  "index_align",
+  family="alignment",
+  paper="Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy (§5, explicit alignment)",
+  shapes="a [n, ...], b [m, ...] -> a[:k], b[:k], k = min(n, m)",
+)
 def index_align(a, b):
   """Two streams on one clock (sample i at time i): keep the instants both cover (Baltrušaitis et al. 2019)."""
   k = min(a.shape[0], b.shape[0])
   return a[:k], b[:k]
 
 
-@register("interp_align", family="alignment",
-          paper="Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy (§5); resampling as numpy.interp",
-          shapes="t_src [n], x_src [n, d], t_dst [m] -> [m, d]")
+@register(
+  "interp_align",
+  family="alignment",
+  paper="Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy (§5); resampling as numpy.interp",
+  shapes="t_src [n], x_src [n, d], t_dst [m] -> [m, d]",
+)
 def interp_align(t_src, x_src, t_dst):
   """Linear interpolation of each feature onto `t_dst`, edge values held outside `t_src`'s range (Baltrušaitis et al. 2019)."""
   return jax.vmap(lambda col_N: jnp.interp(t_dst, t_src, col_N), in_axes=1, out_axes=1)(x_src)
@@ -67,11 +74,13 @@ def dtw_accumulated_cost(cost_NxM):
     # Vertical and diagonal predecessors need only the previous row ...
     up_diag_M = jnp.minimum(prev_M, jnp.concatenate([inf[None], prev_M[:-1]]))
     a_M = c_M + up_diag_M
+
     # ... the horizontal one is a running min-plus scan along the row.
     def step(left, a_c):
       a, c = a_c
       d = jnp.minimum(a, c + left)
       return d, d
+
     _, d_M = jax.lax.scan(step, inf, (a_M, c_M))
     return d_M, d_M
 
@@ -92,10 +101,13 @@ def dtw_backtrack(acc_NxM, end_2=None):
   def back(ij, _):
     # Walk back from the end cell, preferring the diagonal on ties; stay put at (0, 0).
     i, j = ij
-    cand = jnp.stack([
+    cand = jnp.stack(
+      [
         jnp.where((i > 0) & (j > 0), acc_NxM[jnp.maximum(i - 1, 0), jnp.maximum(j - 1, 0)], inf),
         jnp.where(i > 0, acc_NxM[jnp.maximum(i - 1, 0), j], inf),
-        jnp.where(j > 0, acc_NxM[i, jnp.maximum(j - 1, 0)], inf)])
+        jnp.where(j > 0, acc_NxM[i, jnp.maximum(j - 1, 0)], inf),
+      ]
+    )
     k = jnp.argmin(cand)
     at_start = (i == 0) & (j == 0)
     di = jnp.where(at_start, 0, jnp.where(k == 2, 0, 1))
@@ -124,9 +136,12 @@ def dtw_fixed(x_NxD, y_MxD):
 _dtw_jit = jax.jit(dtw_fixed)
 
 
-@register("dtw", family="alignment",
-          paper="Sakoe & Chiba 1978, Dynamic programming algorithm optimization for spoken word recognition",
-          shapes="x [n, d], y [m, d] -> cost [], path [L, 2]")
+@register(
+  "dtw",
+  family="alignment",
+  paper="Sakoe & Chiba 1978, Dynamic programming algorithm optimization for spoken word recognition",
+  shapes="x [n, d], y [m, d] -> cost [], path [L, 2]",
+)
 def dtw(x, y):
   """Plain DTW under the Euclidean ground cost: (minimum path cost, optimal path from (0,0) to (n−1,m−1)) (Sakoe & Chiba 1978).
 
@@ -160,7 +175,7 @@ def soft_dtw_from_cost(cost_NxM, gamma, end_2=None):
   n, m = cost_NxM.shape
   inf = jnp.asarray(jnp.inf, cost_NxM.dtype)
   i_N = jnp.arange(n)
-  j_KxN = jnp.arange(n + m - 1)[:, None] - i_N[None, :]   # diagonal k, row i -> column j = k − i
+  j_KxN = jnp.arange(n + m - 1)[:, None] - i_N[None, :]  # diagonal k, row i -> column j = k − i
   valid_KxN = (j_KxN >= 0) & (j_KxN < m)
   c_KxN = cost_NxM[i_N[None, :], jnp.clip(j_KxN, 0, m - 1)]
 
@@ -179,7 +194,7 @@ def soft_dtw_from_cost(cost_NxM, gamma, end_2=None):
     r_N = jnp.where(live_N, c_N + softmin_N, inf)
     return (r1_P, jnp.concatenate([inf[None], r_N])), r_N
 
-  r2_P = jnp.full((n + 1,), inf).at[0].set(0.0)   # R(−1, −1) = 0 sits at index 0 of diagonal −2
+  r2_P = jnp.full((n + 1,), inf).at[0].set(0.0)  # R(−1, −1) = 0 sits at index 0 of diagonal −2
   r1_P = jnp.full((n + 1,), inf)
   _, r_KxN = jax.lax.scan(diagonal, (r2_P, r1_P), (c_KxN, valid_KxN))
   if end_2 is None:
@@ -188,9 +203,12 @@ def soft_dtw_from_cost(cost_NxM, gamma, end_2=None):
   return r_KxN[i + j, i]
 
 
-@register("soft_dtw", family="alignment",
-          paper="Cuturi & Blondel 2017, Soft-DTW: a Differentiable Loss Function for Time-Series",
-          shapes="x [n, d], y [m, d], gamma [], masks [n], [m] -> []")
+@register(
+  "soft_dtw",
+  family="alignment",
+  paper="Cuturi & Blondel 2017, Soft-DTW: a Differentiable Loss Function for Time-Series",
+  shapes="x [n, d], y [m, d], gamma [], masks [n], [m] -> []",
+)
 def soft_dtw(x_NxD, y_MxD, gamma=1.0, distance="sqeuclidean", x_mask_N=None, y_mask_M=None):
   """Soft-DTW discrepancy −γ·log Σ_paths exp(−cost(path)/γ), differentiable and jittable (Cuturi & Blondel 2017).
 
@@ -206,9 +224,12 @@ def soft_dtw_alignment(cost_NxM, gamma, end_2=None):
   return jax.grad(soft_dtw_from_cost)(cost_NxM, gamma, end_2)
 
 
-@register("dtw_warp", family="alignment",
-          paper="Sakoe & Chiba 1978 (DTW) and Cuturi & Blondel 2017 (soft-DTW): warping along the alignment",
-          shapes="x [n, d], y [m, d], values [m, e] (default y), masks [n], [m] -> [n, e]")
+@register(
+  "dtw_warp",
+  family="alignment",
+  paper="Sakoe & Chiba 1978 (DTW) and Cuturi & Blondel 2017 (soft-DTW): warping along the alignment",
+  shapes="x [n, d], y [m, d], values [m, e] (default y), masks [n], [m] -> [n, e]",
+)
 def dtw_warp(x_NxD, y_MxD, gamma=0.0, *, distance="sqeuclidean", x_mask_N=None, y_mask_M=None, values_MxE=None):
   """y put on x's time axis: frame i is the mean of the y frames the (soft-)DTW alignment matches with x_i (Sakoe & Chiba 1978; Cuturi & Blondel 2017).
 
@@ -232,16 +253,20 @@ def dtw_warp(x_NxD, y_MxD, gamma=0.0, *, distance="sqeuclidean", x_mask_N=None, 
   return (a_NxM @ values_MxE) / jnp.where(rows_Nx1 > 0, rows_Nx1, 1)
 
 
-@register("DTWAlign", family="alignment",
-          paper="Sakoe & Chiba 1978 (DTW) and Cuturi & Blondel 2017 (soft-DTW): warping along the alignment",
-          shapes="x [B, n, d_x], y [B, m, d_y], masks [B, n], [B, m] -> y on x's time axis [B, n, d_y]")
+@register(
+  "DTWAlign",
+  family="alignment",
+  paper="Sakoe & Chiba 1978 (DTW) and Cuturi & Blondel 2017 (soft-DTW): warping along the alignment",
+  shapes="x [B, n, d_x], y [B, m, d_y], masks [B, n], [B, m] -> y on x's time axis [B, n, d_y]",
+)
 class DTWAlign(nn.Module):
   """Warp a batch of streams y onto the time axes of streams x along their (soft-)DTW alignment."""
-  gamma: float = 0.0          # 0: the hard DTW path; > 0: soft-DTW's expected alignment (differentiable)
+
+  gamma: float = 0.0  # 0: the hard DTW path; > 0: soft-DTW's expected alignment (differentiable)
   features: int | None = None  # width of learned projections the ground cost compares; None: compare x, y raw
   # Soft-DTW's own ground cost, used for the hard path too so that gamma -> 0 recovers it.
   distance: str = "sqeuclidean"
-  dtype: Any = None            # computation dtype of the projections (None: from the inputs and params)
+  dtype: Any = None  # computation dtype of the projections (None: from the inputs and params)
 
   @nn.compact
   def __call__(self, x_BxNxD, y_BxMxE, x_mask_BxN=None, y_mask_BxM=None):
@@ -259,4 +284,5 @@ class DTWAlign(nn.Module):
 
     def warp(xc, yc, y, xm, ym):
       return dtw_warp(xc, yc, self.gamma, distance=self.distance, x_mask_N=xm, y_mask_M=ym, values_MxE=y)
+
     return jax.vmap(warp)(xc_BxNxK, yc_BxMxK, y_BxMxE, xm_BxN, ym_BxM)

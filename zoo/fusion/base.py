@@ -8,6 +8,7 @@ A fusion Module subclasses `Fusion` and sets, next to its fields:
                   {field name: ModelConfig attribute}, e.g. {"features": "width", "dtype": "compute_dtype"}.
 zoo.fusion.catalog reads these (make_fusion, fuse); nothing there guesses from field names.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,11 +20,13 @@ import flax.linen as nn
 # The usual `config_fields` declarations (read-only: every class that names one shares it).
 SIZED_BY_WIDTH: Mapping[str, str] = MappingProxyType({"features": "width", "dtype": "compute_dtype"})
 SIZED_LIKE_TRANSFORMER: Mapping[str, str] = MappingProxyType(
-    {"features": "width", "num_heads": "heads", "mlp_dim": "mlp_dim", "dtype": "compute_dtype"})
+  {"features": "width", "num_heads": "heads", "mlp_dim": "mlp_dim", "dtype": "compute_dtype"}
+)
 
 
 class Fusion(nn.Module):
   """Base of the catalog's fusion Modules: class-level facts only, no fields and no behaviour."""
+
   input_kind: ClassVar[str]
   num_modalities: ClassVar[int | None] = None
   needs_aligned: ClassVar[bool] = False

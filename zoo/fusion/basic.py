@@ -3,6 +3,7 @@
 Pooled fusions take one vector per modality, `zs = [z_0 [B, d_0], z_1 [B, d_1], ...]`, and return
 `[B, out]`; `EarlyConcat` is the one token-level member (time-aligned sequences in, `[B, L, D]` out).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -18,8 +19,7 @@ from zoo.registry import register
 _SURVEY = "Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy"
 
 
-@register("weighted_sum", family="fusion", paper=_SURVEY,
-          shapes="zs M × [..., d], weights [M] -> [..., d]")
+@register("weighted_sum", family="fusion", paper=_SURVEY, shapes="zs M × [..., d], weights [M] -> [..., d]")
 def weighted_sum(zs, weights=None):
   """Σ_m w_m · z_m over modalities, plain sum when `weights` is None (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy, §4)."""
   z_MxD = jnp.stack([jnp.asarray(z) for z in zs])
@@ -52,12 +52,14 @@ def _check_widths(cls_name, zs):
   """Raise a readable error unless all modalities share one width (sums need it)."""
   widths = [z.shape[-1] for z in zs]
   if len(set(widths)) != 1:
-    raise ValueError(f"{cls_name}: modality widths {widths} differ; set `features` to project "
-                     "every modality to one width first")
+    raise ValueError(
+      f"{cls_name}: modality widths {widths} differ; set `features` to project every modality to one width first"
+    )
 
 
 class _Project(nn.Module):
   """One nn.Dense per modality onto a common width (`features=None`: keep the inputs as they are)."""
+
   features: int | None
   dtype: Any = None
 
@@ -72,6 +74,7 @@ class _Project(nn.Module):
 @register("Sum", family="fusion", paper=_SURVEY, shapes="zs M × [B, d_m] -> [B, features]")
 class Sum(Fusion):
   """Project every modality to `features` with its own Dense, then add."""
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
@@ -86,6 +89,7 @@ class Sum(Fusion):
 @register("LateConcat", family="fusion", paper=_SURVEY, shapes="zs M × [B, d_m] -> [B, features]")
 class LateConcat(Fusion):
   """Concatenate the pooled (per-modality encoded) vectors, then one Dense."""
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
@@ -97,8 +101,9 @@ class LateConcat(Fusion):
     return nn.Dense(self.features, dtype=self.dtype, name="out")(jnp.concatenate(zs, axis=-1))
 
 
-@register("EarlyConcat", family="fusion", paper=_SURVEY,
-          shapes="xs M × [B, L, d_m], masks M × [B, L] -> [B, L, features]")
+@register(
+  "EarlyConcat", family="fusion", paper=_SURVEY, shapes="xs M × [B, L, d_m], masks M × [B, L] -> [B, L, features]"
+)
 class EarlyConcat(Fusion):
   """Time-aligned sequences of one length, concatenated feature-wise at every step, then one Dense.
 
@@ -106,6 +111,7 @@ class EarlyConcat(Fusion):
   article's `time_align`: keep the instants all streams cover); see `output_mask`. Padded samples
   are zeroed before the concatenation, so their values cannot reach any output.
   """
+
   input_kind: ClassVar[str] = "tokens"
   needs_aligned: ClassVar[bool] = True
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
@@ -117,8 +123,7 @@ class EarlyConcat(Fusion):
     """Early (feature-level) fusion of aligned sequences (Baltrušaitis et al. 2019, Multimodal Machine Learning: A Survey and Taxonomy)."""
     lengths = [x.shape[1] for x in xs]
     if len(set(lengths)) != 1:
-      raise ValueError(f"EarlyConcat: sequence lengths {lengths} differ; align the streams first "
-                       "(zoo.align.time)")
+      raise ValueError(f"EarlyConcat: sequence lengths {lengths} differ; align the streams first (zoo.align.time)")
     if masks is not None:
       xs = [jnp.where(m_BxL[..., None], x_BxLxD, 0) for x_BxLxD, m_BxL in zip(xs, masks)]
     return nn.Dense(self.features, dtype=self.dtype, name="out")(jnp.concatenate(xs, axis=-1))
@@ -131,15 +136,19 @@ class EarlyConcat(Fusion):
     return jnp.logical_and.reduce(jnp.stack([jnp.asarray(m, bool) for m in masks]), axis=0)
 
 
-@register("FixedWeightFusion", family="fusion",
-          paper=_SURVEY + " (§4; the source article's 0.5/0.3/0.2 attention fusion)",
-          shapes="zs M × [B, d] -> [B, d] (or [B, features] when `features` is set)")
+@register(
+  "FixedWeightFusion",
+  family="fusion",
+  paper=_SURVEY + " (§4; the source article's 0.5/0.3/0.2 attention fusion)",
+  shapes="zs M × [B, d] -> [B, d] (or [B, features] when `features` is set)",
+)
 class FixedWeightFusion(Fusion):
   """Σ_m w_m · z_m with weights fixed by hand, by default the article's text/image/audio 0.5/0.3/0.2.
 
   `features=None` (the article's form) needs one common width and has no parameters; an int
   first projects every modality with its own Dense, as `Sum` does (architectures set it to the width).
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   weights: tuple[float, ...] = (0.5, 0.3, 0.2)
@@ -158,10 +167,13 @@ class FixedWeightFusion(Fusion):
     return weighted_sum([h.astype(dtype) for h in hs], jnp.asarray(self.weights, dtype))
 
 
-@register("AttentionWeightFusion", family="fusion",
-          paper="Bahdanau et al. 2015, Neural Machine Translation by Jointly Learning to Align and "
-                "Translate (additive scoring), applied over modalities as in " + _SURVEY,
-          shapes="zs M × [B, d_m] -> [B, features]")
+@register(
+  "AttentionWeightFusion",
+  family="fusion",
+  paper="Bahdanau et al. 2015, Neural Machine Translation by Jointly Learning to Align and "
+  "Translate (additive scoring), applied over modalities as in " + _SURVEY,
+  shapes="zs M × [B, d_m] -> [B, features]",
+)
 class AttentionWeightFusion(Fusion):
   """Per-sample softmax weights over the modality embeddings, Σ_m α_m(h)·h_m.
 
@@ -169,6 +181,7 @@ class AttentionWeightFusion(Fusion):
   scoring network, shared by all modalities, scores s_m = v·tanh(W·h_m + b) and α = softmax_m(s).
   The weights are sown under `intermediates/weights` ([B, M]) for inspection.
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int | None = 64

@@ -3,6 +3,7 @@
 Reads only what each fusion class declares (zoo.fusion.base.Fusion): its input kind, arity, whether it
 needs aligned sequences, and which constructor fields take the model's shared sizes.
 """
+
 from __future__ import annotations
 
 from zoo import registry

@@ -3,6 +3,7 @@
 The array functions (`gated_fusion`, `film`) are graded (../shared/spec/exercises.md, Part II); the
 modules keep their parameters in exactly those functions' layouts, so one parameter tree serves both.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,7 @@ class GMU(Fusion):
   z_m = σ([x_1; …; x_M]·W_z[:, m]), with parameters `W_0 … W_{M−1}` and `W_z` [Σd, M, features].
   For M = 2 the complementary gates z and 1−z of the bimodal unit are kept (the graded form).
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
@@ -59,9 +61,11 @@ class GMU(Fusion):
     o = self.features
     d_all = sum(z.shape[-1] for z in zs)
     if len(zs) == 2:
-      params = {"W_a": self.param("W_a", self.kernel_init, (zs[0].shape[-1], o)),
-                "W_b": self.param("W_b", self.kernel_init, (zs[1].shape[-1], o)),
-                "W_z": self.param("W_z", self.kernel_init, (d_all, o))}
+      params = {
+        "W_a": self.param("W_a", self.kernel_init, (zs[0].shape[-1], o)),
+        "W_b": self.param("W_b", self.kernel_init, (zs[1].shape[-1], o)),
+        "W_z": self.param("W_z", self.kernel_init, (d_all, o)),
+      }
       (x_a, x_b), params = promote_tree((tuple(zs), params), self.dtype)
       return gated_fusion(params, x_a, x_b)
     # The multimodal unit: fan-in of each gate is Σd (in_axis 0), the rest are output axes.
@@ -82,6 +86,7 @@ class FiLM(Fusion):
   Our initialisation (a choice, not the paper's): kernels LeCun-normal, γ's bias 1 and β's bias 0,
   so the layer starts as a near-identity on z_0 rather than as a random rescaling of it.
   """
+
   input_kind: ClassVar[str] = "pooled"
   dtype: Any = None
   kernel_init: Any = nn.initializers.lecun_normal()
@@ -96,6 +101,7 @@ class FiLM(Fusion):
     def affine_init(bias_value):
       def init(key):
         return {"kernel": self.kernel_init(key, (c, d)), "bias": jnp.full((d,), bias_value, jnp.float32)}
+
       return init
 
     params = {"gamma": self.param("gamma", affine_init(1.0)), "beta": self.param("beta", affine_init(0.0))}
@@ -103,14 +109,19 @@ class FiLM(Fusion):
     return film(params, x_BxD, cond_BxC)
 
 
-@register("MultiplicativeInteraction", family="fusion", paper=_MI,
-          shapes="zs M × [B, d_m] -> [B, features]; x = z_0, y = [z_1; …; z_{M−1}]")
+@register(
+  "MultiplicativeInteraction",
+  family="fusion",
+  paper=_MI,
+  shapes="zs M × [B, d_m] -> [B, features]; x = z_0, y = [z_1; …; z_{M−1}]",
+)
 class MultiplicativeInteraction(Fusion):
   """z = xᵀ𝕎y + xᵀU + Vy + b, with x the first modality and y the others concatenated.
 
   Parameters: `W` [d_x, d_y, features] (the 3-tensor 𝕎), `U` [d_x, features], `V` [d_y, features],
   `b` [features]. 𝕎 is initialised with fan-in d_x·d_y so the bilinear term starts at unit scale.
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
@@ -122,12 +133,12 @@ class MultiplicativeInteraction(Fusion):
     require_modalities("MultiplicativeInteraction", zs)
     x_BxI, y_BxJ = zs[0], jnp.concatenate(zs[1:], axis=-1)
     i, j, o = x_BxI.shape[-1], y_BxJ.shape[-1], self.features
-    bilinear_init = nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal",
-                                                     in_axis=(0, 1), out_axis=2)
+    bilinear_init = nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal", in_axis=(0, 1), out_axis=2)
     w_IxJxO = self.param("W", bilinear_init, (i, j, o))
     u_IxO = self.param("U", nn.initializers.lecun_normal(), (i, o))
     v_JxO = self.param("V", nn.initializers.lecun_normal(), (j, o))
     b_O = self.param("b", nn.initializers.zeros_init(), (o,))
     x_BxI, y_BxJ, w_IxJxO, u_IxO, v_JxO, b_O = nn.dtypes.promote_dtype(
-        x_BxI, y_BxJ, w_IxJxO, u_IxO, v_JxO, b_O, dtype=self.dtype)
+      x_BxI, y_BxJ, w_IxJxO, u_IxO, v_JxO, b_O, dtype=self.dtype
+    )
     return jnp.einsum("bi,ijo,bj->bo", x_BxI, w_IxJxO, y_BxJ) + x_BxI @ u_IxO + y_BxJ @ v_JxO + b_O

@@ -4,6 +4,7 @@
 exactly three modalities; the modules accept any number M ≥ 2 through the M-way forms below, which
 equal the graded functions for M = 3.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,9 @@ from zoo.registry import register
 
 _TFN = "Zadeh et al. 2017, Tensor Fusion Network for Multimodal Sentiment Analysis"
 _LMF = "Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors"
-_MFB = ("Yu et al. 2017, Multi-modal Factorized Bilinear Pooling with Co-Attention Learning "
-        "for Visual Question Answering")
+_MFB = (
+  "Yu et al. 2017, Multi-modal Factorized Bilinear Pooling with Co-Attention Learning for Visual Question Answering"
+)
 
 
 def _with_one(z_BxD):
@@ -47,8 +49,12 @@ def tensor_fusion_n(zs: Sequence[jax.Array]) -> jax.Array:
   return out
 
 
-@register("tensor_fusion", family="fusion", paper=_TFN,
-          shapes="z_t [B, dt], z_i [B, di], z_a [B, da] -> [B, (dt+1)(di+1)(da+1)]")
+@register(
+  "tensor_fusion",
+  family="fusion",
+  paper=_TFN,
+  shapes="z_t [B, dt], z_i [B, di], z_a [B, da] -> [B, (dt+1)(di+1)(da+1)]",
+)
 def tensor_fusion(z_text, z_image, z_audio):
   """Three-way outer product of [1; z_m], flattened in C order (Zadeh et al. 2017, Tensor Fusion Network)."""
   return tensor_fusion_n((z_text, z_image, z_audio))
@@ -59,13 +65,17 @@ def low_rank_fusion_n(params, zs: Sequence[jax.Array]) -> jax.Array:
   if len(params["factors"]) != len(zs):
     raise ValueError(f"low_rank_fusion: {len(params['factors'])} factors for {len(zs)} modalities")
   prod_BxRxO = functools.reduce(
-      jnp.multiply, [jnp.einsum("bd,rdo->bro", _with_one(z), f_RxDxO)
-                     for z, f_RxDxO in zip(zs, params["factors"])])
+    jnp.multiply, [jnp.einsum("bd,rdo->bro", _with_one(z), f_RxDxO) for z, f_RxDxO in zip(zs, params["factors"])]
+  )
   return jnp.einsum("r,bro->bo", params["fusion_weights"][0], prod_BxRxO) + params["fusion_bias"][0]
 
 
-@register("low_rank_fusion", family="fusion", paper=_LMF,
-          shapes="z_t [B, dt], z_i [B, di], z_a [B, da]; factors [r, d_m+1, o] -> [B, o]")
+@register(
+  "low_rank_fusion",
+  family="fusion",
+  paper=_LMF,
+  shapes="z_t [B, dt], z_i [B, di], z_a [B, da]; factors [r, d_m+1, o] -> [B, o]",
+)
 def low_rank_fusion(params, z_text, z_image, z_audio):
   """Σ_r w_r · Π_m ([1; z_m]·F_m[r]) + bias, the authors' and MultiBench's form (Liu et al. 2018, LMF)."""
   return low_rank_fusion_n(params, (z_text, z_image, z_audio))
@@ -79,6 +89,7 @@ class TFN(Fusion):
   task head after the fusion plays the rest. Mind the size: the Dense kernel has Π(d_m+1)·features
   entries, which is why LMF exists.
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64
@@ -102,6 +113,7 @@ class LMF(Fusion):
   does their product; the rank weights have variance 1/rank, so the sum over r starts at unit
   scale whatever the rank and the number of modalities; the bias starts at 0.
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   rank: int = 4
@@ -113,17 +125,18 @@ class LMF(Fusion):
     """Low-rank multimodal fusion (Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors)."""
     require_modalities("LMF", zs)
     r, o = self.rank, self.features
-    factor_init = nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal",
-                                                   in_axis=1, out_axis=2, batch_axis=0)
+    factor_init = nn.initializers.variance_scaling(
+      1.0, "fan_in", "truncated_normal", in_axis=1, out_axis=2, batch_axis=0
+    )
 
     def factors_init(key):
       keys = jax.random.split(key, len(zs))
       return [factor_init(k, (r, z.shape[-1] + 1, o)) for k, z in zip(keys, zs)]
 
     params = {
-        "factors": self.param("factors", factors_init),
-        "fusion_weights": self.param("fusion_weights", nn.initializers.normal(r ** -0.5), (1, r)),
-        "fusion_bias": self.param("fusion_bias", nn.initializers.zeros_init(), (1, o)),
+      "factors": self.param("factors", factors_init),
+      "fusion_weights": self.param("fusion_weights", nn.initializers.normal(r**-0.5), (1, r)),
+      "fusion_bias": self.param("fusion_bias", nn.initializers.zeros_init(), (1, o)),
     }
     zs, params = promote_tree((list(zs), params), self.dtype)
     return low_rank_fusion(params, *zs) if len(zs) == 3 else low_rank_fusion_n(params, zs)
@@ -139,6 +152,7 @@ class MFB(Fusion):
   square root is sign(x)(√(|x|+ε) − √ε) so that its gradient stays finite at 0, and the L2 norm
   has a floor of ε; dropout (the paper's, after the product) belongs to the caller.
   """
+
   input_kind: ClassVar[str] = "pooled"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_BY_WIDTH
   features: int = 64  # o

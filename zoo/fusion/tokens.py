@@ -14,6 +14,7 @@ Shared choices (ours, where the papers differ or are silent):
 - a query whose sample has no real key at all (a modality that is entirely padding) receives a
   zero attention message instead of the average of padding.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ def _concat_output_mask(xs, masks):
 
 class _Embed(nn.Module):
   """Each modality's own Dense onto `features`, plus (optionally) a learned modality-type embedding."""
+
   features: int
   type_embedding: bool = False
   dtype: Any = None
@@ -68,6 +70,7 @@ class _Embed(nn.Module):
 
 class _TokenFusion(Fusion):
   """Fields shared by the token fusions (no behaviour)."""
+
   input_kind: ClassVar[str] = "tokens"
   config_fields: ClassVar[Mapping[str, str]] = SIZED_LIKE_TRANSFORMER
   features: int = 64  # D, the fused token width
@@ -86,10 +89,13 @@ class _TokenFusion(Fusion):
     return _concat_output_mask(xs, masks)
 
 
-@register("ModalityTokenSelfAttention", family="fusion",
-          paper="Vaswani et al. 2017, Attention Is All You Need; single-stream fusion with modality-type "
-                "embeddings as in Chen et al. 2020, UNITER",
-          shapes=_TOKENS_SHAPES)
+@register(
+  "ModalityTokenSelfAttention",
+  family="fusion",
+  paper="Vaswani et al. 2017, Attention Is All You Need; single-stream fusion with modality-type "
+  "embeddings as in Chen et al. 2020, UNITER",
+  shapes=_TOKENS_SHAPES,
+)
 class ModalityTokenSelfAttention(_TokenFusion):
   """Self-attention over the concatenation of all modalities' tokens, tagged by a learned type embedding."""
 
@@ -105,9 +111,12 @@ class ModalityTokenSelfAttention(_TokenFusion):
     return nn.LayerNorm(dtype=self.dtype, name="out_norm")(x_BxNxD)
 
 
-@register("CrossModalAttention", family="fusion",
-          paper="Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences (MulT)",
-          shapes=_TOKENS_SHAPES)
+@register(
+  "CrossModalAttention",
+  family="fusion",
+  paper="Tsai et al. 2019, Multimodal Transformer for Unaligned Multimodal Language Sequences (MulT)",
+  shapes=_TOKENS_SHAPES,
+)
 class CrossModalAttention(_TokenFusion):
   """MulT: every target modality's tokens attend to every other modality through cross-modal blocks.
 
@@ -142,14 +151,18 @@ class CrossModalAttention(_TokenFusion):
     return jnp.concatenate(outs, axis=1)
 
 
-@register("CoAttention", family="fusion",
-          paper="Lu et al. 2019, ViLBERT: Pretraining Task-Agnostic Visiolinguistic Representations for "
-                "Vision-and-Language Tasks",
-          shapes="xs 2 × [B, L_m, d_m], masks 2 × [B, L_m] -> [B, L_0 + L_1, features]")
+@register(
+  "CoAttention",
+  family="fusion",
+  paper="Lu et al. 2019, ViLBERT: Pretraining Task-Agnostic Visiolinguistic Representations for "
+  "Vision-and-Language Tasks",
+  shapes="xs 2 × [B, L_m, d_m], masks 2 × [B, L_m] -> [B, L_0 + L_1, features]",
+)
 class CoAttention(_TokenFusion):
   """ViLBERT's two streams: per layer a co-attentional block (each stream's queries attend to the other
   stream's keys and values, both from the previous layer), then a self-attention block per stream.
   Output: both streams' tokens concatenated along the sequence."""
+
   num_modalities: ClassVar[int | None] = 2  # ViLBERT is two-stream
 
   @nn.compact
@@ -161,21 +174,32 @@ class CoAttention(_TokenFusion):
     xs = _zero_padding(xs, (mask_a, mask_b))
     a_BxLxD, b_BxSxD = _Embed(self.features, False, self.dtype, name="embed")(xs)
     for i in range(self.num_layers):
-      a_BxLxD, b_BxSxD = (self._block(f"co_a_{i}")(a_BxLxD, mask_a, b_BxSxD, mask_b),
-                          self._block(f"co_b_{i}")(b_BxSxD, mask_b, a_BxLxD, mask_a))
+      a_BxLxD, b_BxSxD = (
+        self._block(f"co_a_{i}")(a_BxLxD, mask_a, b_BxSxD, mask_b),
+        self._block(f"co_b_{i}")(b_BxSxD, mask_b, a_BxLxD, mask_a),
+      )
       a_BxLxD = self._block(f"self_a_{i}")(a_BxLxD, mask_a)
       b_BxSxD = self._block(f"self_b_{i}")(b_BxSxD, mask_b)
-    return jnp.concatenate([nn.LayerNorm(dtype=self.dtype, name="out_norm_a")(a_BxLxD),
-                            nn.LayerNorm(dtype=self.dtype, name="out_norm_b")(b_BxSxD)], axis=1)
+    return jnp.concatenate(
+      [
+        nn.LayerNorm(dtype=self.dtype, name="out_norm_a")(a_BxLxD),
+        nn.LayerNorm(dtype=self.dtype, name="out_norm_b")(b_BxSxD),
+      ],
+      axis=1,
+    )
 
 
-@register("PerceiverFusion", family="fusion",
-          paper="Jaegle et al. 2021, Perceiver: General Perception with Iterative Attention",
-          shapes="xs M × [B, L_m, d_m], masks M × [B, L_m] -> [B, num_latents, features]")
+@register(
+  "PerceiverFusion",
+  family="fusion",
+  paper="Jaegle et al. 2021, Perceiver: General Perception with Iterative Attention",
+  shapes="xs M × [B, L_m, d_m], masks M × [B, L_m] -> [B, num_latents, features]",
+)
 class PerceiverFusion(_TokenFusion):
   """A learned latent array cross-attends to all modalities' tokens (tagged by a modality embedding),
   then `num_layers` latent self-attention blocks. One cross-attention, not the paper's repeated
   (weight-shared) ones; the output has no padding."""
+
   num_latents: int = 16
   cross_heads: int = 1  # the paper's cross-attention is single-headed
 
@@ -191,7 +215,8 @@ class PerceiverFusion(_TokenFusion):
     z_BxKxD = jnp.broadcast_to(latents_KxD.astype(inputs_BxNxD.dtype), (b,) + latents_KxD.shape)
     z_mask_BxK = jnp.ones((b, self.num_latents), bool)
     z_BxKxD = AttentionBlock(num_heads=self.cross_heads, mlp_dim=self.mlp_dim, dtype=self.dtype, name="cross")(
-        z_BxKxD, z_mask_BxK, inputs_BxNxD, mask_BxN)
+      z_BxKxD, z_mask_BxK, inputs_BxNxD, mask_BxN
+    )
     for i in range(self.num_layers):
       z_BxKxD = self._block(f"latent_{i}")(z_BxKxD, z_mask_BxK)
     return nn.LayerNorm(dtype=self.dtype, name="out_norm")(z_BxKxD)
@@ -202,15 +227,19 @@ class PerceiverFusion(_TokenFusion):
     return jnp.ones((xs[0].shape[0], self.num_latents), bool)
 
 
-@register("BottleneckFusion", family="fusion",
-          paper="Nagrani et al. 2021, Attention Bottlenecks for Multimodal Fusion (MBT)",
-          shapes=_TOKENS_SHAPES)
+@register(
+  "BottleneckFusion",
+  family="fusion",
+  paper="Nagrani et al. 2021, Attention Bottlenecks for Multimodal Fusion (MBT)",
+  shapes=_TOKENS_SHAPES,
+)
 class BottleneckFusion(_TokenFusion):
   """MBT: one transformer per modality; from layer `fusion_layer` on, each modality's layer also sees
   `num_bottlenecks` shared tokens, and the modalities' updated copies are averaged into the next
   layer's bottleneck. Modalities exchange information only through those tokens, so a modality's
   output reflects the others from the second fused layer on. Output: the modalities' tokens
   concatenated along the sequence (the bottleneck tokens are internal, as in the paper)."""
+
   num_layers: int = 2
   num_bottlenecks: int = 4
   fusion_layer: int = 0  # layers before this one are unimodal
@@ -231,9 +260,10 @@ class BottleneckFusion(_TokenFusion):
         continue
       updated = []
       for m, (h_BxLxD, mask_BxL) in enumerate(zip(hs, masks)):
-        y = self._block(f"layer_{i}_m{m}")(jnp.concatenate([h_BxLxD, bn_BxNxD], axis=1),
-                                           jnp.concatenate([mask_BxL, bn_mask_BxN], axis=1))
-        hs[m] = y[:, :h_BxLxD.shape[1]]
-        updated.append(y[:, h_BxLxD.shape[1]:])
+        y = self._block(f"layer_{i}_m{m}")(
+          jnp.concatenate([h_BxLxD, bn_BxNxD], axis=1), jnp.concatenate([mask_BxL, bn_mask_BxN], axis=1)
+        )
+        hs[m] = y[:, : h_BxLxD.shape[1]]
+        updated.append(y[:, h_BxLxD.shape[1] :])
       bn_BxNxD = jnp.mean(jnp.stack(updated), axis=0)
     return nn.LayerNorm(dtype=self.dtype, name="out_norm")(jnp.concatenate(hs, axis=1))
