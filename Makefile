@@ -7,6 +7,8 @@ demo: setup
 	.venv/bin/python -m grader solutions/
 
 test: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/python -m pytest -q -n 2 --dist loadfile
 
 # Optional: the zoo against PyTorch twins (benchmarks/README.md). torch lives only in .venv-bench.
