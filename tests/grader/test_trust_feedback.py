@@ -99,7 +99,7 @@ def test_the_seed_is_a_passphrase_and_is_never_shown(leaked):
   everything = g.out + g.err + json.dumps(g.results, ensure_ascii=False)
   assert PHRASE not in everything
   assert "seed" not in g.results["output"].lower() and "seed" not in g.out.lower()
-  assert g.results["extra_data"] == {"variant": 0}
+  assert g.results["extra_data"] == {"assignment": "core", "variant": 0}
   assert "variant" not in g.results["output"].lower()
 
 
@@ -261,7 +261,7 @@ def test_a_table_of_visible_cases_only_does_not_depend_on_the_hidden_results(vis
 
 def test_the_variant_goes_to_extra_data_never_to_output():
   data = report.results_json(_report(False), "en")
-  assert data["extra_data"] == {"variant": 1}
+  assert data["extra_data"] == {"assignment": "core", "variant": 1}
   assert "variant" not in data["output"].lower() and "seed" not in data["output"].lower()
   assert all("variant" not in t["output"] for t in data["tests"])
 
