@@ -7,6 +7,8 @@ import functools
 
 import numpy as np
 
+from grader.draw import block_well_conditioned, block_width
+
 
 def _f32(a):
   return np.asarray(a, np.float32)
@@ -43,33 +45,6 @@ def visible():
   return [_case(np.random.default_rng(41), 1, 2, 5, 4, 3, 1, 4), _case(np.random.default_rng(42), 2, 3, 4, 4, 6, 2, 8)]
 
 
-def _well_conditioned(p, x, ctx, ctx_mask=None):
-  """True when every row a LayerNorm of the block normalises (x, ctx and z = x + message) has its
-  features spread by std >= 0.15, or has one feature (then the norm is exact). A nearly constant row
-  makes a float32 one-pass variance (Flax's LayerNorm) miss the tolerance; redraw such cases."""
-  ln = lambda t, q: (t - t.mean(-1, keepdims=True)) / np.sqrt(t.var(-1, keepdims=True) + 1e-6) * q["scale"] + q["bias"]
-  f = lambda t: np.asarray(t, np.float64)
-  a = {name: {key: f(val) for key, val in sub.items()} for name, sub in p["attn"].items()}
-  y, c = ln(f(x), p["ln_q"]), ln(f(ctx), p["ln_ctx"])
-  proj = lambda name, t: np.einsum("bld,dhk->bhlk", t, a[name]["kernel"]) + a[name]["bias"][:, None]
-  s = np.einsum("bhqk,bhsk->bhqs", proj("query", y), proj("key", c)) / np.sqrt(a["query"]["kernel"].shape[-1])
-  real = np.ones(s.shape[::3], bool) if ctx_mask is None else np.asarray(ctx_mask, bool)
-  s = np.where(real[:, None, None, :], s, -np.inf)
-  w = np.exp(s - s.max(-1, keepdims=True, initial=-1e300))
-  den = w.sum(-1, keepdims=True)
-  w = np.divide(w, den, out=np.zeros_like(w), where=den > 0)
-  msg = np.einsum("bhqk,hko->bqo", np.einsum("bhqs,bhsk->bhqk", w, proj("value", c)), a["out"]["kernel"])
-  z = f(x) + np.where(real.any(-1)[:, None, None], msg + a["out"]["bias"], 0)
-  return all(t.shape[-1] == 1 or t.std(-1).min() >= 0.15 for t in (f(x), f(ctx), z))
-
-
-def _width(draw, h):
-  """h heads of width 1..3, but never 2 features in all: over two nearly equal features a float32
-  LayerNorm with a one-pass variance (Flax's) can miss the tolerance; one feature is exact, three are safe."""
-  d = h * draw(1, 3)
-  return d + h if d == 2 else d
-
-
 def hidden(rng):
   """Edge shapes: batch 1, one latent, one input token, one input channel, one head, head width 1."""
   k = lambda lo, hi: int(rng.integers(lo, hi + 1))
@@ -80,11 +55,11 @@ def hidden(rng):
     m = 1 if j in (2, 5) else k(2, 7)
     c = 1 if j == 3 else k(3, 6)
     h = 1 if j in (0, 2, 4) else (3 if j == 6 else k(2, 3))
-    d = h if j == 6 else _width(k, h)  # j = 6: heads of width 1
+    d = h if j == 6 else block_width(k, h)  # j = 6: heads of width 1
     mlp = k(1, 8)
     for _ in range(100):  # bounded redraw of the values until every LayerNorm row is well spread
       case = _case(rng, b, n, m, d, c, h, mlp)
-      if _well_conditioned(case[0], np.broadcast_to(case[1], (b, n, d)), case[2]):
+      if block_well_conditioned(case[0], np.broadcast_to(case[1], (b, n, d)), case[2]):
         break
     else:
       raise RuntimeError("perceiver_cross_attention.hidden: no well-conditioned case in 100 draws")
