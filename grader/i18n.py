@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 LANGS = ("en", "zh")
 
@@ -437,6 +438,7 @@ def t(lang: str, key: str, **params) -> str:
   """The message `key` in `lang`, filled; an unknown key is shown as itself (never an error)."""
   table = CATALOG.get(lang, EN)
   text = table.get(key) or EN.get(key) or key
+  params.update({k: localize_reason(lang, params[k]) for k in REASON_PARAMS if k in params})
   try:
     return text.format_map(_Blank(params))
   except (ValueError, IndexError, KeyError):
@@ -457,3 +459,100 @@ def render(lang: str, msg):
   if "why_en" in params:
     params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params["why_en"]
   return t(lang, msg[0], **params)
+
+
+# The reasons wire.py, worker.py and sandbox.py give in English (they cannot import this package: wire.py
+# and worker.py run inside the sandbox, and a reason crosses the result channel as text). They are mapped
+# to Chinese here, at the boundary where they enter the feedback: each English template (the exact text
+# of its raise site, {name} where the site fills in a value) is matched whole, its values carried over.
+# tests/grader/test_feedback_i18n.py checks that every literal reason of those three files is listed.
+REASONS_ZH = {
+  # wire.py: encoding and decoding values and frames
+  "an array of dtype {dtype} is not numeric": "dtype 为 {dtype} 的数组不是数值数组",
+  "an array of dtype {dtype} is not supported": "不支持 dtype 为 {dtype} 的数组",
+  "the value is nested more than {n} levels deep": "值的嵌套超过 {n} 层",
+  "a dict key of type {type} (only str keys are supported)": "类型为 {type} 的字典键（只支持 str 键）",
+  "a value of type {type} is not plain data": "类型为 {type} 的值不是普通数据",
+  "more than {n} items in one message": "一条消息中超过 {n} 个元素",
+  "a string of {n} characters (the limit is {limit})": "长度为 {n} 个字符的字符串（上限为 {limit}）",
+  "a malformed value (an object that is not a single tag)": "格式错误的值（对象不是单个标签）",
+  "a dict key of {n} characters (the limit is {limit})": "长度为 {n} 个字符的字典键（上限为 {limit}）",
+  "a malformed value (unknown tag {tag})": "格式错误的值（未知标签 {tag}）",
+  "a malformed non-finite float": "格式错误的非有限浮点数",
+  "an array with a malformed shape": "数组的形状格式错误",
+  "an array of unsupported dtype {dtype}": "不支持的数组 dtype {dtype}",
+  "an array header claims {count} elements ({nbytes} bytes), over the limit of {limit} bytes": (
+    "数组头声明了 {count} 个元素（{nbytes} 字节），超过 {limit} 字节的上限"
+  ),
+  "a malformed array (no data)": "格式错误的数组（没有数据）",
+  "an array header declares {count} elements but the data does not match": "数组头声明了 {count} 个元素，但数据与之不符",
+  "an array with malformed base64 data": "数组的 base64 数据格式错误",
+  "an array header declares {count} elements but the data has {n} bytes": "数组头声明了 {count} 个元素，但数据有 {n} 字节",
+  "an array whose values do not fit its dtype": "数组的值与其 dtype 不符",
+  "a malformed array (its nested lists do not match its shape)": "格式错误的数组（嵌套列表与其形状不符）",
+  "a bare {name} in the JSON (non-finite floats must be tagged)": "JSON 中出现了裸露的 {name}（非有限浮点数必须加标签）",
+  "a message of {n} bytes (the limit is {limit})": "长度为 {n} 字节的消息（上限为 {limit}）",
+  "a message nested too deeply to read": "消息嵌套过深，无法读取",
+  "a message that is not valid JSON ({exc})": "消息不是有效的 JSON（{exc}）",
+  "a message that is not a JSON object": "消息不是 JSON 对象",
+  "bytes on the result channel that are not a frame": "结果通道上出现了不构成帧的字节",
+  "a file nested too deeply to read": "文件嵌套过深，无法读取",
+  "a file that is not valid JSON ({error})": "文件不是有效的 JSON（{error}）",
+  # worker.py: turning the student's result into plain data
+  "the result is nested more than 32 levels deep": "返回值的嵌套超过 32 层",
+  "the result holds an array of dtype {dtype}, not numbers": "返回值包含 dtype 为 {dtype} 的数组，而不是数值",
+  "the result contains a {type}, which is not plain data": "返回值包含 {type}，它不是普通数据",
+  "the result is larger than {n} bytes": "返回值大于 {n} 字节",
+  "the result could not be converted: {exc}: {message}": "无法转换返回值：{exc}: {message}",
+  "<the exception's message could not be printed>": "<无法打印该异常的消息>",
+  "the grader's sandbox does not let a submission import {module}": "评分程序的沙箱不允许提交导入 {module}",
+  # sandbox.py: why the worker stopped answering
+  "the process stopped answering": "进程不再应答",
+  "the process was killed by {signal}": "进程被 {signal} 终止",
+  "the process exited with code {code}": "进程以退出码 {code} 结束",
+  "the worker did not read its input in time": "工作进程没有及时读取输入",
+  "time limit": "超时",
+  "memory limit: the sandbox's processes together passed {mib} MiB": "内存上限：沙箱中的进程合计超过 {mib} MiB",
+  "more than {n} bytes came back for one call": "一次调用返回了超过 {n} 字节",
+  "a flood of messages on the result channel": "结果通道上涌入了大量消息",
+  "could not start the sandbox: {error}": "无法启动沙箱：{error}",
+  "the worker did not start properly": "工作进程没有正常启动",
+  "a forged message on the channel while importing": "导入期间通道上出现了伪造的消息",
+  "the sandboxed worker did not start ({error}) {tail}": "沙箱中的工作进程没有启动（{error}）{tail}",
+  "the sandboxed worker did not start ({error})": "沙箱中的工作进程没有启动（{error}）",
+  "the worker's load report was malformed": "工作进程的加载报告格式错误",
+  "the sandbox stopped again while importing {module}": "导入 {module} 时沙箱再次停止",
+  "the time budget ran out while importing the submission ({module})": "导入提交（{module}）时总时间预算用完",
+  "the sandbox was restarted too many times while importing the submission": "导入提交时沙箱重启次数过多",
+  "the sandbox was restarted too many times": "沙箱重启次数过多",
+  "the submission's time budget ran out": "提交的总时间预算已用完",
+  "a malformed value ({exc})": "格式错误的值（{exc}）",
+  "the function was gone after a restart": "沙箱重启后找不到该函数",
+  "a malformed reply": "格式错误的回复",
+  "not run: earlier calls of {name} stopped the sandbox ({status})": "未运行：{name} 之前的调用使沙箱停止（{status}）",
+}
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def _pattern(template: str):
+  parts, last = [], 0
+  for m in _FIELD.finditer(template):
+    parts.append(re.escape(template[last : m.start()]) + f"(?P<{m.group(1)}>.*?)")
+    last = m.end()
+  return re.compile("".join(parts) + re.escape(template[last:]), re.DOTALL)
+
+
+_REASON_PATTERNS = [(_pattern(en), zh) for en, zh in REASONS_ZH.items()]
+REASON_PARAMS = ("error", "why", "message")  # the params of a message that may hold such a reason
+
+
+def localize_reason(lang: str, text):
+  """An English reason of wire/worker/sandbox in `lang` (its values kept); any other value as it is."""
+  if lang != "zh" or not isinstance(text, str):
+    return text
+  for pattern, zh in _REASON_PATTERNS:
+    m = pattern.fullmatch(text)
+    if m:
+      return zh.format_map({k: localize_reason(lang, v) for k, v in m.groupdict().items()})
+  return text

@@ -54,6 +54,76 @@ def test_nested_messages_render_in_either_language():
   assert i18n.render("zh", ("cmp_erratum", {"why_en": "E", "why_zh": "中"})).endswith("勘误：中")
 
 
+# Where wire.py, worker.py and sandbox.py put a reason that can reach the feedback: the first argument of
+# these exceptions, the second of _Stop, Outcome's error=, a worker reply's "message", describe_exit's text.
+_REASON_CALLS = {"WireError": 0, "SandboxError": 0, "LoadFailed": 0, "ImportError": 0, "_Stop": 1}
+
+
+def _template(node):
+  """A str literal or f-string as a template with {} for every value; None for anything else."""
+  import ast
+
+  if isinstance(node, ast.Constant) and isinstance(node.value, str):
+    return node.value
+  if isinstance(node, ast.JoinedStr):
+    return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+  return None
+
+
+def _reason_sites():
+  import ast
+
+  found = []
+  for name in ("wire.py", "worker.py", "sandbox.py"):
+    tree = ast.parse((ROOT / "grader" / name).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+      nodes = []
+      if isinstance(node, ast.Call):
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if callee in _REASON_CALLS and len(node.args) > _REASON_CALLS[callee]:
+          nodes.append(node.args[_REASON_CALLS[callee]])
+        nodes += [kw.value for kw in node.keywords if callee == "Outcome" and kw.arg == "error"]
+      if isinstance(node, ast.Dict):
+        nodes += [v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value == "message"]
+      if isinstance(node, ast.FunctionDef) and node.name in ("describe_exit", "_exc_message"):
+        nodes += [
+          r.value.elts[0] if isinstance(r.value, ast.Tuple) else r.value
+          for r in ast.walk(node)
+          if isinstance(r, ast.Return) and r.value is not None
+        ]
+      found += [(name, tpl) for tpl in map(_template, nodes) if tpl is not None]
+  return found
+
+
+def test_every_reason_of_wire_worker_and_sandbox_has_a_chinese_template():
+  known = {re.sub(r"\{\w+\}", "{}", en) for en in i18n.REASONS_ZH}
+  sites = _reason_sites()
+  assert len(sites) > 40, sites  # the scan finds the raise sites (a scan that finds nothing proves nothing)
+  missing = [(f, tpl) for f, tpl in sites if tpl not in known and re.search("[a-z]", tpl)]  # "{}: {}" has no words
+  assert not missing, missing
+  for en, zh in i18n.REASONS_ZH.items():
+    assert _fields(zh) == _fields(en), en
+    assert not ENGLISH_RUN.search(re.sub(r"\{[^}]*\}", "", zh)), zh
+
+
+def test_reasons_render_in_chinese_with_their_values_and_stay_english_in_en():
+  from grader import wire
+
+  try:
+    wire.encode({"a": {1, 2}})
+  except wire.WireError as e:
+    reason = str(e)
+  assert i18n.t("en", "bad_output", error=reason) == "the answer could not be read back: " + reason
+  assert i18n.t("zh", "bad_output", error=reason) == "无法读取返回值：类型为 set 的值不是普通数据"
+  nested = "the sandboxed worker did not start (the process was killed by SIGKILL) tail"
+  assert (
+    i18n.t("zh", "crash_other", error=nested) == "沙箱进程停止：沙箱中的工作进程没有启动（进程被 SIGKILL 终止）tail"
+  )
+  assert (
+    i18n.t("zh", "bad_output", error="my own words here") == "无法读取返回值：my own words here"
+  )  # the student's text
+
+
 def _env(**extra):
   env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONIOENCODING", "GRADER_SEED"))}
   env.update(PYTHONPATH=str(ROOT), **extra)
