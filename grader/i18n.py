@@ -73,6 +73,8 @@ EN = {
   "failed_visible": "Failed visible cases (the hidden cases are not shown):",
   "failed_case": "{name}, {case}: {reason}",
   "case_reason": "{case}: {reason}",
+  "warning": "warning: {message}",
+  "isolation_warning": "grader.isolation: WARNING: {message}",
   "progress_refs": "computing the references of {n} cases (variant {variant}; cached for the next run)",
   "batch_hidden_one": "left out {n} hidden roster entry (name starting with '.'): {names}",
   "batch_hidden": "left out {n} hidden roster entries (name starting with '.'): {names}",
@@ -229,6 +231,8 @@ ZH = {
   "failed_visible": "未通过的可见用例（隐藏用例不显示）：",
   "failed_case": "{name}，{case}：{reason}",
   "case_reason": "{case}：{reason}",
+  "warning": "警告：{message}",
+  "isolation_warning": "grader.isolation：警告：{message}",
   "progress_refs": "正在计算 {n} 个用例的参考答案（变体 {variant}；结果会缓存供下次使用）",
   "batch_hidden_one": "已略过 {n} 个隐藏的名单条目（名称以 '.' 开头）：{names}",
   "batch_hidden": "已略过 {n} 个隐藏的名单条目（名称以 '.' 开头）：{names}",
@@ -429,6 +433,19 @@ def default_lang(environ=None) -> str:
   return "en"
 
 
+_NOTICE_LANG = []  # python -m grader sets it from --lang (set_notice_lang); empty: the locale's
+
+
+def set_notice_lang(lang: str) -> None:
+  """The language of the grader's stderr notices (warnings, the progress bar) for this process."""
+  _NOTICE_LANG[:] = [lang]
+
+
+def notice_lang() -> str:
+  """The language of stderr notices: the one python -m grader set from --lang, else the locale's."""
+  return _NOTICE_LANG[0] if _NOTICE_LANG else default_lang()
+
+
 class _Blank(dict):
   def __missing__(self, key):
     return "{" + key + "}"
@@ -530,6 +547,85 @@ REASONS_ZH = {
   "the function was gone after a restart": "沙箱重启后找不到该函数",
   "a malformed reply": "格式错误的回复",
   "not run: earlier calls of {name} stopped the sandbox ({status})": "未运行：{name} 之前的调用使沙箱停止（{status}）",
+  # isolation.py: the teacher's stderr warnings and the memory plan
+  "running student code in a plain subprocess: rlimits only, it can read the project's files": (
+    "在普通子进程中运行学生代码：只有 rlimit 限制，它能读取项目的文件"
+  ),
+  "isolation mode {mode} is unavailable, falling back to a weaker one: {why}": (
+    "隔离模式 {mode} 不可用，改用较弱的模式：{why}"
+  ),
+  "could not remove the memory cgroup {path}": "无法删除内存 cgroup {path}",
+  "could not remove {path} left by a sandbox: {error}": "无法删除沙箱留下的 {path}：{error}",
+  "the sweep of shared folders stopped after {n} entries": "共享目录的清理在 {n} 个条目后停止",
+  "processes of sandbox uid {uid} survived 20 sweeps": "沙箱 uid {uid} 的进程在 20 轮清理后仍然存在",
+  "memory: {mib} MiB for each sandbox as a whole (cgroup v{v} memory controller)": (
+    "内存：每个沙箱整体 {mib} MiB（cgroup v{v} 内存控制器）"
+  ),
+  "memory: no memory controller ({why}); a per-process limit of {per} MiB x up to {nproc} processes = {need} MiB, "
+  "which {fits} this machine's {total} MiB; the OOM killer picks a sandbox before the grader": (
+    "内存：没有内存控制器（{why}）；每个进程上限 {per} MiB × 最多 {nproc} 个进程 = {need} MiB，"
+    "{fits}本机的 {total} MiB；内存不足时 OOM killer 先结束沙箱而不是评分程序"
+  ),
+  "fits": "不超过",
+  "does NOT fit": "超过",
+  "the process exited with status {code}": "进程以状态 {code} 退出",
+  "it used up its CPU time limit ({signal})": "它用完了 CPU 时间上限（{signal}）",
+  "it wrote a file larger than the size limit ({signal})": "它写入的文件超过了大小上限（{signal}）",
+  "it was killed (time or memory limit, or the grader stopped it) ({signal})": (
+    "它被终止了（时间或内存上限，或评分程序停止了它）（{signal}）"
+  ),
+  "it crashed (segmentation fault; often a stack overflow from deep recursion) ({signal})": (
+    "它崩溃了（段错误；常因递归过深导致栈溢出）（{signal}）"
+  ),
+  "it aborted ({signal})": "它中止了（{signal}）",
+  "it crashed (bus error) ({signal})": "它崩溃了（总线错误）（{signal}）",
+  "it crashed (arithmetic error) ({signal})": "它崩溃了（算术错误）（{signal}）",
+  "it was stopped by a signal ({signal})": "它被信号停止（{signal}）",
+  # __main__.py: the teacher's warnings and usage errors
+  "--batch picks each student's variant itself; --variant and --submission-metadata are for a single submission": (
+    "--batch 会自行为每个学生选择变体；--variant 和 --submission-metadata 只用于单个提交"
+  ),
+  "the seed is {weak}: students who know the public code could guess it and so every hidden case. Set "
+  "GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one), or pass --allow-weak-seed to "
+  "build the bundle anyway": (
+    "种子{weak}：了解公开代码的学生可能猜出它，从而知道每个隐藏用例。请把 GRADER_SEED 设为一个长口令"
+    "（`python -m grader new-seed` 会生成一个），或传入 --allow-weak-seed 仍然生成资料包"
+  ),
+  "the public default": "是公开的默认值",
+  "shorter than {n} characters": "短于 {n} 个字符",
+  "only digits": "只有数字",
+  "made of fewer than {n} different characters": "由少于 {n} 个不同字符组成",
+  "--seed-file {path} can be read by other users (chmod 600 it)": "--seed-file {path} 可被其他用户读取（请 chmod 600）",
+  "no users[].id in {path}; grading variant 0": "{path} 中没有 users[].id；按变体 0 评分",
+  "--seed SECRET is refused: a command line can be read by every user of the machine (/proc/<pid>/cmdline), "
+  "student code included; treat that seed as known, and pass the secret as --seed-file PATH or $GRADER_SEED": (
+    "拒绝 --seed SECRET：命令行可被本机所有用户（包括学生代码）读取（/proc/<pid>/cmdline）；"
+    "请把该种子视为已泄露，并用 --seed-file PATH 或 $GRADER_SEED 传递密钥"
+  ),
+  "--seed-file: cannot read {path}: {error}": "--seed-file：无法读取 {path}：{error}",
+  "--seed-file: {path} is longer than {n} bytes; it should hold the seed alone": (
+    "--seed-file：{path} 超过 {n} 字节；它应只包含种子"
+  ),
+  "--seed-file: {path} is not UTF-8 text": "--seed-file：{path} 不是 UTF-8 文本",
+  "--seed-file: {path} is empty": "--seed-file：{path} 是空的",
+  "GRADER_VARIANTS must be a whole number of at least 1, got {raw}": "GRADER_VARIANTS 必须是不小于 1 的整数，实际为 {raw}",
+  "--force and --regrade go with --batch": "--force 和 --regrade 须与 --batch 一起使用",
+  "--results: {why}": "--results：{why}",
+  "the isolation {mode} cannot run here: {why}": "隔离模式 {mode} 无法在此运行：{why}",
+  "give either --variant or --submission-metadata, not both": "--variant 与 --submission-metadata 只能给出其一",
+  "--variant must be one of 0..{last} (--variants {n})": "--variant 必须是 0..{last} 之一（--variants {n}）",
+  "--batch needs a folder: {path}": "--batch 需要一个文件夹：{path}",
+  "--batch needs --out OUT_DIR": "--batch 需要 --out OUT_DIR",
+  "--workers must be at least 1": "--workers 必须至少为 1",
+  "--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json": (
+    "--results 只用于单个 SUBMISSION；--batch 写入 OUT_DIR/<student>/results.json"
+  ),
+  "--out and the roster must not contain each other": "--out 与名单文件夹不能互相包含",
+  "--out: {why}": "--out：{why}",
+  "--regrade: no roster entry named {names}": "--regrade：名单中没有名为 {names} 的条目",
+  "'{name}' is not part of the hand-out's self-check grader": "'{name}' 不属于资料包中的自检评分程序",
+  "--batch is not part of the hand-out's self-check grader": "--batch 不属于资料包中的自检评分程序",
+  "the number of variants must be at least 1, got {k}": "变体数必须至少为 1，实际为 {k}",
 }
 
 _FIELD = re.compile(r"\{(\w+)\}")

@@ -2,6 +2,7 @@
 `--help` in the student's language, and the progress bar of a first grading.
 """
 
+import ast
 import io
 import os
 import re
@@ -54,15 +55,21 @@ def test_nested_messages_render_in_either_language():
   assert i18n.render("zh", ("cmp_erratum", {"why_en": "E", "why_zh": "中"})).endswith("勘误：中")
 
 
-# Where wire.py, worker.py and sandbox.py put a reason that can reach the feedback: the first argument of
-# these exceptions, the second of _Stop, Outcome's error=, a worker reply's "message", describe_exit's text.
-_REASON_CALLS = {"WireError": 0, "SandboxError": 0, "LoadFailed": 0, "ImportError": 0, "_Stop": 1}
+# Where a file puts an English text that can reach the student's feedback or the teacher's stderr: the
+# first argument of these calls (the second of _Stop), Outcome's error=, the message= of a stderr warning,
+# a worker reply's "message", and what describe_exit / _exc_message / memory_plan return.
+_REASON_CALLS = {
+  "wire.py": {"WireError": 0},
+  "worker.py": {"WireError": 0, "ImportError": 0},
+  "sandbox.py": {"SandboxError": 0, "LoadFailed": 0, "_Stop": 1},
+  "isolation.py": {"_warn": 0},
+  "__main__.py": {"_usage": 0, "SeedError": 0, "ValueError": 0},
+}
+_RETURNS = ("describe_exit", "_exc_message", "memory_plan")
 
 
 def _template(node):
   """A str literal or f-string as a template with {} for every value; None for anything else."""
-  import ast
-
   if isinstance(node, ast.Constant) and isinstance(node.value, str):
     return node.value
   if isinstance(node, ast.JoinedStr):
@@ -71,26 +78,21 @@ def _template(node):
 
 
 def _reason_sites():
-  import ast
-
   found = []
-  for name in ("wire.py", "worker.py", "sandbox.py"):
+  for name, calls in _REASON_CALLS.items():
     tree = ast.parse((ROOT / "grader" / name).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
       nodes = []
       if isinstance(node, ast.Call):
         callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        if callee in _REASON_CALLS and len(node.args) > _REASON_CALLS[callee]:
-          nodes.append(node.args[_REASON_CALLS[callee]])
-        nodes += [kw.value for kw in node.keywords if callee == "Outcome" and kw.arg == "error"]
+        if callee in calls and len(node.args) > calls[callee]:
+          nodes.append(node.args[calls[callee]])
+        nodes += [kw.value for kw in node.keywords if (callee, kw.arg) in (("Outcome", "error"), ("_h", "message"))]
       if isinstance(node, ast.Dict):
         nodes += [v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value == "message"]
-      if isinstance(node, ast.FunctionDef) and node.name in ("describe_exit", "_exc_message"):
-        nodes += [
-          r.value.elts[0] if isinstance(r.value, ast.Tuple) else r.value
-          for r in ast.walk(node)
-          if isinstance(r, ast.Return) and r.value is not None
-        ]
+      if isinstance(node, ast.FunctionDef) and node.name in _RETURNS:
+        returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
+        nodes += [r.elts[0] if isinstance(r, ast.Tuple) else r for r in returns]
       found += [(name, tpl) for tpl in map(_template, nodes) if tpl is not None]
   return found
 
@@ -98,7 +100,7 @@ def _reason_sites():
 def test_every_reason_of_wire_worker_and_sandbox_has_a_chinese_template():
   known = {re.sub(r"\{\w+\}", "{}", en) for en in i18n.REASONS_ZH}
   sites = _reason_sites()
-  assert len(sites) > 40, sites  # the scan finds the raise sites (a scan that finds nothing proves nothing)
+  assert len(sites) > 70, len(sites)  # the scan finds the raise sites (a scan that finds nothing proves nothing)
   missing = [(f, tpl) for f, tpl in sites if tpl not in known and re.search("[a-z]", tpl)]  # "{}: {}" has no words
   assert not missing, missing
   for en, zh in i18n.REASONS_ZH.items():
