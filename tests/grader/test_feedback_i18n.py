@@ -62,10 +62,10 @@ _REASON_CALLS = {
   "wire.py": {"WireError": 0},
   "worker.py": {"WireError": 0, "ImportError": 0},
   "sandbox.py": {"SandboxError": 0, "LoadFailed": 0, "_Stop": 1},
-  "isolation.py": {"_warn": 0},
+  "isolation.py": {"_warn": 0, "IsolationUnavailable": 0},
   "__main__.py": {"_usage": 0, "SeedError": 0, "ValueError": 0},
 }
-_RETURNS = ("describe_exit", "_exc_message", "memory_plan")
+_RETURNS = ("describe_exit", "_exc_message", "memory_plan", "_memory_parent")
 
 
 def _template(node):
@@ -93,6 +93,7 @@ def _reason_sites():
       if isinstance(node, ast.FunctionDef) and node.name in _RETURNS:
         returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
         nodes += [r.elts[0] if isinstance(r, ast.Tuple) else r for r in returns]
+        nodes += [a.value for a in ast.walk(node) if isinstance(a, ast.Assign) and node.name == "_memory_parent"]
       found += [(name, tpl) for tpl in map(_template, nodes) if tpl is not None]
   return found
 
@@ -108,7 +109,7 @@ def test_every_reason_of_wire_worker_and_sandbox_has_a_chinese_template():
     assert not ENGLISH_RUN.search(re.sub(r"\{[^}]*\}", "", zh)), zh
 
 
-def test_reasons_render_in_chinese_with_their_values_and_stay_english_in_en():
+def test_reasons_render_in_chinese_with_their_values_and_stay_english_in_en(monkeypatch):
   from grader import wire
 
   try:
