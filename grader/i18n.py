@@ -595,6 +595,18 @@ REASONS_ZH = {
   "it crashed (arithmetic error) ({signal})": "它崩溃了（算术错误）（{signal}）",
   "it was stopped by a signal ({signal})": "它被信号停止（{signal}）",
   # __main__.py: the teacher's warnings and usage errors
+  "plain mode hides nothing of this machine: student code can read every world-readable file here: the "
+  "solutions, other students' submissions. Use bwrap (or unshare as root), or pass --allow-plain to accept "
+  "that risk": (
+    "plain 模式对本机毫无隐藏：学生代码能读取这里所有用户可读的文件：参考答案、其他学生的提交。"
+    "请使用 bwrap（或以 root 使用 unshare），或传入 --allow-plain 接受这一风险"
+  ),
+  "plain mode as a non-root user runs student code under your own uid: it could read your environment "
+  "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or pass "
+  "--allow-same-uid to accept that risk": (
+    "以非 root 用户运行 plain 模式时，学生代码以你自己的 uid 运行：它能读取你的环境变量（GRADER_SEED）、"
+    "参考答案缓存和其他学生的结果。请以 root 或用 bwrap 评分，或传入 --allow-same-uid 接受这一风险"
+  ),
   "--batch picks each student's variant itself; --variant and --submission-metadata are for a single submission": (
     "--batch 会自行为每个学生选择变体；--variant 和 --submission-metadata 只用于单个提交"
   ),

@@ -65,7 +65,7 @@ _REASON_CALLS = {
   "isolation.py": {"_warn": 0, "IsolationUnavailable": 0},
   "__main__.py": {"_usage": 0, "SeedError": 0, "ValueError": 0},
 }
-_RETURNS = ("describe_exit", "_exc_message", "memory_plan", "_memory_parent")
+_RETURNS = ("describe_exit", "_exc_message", "memory_plan", "_memory_parent", "_same_uid_refusal")
 
 
 def _template(node):
