@@ -64,8 +64,13 @@ _REASON_CALLS = {
   "sandbox.py": {"SandboxError": 0, "LoadFailed": 0, "_Stop": 1},
   "isolation.py": {"_warn": 0, "IsolationUnavailable": 0},
   "__main__.py": {"_usage": 0, "SeedError": 0, "ValueError": 0},
+  "seed.py": {},
+  "outputs.py": {},
 }
-_RETURNS = ("describe_exit", "_exc_message", "memory_plan", "_memory_parent", "_same_uid_refusal")
+_RETURNS = (
+  *("describe_exit", "_exc_message", "memory_plan", "_memory_parent", "_same_uid_refusal"),
+  *("weak_reason", "check_writable", "check_folder"),  # seed.py, outputs.py: reasons inside usage errors
+)
 
 
 def _template(node):
