@@ -455,7 +455,8 @@ def t(lang: str, key: str, **params) -> str:
   """The message `key` in `lang`, filled; an unknown key is shown as itself (never an error)."""
   table = CATALOG.get(lang, EN)
   text = table.get(key) or EN.get(key) or key
-  params.update({k: localize_reason(lang, params[k]) for k in REASON_PARAMS if k in params})
+  if key not in STUDENT_TEXT:
+    params.update({k: localize_reason(lang, params[k]) for k in REASON_PARAMS if k in params})
   try:
     return text.format_map(_Blank(params))
   except (ValueError, IndexError, KeyError):
@@ -675,6 +676,7 @@ def _pattern(template: str):
 
 _REASON_PATTERNS = [(_pattern(en), zh) for en, zh in REASONS_ZH.items()]
 REASON_PARAMS = ("error", "why", "message")  # the params of a message that may hold such a reason
+STUDENT_TEXT = ("exception_message", "source_line")  # the student's own words: shown as they are, never mapped
 
 
 def localize_reason(lang: str, text):
@@ -684,5 +686,6 @@ def localize_reason(lang: str, text):
   for pattern, zh in _REASON_PATTERNS:
     m = pattern.fullmatch(text)
     if m:
-      return zh.format_map({k: localize_reason(lang, v) for k, v in m.groupdict().items()})
+      values = m.groupdict()  # a reason inside a reason is mapped too; an exception's own message is not
+      return zh.format_map({k: v if k == "message" else localize_reason(lang, v) for k, v in values.items()})
   return text
