@@ -105,7 +105,7 @@ def _seed(args) -> str:
 def _variants(text: str) -> int:
   value = int(text)
   if value < 1:
-    raise argparse.ArgumentTypeError("must be at least 1")
+    raise argparse.ArgumentTypeError(_h("arg_at_least_1"))
   return value
 
 
@@ -136,7 +136,7 @@ def _usage(message: str) -> int:
 def _seconds(text: str) -> float:
   value = float(text)
   if not value > 0:
-    raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    raise argparse.ArgumentTypeError(_h("arg_positive_seconds"))
   return value
 
 
@@ -161,7 +161,7 @@ def _check_records(args):
 def _mib(text: str) -> float:
   value = float(text)
   if not value > 0:
-    raise argparse.ArgumentTypeError("must be a positive number of MiB")
+    raise argparse.ArgumentTypeError(_h("arg_positive_mib"))
   return value
 
 
