@@ -486,10 +486,12 @@ def render(lang: str, msg):
 
 
 # The reasons wire.py, worker.py and sandbox.py give in English (they cannot import this package: wire.py
-# and worker.py run inside the sandbox, and a reason crosses the result channel as text). They are mapped
-# to Chinese here, at the boundary where they enter the feedback: each English template (the exact text
+# and worker.py run inside the sandbox, and a reason crosses the result channel as text), and those of
+# isolation, seed, outputs, questions and __main__ that reach a usage error or a stderr warning. They are
+# mapped to Chinese here, at the boundary where they enter a message (t(): its error/why/message params): each English template (the exact text
 # of its raise site, {name} where the site fills in a value) is matched whole, its values carried over.
-# tests/grader/test_feedback_i18n.py checks that every literal reason of those three files is listed.
+# tests/grader/test_feedback_i18n.py checks that every literal reason of those files is listed. A template
+# made only of values ("{where}: {error}") is left out on purpose: it would match, and rewrite, any text.
 REASONS_ZH = {
   # wire.py: encoding and decoding values and frames
   "an array of dtype {dtype} is not numeric": "dtype 为 {dtype} 的数组不是数值数组",
@@ -629,6 +631,39 @@ REASONS_ZH = {
   "a short pattern repeated": "是重复的短模式",
   "a run of consecutive characters": "是一串连续的字符",
   "one word and a number": "是一个单词加一个数字",
+  # questions.py: a question record or an assignments.toml that breaks docs/questions.md (the course author's)
+  "{path}: unreadable ({error}); rebuild it with `python -m grader.questions build`": (
+    "{path}：无法读取（{error}）；请用 `python -m grader.questions build` 重新生成"
+  ),
+  "{path}: must name {name} and hold {n} cases": "{path}：必须指明 {name} 并包含 {n} 个用例",
+  "no assignment named {name} (known: {known})": "没有名为 {name} 的作业（已知：{known}）",
+  "{where}: `{key}` is missing or not a {type}": "{where}：`{key}` 缺失或不是 {type}",
+  "{where}: unknown keys {keys}": "{where}：未知的键 {keys}",
+  "{where}: name {name} must be an identifier equal to the folder's name": "{where}：name {name} 必须是与文件夹同名的标识符",
+  "{where}: module {module} must be an identifier": "{where}：module {module} 必须是标识符",
+  "{where}: params must be identifiers, a default written 'name=None'": "{where}：params 必须是标识符，默认值写作 'name=None'",
+  "{where}: compare.kind {kind} is not one of {kinds}": "{where}：compare.kind {kind} 不是 {kinds} 之一",
+  "{where}: compare.{key} must be a non-negative number": "{where}：compare.{key} 必须是非负数",
+  "{where}: compare.atol_scales_with_input must be true or false": "{where}：compare.atol_scales_with_input 必须是 true 或 false",
+  "{where}: [erratum] holds printed, and en with zh (both or neither)": (
+    "{where}：[erratum] 包含 printed，以及 en 和 zh（两者都有或都没有）"
+  ),
+  "{path}: [{name}] must be a table with keys among {keys}": "{path}：[{name}] 必须是键属于 {keys} 的表",
+  "{path}: [{name}] points must be {points} (1 per visible and hidden case)": (
+    "{path}：[{name}] 的 points 必须是 {points}（每个可见和隐藏用例 1 分）"
+  ),
+  "{path}: [{name}] includes itself (through {chain})": "{path}：[{name}] 包含了自身（经由 {chain}）",
+  "{path}: [{name}] includes an unknown assignment {inc}": "{path}：[{name}] 包含了未知的作业 {inc}",
+  "{path}: [{name}] lists {q}, which has no record (no folder {folder}/ with a question.toml)": (
+    "{path}：[{name}] 列出了 {q}，但它没有记录（没有含 question.toml 的文件夹 {folder}/）"
+  ),
+  "{folder}: no such questions folder": "{folder}：没有这个题目文件夹",
+  "question {name} is defined twice: {a} and {b}": "题目 {name} 被定义了两次：{a} 和 {b}",
+  "assignment {name} is defined twice: {a} and {b}": "作业 {name} 被定义了两次：{a} 和 {b}",
+  "{path}: [{name}] lists {dup} more than once": "{path}：[{name}] 多次列出了 {dup}",
+  "{folder}: no private.py (the hand-out has the public files only)": "{folder}：没有 private.py（资料包只含公开文件）",
+  "{path}: defines no function {fn}()": "{path}：没有定义函数 {fn}()",
+  "{folder}/private.py: visible() must return {n} argument tuples": "{folder}/private.py：visible() 必须返回 {n} 个参数元组",
   # outputs.py: why a results file or an output folder cannot be written
   "{path} is a folder, not a file": "{path} 是文件夹，不是文件",
   "{path} is not a regular file": "{path} 不是普通文件",
