@@ -113,6 +113,7 @@ def test_every_reason_of_wire_worker_and_sandbox_has_a_chinese_template():
   for en, zh in i18n.REASONS_ZH.items():
     assert _fields(zh) == _fields(en), en
     assert re.search("[a-z]{2}", re.sub(r"\{\w+\}", "", en)), en  # values alone would match any text
+    zh.encode("gbk")  # a Chinese Windows console prints it as it is
     assert not ENGLISH_RUN.search(re.sub(r"\{[^}]*\}", "", zh)), zh
 
 
