@@ -556,6 +556,11 @@ REASONS_ZH = {
   "the function was gone after a restart": "沙箱重启后找不到该函数",
   "a malformed reply": "格式错误的回复",
   "not run: earlier calls of {name} stopped the sandbox ({status})": "未运行：{name} 之前的调用使沙箱停止（{status}）",
+  # grade.py: why a module stopped the sandbox while it was imported (an import_error's error)
+  "importing it ran into the time limit": "导入时超时",
+  "the sandboxed process was killed by {signal} while importing it": "导入时沙箱进程被 {signal} 终止",
+  "the sandboxed process exited (exit code {code}) while importing it": "导入时沙箱进程退出（退出码 {code}）",
+  "the sandbox stopped while importing it: {error}": "导入时沙箱停止：{error}",
   # isolation.py: the teacher's stderr warnings and the memory plan
   "running student code in a plain subprocess: rlimits only, it can read the project's files": (
     "在普通子进程中运行学生代码：只有 rlimit 限制，它能读取项目的文件"

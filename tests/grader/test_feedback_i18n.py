@@ -65,12 +65,13 @@ _REASON_CALLS = {
   "isolation.py": {"_warn": 0, "IsolationUnavailable": 0},
   "__main__.py": {"_usage": 0, "SeedError": 0, "ValueError": 0},
   "seed.py": {},
+  "grade.py": {},
   "questions.py": {"RecordError": 0},
   "outputs.py": {},
 }
 _RETURNS = (
   *("describe_exit", "_exc_message", "memory_plan", "_memory_parent", "_same_uid_refusal"),
-  *("weak_reason", "check_writable", "check_folder"),  # seed.py, outputs.py: reasons inside usage errors
+  *("weak_reason", "check_writable", "check_folder", "_stop_text"),  # seed.py, outputs.py: reasons inside usage errors
 )
 
 
