@@ -95,7 +95,7 @@ def _seed(args) -> str:
     raise SeedError(f"--seed-file: {path} is empty")
   if mode & 0o044:
     print(
-      f"python -m grader: warning: --seed-file {path} can be read by other users (chmod 600 it)",
+      "python -m grader: " + _h("warning", message=f"--seed-file {path} can be read by other users (chmod 600 it)"),
       file=sys.stderr,
       flush=True,
     )
@@ -105,7 +105,7 @@ def _seed(args) -> str:
 def _variants(text: str) -> int:
   value = int(text)
   if value < 1:
-    raise argparse.ArgumentTypeError("must be at least 1")
+    raise argparse.ArgumentTypeError(_h("arg_at_least_1"))
   return value
 
 
@@ -136,7 +136,7 @@ def _usage(message: str) -> int:
 def _seconds(text: str) -> float:
   value = float(text)
   if not value > 0:
-    raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    raise argparse.ArgumentTypeError(_h("arg_positive_seconds"))
   return value
 
 
@@ -161,7 +161,7 @@ def _check_records(args):
 def _mib(text: str) -> float:
   value = float(text)
   if not value > 0:
-    raise argparse.ArgumentTypeError("must be a positive number of MiB")
+    raise argparse.ArgumentTypeError(_h("arg_positive_mib"))
   return value
 
 
@@ -304,7 +304,7 @@ def _say_memory_plan(limits) -> None:
   from grader.isolation import has_memory_cgroup, memory_plan
 
   if not has_memory_cgroup() and not HANDOUT_CASES.exists():  # the self-check is the student's own machine
-    print(f"python -m grader: warning: {memory_plan(limits)}", file=sys.stderr, flush=True)
+    print("python -m grader: " + _h("warning", message=memory_plan(limits)), file=sys.stderr, flush=True)
 
 
 def _limits(args):
@@ -462,7 +462,8 @@ def _single_variant(args, seed: str) -> int:
     if identity is None:
       # No identity to key on: variant 0, said to the teacher (Gradescope shows stderr to staff only).
       print(
-        f"python -m grader: warning: no users[].id in {args.submission_metadata}; grading variant 0", file=sys.stderr
+        "python -m grader: " + _h("warning", message=f"no users[].id in {args.submission_metadata}; grading variant 0"),
+        file=sys.stderr,
       )
       return 0
     return variant_of(identity, stretch(seed), args.variants)
@@ -658,6 +659,9 @@ def main(argv=None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   _console_safe()
   _LANG[0] = _argv_lang(argv)
+  from grader.i18n import set_notice_lang
+
+  set_notice_lang(_LANG[0])  # isolation's warnings and the progress bar follow --lang too
   if argv and argv[0] in SUBCOMMANDS:
     from grader.grade import HANDOUT_CASES
 

@@ -261,11 +261,11 @@ def _progress(questions, n_cases: int, variant: int):
     from tqdm import tqdm
   except ImportError:
     return questions
-  from grader.i18n import default_lang, t
+  from grader.i18n import notice_lang, t
 
   return tqdm(
     questions,
-    desc=t(default_lang(), "progress_refs", n=n_cases, variant=variant),
+    desc=t(notice_lang(), "progress_refs", n=n_cases, variant=variant),
     unit="q",
     delay=1.0,
     file=sys.stderr,

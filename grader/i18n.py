@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 LANGS = ("en", "zh")
 
@@ -72,6 +73,11 @@ EN = {
   "failed_visible": "Failed visible cases (the hidden cases are not shown):",
   "failed_case": "{name}, {case}: {reason}",
   "case_reason": "{case}: {reason}",
+  "warning": "warning: {message}",
+  "arg_at_least_1": "must be at least 1",
+  "arg_positive_seconds": "must be a positive number of seconds",
+  "arg_positive_mib": "must be a positive number of MiB",
+  "isolation_warning": "grader.isolation: WARNING: {message}",
   "progress_refs": "computing the references of {n} cases (variant {variant}; cached for the next run)",
   "batch_hidden_one": "left out {n} hidden roster entry (name starting with '.'): {names}",
   "batch_hidden": "left out {n} hidden roster entries (name starting with '.'): {names}",
@@ -228,6 +234,11 @@ ZH = {
   "failed_visible": "未通过的可见用例（隐藏用例不显示）：",
   "failed_case": "{name}，{case}：{reason}",
   "case_reason": "{case}：{reason}",
+  "warning": "警告：{message}",
+  "arg_at_least_1": "必须至少为 1",
+  "arg_positive_seconds": "必须是正的秒数",
+  "arg_positive_mib": "必须是正的 MiB 数",
+  "isolation_warning": "grader.isolation：警告：{message}",
   "progress_refs": "正在计算 {n} 个用例的参考答案（变体 {variant}；结果会缓存供下次使用）",
   "batch_hidden_one": "已略过 {n} 个隐藏的名单条目（名称以 '.' 开头）：{names}",
   "batch_hidden": "已略过 {n} 个隐藏的名单条目（名称以 '.' 开头）：{names}",
@@ -428,6 +439,19 @@ def default_lang(environ=None) -> str:
   return "en"
 
 
+_NOTICE_LANG = []  # python -m grader sets it from --lang (set_notice_lang); empty: the locale's
+
+
+def set_notice_lang(lang: str) -> None:
+  """The language of the grader's stderr notices (warnings, the progress bar) for this process."""
+  _NOTICE_LANG[:] = [lang]
+
+
+def notice_lang() -> str:
+  """The language of stderr notices: the one python -m grader set from --lang, else the locale's."""
+  return _NOTICE_LANG[0] if _NOTICE_LANG else default_lang()
+
+
 class _Blank(dict):
   def __missing__(self, key):
     return "{" + key + "}"
@@ -437,6 +461,8 @@ def t(lang: str, key: str, **params) -> str:
   """The message `key` in `lang`, filled; an unknown key is shown as itself (never an error)."""
   table = CATALOG.get(lang, EN)
   text = table.get(key) or EN.get(key) or key
+  if key not in STUDENT_TEXT:
+    params.update({k: localize_reason(lang, params[k]) for k in REASON_PARAMS if k in params})
   try:
     return text.format_map(_Blank(params))
   except (ValueError, IndexError, KeyError):
@@ -457,3 +483,255 @@ def render(lang: str, msg):
   if "why_en" in params:
     params["why"] = params.get("why_zh" if lang == "zh" else "why_en") or params["why_en"]
   return t(lang, msg[0], **params)
+
+
+# The reasons wire.py, worker.py and sandbox.py give in English (they cannot import this package: wire.py
+# and worker.py run inside the sandbox, and a reason crosses the result channel as text), and those of
+# isolation, seed, outputs, questions and __main__ that reach a usage error or a stderr warning. They are
+# mapped to Chinese here, at the boundary where they enter a message (t(): its error/why/message params): each English template (the exact text
+# of its raise site, {name} where the site fills in a value) is matched whole, its values carried over.
+# tests/grader/test_feedback_i18n.py checks that every literal reason of those files is listed. A template
+# made only of values ("{where}: {error}") is left out on purpose: it would match, and rewrite, any text.
+REASONS_ZH = {
+  # wire.py: encoding and decoding values and frames
+  "an array of dtype {dtype} is not numeric": "dtype 为 {dtype} 的数组不是数值数组",
+  "an array of dtype {dtype} is not supported": "不支持 dtype 为 {dtype} 的数组",
+  "the value is nested more than {n} levels deep": "值的嵌套超过 {n} 层",
+  "a dict key of type {type} (only str keys are supported)": "类型为 {type} 的字典键（只支持 str 键）",
+  "a value of type {type} is not plain data": "类型为 {type} 的值不是普通数据",
+  "more than {n} items in one message": "一条消息中超过 {n} 个元素",
+  "a string of {n} characters (the limit is {limit})": "长度为 {n} 个字符的字符串（上限为 {limit}）",
+  "a malformed value (an object that is not a single tag)": "格式错误的值（对象不是单个标签）",
+  "a dict key of {n} characters (the limit is {limit})": "长度为 {n} 个字符的字典键（上限为 {limit}）",
+  "a malformed value (unknown tag {tag})": "格式错误的值（未知标签 {tag}）",
+  "a malformed non-finite float": "格式错误的非有限浮点数",
+  "an array with a malformed shape": "数组的形状格式错误",
+  "an array of unsupported dtype {dtype}": "不支持的数组 dtype {dtype}",
+  "an array header claims {count} elements ({nbytes} bytes), over the limit of {limit} bytes": (
+    "数组头声明了 {count} 个元素（{nbytes} 字节），超过 {limit} 字节的上限"
+  ),
+  "a malformed array (no data)": "格式错误的数组（没有数据）",
+  "an array header declares {count} elements but the data does not match": "数组头声明了 {count} 个元素，但数据与之不符",
+  "an array with malformed base64 data": "数组的 base64 数据格式错误",
+  "an array header declares {count} elements but the data has {n} bytes": "数组头声明了 {count} 个元素，但数据有 {n} 字节",
+  "an array whose values do not fit its dtype": "数组的值与其 dtype 不符",
+  "a malformed array (its nested lists do not match its shape)": "格式错误的数组（嵌套列表与其形状不符）",
+  "a bare {name} in the JSON (non-finite floats must be tagged)": "JSON 中出现了裸露的 {name}（非有限浮点数必须加标签）",
+  "a message of {n} bytes (the limit is {limit})": "长度为 {n} 字节的消息（上限为 {limit}）",
+  "a message nested too deeply to read": "消息嵌套过深，无法读取",
+  "a message that is not valid JSON ({exc})": "消息不是有效的 JSON（{exc}）",
+  "a message that is not a JSON object": "消息不是 JSON 对象",
+  "bytes on the result channel that are not a frame": "结果通道上出现了不构成帧的字节",
+  "a file nested too deeply to read": "文件嵌套过深，无法读取",
+  "a file that is not valid JSON ({error})": "文件不是有效的 JSON（{error}）",
+  # worker.py: turning the student's result into plain data
+  "the result is nested more than 32 levels deep": "返回值的嵌套超过 32 层",
+  "the result holds an array of dtype {dtype}, not numbers": "返回值包含 dtype 为 {dtype} 的数组，而不是数值",
+  "the result contains a {type}, which is not plain data": "返回值包含 {type}，它不是普通数据",
+  "the result is larger than {n} bytes": "返回值大于 {n} 字节",
+  "the result could not be converted: {exc}: {message}": "无法转换返回值：{exc}: {message}",
+  "<the exception's message could not be printed>": "<无法打印该异常的消息>",
+  "the grader's sandbox does not let a submission import {module}": "评分程序的沙箱不允许提交导入 {module}",
+  # sandbox.py: why the worker stopped answering
+  "the process stopped answering": "进程不再应答",
+  "the process was killed by {signal}": "进程被 {signal} 终止",
+  "the process exited with code {code}": "进程以退出码 {code} 结束",
+  "the worker did not read its input in time": "工作进程没有及时读取输入",
+  "time limit": "超时",
+  "memory limit: the sandbox's processes together passed {mib} MiB": "内存上限：沙箱中的进程合计超过 {mib} MiB",
+  "more than {n} bytes came back for one call": "一次调用返回了超过 {n} 字节",
+  "a flood of messages on the result channel": "结果通道上涌入了大量消息",
+  "could not start the sandbox: {error}": "无法启动沙箱：{error}",
+  "the worker did not start properly": "工作进程没有正常启动",
+  "a forged message on the channel while importing": "导入期间通道上出现了伪造的消息",
+  "the sandboxed worker did not start ({error}) {tail}": "沙箱中的工作进程没有启动（{error}）{tail}",
+  "the sandboxed worker did not start ({error})": "沙箱中的工作进程没有启动（{error}）",
+  "the worker's load report was malformed": "工作进程的加载报告格式错误",
+  "the sandbox stopped again while importing {module}": "导入 {module} 时沙箱再次停止",
+  "the time budget ran out while importing the submission ({module})": "导入提交（{module}）时总时间预算用完",
+  "the sandbox was restarted too many times while importing the submission": "导入提交时沙箱重启次数过多",
+  "the sandbox was restarted too many times": "沙箱重启次数过多",
+  "the submission's time budget ran out": "提交的总时间预算已用完",
+  "a malformed value ({exc})": "格式错误的值（{exc}）",
+  "the function was gone after a restart": "沙箱重启后找不到该函数",
+  "a malformed reply": "格式错误的回复",
+  "not run: earlier calls of {name} stopped the sandbox ({status})": "未运行：{name} 之前的调用使沙箱停止（{status}）",
+  # grade.py: why a module stopped the sandbox while it was imported (an import_error's error)
+  "importing it ran into the time limit": "导入时超时",
+  "the sandboxed process was killed by {signal} while importing it": "导入时沙箱进程被 {signal} 终止",
+  "the sandboxed process exited (exit code {code}) while importing it": "导入时沙箱进程退出（退出码 {code}）",
+  "the sandbox stopped while importing it: {error}": "导入时沙箱停止：{error}",
+  # isolation.py: the teacher's stderr warnings and the memory plan
+  "running student code in a plain subprocess: rlimits only, it can read the project's files": (
+    "在普通子进程中运行学生代码：只有 rlimit 限制，它能读取项目的文件"
+  ),
+  "isolation mode {mode} is unavailable, falling back to a weaker one: {why}": (
+    "隔离模式 {mode} 不可用，改用较弱的模式：{why}"
+  ),
+  "could not remove the memory cgroup {path}": "无法删除内存 cgroup {path}",
+  "could not remove {path} left by a sandbox: {error}": "无法删除沙箱留下的 {path}：{error}",
+  "the sweep of shared folders stopped after {n} entries": "共享目录的清理在 {n} 个条目后停止",
+  "processes of sandbox uid {uid} survived 20 sweeps": "沙箱 uid {uid} 的进程在 20 轮清理后仍然存在",
+  "memory: {mib} MiB for each sandbox as a whole (cgroup v{v} memory controller)": (
+    "内存：每个沙箱整体 {mib} MiB（cgroup v{v} 内存控制器）"
+  ),
+  "memory: no memory controller ({why}); a per-process limit of {per} MiB x up to {nproc} processes = {need} MiB, "
+  "which {fits} this machine's {total} MiB; the OOM killer picks a sandbox before the grader": (
+    "内存：没有内存控制器（{why}）；每个进程上限 {per} MiB × 最多 {nproc} 个进程 = {need} MiB，"
+    "{fits}本机的 {total} MiB；内存不足时 OOM killer 先结束沙箱而不是评分程序"
+  ),
+  "the grader is not root, so it cannot create cgroups": "评分程序不是 root，无法创建 cgroup",
+  "no cgroup hierarchy with the memory controller is mounted": "没有挂载带内存控制器的 cgroup 层级",
+  "cgroup v2 is mounted without the memory controller": "cgroup v2 挂载时没有内存控制器",
+  "cgroup v{version} at {mount}: {error}": "{mount} 处的 cgroup v{version}：{error}",
+  "fits": "不超过",
+  "does NOT fit": "超过",
+  "{name} is not installed": "{name} 未安装",
+  "plain: the sandbox uid cannot read {paths}; make them world-readable": "plain：沙箱 uid 无法读取 {paths}；请让所有用户可读",
+  "no directory to stage paths on (/srv, /media, /mnt, /opt)": "没有可用于放置路径的目录（/srv、/media、/mnt、/opt）",
+  "unshare: needs root (namespaces without a user namespace)": "unshare：需要 root（不使用用户命名空间的命名空间）",
+  "unknown isolation mode {mode}": "未知的隔离模式 {mode}",
+  "{mode}: a trivial probe did not finish in 60 s": "{mode}：一个简单的探测没有在 60 秒内完成",
+  "{mode}: probe exited {code}: {why}": "{mode}：探测以 {code} 退出：{why}",
+  "unknown isolation mode {mode}; choose from {modes}": "未知的隔离模式 {mode}；可选：{modes}",
+  "no isolation mode works here, not even a plain subprocess": "此处没有可用的隔离模式，连普通子进程也不行",
+  "the process exited with status {code}": "进程以状态 {code} 退出",
+  "it used up its CPU time limit ({signal})": "它用完了 CPU 时间上限（{signal}）",
+  "it wrote a file larger than the size limit ({signal})": "它写入的文件超过了大小上限（{signal}）",
+  "it was killed (time or memory limit, or the grader stopped it) ({signal})": (
+    "它被终止了（时间或内存上限，或评分程序停止了它）（{signal}）"
+  ),
+  "it crashed (segmentation fault; often a stack overflow from deep recursion) ({signal})": (
+    "它崩溃了（段错误；常因递归过深导致栈溢出）（{signal}）"
+  ),
+  "it aborted ({signal})": "它中止了（{signal}）",
+  "it crashed (bus error) ({signal})": "它崩溃了（总线错误）（{signal}）",
+  "it crashed (arithmetic error) ({signal})": "它崩溃了（算术错误）（{signal}）",
+  "it was stopped by a signal ({signal})": "它被信号停止（{signal}）",
+  # __main__.py: the teacher's warnings and usage errors
+  "plain mode hides nothing of this machine: student code can read every world-readable file here: the "
+  "solutions, other students' submissions. Use bwrap (or unshare as root), or pass --allow-plain to accept "
+  "that risk": (
+    "plain 模式对本机毫无隐藏：学生代码能读取这里所有用户可读的文件：参考答案、其他学生的提交。"
+    "请使用 bwrap（或以 root 使用 unshare），或传入 --allow-plain 接受这一风险"
+  ),
+  "plain mode as a non-root user runs student code under your own uid: it could read your environment "
+  "(GRADER_SEED), your reference cache and other students' results. Grade as root, or with bwrap, or pass "
+  "--allow-same-uid to accept that risk": (
+    "以非 root 用户运行 plain 模式时，学生代码以你自己的 uid 运行：它能读取你的环境变量（GRADER_SEED）、"
+    "参考答案缓存和其他学生的结果。请以 root 或用 bwrap 评分，或传入 --allow-same-uid 接受这一风险"
+  ),
+  "--batch picks each student's variant itself; --variant and --submission-metadata are for a single submission": (
+    "--batch 会自行为每个学生选择变体；--variant 和 --submission-metadata 只用于单个提交"
+  ),
+  "the seed is {weak}: students who know the public code could guess it and so every hidden case. Set "
+  "GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one), or pass --allow-weak-seed to "
+  "build the bundle anyway": (
+    "种子{weak}：了解公开代码的学生可能猜出它，从而知道每个隐藏用例。请把 GRADER_SEED 设为一个长口令"
+    "（`python -m grader new-seed` 会生成一个），或传入 --allow-weak-seed 仍然生成资料包"
+  ),
+  "the public default": "是公开的默认值",
+  "shorter than {n} characters": "短于 {n} 个字符",
+  "only digits": "只有数字",
+  "a short pattern repeated": "是重复的短模式",
+  "a run of consecutive characters": "是一串连续的字符",
+  "one word and a number": "是一个单词加一个数字",
+  # questions.py: a question record or an assignments.toml that breaks docs/questions.md (the course author's)
+  "{path}: unreadable ({error}); rebuild it with `python -m grader.questions build`": (
+    "{path}：无法读取（{error}）；请用 `python -m grader.questions build` 重新生成"
+  ),
+  "{path}: must name {name} and hold {n} cases": "{path}：必须指明 {name} 并包含 {n} 个用例",
+  "no assignment named {name} (known: {known})": "没有名为 {name} 的作业（已知：{known}）",
+  "{where}: `{key}` is missing or not a {type}": "{where}：`{key}` 缺失或不是 {type}",
+  "{where}: unknown keys {keys}": "{where}：未知的键 {keys}",
+  "{where}: name {name} must be an identifier equal to the folder's name": "{where}：name {name} 必须是与文件夹同名的标识符",
+  "{where}: module {module} must be an identifier": "{where}：module {module} 必须是标识符",
+  "{where}: params must be identifiers, a default written 'name=None'": "{where}：params 必须是标识符，默认值写作 'name=None'",
+  "{where}: compare.kind {kind} is not one of {kinds}": "{where}：compare.kind {kind} 不是 {kinds} 之一",
+  "{where}: compare.{key} must be a non-negative number": "{where}：compare.{key} 必须是非负数",
+  "{where}: compare.atol_scales_with_input must be true or false": "{where}：compare.atol_scales_with_input 必须是 true 或 false",
+  "{where}: [erratum] holds printed, and en with zh (both or neither)": (
+    "{where}：[erratum] 包含 printed，以及 en 和 zh（两者都有或都没有）"
+  ),
+  "{path}: [{name}] must be a table with keys among {keys}": "{path}：[{name}] 必须是键属于 {keys} 的表",
+  "{path}: [{name}] points must be {points} (1 per visible and hidden case)": (
+    "{path}：[{name}] 的 points 必须是 {points}（每个可见和隐藏用例 1 分）"
+  ),
+  "{path}: [{name}] includes itself (through {chain})": "{path}：[{name}] 包含了自身（经由 {chain}）",
+  "{path}: [{name}] includes an unknown assignment {inc}": "{path}：[{name}] 包含了未知的作业 {inc}",
+  "{path}: [{name}] lists {q}, which has no record (no folder {folder}/ with a question.toml)": (
+    "{path}：[{name}] 列出了 {q}，但它没有记录（没有含 question.toml 的文件夹 {folder}/）"
+  ),
+  "{folder}: no such questions folder": "{folder}：没有这个题目文件夹",
+  "question {name} is defined twice: {a} and {b}": "题目 {name} 被定义了两次：{a} 和 {b}",
+  "assignment {name} is defined twice: {a} and {b}": "作业 {name} 被定义了两次：{a} 和 {b}",
+  "{path}: [{name}] lists {dup} more than once": "{path}：[{name}] 多次列出了 {dup}",
+  "{folder}: no private.py (the hand-out has the public files only)": "{folder}：没有 private.py（资料包只含公开文件）",
+  "{path}: defines no function {fn}()": "{path}：没有定义函数 {fn}()",
+  "{folder}/private.py: visible() must return {n} argument tuples": "{folder}/private.py：visible() 必须返回 {n} 个参数元组",
+  # outputs.py: why a results file or an output folder cannot be written
+  "{path} is a folder, not a file": "{path} 是文件夹，不是文件",
+  "{path} is not a regular file": "{path} 不是普通文件",
+  "cannot write in {path}: {error}": "无法在 {path} 中写入：{error}",
+  "{path} exists and is not a folder": "{path} 已存在且不是文件夹",
+  "cannot create {path}: {error}": "无法创建 {path}：{error}",
+  "made of fewer than {n} different characters": "由少于 {n} 个不同字符组成",
+  "--seed-file {path} can be read by other users (chmod 600 it)": "--seed-file {path} 可被其他用户读取（请 chmod 600）",
+  "no users[].id in {path}; grading variant 0": "{path} 中没有 users[].id；按变体 0 评分",
+  "--seed SECRET is refused: a command line can be read by every user of the machine (/proc/<pid>/cmdline), "
+  "student code included; treat that seed as known, and pass the secret as --seed-file PATH or $GRADER_SEED": (
+    "拒绝 --seed SECRET：命令行可被本机所有用户（包括学生代码）读取（/proc/<pid>/cmdline）；"
+    "请把该种子视为已泄露，并用 --seed-file PATH 或 $GRADER_SEED 传递密钥"
+  ),
+  "--seed-file: cannot read {path}: {error}": "--seed-file：无法读取 {path}：{error}",
+  "--seed-file: {path} is longer than {n} bytes; it should hold the seed alone": (
+    "--seed-file：{path} 超过 {n} 字节；它应只包含种子"
+  ),
+  "--seed-file: {path} is not UTF-8 text": "--seed-file：{path} 不是 UTF-8 文本",
+  "--seed-file: {path} is empty": "--seed-file：{path} 是空的",
+  "GRADER_VARIANTS must be a whole number of at least 1, got {raw}": "GRADER_VARIANTS 必须是不小于 1 的整数，实际为 {raw}",
+  "--force and --regrade go with --batch": "--force 和 --regrade 须与 --batch 一起使用",
+  "--results: {why}": "--results：{why}",
+  "the isolation {mode} cannot run here: {why}": "隔离模式 {mode} 无法在此运行：{why}",
+  "give either --variant or --submission-metadata, not both": "--variant 与 --submission-metadata 只能给出其一",
+  "--variant must be one of 0..{last} (--variants {n})": "--variant 必须是 0..{last} 之一（--variants {n}）",
+  "--batch needs a folder: {path}": "--batch 需要一个文件夹：{path}",
+  "--batch needs --out OUT_DIR": "--batch 需要 --out OUT_DIR",
+  "--workers must be at least 1": "--workers 必须至少为 1",
+  "--results goes with a single SUBMISSION; --batch writes OUT_DIR/<student>/results.json": (
+    "--results 只用于单个 SUBMISSION；--batch 写入 OUT_DIR/<student>/results.json"
+  ),
+  "--out and the roster must not contain each other": "--out 与名单文件夹不能互相包含",
+  "--out: {why}": "--out：{why}",
+  "--regrade: no roster entry named {names}": "--regrade：名单中没有名为 {names} 的条目",
+  "'{name}' is not part of the hand-out's self-check grader": "'{name}' 不属于资料包中的自检评分程序",
+  "--batch is not part of the hand-out's self-check grader": "--batch 不属于资料包中的自检评分程序",
+  "the number of variants must be at least 1, got {k}": "变体数必须至少为 1，实际为 {k}",
+}
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def _pattern(template: str):
+  parts, last = [], 0
+  for m in _FIELD.finditer(template):
+    parts.append(re.escape(template[last : m.start()]) + f"(?P<{m.group(1)}>.*?)")
+    last = m.end()
+  return re.compile("".join(parts) + re.escape(template[last:]), re.DOTALL)
+
+
+_REASON_PATTERNS = [(_pattern(en), zh) for en, zh in REASONS_ZH.items()]
+REASON_PARAMS = ("error", "why", "message")  # the params of a message that may hold such a reason
+STUDENT_TEXT = ("exception_message", "source_line")  # the student's own words: shown as they are, never mapped
+
+
+def localize_reason(lang: str, text):
+  """An English reason of wire/worker/sandbox in `lang` (its values kept); any other value as it is."""
+  if lang != "zh" or not isinstance(text, str):
+    return text
+  for pattern, zh in _REASON_PATTERNS:
+    m = pattern.fullmatch(text)
+    if m:
+      values = m.groupdict()  # a reason inside a reason is mapped too; an exception's own message is not
+      return zh.format_map({k: v if k == "message" else localize_reason(lang, v) for k, v in values.items()})
+  return text

@@ -63,7 +63,9 @@ class GraderStopping(BaseException):
 
 def _warn(msg: str) -> None:
   """Says something loud on the grader's stderr."""
-  print(f"grader.isolation: WARNING: {msg}", file=sys.stderr, flush=True)
+  from grader.i18n import notice_lang, t  # English text in, the language of --lang out (i18n.REASONS_ZH)
+
+  print(t(notice_lang(), "isolation_warning", message=msg), file=sys.stderr, flush=True)
 
 
 def _tool(name: str) -> str:
