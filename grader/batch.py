@@ -399,13 +399,14 @@ def record_seed(out: Path, seed: str, variants: int) -> str | None:
       "Set GRADER_SEED to a long passphrase (`python -m grader new-seed` prints one) and grade again.\n"
     )
     note.write_text(text, encoding="utf-8")
+    from grader.i18n import localize_reason, notice_lang
+
     bar = "!" * 78
-    print(
-      f"{bar}\npython -m grader: WARNING: the seed is {weak}; the hidden cases can be guessed.\n"
-      f"Recorded in {note}.\n{bar}",
-      file=sys.stderr,
-      flush=True,
-    )
+    if notice_lang() == "zh":  # the teacher's console in the language they asked for (the note stays English)
+      line = f"python -m grader：警告：种子{localize_reason('zh', weak)}；隐藏用例可以被猜出。\n已记录在 {note}。"
+    else:
+      line = f"python -m grader: WARNING: the seed is {weak}; the hidden cases can be guessed.\nRecorded in {note}."
+    print(f"{bar}\n{line}\n{bar}", file=sys.stderr, flush=True)
   elif note.exists():
     note.unlink()  # a strong seed graded this folder since
   return weak
