@@ -88,6 +88,27 @@ def mask(rng, shape) -> np.ndarray:
 # Attention blocks (pre-LayerNorm, Flax layouts): case conditions the Part III block records share.
 
 
+def block_params(rng, d: int, d_ctx: int, h: int, mlp: int) -> dict:
+  """zoo.layers.AttentionBlock's parameter tree (Flax layouts): queries of width d read a context of width
+  d_ctx through h heads; weights ~ N(0, 1/fan_in), LayerNorm scales near 1, small biases."""
+  w = lambda fan_in, *s: f32(rng.standard_normal(s) / np.sqrt(fan_in))
+  small = lambda *s: f32(0.1 * rng.standard_normal(s))
+  ln = lambda n: {"scale": f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
+  dh = d // h
+  return {
+    "ln_q": ln(d),
+    "ln_ctx": ln(d_ctx),
+    "attn": {
+      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
+      "key": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+      "value": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
+      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
+    },
+    "ln_mlp": ln(d),
+    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
+  }
+
+
 def block_well_conditioned(p, x, ctx, ctx_mask=None):
   """True when every row a LayerNorm of the block normalises (x, ctx and z = x + message) has its
   features spread by std >= 0.15, or has one feature (then the norm is exact). A nearly constant row

@@ -7,44 +7,20 @@ import functools
 
 import numpy as np
 
-from grader.draw import block_well_conditioned, block_width
-
-
-def _f32(a):
-  return np.asarray(a, np.float32)
-
-
-def _block_params(rng, d, d_ctx, h, mlp):
-  """zoo.layers.AttentionBlock's parameter tree: queries of width d read a context of width d_ctx."""
-  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
-  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
-  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
-  dh = d // h
-  return {
-    "ln_q": ln(d),
-    "ln_ctx": ln(d_ctx),
-    "attn": {
-      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
-      "key": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
-      "value": {"kernel": w(d_ctx, d_ctx, h, dh), "bias": small(h, dh)},
-      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
-    },
-    "ln_mlp": ln(d),
-    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
-  }
+from grader.draw import block_params, block_well_conditioned, block_width, f32
 
 
 def _case(rng, b, la, lb, da, db, h, len_a, len_b):
   """Padded tokens hold large garbage, so a padded token used as a key or value spoils the answer."""
   params = {
-    "a": _block_params(rng, da, db, h, int(rng.integers(1, 7))),
-    "b": _block_params(rng, db, da, h, int(rng.integers(1, 7))),
+    "a": block_params(rng, da, db, h, int(rng.integers(1, 7))),
+    "b": block_params(rng, db, da, h, int(rng.integers(1, 7))),
   }
-  x_a, x_b = _f32(rng.standard_normal((b, la, da))), _f32(rng.standard_normal((b, lb, db)))
+  x_a, x_b = f32(rng.standard_normal((b, la, da))), f32(rng.standard_normal((b, lb, db)))
   mask_a = np.arange(la)[None, :] < np.asarray(len_a)[:, None]
   mask_b = np.arange(lb)[None, :] < np.asarray(len_b)[:, None]
-  x_a[~mask_a] = _f32(rng.uniform(20, 40, (int((~mask_a).sum()), da)))
-  x_b[~mask_b] = _f32(rng.uniform(20, 40, (int((~mask_b).sum()), db)))
+  x_a[~mask_a] = f32(rng.uniform(20, 40, (int((~mask_a).sum()), da)))
+  x_b[~mask_b] = f32(rng.uniform(20, 40, (int((~mask_b).sum()), db)))
   return params, x_a, x_b, mask_a, mask_b, h
 
 

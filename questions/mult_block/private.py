@@ -7,36 +7,12 @@ import functools
 
 import numpy as np
 
-from grader.draw import block_well_conditioned, block_width
-
-
-def _f32(a):
-  return np.asarray(a, np.float32)
-
-
-def _params(rng, d, d_src, h, mlp):
-  """zoo.layers.AttentionBlock's parameter tree (Flax layouts); weights ~ N(0, 1/fan_in)."""
-  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
-  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
-  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
-  dh = d // h
-  return {
-    "ln_q": ln(d),
-    "ln_ctx": ln(d_src),
-    "attn": {
-      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
-      "key": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
-      "value": {"kernel": w(d_src, d_src, h, dh), "bias": small(h, dh)},
-      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
-    },
-    "ln_mlp": ln(d),
-    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
-  }
+from grader.draw import block_params, block_well_conditioned, block_width, f32
 
 
 def _case(rng, b, lt, ls, d, h, mlp):
-  x_tgt, x_src = _f32(rng.standard_normal((b, lt, d))), _f32(rng.standard_normal((b, ls, d)))
-  return _params(rng, d, d, h, mlp), x_tgt, x_src, h
+  x_tgt, x_src = f32(rng.standard_normal((b, lt, d))), f32(rng.standard_normal((b, ls, d)))
+  return block_params(rng, d, d, h, mlp), x_tgt, x_src, h
 
 
 def visible():

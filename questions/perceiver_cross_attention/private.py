@@ -7,37 +7,13 @@ import functools
 
 import numpy as np
 
-from grader.draw import block_well_conditioned, block_width
-
-
-def _f32(a):
-  return np.asarray(a, np.float32)
-
-
-def _params(rng, d, c, h, mlp):
-  """The cross-attention block's parameter tree (Flax layouts); keys and values read width c."""
-  w = lambda fan_in, *s: _f32(rng.standard_normal(s) / np.sqrt(fan_in))
-  small = lambda *s: _f32(0.1 * rng.standard_normal(s))
-  ln = lambda n: {"scale": _f32(1 + 0.1 * rng.standard_normal(n)), "bias": small(n)}
-  dh = d // h
-  return {
-    "ln_q": ln(d),
-    "ln_ctx": ln(c),
-    "attn": {
-      "query": {"kernel": w(d, d, h, dh), "bias": small(h, dh)},
-      "key": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
-      "value": {"kernel": w(c, c, h, dh), "bias": small(h, dh)},
-      "out": {"kernel": w(d, h, dh, d), "bias": small(d)},
-    },
-    "ln_mlp": ln(d),
-    "mlp": {"fc1": {"kernel": w(d, d, mlp), "bias": small(mlp)}, "fc2": {"kernel": w(mlp, mlp, d), "bias": small(d)}},
-  }
+from grader.draw import block_params, block_well_conditioned, block_width, f32
 
 
 def _case(rng, b, n, m, d, c, h, mlp):
-  latents = _f32(rng.standard_normal((n, d)))
-  x = _f32(2 * rng.standard_normal((b, m, c)) + rng.standard_normal(c))  # inputs on their own scale
-  return _params(rng, d, c, h, mlp), latents, x, h
+  latents = f32(rng.standard_normal((n, d)))
+  x = f32(2 * rng.standard_normal((b, m, c)) + rng.standard_normal(c))  # inputs on their own scale
+  return block_params(rng, d, c, h, mlp), latents, x, h
 
 
 def visible():
