@@ -272,14 +272,14 @@ def _gradescope_parser() -> argparse.ArgumentParser:
 def _same_uid_refusal(args, mode: str) -> str | None:
   """Why grading hidden cases in this mode is refused (plain mode, unless the teacher accepts it), else None.
 
-  Plain mode hides no world-readable file, so it needs --allow-plain. As a non-root grader cannot give student code a uid of its own: it could read the grader's
-  environment (/proc/<pid>/environ, GRADER_SEED), its reference cache and other students' results. The
-  hand-out's self-check has no hidden cases, so it is never refused; a teacher may accept the risk.
+  Plain mode hides no world-readable file, so it needs --allow-plain. As a non-root grader it cannot give
+  student code a uid of its own: it could read the grader's environment (/proc/<pid>/environ,
+  GRADER_SEED), its reference cache and other students' results; --allow-same-uid accepts that risk.
+  (The hand-out's self-check is check.py, which never comes here.)
   """
-  from grader.grade import HANDOUT_CASES
   from grader.isolation import shares_grader_uid
 
-  if mode != "plain" or HANDOUT_CASES.exists():
+  if mode != "plain":
     return None
   if not args.allow_plain:
     # Plain mode hides no file: student code reads what any local user may (issue 12, F1). The Gradescope
@@ -300,10 +300,9 @@ def _same_uid_refusal(args, mode: str) -> str | None:
 
 def _say_memory_plan(limits) -> None:
   """Tells the teacher (stderr) when sandboxes get no memory cgroup, and what bounds them instead."""
-  from grader.grade import HANDOUT_CASES
   from grader.isolation import has_memory_cgroup, memory_plan
 
-  if not has_memory_cgroup() and not HANDOUT_CASES.exists():  # the self-check is the student's own machine
+  if not has_memory_cgroup():
     print("python -m grader: " + _h("warning", message=memory_plan(limits)), file=sys.stderr, flush=True)
 
 
@@ -663,17 +662,9 @@ def main(argv=None) -> int:
 
   set_notice_lang(_LANG[0])  # isolation's warnings and the progress bar follow --lang too
   if argv and argv[0] in SUBCOMMANDS:
-    from grader.grade import HANDOUT_CASES
-
-    if HANDOUT_CASES.exists():
-      return _usage(f"'{argv[0]}' is not part of the hand-out's self-check grader")
     return {"handout": handout, "gradescope": gradescope, "new-seed": new_seed}[argv[0]](argv[1:])
   args = _main_parser().parse_args(argv)
   if args.batch:
-    from grader.grade import HANDOUT_CASES
-
-    if HANDOUT_CASES.exists():
-      return _usage("--batch is not part of the hand-out's self-check grader")
     if args.submission:
       return _usage(_h("usage_both"))
     return batch(args)

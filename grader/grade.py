@@ -24,10 +24,6 @@ from grader.sandbox import IMPORT_TIMEOUT_S, Limits, LoadFailed, SandboxError, r
 from grader.submission import ReadLimits, read_submission
 
 HERE = Path(__file__).resolve().parent
-# The hand-out's copy of the grader carries this marker (its assignment, its version); the full grader
-# does not. The hand-out grades the visible cases of its records (questions/*/visible.json) only.
-HANDOUT_MARK = HERE / "handout.json"
-HANDOUT_CASES = HANDOUT_MARK  # the name callers used when the hand-out shipped its cases here
 POINTS_PER_CASE = 1
 CACHE_FORMAT = 2
 
@@ -78,7 +74,6 @@ class GradeReport:
   module_errors: dict  # module path -> error info
   isolation: str = ""
   variant: int | None = None  # which hidden draw graded it (results.json's extra_data; never its output)
-  self_check: bool = False
   execution_time: float = 0.0
   internal_error: str | None = None
   assignment: str = "core"
@@ -103,10 +98,9 @@ class CaseSet:
   specs: list  # questions.Question, in the assignment's order
   cases: dict  # name -> [cases.Case]
   expected: dict  # name -> [expected value per case]
-  fingerprint: str = ""  # seed.fingerprint of the seed ("" for the hand-out)
+  fingerprint: str = ""  # seed.fingerprint of the seed
   variant: int = 0  # which of the `variants` hidden draws
   variants: int = 1
-  self_check: bool = False
   key: str = ""  # names the whole grading input: the references' cache key, their code's version, and K
   ref_key: str = ""  # the reference cache's key: fingerprint, variant, a digest of the cases (not K)
   deps: dict = dataclasses.field(default_factory=dict)
@@ -191,8 +185,6 @@ def assignment(name: str | None = None, questions_dirs=()):
   """The named assignment (default core) of the project's records plus the --questions folders."""
   from grader import cases as cases_mod
 
-  if name is None and HANDOUT_MARK.exists():  # a hand-out's default is the assignment it was built for
-    name = json.loads(HANDOUT_MARK.read_text(encoding="utf-8"))["assignment"]
   return cases_mod.catalog(tuple(str(Path(d).resolve()) for d in questions_dirs)).assignment(name)
 
 
@@ -218,8 +210,6 @@ def load_caseset(
   records the version of the code the references came from (a hash of each zoo module loaded, and of
   the grader's case code): a change to any of them recomputes. A warm run imports neither jax nor the zoo.
   """
-  if HANDOUT_MARK.exists():
-    return load_handout_cases(HANDOUT_MARK)
   _check_variant(variant, variants)
   from grader import cases as cases_mod
 
@@ -325,8 +315,6 @@ def _write_cache(path: Path, key: str, expected: dict, deps: dict) -> None:
 
 def cases_only(seed: str = seeds.DEFAULT, assignment_name: str | None = None, questions_dirs=()) -> CaseSet:
   """The specs and cases without their references (cheap): for reports of submissions never run."""
-  if HANDOUT_MARK.exists():
-    return load_handout_cases(HANDOUT_MARK)
   from grader import cases as cases_mod
 
   a = assignment(assignment_name, questions_dirs)
@@ -346,31 +334,7 @@ def failure_report(
   """A report scoring every case 0 with `message` (the grader itself could not grade)."""
   caseset = cases_only(seed, assignment_name, questions_dirs)
   functions = [_unreadable(s, caseset, "internal", {"error": message}) for s in caseset.specs]
-  return GradeReport(
-    str(path), functions, [], {}, self_check=caseset.self_check, internal_error=message, assignment=caseset.assignment
-  )
-
-
-def load_handout_cases(mark: Path) -> CaseSet:
-  """The hand-out's visible cases with their expected values, from its records' visible.json."""
-  from grader import cases as cases_mod
-  from grader import questions as questions_mod
-
-  info = json.loads(Path(mark).read_text(encoding="utf-8"))
-  a = questions_mod.load(project=HERE.parent / "questions").assignment(info["assignment"])
-  all_cases, expected = {}, {}
-  for q in a.questions:
-    vis = q.visible_cases()
-    all_cases[q.name] = [cases_mod.Case(q.name, i, True, args) for i, (args, _) in enumerate(vis)]
-    expected[q.name] = [e for _, e in vis]
-  return CaseSet(
-    list(a.questions),
-    all_cases,
-    expected,
-    self_check=True,
-    key="handout-" + str(info.get("version", "")),
-    assignment=a.name,
-  )
+  return GradeReport(str(path), functions, [], {}, internal_error=message, assignment=caseset.assignment)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,8 +365,7 @@ def grade_submission(
     [],
     {},
     isolation=mode,
-    self_check=caseset.self_check,
-    variant=None if caseset.self_check else caseset.variant,
+    variant=caseset.variant,
     assignment=caseset.assignment,
   )
   scratch = Path(tempfile.mkdtemp(prefix="grader-"))
@@ -438,8 +401,6 @@ def pack_files(caseset: CaseSet) -> frozenset:
   """The digests of the hand-out's own files for this assignment (grader.handout.pack_digests), so that a
   submitted pack folder is graded on the student's modules only; empty (and said on stderr) if the pack
   cannot be built here."""
-  if caseset.self_check:
-    return frozenset()
   try:
     from grader.handout import pack_digests
 

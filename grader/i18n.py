@@ -10,10 +10,6 @@ LANGS = ("en", "zh")
 EN = {
   # the table and the summary
   "title": "Grading {path}",
-  "self_check_banner": (
-    "SELF-CHECK of the VISIBLE cases only: this is not your grade. The hidden cases "
-    "(8 of the 10 points of every function) are graded after you submit."
-  ),
   "isolation": "isolation: {mode}",
   "col_function": "function",
   "col_points": "points",
@@ -178,7 +174,6 @@ EN = {
 
 ZH = {
   "title": "评分：{path}",
-  "self_check_banner": "仅为可见用例的自测（SELF-CHECK），不是你的成绩。隐藏用例（每个函数 10 分中的 8 分）在提交后评分。",
   "isolation": "隔离方式：{mode}",
   "col_function": "函数",
   "col_points": "得分",

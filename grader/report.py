@@ -99,10 +99,8 @@ def clash_text(lang: str, modules: list) -> str:
 
 
 def header_lines(lang: str, report) -> list:
-  """Title, the self-check banner, the isolation, and every problem with the submission."""
+  """Title, the isolation, and every problem with the submission."""
   lines = [t(lang, "title", path=report.submission)]
-  if report.self_check:
-    lines.append(t(lang, "self_check_banner"))
   if report.isolation:
     lines.append(t(lang, "isolation", mode=report.isolation))
   if report.internal_error:
@@ -148,7 +146,7 @@ def table(report, lang: str, hidden_visibility: str = "visible") -> str:
   rows.append(rule)
   total = t(lang, "total") if hidden_visibility == "visible" else t(lang, "total_visible")
   rows.append(f"{_left(total, width)}  {_right(f'{score}/{max_score}', 7)}")
-  if hidden_visibility != "visible" and not report.self_check:
+  if hidden_visibility != "visible":
     rows.append(t(lang, "hidden_withheld"))
   return "\n".join(header_lines(lang, report) + [""] + rows + failed_visible_lines(lang, report))
 
