@@ -4,6 +4,8 @@ import functools
 
 import numpy as np
 
+from grader import refjit
+
 
 def visible():
   """The worked example of the task, then 8 samples of a 3-d and a 2-d view, both correlations summed."""
@@ -69,11 +71,10 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   """The zoo's cca_loss under one jax.jit, k static (one compile per shape and k)."""
-  import jax
 
   from zoo.align.features import cca_loss
 
-  return jax.jit(cca_loss, static_argnames="k")
+  return refjit.jit(cca_loss, static_argnames="k")
 
 
 def reference(h1, h2, r1, r2, k):

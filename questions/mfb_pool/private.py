@@ -4,6 +4,8 @@ import functools
 
 import numpy as np
 
+from grader import refjit
+
 
 def _params(k0, b0, k1, b1):
   return {"expand_0": {"kernel": k0, "bias": b0}, "expand_1": {"kernel": k1, "bias": b1}}
@@ -57,12 +59,11 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   """MFB(features=o, factors=k).apply under one jax.jit, o and k static."""
-  import jax
 
   from zoo.fusion.tensor import MFB
 
   apply = lambda params, x, y, o, k: MFB(features=o, factors=k).apply({"params": params}, [x, y])
-  return jax.jit(apply, static_argnums=(3, 4))
+  return refjit.jit(apply, static_argnums=(3, 4))
 
 
 def reference(params, x, y, k):

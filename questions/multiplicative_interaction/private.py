@@ -5,6 +5,8 @@ import functools
 
 import numpy as np
 
+from grader import refjit
+
 
 def visible():
   """The worked example of the task, then a batch of 2 with dx = 2, dz = 3, o = 2 (the axes of W differ)."""
@@ -47,12 +49,11 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   """MultiplicativeInteraction(features=o).apply under one jax.jit, o static."""
-  import jax
 
   from zoo.fusion.gating import MultiplicativeInteraction
 
   apply = lambda params, x, z, o: MultiplicativeInteraction(features=o).apply({"params": params}, [x, z])
-  return jax.jit(apply, static_argnums=3)
+  return refjit.jit(apply, static_argnums=3)
 
 
 def reference(params, x, z):

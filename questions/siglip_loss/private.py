@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from grader import refjit
+
 
 def visible():
   """The worked example of the task, then a batch of 3 in 4-d at t = 5, b = −2."""
@@ -37,11 +39,10 @@ def hidden(rng):
 @functools.cache
 def _jitted():
   """The zoo's siglip_loss under one jax.jit (one compile per shape)."""
-  import jax
 
   from zoo.align.features import siglip_loss
 
-  return jax.jit(siglip_loss)
+  return refjit.jit(siglip_loss)
 
 
 def reference(img_emb, txt_emb, t, b):

@@ -1,0 +1,264 @@
+"""The grader's references as ahead-of-time executables: a warm process neither traces nor lowers them.
+
+`jit(fn, ...)` stands for `jax.jit(fn, ...)` in the records' private.reference. JAX's persistent cache
+must trace and lower a call before it can even compute its key (about 85 % of a warm references run, one
+computation per case: hidden cases have shapes of their own); here the key comes from what is known
+without tracing, and a hit deserializes the compiled executable and calls it.
+
+The key is a sha256 of: FORMAT; the versions of jax, jaxlib, flax, numpy and Python; x64 on or off; the
+platform (backend, device kind, machine, the CPU's feature flags: XLA:CPU code is built for the host);
+XLA_FLAGS and the JAX options that change a computation; a digest of the SOURCE files that can change
+it (every .py file of the zoo package, grader/draw.py, grader/cases.py, this file, the folder of the
+record that made the wrapper, and the file defining `fn`); fn's module and qualified name; the static
+arguments' repr; the dynamic arguments' tree structure, shapes, dtypes and weak types. So `fn` must be a
+function of its arguments and of that source only (no captured run-time value), as every record's is.
+
+Entries live in <the grader's cache folder>/jax-aot, one file per key (0600, written atomically) in a
+folder of the grader's alone (0700, owner-checked by zoo.compile_cache, like JAX's own cache beside it).
+An entry is a pickle holding a native executable: loading one runs its code, so the folder must never
+be writable by anyone else, the sandboxed submission included (the same trust JAX's own persistent
+cache asks, which also loads executables). Nothing here is on at import: `enable(path)`, called by
+grader.cases.use_compile_cache() (itself off with GRADER_COMPILE_CACHE=off), turns it on for the process;
+until then, and whenever an entry cannot be written, a wrapper is plain `jax.jit`. An unreadable,
+corrupt or mismatched entry is a miss (compiled again and overwritten), never an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import pickle
+import platform
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+ROOT = Path(__file__).resolve().parent.parent
+_state = {"folder": None}  # the entries' folder once enable() accepted it; None: plain jax.jit
+
+
+def enable(path: str, hint: str = "") -> bool:
+  """Keep the references' executables in `path` (made 0700; refused, with a note, if unsafe); True if on."""
+  from zoo import compile_cache
+
+  reason = compile_cache.prepare(path)
+  if reason:
+    print(f"note: reference executables not cached: {reason}{'; ' + hint if hint else ''}", file=sys.stderr)
+    return False
+  _state["folder"] = Path(path)
+  return True
+
+
+def disable() -> None:
+  """Back to plain jax.jit for the rest of the process (tests)."""
+  _state["folder"] = None
+
+
+def folder() -> Path | None:
+  """Where the entries are kept, or None when off."""
+  return _state["folder"]
+
+
+def jit(fn: Callable, *, static_argnums=(), static_argnames=(), asarray: bool = False) -> Callable:
+  """`jax.jit(fn, static_argnums=..., static_argnames=...)` with its executables kept across processes.
+
+  `asarray`: turn every positional argument into a numpy array first (zoo.article.jitted's rule: a list
+  is one array argument, not one traced scalar per number).
+  """
+  caller = sys._getframe(1).f_globals.get("__file__")
+  nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+  names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+  memo = (fn, nums, names, asarray, caller)  # one wrapper per function, however often a record asks
+  if memo not in _wrappers:
+    _wrappers[memo] = _Jitted(fn, nums, names, asarray, caller)
+  return _wrappers[memo]
+
+
+_wrappers: dict[tuple, _Jitted] = {}
+
+
+class _Jitted:
+  """One wrapped function: its plain jax.jit, the static arguments resolved as jax.jit resolves them."""
+
+  def __init__(self, fn, nums: tuple, names: tuple, asarray: bool, caller: str | None):
+    import jax
+
+    self.fn, self.asarray = fn, asarray
+    self.plain = jax.jit(fn, static_argnums=nums, static_argnames=names)
+    # jax.jit makes a name static by position too and a position static by name too: so do we.
+    params = list(inspect.signature(fn).parameters)
+    self.static_nums = frozenset(nums) | {params.index(n) for n in names if n in params}
+    self.static_names = frozenset(names) | {params[i] for i in nums if i < len(params)}
+    where = inspect.getsourcefile(fn)
+    self.files = tuple(sorted({str(Path(p).resolve()) for p in (where, caller) if p}))
+    self.name = f"{fn.__module__}.{fn.__qualname__}"
+    self.loaded: dict[str, Any] = {}  # key -> executable, for repeated calls in one process
+
+  def __call__(self, *args, **kwargs):
+    if self.asarray:
+      import numpy as np
+
+      args = tuple(np.asarray(a) for a in args)
+    where = folder()
+    if where is None:
+      return self.plain(*args, **kwargs)
+    dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_nums)
+    dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_names}
+    static = ([(i, a) for i, a in enumerate(args) if i in self.static_nums], sorted(set(kwargs) & self.static_names))
+    static = (static[0], [(k, kwargs[k]) for k in static[1]])
+    try:
+      key = self.key(static, dyn_args, dyn_kwargs)
+    except TypeError:  # an argument JAX cannot describe without tracing: let jax.jit decide (and fail)
+      return self.plain(*args, **kwargs)
+    compiled = self.loaded.get(key)
+    if compiled is None:
+      compiled = self.load(where / key, key)
+    if compiled is not None:
+      try:
+        out = compiled(*dyn_args, **dyn_kwargs)
+        self.loaded[key] = compiled
+        return out
+      except Exception:  # a stale or damaged executable: compile again below
+        self.loaded.pop(key, None)
+    return self.compile_and_store(where / key, key, args, kwargs, dyn_args, dyn_kwargs)
+
+  def key(self, static, dyn_args, dyn_kwargs) -> str:
+    """The entry's name: everything that decides the executable, nothing that needs a trace."""
+    import jax
+
+    leaves, tree = jax.tree.flatten((dyn_args, dyn_kwargs))
+    avals = []
+    for x in leaves:
+      a = jax.typeof(x)  # raises TypeError for what jax.jit would refuse too
+      avals.append((tuple(a.shape), str(a.dtype), bool(getattr(a, "weak_type", False))))
+    parts = (
+      FORMAT,
+      _environment(),
+      jax.config.jax_enable_x64,
+      _sources_digest(self.files),
+      self.name,
+      repr(static),
+      str(tree),
+      avals,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+  def load(self, path: Path, key: str):
+    """The stored executable for `key`, or None (missing, unreadable, corrupt, another key or version)."""
+    from jax.experimental import serialize_executable
+
+    try:
+      with open(path, "rb") as f:
+        fmt, stored_key, blob, in_tree, out_tree = pickle.load(f)
+      if fmt != FORMAT or stored_key != key:
+        return None
+      return serialize_executable.deserialize_and_load(blob, in_tree, out_tree)
+    except Exception:
+      return None
+
+  def compile_and_store(self, path: Path, key: str, args, kwargs, dyn_args, dyn_kwargs):
+    """Lower and compile once, keep the executable (best effort), and call it."""
+    from jax.experimental import serialize_executable
+
+    compiled = self.plain.lower(*args, **kwargs).compile()
+    try:
+      blob, in_tree, out_tree = serialize_executable.serialize(compiled)
+    except (ValueError, NotImplementedError):  # e.g. captured constants: no serialized form, just call it
+      return compiled(*dyn_args, **dyn_kwargs)
+    _write(path, pickle.dumps((FORMAT, key, blob, in_tree, out_tree), protocol=pickle.HIGHEST_PROTOCOL))
+    self.loaded[key] = compiled
+    return compiled(*dyn_args, **dyn_kwargs)
+
+
+def _write(path: Path, data: bytes) -> None:
+  """Write `data` to `path` atomically, 0600; a failure (full disk, folder gone) only loses the entry."""
+  tmp = None
+  try:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mkstemp creates it 0600
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.replace(tmp, path)
+    tmp = None
+  except OSError:
+    pass
+  finally:
+    if tmp is not None:
+      try:
+        os.unlink(tmp)
+      except OSError:
+        pass
+
+
+@functools.cache
+def _environment() -> tuple:
+  """Versions, platform and options that change a compiled executable (once per process)."""
+  import flax
+  import jax
+  import jaxlib
+  import numpy as np
+
+  dev = jax.devices()[0]
+  cpu_flags = ""
+  try:
+    with open("/proc/cpuinfo") as f:
+      cpu_flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
+  except OSError:
+    pass
+  options = {
+    name: str(getattr(jax.config, name, None))
+    for name in (
+      "jax_default_matmul_precision",
+      "jax_numpy_dtype_promotion",
+      "jax_default_prng_impl",
+      "jax_threefry_partitionable",
+      "jax_numpy_rank_promotion",
+    )
+  }
+  return (
+    jax.__version__,
+    jaxlib.__version__,
+    flax.__version__,
+    np.__version__,
+    sys.version,
+    dev.client.platform,
+    dev.client.platform_version,
+    dev.device_kind,
+    len(jax.devices()),
+    platform.machine(),
+    hashlib.sha256(cpu_flags.encode()).hexdigest(),
+    os.environ.get("XLA_FLAGS", ""),
+    sorted(options.items()),
+  )
+
+
+@functools.cache
+def _common_files() -> tuple[str, ...]:
+  """The zoo package's .py files, grader/draw.py, grader/cases.py and this file."""
+  zoo = sorted(str(p) for p in (ROOT / "zoo").rglob("*.py"))
+  return tuple(zoo) + tuple(str(ROOT / "grader" / f) for f in ("draw.py", "cases.py", "refjit.py"))
+
+
+@functools.cache
+def _sources_digest(files: tuple[str, ...]) -> str:
+  """sha256 over the common source files, the files given and every file of their folders (once per process)."""
+  paths = set(_common_files())
+  for f in files:
+    paths.add(f)
+    folder_ = Path(f).parent
+    if not folder_.is_relative_to(ROOT / "zoo") and folder_ != ROOT / "grader":  # a record's folder: all of it
+      paths.update(str(p) for p in folder_.iterdir() if p.is_file())
+  h = hashlib.sha256()
+  for p in sorted(paths):
+    name = os.path.relpath(p, ROOT) if Path(p).is_relative_to(ROOT) else p  # a checkout moved keeps its keys
+    h.update(name.encode() + b"\0")
+    try:
+      h.update(Path(p).read_bytes())
+    except OSError:
+      h.update(b"<unreadable>")
+    h.update(b"\0")
+  return h.hexdigest()
