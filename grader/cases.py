@@ -148,15 +148,8 @@ def normalise(kind: str, out) -> Any:
   return np.asarray(out, dtype=np.float64)
 
 
-def compile_cache_dir() -> str:
-  """The grader's persistent compilation cache: <the grader's cache folder (grade.cache_dir)>/jax."""
-  from grader.grade import cache_dir
-
-  return str(cache_dir() / "jax")
-
-
 def aot_cache_dir() -> str:
-  """The references' ahead-of-time executables (grader.refjit): <the grader's cache folder>/jax-aot."""
+  """The references' ahead-of-time executables (grader.refjit): <the grader's cache folder (grade.cache_dir)>/jax-aot."""
   from grader.grade import cache_dir
 
   return str(cache_dir() / "jax-aot")
@@ -164,25 +157,24 @@ def aot_cache_dir() -> str:
 
 @functools.cache
 def use_compile_cache() -> bool:
-  """Turns on the grader's compilation caches for this (the grader's) process, once; True if on.
+  """Turns on the grader's cache of compiled references for this (the grader's) process, once; True if on.
 
   The references of a new seed compile one XLA computation per case (hidden cases each have shapes of
-  their own). JAX's persistent cache lets a later process reuse every compilation it has seen (it still
-  traces and lowers each call to find its key); grader.refjit's executables, keyed without tracing, let
-  a later process skip tracing and lowering too (the records' references are jitted by refjit.jit).
-  Both folders are the grader's alone (0700, their owner checked by zoo.compile_cache) and lie outside
-  everything the sandbox binds (the venv, the worker's folder, scratch), and student code starts with a
-  cleared environment, so it never turns them on. GRADER_COMPILE_CACHE=off turns both off.
+  their own). The records jit them with grader.refjit, whose executables are keyed without tracing: a
+  later process loads each one and runs it, neither tracing nor lowering again. The folder is the
+  grader's alone (0700, its owner checked by zoo.compile_cache) and lies outside everything the sandbox
+  binds (the venv, the worker's folder, scratch), and student code starts with a cleared environment, so
+  it never turns the cache on. GRADER_COMPILE_CACHE=off turns it off.
+
+  Decision: JAX's own persistent cache stays off here. It would only store every computation a second
+  time (it must trace and lower a call to find its key, which refjit avoids), and an executable it reads
+  back cannot be serialized again whole (refjit would store executables that fail when called).
   """
   if os.environ.get("GRADER_COMPILE_CACHE", "").lower() in ("0", "off", "false", "no"):
     return False
   from grader import refjit
-  from zoo import compile_cache
 
-  hint = "set GRADER_CACHE_DIR to a private folder"
-  if not compile_cache.enable(compile_cache_dir(), hint):
-    return False
-  return refjit.enable(aot_cache_dir(), hint)
+  return refjit.enable(aot_cache_dir(), "set GRADER_CACHE_DIR to a private folder")
 
 
 def reference(q, args: tuple) -> Any:

@@ -14,13 +14,14 @@ arguments' repr; the dynamic arguments' tree structure, shapes, dtypes and weak 
 function of its arguments and of that source only (no captured run-time value), as every record's is.
 
 Entries live in <the grader's cache folder>/jax-aot, one file per key (0600, written atomically) in a
-folder of the grader's alone (0700, owner-checked by zoo.compile_cache, like JAX's own cache beside it).
+folder of the grader's alone (0700, owner-checked by zoo.compile_cache, as the CLI's JAX cache is).
 An entry is a pickle holding a native executable: loading one runs its code, so the folder must never
 be writable by anyone else, the sandboxed submission included (the same trust JAX's own persistent
 cache asks, which also loads executables). Nothing here is on at import: `enable(path)`, called by
 grader.cases.use_compile_cache() (itself off with GRADER_COMPILE_CACHE=off), turns it on for the process;
-until then, and whenever an entry cannot be written, a wrapper is plain `jax.jit`. An unreadable,
-corrupt or mismatched entry is a miss (compiled again and overwritten), never an error.
+until then a wrapper is plain `jax.jit`. An unreadable, corrupt or mismatched entry, or one that fails
+when run, is a miss (compiled again and overwritten), never an error; an entry that cannot be written
+or serialized is only lost (the call is answered all the same).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 FORMAT = 1
 ROOT = Path(__file__).resolve().parent.parent
 _state = {"folder": None}  # the entries' folder once enable() accepted it; None: plain jax.jit
+stats = {"loaded": 0, "compiled": 0, "stored": 0}  # this process's executables read back, compiled, written
 
 
 def enable(path: str, hint: str = "") -> bool:
@@ -62,6 +64,12 @@ def disable() -> None:
 def folder() -> Path | None:
   """Where the entries are kept, or None when off."""
   return _state["folder"]
+
+
+def forget() -> None:
+  """Drop the executables this process holds, so that the next calls read the folder again (tests)."""
+  for w in _wrappers.values():
+    w.loaded.clear()
 
 
 def jit(fn: Callable, *, static_argnums=(), static_argnames=(), asarray: bool = False) -> Callable:
@@ -100,12 +108,14 @@ class _Jitted:
     self.loaded: dict[str, Any] = {}  # key -> executable, for repeated calls in one process
 
   def __call__(self, *args, **kwargs):
+    import jax
+
     if self.asarray:
       import numpy as np
 
       args = tuple(np.asarray(a) for a in args)
     where = folder()
-    if where is None:
+    if where is None or not _ffi_ready():
       return self.plain(*args, **kwargs)
     dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_nums)
     dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_names}
@@ -120,7 +130,8 @@ class _Jitted:
       compiled = self.load(where / key, key)
     if compiled is not None:
       try:
-        out = compiled(*dyn_args, **dyn_kwargs)
+        # Waited for here: an executable that fails when run (errors surface when its results are read) is a miss.
+        out = jax.block_until_ready(compiled(*dyn_args, **dyn_kwargs))
         self.loaded[key] = compiled
         return out
       except Exception:  # a stale or damaged executable: compile again below
@@ -157,26 +168,75 @@ class _Jitted:
         fmt, stored_key, blob, in_tree, out_tree = pickle.load(f)
       if fmt != FORMAT or stored_key != key:
         return None
-      return serialize_executable.deserialize_and_load(blob, in_tree, out_tree)
+      compiled = serialize_executable.deserialize_and_load(blob, in_tree, out_tree)
     except Exception:
       return None
+    stats["loaded"] += 1
+    return compiled
 
   def compile_and_store(self, path: Path, key: str, args, kwargs, dyn_args, dyn_kwargs):
     """Lower and compile once, keep the executable (best effort), and call it."""
     from jax.experimental import serialize_executable
 
+    hits = _jax_cache_hits()
     compiled = self.plain.lower(*args, **kwargs).compile()
+    stats["compiled"] += 1
+    if _jax_cache_hits() != hits:
+      # JAX's persistent cache (on in this process by someone else) answered: an executable read back from
+      # it serializes without some of its kernels ("Function ... not found" when called later), so only a
+      # fresh compilation is kept. The grader itself leaves JAX's cache off (grader.cases.use_compile_cache).
+      return compiled(*dyn_args, **dyn_kwargs)
     try:
       blob, in_tree, out_tree = serialize_executable.serialize(compiled)
     except (ValueError, NotImplementedError):  # e.g. captured constants: no serialized form, just call it
       return compiled(*dyn_args, **dyn_kwargs)
-    _write(path, pickle.dumps((FORMAT, key, blob, in_tree, out_tree), protocol=pickle.HIGHEST_PROTOCOL))
+    if _write(path, pickle.dumps((FORMAT, key, blob, in_tree, out_tree), protocol=pickle.HIGHEST_PROTOCOL)):
+      stats["stored"] += 1
     self.loaded[key] = compiled
     return compiled(*dyn_args, **dyn_kwargs)
 
 
-def _write(path: Path, data: bytes) -> None:
-  """Write `data` to `path` atomically, 0600; a failure (full disk, folder gone) only loses the entry."""
+@functools.cache
+def _ffi_ready() -> bool:
+  """Make ready the native kernels an executable may call without its lowering having run (once).
+
+  Lowering a linear-algebra op on the CPU initializes jaxlib's LAPACK bindings; a deserialized executable
+  that calls them in a process that never lowered one crashes (SIGSEGV, seen with deep_cca_loss's
+  Cholesky). jax.export does the same before calling a deserialized function
+  (jax/_src/export/_export.py, _ensure_backends_initialized). Where that hook has moved, no executable
+  is loaded (False: plain jax.jit) rather than risk the crash.
+  """
+  try:
+    from jax._src.lax import linalg
+
+    linalg.initialize_lapack()
+    return True
+  except Exception:
+    return False
+
+
+_hits = [0]
+
+
+def _jax_cache_hits() -> int:
+  """How many times JAX's own persistent cache answered a compilation in this process (0 when it is off)."""
+  _listen()
+  return _hits[0]
+
+
+@functools.cache
+def _listen() -> None:
+  import jax.monitoring
+
+  def count(event: str, **_) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+      _hits[0] += 1
+
+  jax.monitoring.register_event_listener(count)
+
+
+def _write(path: Path, data: bytes) -> bool:
+  """Write `data` to `path` atomically, 0600; False when that failed (full disk, folder gone: only the entry is lost)."""
   tmp = None
   try:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mkstemp creates it 0600
@@ -184,8 +244,9 @@ def _write(path: Path, data: bytes) -> None:
       f.write(data)
     os.replace(tmp, path)
     tmp = None
+    return True
   except OSError:
-    pass
+    return False
   finally:
     if tmp is not None:
       try:
