@@ -1,4 +1,4 @@
-"""Student code in the sandbox cannot write the grader's compilation cache (it holds native code the grader loads)."""
+"""Student code in the sandbox cannot write, list or read the grader's compilation cache (native code the grader loads)."""
 
 import shutil
 import sys
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader import isolation as iso
+from grader import refjit
 from zoo import compile_cache
 
 MIB = 1 << 20
@@ -28,6 +29,7 @@ SMALL = iso.Limits(
 
 @pytest.mark.parametrize("mode", iso.MODES)
 def test_the_sandbox_cannot_write_the_graders_compile_cache(mode):
+  """Nor list it, nor read an entry: the references' executables (grader.refjit), made as the grader makes them."""
   why = iso._check(mode)
   if why:
     pytest.skip(why)
@@ -38,20 +40,30 @@ def test_the_sandbox_cannot_write_the_graders_compile_cache(mode):
   try:
     base.chmod(0o755)  # the sandbox's uid may walk to the folder: only the folder's own mode stops it
     scratch.chmod(0o755)
-    folder = base / "jax"
-    assert compile_cache.prepare(str(folder)) is None  # as grader.cases.use_compile_cache makes it
+    folder = base / "jax-aot"
+    assert (
+      compile_cache.prepare(str(folder)) is None
+    )  # as grader.refjit.enable (grader.cases.use_compile_cache) makes it
+    assert refjit._write(folder / "entry", b"executable")  # as grader.refjit writes an entry (0600)
     code = textwrap.dedent(f"""
-      try:
-        open({str(folder / "planted")!r}, "w").write("x"); print("wrote")
-      except OSError as e:
-        print("refused", type(e).__name__)
+      import os
+      for what, act in (
+        ("write", lambda: open({str(folder / "planted")!r}, "w").write("x")),
+        ("list", lambda: os.listdir({str(folder)!r})),
+        ("read", lambda: open({str(folder / "entry")!r}, "rb").read()),
+      ):
+        try:
+          act(); print(what, "done")
+        except OSError as e:
+          print(what, "refused", type(e).__name__)
     """)
     proc = iso.spawn(mode, [sys.executable, "-c", code], scratch=scratch, limits=SMALL, uid_slot=7)
     try:
       out, _ = proc.communicate(timeout=60)
     finally:
       iso.kill(proc)
-    assert out.decode().split()[0] == "refused", out
+    lines = out.decode().splitlines()
+    assert [ln.split()[:2] for ln in lines] == [["write", "refused"], ["list", "refused"], ["read", "refused"]], out
     assert not (folder / "planted").exists()
   finally:
     shutil.rmtree(base, ignore_errors=True)
