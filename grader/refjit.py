@@ -99,12 +99,18 @@ class _Jitted:
     self.fn, self.asarray = fn, asarray
     self.plain = jax.jit(fn, static_argnums=nums, static_argnames=names)
     # jax.jit makes a name static by position too and a position static by name too: so do we.
-    params = list(inspect.signature(fn).parameters)
+    try:
+      params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # no Python signature: only the positions and names given are static
+      params = []
     self.static_nums = frozenset(nums) | {params.index(n) for n in names if n in params}
     self.static_names = frozenset(names) | {params[i] for i in nums if i < len(params)}
-    where = inspect.getsourcefile(fn)
+    try:
+      where = inspect.getsourcefile(fn)
+    except TypeError:  # not defined in a Python file (a builtin): no source of its own to digest
+      where = None
     self.files = tuple(sorted({str(Path(p).resolve()) for p in (where, caller) if p}))
-    self.name = f"{fn.__module__}.{fn.__qualname__}"
+    self.name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
     self.loaded: dict[str, Any] = {}  # key -> executable, for repeated calls in one process
 
   def __call__(self, *args, **kwargs):
@@ -119,8 +125,10 @@ class _Jitted:
       return self.plain(*args, **kwargs)
     dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_nums)
     dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_names}
-    static = ([(i, a) for i, a in enumerate(args) if i in self.static_nums], sorted(set(kwargs) & self.static_names))
-    static = (static[0], [(k, kwargs[k]) for k in static[1]])
+    static = (
+      [(i, a) for i, a in enumerate(args) if i in self.static_nums],
+      [(k, kwargs[k]) for k in sorted(set(kwargs) & self.static_names)],
+    )
     try:
       key = self.key(static, dyn_args, dyn_kwargs)
     except TypeError:  # an argument JAX cannot describe without tracing: let jax.jit decide (and fail)
