@@ -164,6 +164,7 @@ def _read_inputs(args):
 
 def _cmd_infer(args) -> int:
   """One jitted forward pass (greedy/beam decoding for encdec) on real or random inputs, timed."""
+  import concurrent.futures
   import time
 
   if args.model not in MODEL_NAMES:
@@ -182,7 +183,7 @@ def _cmd_infer(args) -> int:
   import jax.numpy as jnp
   import numpy as np
 
-  from zoo import encdec, media, models, tokenizer
+  from zoo import cold_start, encdec, media, models, tokenizer
 
   check_choices(cfg)  # fusion, align, ... names: the catalog loads JAX
   model = models.build(args.model, cfg)
@@ -253,19 +254,30 @@ def _cmd_infer(args) -> int:
     if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
       raise UsageError("the checkpoint's parameters do not fit this model and config (see --preset, --config)")
     fn_args += (to_bf16(params) if args.bf16 else params,)
-  fn = jax.jit(run)
+  # Traced once, then cut at the random draws (zoo.cold_start): `bits` (keys and threefry, integers only:
+  # exact at any optimisation level, so compiled at level 0) and `rest` (the floats and the forward pass,
+  # default level), compiled at once on two threads. One jit of `run` compiled in ~11 s of CPU for the
+  # default parallel model, mostly LLVM on one threefry loop per parameter; the split ~4-5 s (issue 15,
+  # benchmarks/README.md "Start-up"). The values are the one jit's, bit for bit (tests/zoo/test_cold_start.py).
   t0 = time.perf_counter()
   try:
-    lowered = fn.lower(*fn_args)
+    split = cold_start.SplitAtBits(run, *fn_args)
   except (
     ValueError
   ) as e:  # a combination the model refuses when it is built (e.g. a two-stream fusion on three modalities)
     raise UsageError(f"{args.model} cannot be built with this config: {str(e).splitlines()[0]}") from None
+  tables = split.tables()
+  bits_lowered = jax.jit(split.bits).lower(tables, *fn_args) if split.draws else None
+  rest_lowered = jax.jit(split.rest).lower(split.draw_shapes, *fn_args)
   t_lower = time.perf_counter() - t0
-  compiled = lowered.compile()
+  with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    bits_compiled = bits_lowered and pool.submit(bits_lowered.compile, {"xla_backend_optimization_level": 0})
+    rest_compiled = pool.submit(rest_lowered.compile).result()
+    bits_compiled = bits_compiled and bits_compiled.result()
   t_compile = time.perf_counter() - t0
   t0 = time.perf_counter()
-  params, out = jax.block_until_ready(compiled(*fn_args))
+  bits = split.split_bits(bits_compiled(tables, *fn_args)) if bits_compiled else []
+  params, out = jax.block_until_ready(rest_compiled(bits, *fn_args))
   t_run = time.perf_counter() - t0
   print(
     f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
