@@ -254,11 +254,11 @@ def _cmd_infer(args) -> int:
     if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
       raise UsageError("the checkpoint's parameters do not fit this model and config (see --preset, --config)")
     fn_args += (to_bf16(params) if args.bf16 else params,)
-  # Traced once, then cut at the random draws (zoo.cold_start): `bits` (keys and threefry, integers only:
-  # exact at any optimisation level, so compiled at level 0) and `rest` (the floats and the forward pass,
-  # default level), compiled at once on two threads. One jit of `run` compiled in ~11 s of CPU for the
-  # default parallel model, mostly LLVM on one threefry loop per parameter; the split ~4-5 s (issue 15,
-  # benchmarks/README.md "Start-up"). The values are the one jit's, bit for bit (tests/zoo/test_cold_start.py).
+  # Traced once, then cut at the random draws (zoo.cold_start): `bits` (the keys and ONE threefry for every
+  # draw, integers only) and `rest` (the floats and the forward pass), compiled at once on two threads (XLA
+  # releases the GIL). One jit of `run` took ~11 s of CPU to compile for the default parallel model, mostly
+  # LLVM on a threefry loop per parameter; the two ~1 s and ~4 s (issue 15, benchmarks/README.md
+  # "Start-up"). The values are the one jit's, bit for bit (tests/zoo/test_cold_start.py).
   t0 = time.perf_counter()
   try:
     split = cold_start.SplitAtBits(run, *fn_args)
@@ -271,7 +271,7 @@ def _cmd_infer(args) -> int:
   rest_lowered = jax.jit(split.rest).lower(split.draw_shapes, *fn_args)
   t_lower = time.perf_counter() - t0
   with concurrent.futures.ThreadPoolExecutor(2) as pool:
-    bits_compiled = bits_lowered and pool.submit(bits_lowered.compile, {"xla_backend_optimization_level": 0})
+    bits_compiled = bits_lowered and pool.submit(bits_lowered.compile)
     rest_compiled = pool.submit(rest_lowered.compile).result()
     bits_compiled = bits_compiled and bits_compiled.result()
   t_compile = time.perf_counter() - t0

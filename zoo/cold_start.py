@@ -11,10 +11,11 @@
 
 Why: XLA compiles each random parameter's threefry loop as kernels of its own (91 while loops and 830
 fused computations for the default parallel model's initialisation); LLVM's time grows with their sizes,
-so the one-jit initialisation took ~11 s of CPU to compile. The integer half is exact at any optimisation
-level, so `bits` is compiled at `xla_backend_optimization_level=0` (the floats are not: at level 0 about 5 %
-of the initialised weights differ in the last bit, so `rest` keeps the default level), and the two compile
-at once on two threads (XLA releases the GIL).
+so the one-jit initialisation took ~11 s of CPU to compile. Cut this way, `bits` has 5 while loops and
+compiles in about 1 s, beside `rest` on another thread (`zoo infer`). Both keep the default optimisation
+level: `bits` is integer only and would be exact at level 0 too (0.8 s instead of 1.1 s to compile, but
+20-35 ms instead of 3.5-5 ms to run, unvectorised), while the floats are not (at level 0 about 5 % of the
+initialised weights differ in the last bit).
 
 The fused threefry reproduces `jax.random.bits` for threefry2x32 keys with `jax_threefry_partitionable`
 (JAX's default): bits = b1 ^ b2 with (b1, b2) = threefry2x32(key, (0, i)) for the flat index i < 2**32.
