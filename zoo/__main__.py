@@ -225,8 +225,8 @@ def _cmd_infer(args) -> int:
     return jax.tree.map(lambda p: p.astype(jnp.bfloat16) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
 
   def run(seed, host_batch, params=None):
-    """Everything in one jitted computation, so one trace, one lowering and one compilation (or cache
-    read): op by op, every random draw and every initializer would compile on its own. The keys, the
+    """Everything in one traced function, so one trace (then cut in two computations, below): op by op,
+    every random draw and every initializer would compile on its own. The keys, the
     random batch and the parameters are those of `models.example_batch` and `models.init_params`
     (Flax's initializers read only shapes, so initialising on this batch gives the same parameters)."""
     k_init, k_batch = jax.random.split(jax.random.key(seed))
