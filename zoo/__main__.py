@@ -164,6 +164,7 @@ def _read_inputs(args):
 
 def _cmd_infer(args) -> int:
   """One jitted forward pass (greedy/beam decoding for encdec) on real or random inputs, timed."""
+  import concurrent.futures
   import time
 
   if args.model not in MODEL_NAMES:
@@ -182,7 +183,7 @@ def _cmd_infer(args) -> int:
   import jax.numpy as jnp
   import numpy as np
 
-  from zoo import encdec, media, models, tokenizer
+  from zoo import cold_start, encdec, media, models, tokenizer
 
   check_choices(cfg)  # fusion, align, ... names: the catalog loads JAX
   model = models.build(args.model, cfg)
@@ -224,8 +225,8 @@ def _cmd_infer(args) -> int:
     return jax.tree.map(lambda p: p.astype(jnp.bfloat16) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
 
   def run(seed, host_batch, params=None):
-    """Everything in one jitted computation, so one trace, one lowering and one compilation (or cache
-    read): op by op, every random draw and every initializer would compile on its own. The keys, the
+    """Everything in one traced function, so one trace (then cut in two computations, below): op by op,
+    every random draw and every initializer would compile on its own. The keys, the
     random batch and the parameters are those of `models.example_batch` and `models.init_params`
     (Flax's initializers read only shapes, so initialising on this batch gives the same parameters)."""
     k_init, k_batch = jax.random.split(jax.random.key(seed))
@@ -253,19 +254,30 @@ def _cmd_infer(args) -> int:
     if jax.tree.map(jnp.shape, params) != jax.tree.map(jnp.shape, expected):
       raise UsageError("the checkpoint's parameters do not fit this model and config (see --preset, --config)")
     fn_args += (to_bf16(params) if args.bf16 else params,)
-  fn = jax.jit(run)
+  # Traced once, then cut at the random draws (zoo.cold_start): `bits` (the keys and ONE threefry for every
+  # draw, integers only) and `rest` (the floats and the forward pass), compiled at once on two threads (XLA
+  # releases the GIL). One jit of `run` took ~11 s of CPU to compile for the default parallel model, mostly
+  # LLVM on a threefry loop per parameter; the two ~1 s and ~4 s (issue 15, benchmarks/README.md
+  # "Start-up"). The values are the one jit's, bit for bit (tests/zoo/test_cold_start.py).
   t0 = time.perf_counter()
   try:
-    lowered = fn.lower(*fn_args)
+    split = cold_start.SplitAtBits(run, *fn_args)
   except (
     ValueError
   ) as e:  # a combination the model refuses when it is built (e.g. a two-stream fusion on three modalities)
     raise UsageError(f"{args.model} cannot be built with this config: {str(e).splitlines()[0]}") from None
+  tables = split.tables()
+  bits_lowered = jax.jit(split.bits).lower(tables, *fn_args) if split.draws else None
+  rest_lowered = jax.jit(split.rest).lower(split.draw_shapes, *fn_args)
   t_lower = time.perf_counter() - t0
-  compiled = lowered.compile()
+  with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    bits_compiled = bits_lowered and pool.submit(bits_lowered.compile)
+    rest_compiled = pool.submit(rest_lowered.compile).result()
+    bits_compiled = bits_compiled and bits_compiled.result()
   t_compile = time.perf_counter() - t0
   t0 = time.perf_counter()
-  params, out = jax.block_until_ready(compiled(*fn_args))
+  bits = split.split_bits(bits_compiled(tables, *fn_args)) if bits_compiled else []
+  params, out = jax.block_until_ready(rest_compiled(bits, *fn_args))
   t_run = time.perf_counter() - t0
   print(
     f"model {args.model}: {sum(p.size for p in jax.tree.leaves(params)):,} parameters "
