@@ -18,6 +18,9 @@ Rows (each zoo function jitted, each twin from benchmarks/model_twins.py built f
                     embedding are set to zero (their logit is 0, below every argmax and beam candidate of a
                     random model), and the run checks afterwards that all 32 steps ran and that both
                     libraries produced the same tokens. Tokens/s counts B·32 output tokens per call.
+  ... (torch.compile) the same train and generate rows with the twin under torch.compile (inductor): the
+                    train step's forward and loss, the decoder step of generation (full-length cache,
+                    position mask); "torch_mode" says which, compile time is reported, not timed.
 FLOPs: XLA's cost analysis of the zoo's compiled function, once; the twin's GFLOP/s uses the same count.
 Peak: the best (fastest repeat) f32 square matmul of several sizes, per library; "% peak" divides by the
 better library's, so that no row reads above 100 %. Figures are medians of consecutive calls in blocks

@@ -8,7 +8,8 @@ zoo's batch dict as torch tensors and returns what `model.apply(..., train=...)`
 plus the aux loss where the zoo has one. Generation (`EncDecTwin.greedy` / `.beam`) keeps its own
 key/value cache: the self-attention keys and values appended per step, and the memory's cross-attention
 keys and values computed once (as Hugging Face's decoders do; the zoo's Flax decoder recomputes them
-every step, which is part of what `model_bench.py` measures).
+every step, which is part of what `model_bench.py` measures). `EncDecTwin.compile_step()` puts the decoder
+step under torch.compile (a full-length cache and a position mask keep its shapes static).
 
 `model_bench.py` and tests/zoo/test_bench_model_twins.py check every twin against the zoo on the same
 parameters and inputs before anything is timed. Nothing in `zoo` imports this file (torch is optional).

@@ -133,6 +133,20 @@ def test_adamw_check_passes_and_catches_a_wrong_learning_rate(mt, monkeypatch):
   assert bad["adamw_check"] == "FAILED" and bad["adamw_worst_rel_diff"] > 0.5, bad
 
 
+def test_adamw_check_passes_on_the_compiled_twin(mt):
+  """With forward and loss under torch.compile the twin's three AdamW steps still land on the zoo's
+  parameters and losses (the `train/... (torch.compile)` rows are checked the same way before timing)."""
+  import model_bench
+  import zoo_bench
+
+  zoo_bench._imports()
+  s = model_bench.setup("parallel", "parallel", {}, True, 2)
+  tcfg = model_bench.train_config()
+  step_fn, state = model_bench.zoo_step_fn(s, tcfg)
+  ok = model_bench.adamw_check(s, tcfg, step_fn, state, compile=True)
+  assert ok["adamw_check"] == "passed", ok
+
+
 def test_model_bench_quick_runs(tmp_path):
   """`model_bench.py --quick --no-torch` runs one forward and one train row and writes its JSON key."""
   out = tmp_path / "m.json"
