@@ -18,6 +18,9 @@ Rows (each zoo function jitted, each twin from benchmarks/model_twins.py built f
                     embedding are set to zero (their logit is 0, below every argmax and beam candidate of a
                     random model), and the run checks afterwards that all 32 steps ran and that both
                     libraries produced the same tokens. Tokens/s counts B·32 output tokens per call.
+  ... (torch.compile) the same train and generate rows with the twin under torch.compile (inductor): the
+                    train step's forward and loss, the decoder step of generation (full-length cache,
+                    position mask); "torch_mode" says which, compile time is reported, not timed.
 FLOPs: XLA's cost analysis of the zoo's compiled function, once; the twin's GFLOP/s uses the same count.
 Peak: the best (fastest repeat) f32 square matmul of several sizes, per library; "% peak" divides by the
 better library's, so that no row reads above 100 %. Figures are medians of consecutive calls in blocks
@@ -164,11 +167,15 @@ def zoo_step_fn(s, tcfg):
   return jax.jit(fn, donate_argnums=0), state
 
 
-def torch_trainer(s, tcfg, params=None, device="cpu"):
-  """(twin, step()) with torch.optim.AdamW (fused), clip_grad_norm_ and LambdaLR on the zoo's schedule."""
+def torch_trainer(s, tcfg, params=None, device="cpu", compile=False):
+  """(twin, step()) with torch.optim.AdamW (fused), clip_grad_norm_ and LambdaLR on the zoo's schedule;
+  with `compile`, the forward pass and loss (and so their backward) through torch.compile (inductor)."""
   torch, mt = _torch(), _mt()
   twin = mt.build(s.name, s.cfg, s.params if params is None else params).to(device).train()
   tb = mt.batch_to_torch(s.batch, device)
+  loss_fn = functools.partial(mt.loss, s.name, twin)
+  if compile:
+    loss_fn = torch.compile(loss_fn, fullgraph=True, dynamic=False)
   opt = torch.optim.AdamW(
     twin.parameters(), lr=tcfg.learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=tcfg.weight_decay, fused=True
   )
@@ -177,7 +184,7 @@ def torch_trainer(s, tcfg, params=None, device="cpu"):
 
   def step():
     opt.zero_grad(set_to_none=True)
-    loss = mt.loss(s.name, twin, tb, tcfg.contrastive_weight)
+    loss = loss_fn(tb, tcfg.contrastive_weight)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(twin.parameters(), tcfg.grad_clip)
     opt.step()
@@ -191,7 +198,7 @@ def _copy_state(state):
   return jax.tree.map(lambda x: jnp.array(x, copy=True) if isinstance(x, jax.Array) else x, state)
 
 
-def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=2e-2, noise=1e-6):
+def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=2e-2, noise=1e-6, compile=False):
   """Three optax steps and three torch.optim.AdamW steps from the same parameters on the same batch.
 
   Compares the twins built from the parameters each library reached, entry by entry: max |torch − zoo|
@@ -215,8 +222,10 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=2e-2, noise=1e-6):
   for _ in range(steps):
     z, metrics = step_fn(z, s.batch, rng)
     z_losses.append(float(metrics["loss"]))
-  twin, tstep = torch_trainer(s, tcfg)
+  twin, tstep = torch_trainer(s, tcfg, compile=compile)
+  t0 = time.perf_counter()
   t_losses = [float(tstep().detach())]
+  first_step_s = time.perf_counter() - t0
   grads = {k: p.grad.detach().abs().clone() for k, p in twin.named_parameters() if p.grad is not None}
   t_losses += [float(tstep().detach()) for _ in range(steps - 1)]
   floor = noise * max(float(g.max()) for g in grads.values())
@@ -249,6 +258,7 @@ def adamw_check(s, tcfg, step_fn, state, steps=3, rtol=2e-2, noise=1e-6):
     "moved_in_one_library_only": moved_only_one,
     "loss_zoo": z_losses,
     "loss_torch": t_losses,
+    "torch_first_step_s": first_step_s,
   }
 
 
@@ -278,7 +288,7 @@ def _finish(row, timings, peak, per_call=None):
 
 def forward_row(s, args, peak, torch):
   """The forward pass, jitted, against the twin in inference mode; checked first."""
-  row = {"name": f"forward/{s.row}", "shape": f"B{s.batch['text'].shape[0]} {args.config_name}"}
+  row = {"name": f"forward/{s.row}", "shape": f"B{s.batch['text'].shape[0]} {args.config_name}", "torch_mode": "eager"}
   fn = jax.jit(lambda p, b: s.model.apply({"params": p}, b, train=False)[0])
   compiled = fn.lower(s.params, s.batch).compile()
   row["flops"] = zoo_bench.flops_of(compiled)
@@ -303,12 +313,15 @@ def forward_row(s, args, peak, torch):
   return _finish(row, _time(fns, args), peak)
 
 
-def train_row(s, args, peak, torch):
-  """One AdamW step, steady state, same batch; the AdamW check first."""
+def train_row(s, args, peak, torch, compiled=False):
+  """One AdamW step, steady state, same batch; the AdamW check first (on the compiled twin if `compiled`:
+  forward and loss under torch.compile, the optimizer eager; the check's first step, which compiles, gives
+  `torch_compile_s`)."""
   tcfg = train_config()
   row = {
-    "name": f"train/{s.row}",
+    "name": f"train/{s.row}" + (" (torch.compile)" if compiled else ""),
     "shape": f"B{s.batch['text'].shape[0]} {args.config_name}",
+    "torch_mode": "compile" if compiled else "eager",
     "optimizer": f"clip {tcfg.grad_clip}, adamw lr {tcfg.learning_rate} wd {tcfg.weight_decay}, "
     f"warmup {tcfg.warmup_steps} + cosine to {tcfg.steps}",
   }
@@ -323,9 +336,11 @@ def train_row(s, args, peak, torch):
 
   fns = {"zoo": zoo_step}
   if torch is not None:
-    row.update(adamw_check(s, tcfg, step_fn, state))
+    row.update(adamw_check(s, tcfg, step_fn, state, compile=compiled))
+    if compiled:
+      row["torch_compile_s"] = row["torch_first_step_s"]
     if row["adamw_check"] == "passed":
-      fns["torch"] = torch_trainer(s, tcfg)[1]
+      fns["torch"] = torch_trainer(s, tcfg, compile=compiled)[1]
     else:
       row["torch"] = "AdamW check failed: not timed"
   return _finish(row, _time(fns, args), peak, ("steps_per_s", 1.0))
@@ -354,16 +369,23 @@ def ran_all_steps(tokens):
   return bool((np.asarray(tokens)[..., -1] != _mt_ids()["PAD"]).any())
 
 
-def generate_row(s, beam, args, torch):
-  """Greedy (beam=1) or beam search: the zoo's jitted loop against the twin's cached eager loop."""
+def generate_row(s, beam, args, torch, compiled=False):
+  """Greedy (beam=1) or beam search: the zoo's jitted loop against the twin's cached loop, eager, or with
+  its decoder step under torch.compile (`compiled`: EncDecTwin.compile_step, a full-length cache and a
+  position mask so that one graph serves every step). The first call, which compiles, is not timed:
+  its wall time is the row's `torch_compile_s`.
+
+  Why the step and not the whole loop: torch.compile of the whole greedy loop (32 steps unrolled into
+  one graph) ran B1 at 1.75x the eager twin but took 502 s (122 s of CPU) to compile on a loaded
+  machine, against 17-30 s for the step (benchmarks/README.md)."""
   from zoo import encdec
 
   b = s.batch["text"].shape[0]
   mode = "greedy" if beam == 1 else f"beam{beam}"
   row = {
-    "name": f"generate/encdec/{mode}",
+    "name": f"generate/encdec/{mode}" + (" (torch.compile)" if compiled else ""),
     "shape": f"B{b} {GEN_TOKENS} tokens {args.config_name}",
-    "torch_mode": "eager (torch.compile not used: the cache grows by one position a step)",
+    "torch_mode": "compile" if compiled else "eager",
   }
   if beam == 1:
     zoo_fn = lambda: encdec.greedy_decode(s.model, s.params, s.batch, GEN_TOKENS)
@@ -375,13 +397,18 @@ def generate_row(s, beam, args, torch):
   if torch is not None:
     mt = _mt()
     twin = mt.build("encdec", s.cfg, s.params).eval()
+    if compiled:
+      twin.compile_step(dynamic=False)
     tb = mt.batch_to_torch(s.batch)
 
     def run():
       with torch.inference_mode():
         return twin.greedy(tb, GEN_TOKENS) if beam == 1 else twin.beam(tb, beam, GEN_TOKENS)[0]
 
+    t0 = time.perf_counter()
     tt = run().numpy()
+    if compiled:
+      row["torch_compile_s"] = time.perf_counter() - t0
     row["tokens_agree"] = float((tt == zt).mean())
     if row["tokens_agree"] == 1.0 and row["all_steps_ran"]:
       fns["torch"] = run
@@ -410,7 +437,7 @@ def _progress(r):
     return f"{r['name']:28s} ERROR {r['error']}"
   t = f"{r['torch_ms']:9.2f}" if "torch_ms" in r else f"{'-':>9s}"
   extra = f"  check {r['adamw_check']}" if "adamw_check" in r else ""
-  return f"{r['name']:28s} {r['shape']:32s} zoo {r['zoo_ms']:9.2f}  torch {t} ms{extra}  ({r['bench_s']:.1f} s)"
+  return f"{r['name']:44s} {r['shape']:32s} zoo {r['zoo_ms']:9.2f}  torch {t} ms{extra}  ({r['bench_s']:.1f} s)"
 
 
 def measure(args):
@@ -444,13 +471,19 @@ def measure(args):
           rows.append(
             _safe(lambda: fn(setup(row, name, changes, args.quick, bsz), args, info["peak"], torch), f"{kind}/{row}")
           )
+      if torch is not None and not args.no_compile and keep(f"train/{row} (torch.compile)"):
+        rows.append(
+          _safe(
+            lambda: train_row(setup(row, name, changes, args.quick, bsz), args, info["peak"], torch, True),
+            f"train/{row} (torch.compile)",
+          )
+        )
   for bsz in args.gen_batches:
     for beam in (1, 4):
-      mode = "greedy" if beam == 1 else f"beam{beam}"
-      if keep(f"generate/encdec/{mode}"):
-        rows.append(
-          _safe(lambda: generate_row(generation_setup(args.quick, bsz), beam, args, torch), f"generate/encdec/{mode}")
-        )
+      for compiled in (False, True) if torch is not None and not args.no_compile else (False,):
+        name = f"generate/encdec/{'greedy' if beam == 1 else f'beam{beam}'}" + (" (torch.compile)" if compiled else "")
+        if keep(name):
+          rows.append(_safe(lambda: generate_row(generation_setup(args.quick, bsz), beam, args, torch, compiled), name))
   info["rows"] = rows
   info["loadavg_end"] = os.getloadavg()
   return info
@@ -491,9 +524,12 @@ def markdown(run):
     per = lambda k: _f(r.get(f"{k}_{unit}")) if unit else ""
     pct = lambda k: f"{100 * r[f'{k}_frac_peak']:.0f}" if f"{k}_frac_peak" in r else ""
     check = (
-      r.get("adamw_check", "") + (f" ({r['adamw_worst_rel_diff']:.1e})" if "adamw_worst_rel_diff" in r else "")
+      r.get("adamw_check", "")
+      + (f" ({r['adamw_worst_rel_diff']:.1e})" if "adamw_worst_rel_diff" in r else "")
+      + (f"; compiled in {r['torch_compile_s']:.0f} s" if "torch_compile_s" in r else "")
       if "adamw_check" in r
       else f"tokens agree {r['tokens_agree']:.2f}"
+      + (f"; compiled in {r['torch_compile_s']:.0f} s" if "torch_compile_s" in r else "")
       if "tokens_agree" in r
       else f"rel err {r['twin_rel_err']:.1e}"
       if "twin_rel_err" in r
@@ -551,6 +587,7 @@ def parse_args(argv=None):
   ap.add_argument("--budget", type=float, default=None, help="seconds per row before stopping early (default 8)")
   ap.add_argument("--warm-s", type=float, default=None, help="untimed seconds before each block (default 0.3)")
   ap.add_argument("--no-torch", action="store_true", help="time the zoo alone")
+  ap.add_argument("--no-compile", action="store_true", help="leave out the torch.compile rows (eager twins only)")
   ap.add_argument("--out", default=None, help="JSON path (full run: benchmarks/results/cpu.json, key \"models\")")
   ap.add_argument("--no-readme", action="store_true", help="print the table instead of writing README.md")
   args = ap.parse_args(argv)

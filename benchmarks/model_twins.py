@@ -8,7 +8,8 @@ zoo's batch dict as torch tensors and returns what `model.apply(..., train=...)`
 plus the aux loss where the zoo has one. Generation (`EncDecTwin.greedy` / `.beam`) keeps its own
 key/value cache: the self-attention keys and values appended per step, and the memory's cross-attention
 keys and values computed once (as Hugging Face's decoders do; the zoo's Flax decoder recomputes them
-every step, which is part of what `model_bench.py` measures).
+every step, which is part of what `model_bench.py` measures). `EncDecTwin.compile_step()` puts the decoder
+step under torch.compile (a full-length cache and a position mask keep its shapes static).
 
 `model_bench.py` and tests/zoo/test_bench_model_twins.py check every twin against the zoo on the same
 parameters and inputs before anything is timed. Nothing in `zoo` imports this file (torch is optional).
@@ -452,6 +453,22 @@ class DecoderBlock(nn.Module):
     y = y + ca.out_proj(a.transpose(1, 2).flatten(2))
     return y + self.fc2(gelu(self.fc1(self.ln3(y))))
 
+  def step_static(self, y_Bx1xD, i_1, keep_1x1x1xT, cache, memory_kv, memory_keep):
+    """`step` with static shapes, for torch.compile: position i_1 (a [1] tensor, not an int, so that one
+    graph serves every step) written into the full-length cache by `index_copy_`, attention over all T
+    positions with the later ones masked (keep_1x1x1xT: position <= i)."""
+    sa, ca = self.self_attn, self.cross_attn
+    q, k, v = F.linear(self.ln1(y_Bx1xD), sa.in_proj_weight, sa.in_proj_bias).chunk(3, -1)
+    cache[0].index_copy_(2, i_1, self._heads(k))
+    cache[1].index_copy_(2, i_1, self._heads(v))
+    a = F.scaled_dot_product_attention(self._heads(q), cache[0], cache[1], attn_mask=keep_1x1x1xT)
+    y = y_Bx1xD + sa.out_proj(a.transpose(1, 2).flatten(2))
+    w_q, b_q = ca.in_proj_weight.chunk(3)[0], ca.in_proj_bias.chunk(3)[0]
+    q = self._heads(F.linear(self.ln2(y), w_q, b_q))
+    a = F.scaled_dot_product_attention(q, memory_kv[0], memory_kv[1], attn_mask=memory_keep)
+    y = y + ca.out_proj(a.transpose(1, 2).flatten(2))
+    return y + self.fc2(gelu(self.fc1(self.ln3(y))))
+
 
 class EncDecTwin(nn.Module):
   """Encoders, memory by concatenation (+ type embeddings), causal decoder with tied output embedding."""
@@ -468,6 +485,7 @@ class EncDecTwin(nn.Module):
     self.pos = param(d["pos_embedding"])
     self.blocks = nn.ModuleList(DecoderBlock(d[f"block{i}"]) for i in range(cfg.decoder_depth))
     self.norm = layer_norm(d["norm"])
+    self.compiled_step = None  # compile_step() sets it
 
   def encode(self, batch):
     enc = {m: e(batch[m]) for m, e in self.encoders.items()}
@@ -502,10 +520,29 @@ class EncDecTwin(nn.Module):
     return [[like.new_zeros(n, h, max_len, d), like.new_zeros(n, h, max_len, d)] for _ in self.blocks]
 
   def _step(self, tok_B, i, caches, kv, keep):
+    if self.compiled_step is not None:
+      i_1 = torch.full((1,), i, dtype=torch.long, device=tok_B.device)
+      return self.compiled_step(tok_B, i_1, caches, kv, keep)
     y = self.embed(tok_B[:, None]) + self.pos[i]
     for blk, cache, mkv in zip(self.blocks, caches, kv):
       y = blk.step(y, i, cache, mkv, keep)
     return (self.norm(y) @ self.embed.weight.T)[:, 0]
+
+  def _step_static(self, tok_B, i_1, caches, kv, keep):
+    """One decoder step on full-length caches (DecoderBlock.step_static): the function torch.compile sees."""
+    y = self.embed(tok_B[:, None]) + self.pos[i_1]
+    keep_self = (torch.arange(caches[0][0].shape[2], device=tok_B.device) <= i_1)[None, None, None, :]
+    for blk, cache, mkv in zip(self.blocks, caches, kv):
+      y = blk.step_static(y, i_1, keep_self, cache, mkv, keep)
+    return (self.norm(y) @ self.embed.weight.T)[:, 0]
+
+  def compile_step(self, **options):
+    """Decode with `torch.compile(_step_static, fullgraph=True, **options)` from now on (greedy and beam).
+
+    The eager loop reads a cache that grows a position a step; the compiled one keeps every shape
+    static (a full-length cache and a position mask), so one graph serves all steps of a batch size."""
+    self.compiled_step = torch.compile(self._step_static, fullgraph=True, **options)
+    return self
 
   def greedy(self, batch, max_len):
     """Argmax tokens [B, max_len] (PAD after an end, as zoo.encdec.greedy_decode), all max_len steps run."""

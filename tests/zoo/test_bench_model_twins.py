@@ -75,6 +75,28 @@ def test_twin_generation_matches_zoo(mt):
   np.testing.assert_allclose(scores.numpy(), np.asarray(z_scores), rtol=1e-4)
 
 
+def test_compiled_twin_generation_matches_zoo(mt):
+  """With its decoder step under torch.compile (full-length cache, position mask) the twin still gives the
+  zoo's greedy and beam-4 tokens and scores; the compiled step is what runs (a spy counts its calls)."""
+  import torch
+
+  cfg = models.TINY.replace(target_len=10)
+  model = models.build("encdec", cfg)
+  params = models.init_params(model, cfg, jax.random.key(0))
+  batch = models.example_batch(cfg, jax.random.key(1), 3, with_label=False)
+  twin, tb = mt.build("encdec", cfg, params).eval().compile_step(dynamic=False), mt.batch_to_torch(batch)
+  compiled, calls = twin.compiled_step, []
+  twin.compiled_step = lambda *a: calls.append(1) or compiled(*a)
+  with torch.inference_mode():
+    greedy = twin.greedy(tb, 10).numpy()
+    beam, scores = twin.beam(tb, 4, 10)
+  assert len(calls) == 20
+  np.testing.assert_array_equal(greedy, np.asarray(encdec.greedy_decode(model, params, batch, 10)))
+  z_beam, z_scores = encdec.beam_search(model, params, batch, 4, 10)
+  np.testing.assert_array_equal(beam.numpy(), np.asarray(z_beam))
+  np.testing.assert_allclose(scores.numpy(), np.asarray(z_scores), rtol=1e-4)
+
+
 def test_generation_setup_never_ends_and_ran_all_steps_sees_an_early_stop(mt):
   """With EOS and PAD embeddings zeroed the zoo decodes every step; an early stop would be detected."""
   import model_bench
@@ -109,6 +131,20 @@ def test_adamw_check_passes_and_catches_a_wrong_learning_rate(mt, monkeypatch):
   )
   bad = model_bench.adamw_check(s, tcfg, step_fn, state)
   assert bad["adamw_check"] == "FAILED" and bad["adamw_worst_rel_diff"] > 0.5, bad
+
+
+def test_adamw_check_passes_on_the_compiled_twin(mt):
+  """With forward and loss under torch.compile the twin's three AdamW steps still land on the zoo's
+  parameters and losses (the `train/... (torch.compile)` rows are checked the same way before timing)."""
+  import model_bench
+  import zoo_bench
+
+  zoo_bench._imports()
+  s = model_bench.setup("parallel", "parallel", {}, True, 2)
+  tcfg = model_bench.train_config()
+  step_fn, state = model_bench.zoo_step_fn(s, tcfg)
+  ok = model_bench.adamw_check(s, tcfg, step_fn, state, compile=True)
+  assert ok["adamw_check"] == "passed", ok
 
 
 def test_model_bench_quick_runs(tmp_path):
