@@ -9,9 +9,11 @@ The key is a sha256 of: FORMAT; the versions of jax, jaxlib, flax, numpy and Pyt
 platform (backend, device kind, machine, the CPU's feature flags: XLA:CPU code is built for the host);
 XLA_FLAGS and the JAX options that change a computation; a digest of the SOURCE files that can change
 it (every .py file of the zoo package, grader/draw.py, grader/cases.py, this file, the folder of the
-record that made the wrapper, and the file defining `fn`); fn's module and qualified name; the static
-arguments' repr; the dynamic arguments' tree structure, shapes, dtypes and weak types. So `fn` must be a
-function of its arguments and of that source only (no captured run-time value), as every record's is.
+record that made the wrapper, and the file defining `fn`); fn's module and qualified name, its code and what
+it captures, by value (_describe: closure cells, defaults, the data globals it names; a capture it cannot
+key makes the wrapper plain jax.jit); the static arguments' repr; the dynamic arguments' tree structure,
+shapes, dtypes and weak types. So `fn` must be a function of its arguments, of what it captures and of that
+source only (a helper module outside those files is not digested: its edit would load stale executables).
 
 Entries live in <the grader's cache folder>/jax-aot, one file per key (0600, written atomically) in a
 folder of the grader's alone (0700, owner-checked by zoo.compile_cache, as the CLI's JAX cache is).
@@ -19,7 +21,9 @@ An entry is a pickle holding a native executable: loading one runs its code, so 
 be writable by anyone else, the sandboxed submission included (the same trust JAX's own persistent
 cache asks, which also loads executables). Nothing here is on at import: `enable(path)`, called by
 grader.cases.use_compile_cache() (itself off with GRADER_COMPILE_CACHE=off), turns it on for the process;
-until then a wrapper is plain `jax.jit`. An unreadable, corrupt or mismatched entry, or one that fails
+until then a wrapper is plain `jax.jit`. Only a regular file of this user's that no one else may write is
+unpickled (_open_own: the folder is checked once, when turned on). An unreadable, corrupt or mismatched
+entry, one not the user's private file, or one that fails
 when run, is a miss (compiled again and overwritten), never an error; an entry that cannot be written
 or serialized is only lost (the call is answered all the same).
 """
