@@ -9,9 +9,11 @@ The key is a sha256 of: FORMAT; the versions of jax, jaxlib, flax, numpy and Pyt
 platform (backend, device kind, machine, the CPU's feature flags: XLA:CPU code is built for the host);
 XLA_FLAGS and the JAX options that change a computation; a digest of the SOURCE files that can change
 it (every .py file of the zoo package, grader/draw.py, grader/cases.py, this file, the folder of the
-record that made the wrapper, and the file defining `fn`); fn's module and qualified name; the static
-arguments' repr; the dynamic arguments' tree structure, shapes, dtypes and weak types. So `fn` must be a
-function of its arguments and of that source only (no captured run-time value), as every record's is.
+record that made the wrapper, and the file defining `fn`); fn's module and qualified name, its code and what
+it captures, by value (_describe: closure cells, defaults, the data globals it names; a capture it cannot
+key makes the wrapper plain jax.jit); the static arguments' repr; the dynamic arguments' tree structure,
+shapes, dtypes and weak types. So `fn` must be a function of its arguments, of what it captures and of that
+source only (a helper module outside those files is not digested: its edit would load stale executables).
 
 Entries live in <the grader's cache folder>/jax-aot, one file per key (0600, written atomically) in a
 folder of the grader's alone (0700, owner-checked by zoo.compile_cache, as the CLI's JAX cache is).
@@ -19,7 +21,9 @@ An entry is a pickle holding a native executable: loading one runs its code, so 
 be writable by anyone else, the sandboxed submission included (the same trust JAX's own persistent
 cache asks, which also loads executables). Nothing here is on at import: `enable(path)`, called by
 grader.cases.use_compile_cache() (itself off with GRADER_COMPILE_CACHE=off), turns it on for the process;
-until then a wrapper is plain `jax.jit`. An unreadable, corrupt or mismatched entry, or one that fails
+until then a wrapper is plain `jax.jit`. Only a regular file of this user's that no one else may write is
+unpickled (_open_own: the folder is checked once, when turned on). An unreadable, corrupt or mismatched
+entry, one not the user's private file, or one that fails
 when run, is a miss (compiled again and overwritten), never an error; an entry that cannot be written
 or serialized is only lost (the call is answered all the same).
 """
@@ -32,8 +36,10 @@ import inspect
 import os
 import pickle
 import platform
+import stat
 import sys
 import tempfile
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,7 +47,8 @@ from typing import Any
 FORMAT = 1
 ROOT = Path(__file__).resolve().parent.parent
 _state = {"folder": None}  # the entries' folder once enable() accepted it; None: plain jax.jit
-stats = {"loaded": 0, "compiled": 0, "stored": 0}  # this process's executables read back, compiled, written
+stats = {"loaded": 0, "compiled": 0, "stored": 0, "uncached": 0}  # executables read back, compiled, written; calls
+# answered by plain jax.jit because fn captured something _describe cannot key (this process)
 
 
 def enable(path: str, hint: str = "") -> bool:
@@ -111,6 +118,7 @@ class _Jitted:
       where = None
     self.files = tuple(sorted({str(Path(p).resolve()) for p in (where, caller) if p}))
     self.name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
+    self.captured: tuple | None = None  # _describe(fn), once: its code and every value it captures
     self.loaded: dict[str, Any] = {}  # key -> executable, for repeated calls in one process
 
   def __call__(self, *args, **kwargs):
@@ -130,7 +138,12 @@ class _Jitted:
       [(k, kwargs[k]) for k in sorted(set(kwargs) & self.static_names)],
     )
     try:
+      if self.captured is None:
+        self.captured = _describe(self.fn)
       key = self.key(static, dyn_args, dyn_kwargs)
+    except _Uncacheable:  # fn captures something the key cannot hold by value: never stored, never loaded
+      stats["uncached"] += 1
+      return self.plain(*args, **kwargs)
     except TypeError:  # an argument JAX cannot describe without tracing: let jax.jit decide (and fail)
       return self.plain(*args, **kwargs)
     compiled = self.loaded.get(key)
@@ -161,6 +174,7 @@ class _Jitted:
       jax.config.jax_enable_x64,
       _sources_digest(self.files),
       self.name,
+      self.captured,
       repr(static),
       str(tree),
       avals,
@@ -172,7 +186,7 @@ class _Jitted:
     from jax.experimental import serialize_executable
 
     try:
-      with open(path, "rb") as f:
+      with _open_own(path) as f:
         fmt, stored_key, blob, in_tree, out_tree = pickle.load(f)
       if fmt != FORMAT or stored_key != key:
         return None
@@ -202,6 +216,121 @@ class _Jitted:
       stats["stored"] += 1
     self.loaded[key] = compiled
     return compiled(*dyn_args, **dyn_kwargs)
+
+
+class _Uncacheable(Exception):
+  """fn captures a value that _describe cannot put in a key by value: plain jax.jit, never a shared entry."""
+
+
+_DATA = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _describe(x, depth: int = 0, seen: frozenset = frozenset()):
+  """What of `x` decides a computation that captures it, in a form whose repr is the same in every process.
+
+  The key's file digests hold the source text, not what a function captured when it was made: two lambdas
+  of one module share their qualified name ('<lambda>'), and a closure over an array computes with that
+  array. So a function counts by its code (bytecode and constants, no file path or line) with its defaults,
+  its closure cells and the data globals it names; data by value (arrays by dtype, shape and a sha256 of
+  their bytes); modules and classes by name (their code is the source digest's and the versions'). Anything
+  else raises _Uncacheable, which makes the wrapper plain jax.jit: a miss every time, never a wrong hit.
+  """
+  import numpy as np
+
+  if depth > 8:
+    raise _Uncacheable("captures nested too deep")
+  d, seen_ = depth + 1, seen | {id(x)}
+  if isinstance(x, _DATA):
+    return (type(x).__name__, repr(x))
+  if isinstance(x, (tuple, list)):
+    return (type(x).__name__, [_describe(v, d, seen_) for v in x])
+  if isinstance(x, dict):
+    return ("dict", sorted((repr(_describe(k, d, seen_)), _describe(v, d, seen_)) for k, v in x.items()))
+  if isinstance(x, (set, frozenset)):
+    return (type(x).__name__, sorted(repr(_describe(v, d, seen_)) for v in x))
+  if isinstance(x, types.ModuleType):
+    return ("module", x.__name__)
+  if isinstance(x, type):
+    return ("class", x.__module__, x.__qualname__)
+  if isinstance(x, (np.ndarray, np.generic)) or (
+    hasattr(x, "__array__") and hasattr(x, "dtype") and hasattr(x, "shape")
+  ):
+    a = np.ascontiguousarray(np.asarray(x))
+    return ("array", str(a.dtype), a.shape, hashlib.sha256(a.tobytes()).hexdigest())
+  if isinstance(x, functools.partial):
+    return ("partial", _describe(x.func, d, seen_), _describe(x.args, d, seen_), _describe(x.keywords, d, seen_))
+  if isinstance(x, types.FunctionType):
+    if id(x) in seen:  # a function that captures itself (recursion through a cell)
+      return ("function", x.__module__, x.__qualname__)
+    code = x.__code__
+    named = {n: x.__globals__[n] for n in sorted(_names(code)) if n in x.__globals__ and not n.startswith("__")}
+    data = {n: v for n, v in named.items() if not callable(v) and not isinstance(v, types.ModuleType)}
+    return (
+      "function",
+      x.__module__,
+      x.__qualname__,
+      _code_digest(code),
+      _describe(x.__defaults__, d, seen_),
+      _describe(x.__kwdefaults__, d, seen_),
+      [_describe(c.cell_contents, d, seen_) if _filled(c) else "<empty>" for c in x.__closure__ or ()],
+      _describe(data, d, seen_),
+    )
+  if callable(x) and hasattr(x, "__wrapped__"):  # jax.jit, functools.wraps and the like: what they wrap
+    return ("wrapped", type(x).__qualname__, _describe(x.__wrapped__, d, seen_))
+  if isinstance(x, (types.BuiltinFunctionType, np.ufunc)):
+    return ("builtin", getattr(x, "__module__", None), getattr(x, "__qualname__", x.__name__))
+  raise _Uncacheable(f"captures a {type(x).__qualname__}")
+
+
+def _filled(cell) -> bool:
+  try:
+    _ = cell.cell_contents
+    return True
+  except ValueError:
+    return False
+
+
+def _names(code) -> set:
+  """The global names `code` and the code nested in it (lambdas, comprehensions) may read."""
+  out = set(code.co_names)
+  for k in code.co_consts:
+    if isinstance(k, types.CodeType):
+      out |= _names(k)
+  return out
+
+
+def _code_digest(code) -> str:
+  """sha256 of a code object's bytecode, names and constants (nested code included), without file or line."""
+  h = hashlib.sha256()
+
+  def add(c) -> None:
+    h.update(c.co_code + repr((c.co_names, c.co_varnames, c.co_freevars, c.co_cellvars)).encode())
+    for k in c.co_consts:
+      if isinstance(k, types.CodeType):
+        add(k)
+      else:  # a frozenset's repr follows string hashing (random per process): sorted, it does not
+        h.update(repr(sorted(map(repr, k)) if isinstance(k, frozenset) else k).encode() + b"\0")
+
+  add(code)
+  return h.hexdigest()
+
+
+def _open_own(path: Path):
+  """`path` opened for reading if it is a regular file of this user's that no one else may write, else OSError.
+
+  Unpickling runs code, so only what this user wrote is read: the folder's check (zoo.compile_cache) is made
+  once, when the cache is turned on, and a folder swapped after it (by whoever owns a folder above it) must
+  not hand its entries in. No link is followed, and a FIFO or device in the folder is neither waited on nor read.
+  """
+  fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+  try:
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+      raise PermissionError(f"{path}: not a private file of this user's")
+    return os.fdopen(fd, "rb")
+  except BaseException:
+    os.close(fd)
+    raise
 
 
 @functools.cache

@@ -4,7 +4,7 @@ Nothing turns it on at import: only `enable(path)`, called by `python -m zoo` an
 its references, so a process that did not ask (student code in the grader's sandbox, a library user)
 never reads or writes the folder. The cache holds compiled native code that later runs load and run, so
 the folder must be out of other users' reach: created 0700, and refused (with a note) when another user
-owns it or may write to it, or to the folder holding it (unless that one is sticky, as /tmp is).
+owns it or may write to it, or owns or may write to a folder holding it (unless that one is sticky, as /tmp is).
 """
 
 from __future__ import annotations
@@ -21,22 +21,47 @@ def user_dir(app: str = "mmzoo") -> str:
 
 
 def unsafe_reason(path: str) -> str | None:
-  """Why `path` must not hold the cache (another user owns it, or may write to it or replace it), or None."""
+  """Why `path` must not hold the cache (another user owns it, or may write to it or replace it), or None.
+
+  Every folder above it counts too, as ssh's StrictModes has it: one that another user owns, or may write
+  to without the sticky bit, lets that user rename what lies below away and put a folder of theirs in its
+  place after this check. Root's folders are trusted (root can do anything anyway). Both the path as
+  written and where its links lead are walked.
+  """
   st = os.stat(path)
   if st.st_uid != os.getuid():
     return f"{path} belongs to another user"
   if st.st_mode & 0o022:
     return f"{path} is writable by other users"
-  parent = os.stat(os.path.dirname(os.path.abspath(path)))
-  if parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX:
-    return f"the folder holding {path} is writable by other users (who could replace it)"
+  above = {os.path.realpath(path), os.path.abspath(path)}
+  folders = set()
+  for p in above:
+    while True:
+      parent = os.path.dirname(p)
+      if parent == p:
+        break
+      folders.add(parent)
+      p = parent
+  for folder in sorted(folders, key=len, reverse=True):
+    pst = os.stat(folder)
+    if pst.st_uid not in (0, os.getuid()):
+      return f"the folder holding {path} ({folder}) belongs to another user (who could replace it)"
+    if pst.st_mode & 0o022 and not pst.st_mode & stat.S_ISVTX:
+      return f"the folder holding {path} ({folder}) is writable by other users (who could replace it)"
   return None
 
 
 def prepare(path: str) -> str | None:
   """Create `path` private (0700) if missing; why it must not hold the cache, or None (no JAX needed)."""
-  os.makedirs(path, mode=0o700, exist_ok=True)
-  return unsafe_reason(path)
+  # Decision: a folder that cannot be made or read (read-only place, a file in the way, no such mount) is a
+  # reason like any other: the caller runs uncached with a note, never stops on a traceback.
+  try:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if not os.path.isdir(path):
+      return f"{path} is not a folder"
+    return unsafe_reason(path)
+  except OSError as e:
+    return f"{path} cannot be used ({e.strerror or e})"
 
 
 def enable(path: str, hint: str = "") -> bool:
