@@ -24,10 +24,10 @@ def assert_identical(got, want):
     np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 
+# The CLI's two paths: init_with_output (the classifiers) and init + greedy decoding (encdec). The alignment
+# and unimodal models went through the same check when the split was written (46 s and 15 s more on 2 cores).
 CONFIGS = {
   "parallel": models.TINY.replace(modalities=("text", "image", "audio"), fusion="GMU"),
-  "alignment": models.TINY.replace(modalities=("text", "image", "audio")),
-  "unimodal": models.TINY.replace(modalities=("image",)),
   "encdec": models.TINY,
 }
 
