@@ -440,34 +440,35 @@ class DecoderBlock(nn.Module):
     _, b_k, b_v = self.cross_attn.in_proj_bias.chunk(3)
     return self._heads(F.linear(memory, w_k, b_k)), self._heads(F.linear(memory, w_v, b_v))
 
+  def _cross_and_mlp(self, y_Bx1xD, memory_kv, memory_keep):
+    """The step's cross-attention over the memory's cached keys and values, then the MLP (both residual)."""
+    ca = self.cross_attn
+    w_q, b_q = ca.in_proj_weight.chunk(3)[0], ca.in_proj_bias.chunk(3)[0]
+    q = self._heads(F.linear(self.ln2(y_Bx1xD), w_q, b_q))
+    a = F.scaled_dot_product_attention(q, memory_kv[0], memory_kv[1], attn_mask=memory_keep)
+    y = y_Bx1xD + ca.out_proj(a.transpose(1, 2).flatten(2))
+    return y + self.fc2(gelu(self.fc1(self.ln3(y))))
+
   def step(self, y_Bx1xD, i, cache, memory_kv, memory_keep):
     """One token through the block: writes its key and value at position i of `cache` ([B, H, T, d] ×2)."""
-    sa, ca = self.self_attn, self.cross_attn
+    sa = self.self_attn
     q, k, v = F.linear(self.ln1(y_Bx1xD), sa.in_proj_weight, sa.in_proj_bias).chunk(3, -1)
     cache[0][:, :, i : i + 1], cache[1][:, :, i : i + 1] = self._heads(k), self._heads(v)
     a = F.scaled_dot_product_attention(self._heads(q), cache[0][:, :, : i + 1], cache[1][:, :, : i + 1])
     y = y_Bx1xD + sa.out_proj(a.transpose(1, 2).flatten(2))
-    w_q, b_q = ca.in_proj_weight.chunk(3)[0], ca.in_proj_bias.chunk(3)[0]
-    q = self._heads(F.linear(self.ln2(y), w_q, b_q))
-    a = F.scaled_dot_product_attention(q, memory_kv[0], memory_kv[1], attn_mask=memory_keep)
-    y = y + ca.out_proj(a.transpose(1, 2).flatten(2))
-    return y + self.fc2(gelu(self.fc1(self.ln3(y))))
+    return self._cross_and_mlp(y, memory_kv, memory_keep)
 
   def step_static(self, y_Bx1xD, i_1, keep_1x1x1xT, cache, memory_kv, memory_keep):
     """`step` with static shapes, for torch.compile: position i_1 (a [1] tensor, not an int, so that one
     graph serves every step) written into the full-length cache by `index_copy_`, attention over all T
     positions with the later ones masked (keep_1x1x1xT: position <= i)."""
-    sa, ca = self.self_attn, self.cross_attn
+    sa = self.self_attn
     q, k, v = F.linear(self.ln1(y_Bx1xD), sa.in_proj_weight, sa.in_proj_bias).chunk(3, -1)
     cache[0].index_copy_(2, i_1, self._heads(k))
     cache[1].index_copy_(2, i_1, self._heads(v))
     a = F.scaled_dot_product_attention(self._heads(q), cache[0], cache[1], attn_mask=keep_1x1x1xT)
     y = y_Bx1xD + sa.out_proj(a.transpose(1, 2).flatten(2))
-    w_q, b_q = ca.in_proj_weight.chunk(3)[0], ca.in_proj_bias.chunk(3)[0]
-    q = self._heads(F.linear(self.ln2(y), w_q, b_q))
-    a = F.scaled_dot_product_attention(q, memory_kv[0], memory_kv[1], attn_mask=memory_keep)
-    y = y + ca.out_proj(a.transpose(1, 2).flatten(2))
-    return y + self.fc2(gelu(self.fc1(self.ln3(y))))
+    return self._cross_and_mlp(y, memory_kv, memory_keep)
 
 
 class EncDecTwin(nn.Module):
