@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader import cases as C
-from grader import isolation
+from grader import isolation, refjit
 from zoo import article
 from zoo.align.time import dtw
 
@@ -120,22 +120,8 @@ def _references(seed="refjit-test") -> dict:
   return {n: _bits(C.expected(C.question(n), seed)) for n in FEW}
 
 
-@pytest.fixture
-def aot(tmp_path, monkeypatch):
-  """refjit on, in a fresh 0700 folder, for this test only (the session's setting comes back after it)."""
-  from grader import refjit
-
-  folder = tmp_path / "jax-aot"
-  monkeypatch.setattr(C, "use_compile_cache", lambda: True)  # the session's first reference must not switch folders
-  monkeypatch.setitem(refjit._state, "folder", refjit.folder())
-  assert refjit.enable(str(folder))
-  refjit.forget()
-  yield refjit, folder
-  refjit.forget()
-
-
 def test_a_stored_executable_gives_the_bits_of_a_fresh_compilation_and_of_plain_jit(aot):
-  refjit, folder = aot
+  folder = aot
   before = dict(refjit.stats)
   missed = _references()
   n = len(list(folder.iterdir()))
@@ -152,7 +138,7 @@ def test_a_stored_executable_gives_the_bits_of_a_fresh_compilation_and_of_plain_
 
 
 def test_an_edited_source_misses(aot, monkeypatch):
-  refjit, folder = aot
+  folder = aot
   _references()
   n = len(list(folder.iterdir()))
   refjit.forget()
@@ -163,7 +149,7 @@ def test_an_edited_source_misses(aot, monkeypatch):
 
 
 def test_a_corrupt_or_truncated_entry_is_compiled_again(aot):
-  refjit, folder = aot
+  folder = aot
   want = _references()
   entries = sorted(folder.iterdir())
   for i, e in enumerate(entries):

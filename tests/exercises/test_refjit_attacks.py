@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import cases as C
 from grader import refjit
 from zoo import compile_cache
 
@@ -27,18 +26,6 @@ _times = refjit.jit(lambda x: x * 10.0)
 def _scaled_by(w_3):
   """A closure over data: the key must hold w_3's value (a record must not do this; it must not give wrong values either)."""
   return refjit.jit(lambda x: x * w_3)
-
-
-@pytest.fixture
-def aot(tmp_path, monkeypatch):
-  """refjit on, in a fresh 0700 folder, for this test only (the session's setting comes back after it)."""
-  folder = tmp_path / "jax-aot"
-  monkeypatch.setattr(C, "use_compile_cache", lambda: True)
-  monkeypatch.setitem(refjit._state, "folder", refjit.folder())
-  assert refjit.enable(str(folder))
-  refjit.forget()
-  yield folder
-  refjit.forget()
 
 
 def test_two_lambdas_of_one_module_and_two_closures_never_share_an_entry(aot):
