@@ -52,7 +52,6 @@ import zoo_bench  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results", "cpu.json")
 README = os.path.join(HERE, "README.md")
-BEGIN, END = "<!-- model_bench:begin -->", "<!-- model_bench:end -->"
 GEN_TOKENS = 32
 # (row name, zoo model, ModelConfig changes): the parallel model with three fusions of different shapes.
 MODELS = (
@@ -545,15 +544,7 @@ def markdown(run):
 
 def write_readme(run, path=README):
   """Replace the table between this script's markers in benchmarks/README.md (appended if absent)."""
-  with open(path) as f:
-    text = f.read()
-  block = f"{BEGIN}\n{markdown(run)}\n{END}"
-  if BEGIN in text and END in text:
-    text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-  else:
-    text += "\n" + block + "\n"
-  with open(path, "w") as f:
-    f.write(text)
+  zoo_bench.splice_readme(markdown(run), "model_bench", path)
 
 
 def write_json(run, path):

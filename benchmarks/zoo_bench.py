@@ -37,7 +37,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 README = os.path.join(HERE, "README.md")
-BEGIN, END = "<!-- zoo_bench:begin -->", "<!-- zoo_bench:end -->"
 
 
 def zoo_flags(override=None):
@@ -718,17 +717,25 @@ def markdown(result):
   return "\n".join(lines)
 
 
-def write_readme(result, path=README):
-  """Replace the table between the markers of benchmarks/README.md."""
+def splice_readme(table: str, tag: str, path=README):
+  """Put `table` between the markers `<!-- TAG:begin -->` and `<!-- TAG:end -->` of `path` (appended if absent).
+
+  Each benchmark script writes its own marked table in benchmarks/README.md (zoo_bench, model_bench, startup)."""
+  begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
   with open(path) as f:
     text = f.read()
-  block = f"{BEGIN}\n{markdown(result)}\n{END}"
-  if BEGIN in text and END in text:
-    text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+  block = f"{begin}\n{table}\n{end}"
+  if begin in text and end in text:
+    text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
   else:
     text += "\n" + block + "\n"
   with open(path, "w") as f:
     f.write(text)
+
+
+def write_readme(result, path=README):
+  """Replace the table between the markers of benchmarks/README.md."""
+  splice_readme(markdown(result), "zoo_bench", path)
 
 
 def parse_args(argv=None):
