@@ -4,30 +4,14 @@ and a batch --out folder refuses to mix two assignments without --force."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_run import run_grader as grader
 
 from grader import batch
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def grader(*args, cwd):
-  env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "LC_ALL", "LANGUAGE")}
-  env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  return subprocess.run(
-    [sys.executable, "-m", "grader", *map(str, args)],
-    cwd=cwd,
-    env=env,
-    check=False,
-    capture_output=True,
-    text=True,
-    timeout=600,
-  )
 
 
 @pytest.fixture(scope="module")

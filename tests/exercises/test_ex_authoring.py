@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_run import run_grader as grader
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,18 +47,6 @@ BOOTSTRAP = textwrap.dedent("""
 def _env(**extra):
   e = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "PYTHONPATH", "LC_ALL", "LANGUAGE")}
   return dict(e, LANG="C.UTF-8", **extra)
-
-
-def grader(*args, cwd):
-  return subprocess.run(
-    [sys.executable, "-m", "grader", *map(str, args)],
-    cwd=cwd,
-    check=False,
-    capture_output=True,
-    text=True,
-    timeout=600,
-    env=_env(PYTHONPATH=str(ROOT)),
-  )
 
 
 def _total(stdout: str) -> str:

@@ -3,48 +3,24 @@ that re-grade only what changed."""
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from cli_run import run_grader
 
+from grader import cases as C
 from grader import isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "tests" / "answers_f64"
-NAMES = [
-  "time_align",
-  "feature_align",
-  "feature_fusion",
-  "attention_fusion",
-  "encode",
-  "decode",
-  "self_attention",
-  "self_attention_fusion",
-  "scaled_dot_product_attention",
-  "multi_head_attention",
-  "tensor_fusion",
-  "low_rank_fusion",
-  "gated_fusion",
-  "film",
-  "clip_loss",
-  "interp_align",
-  "dtw",
-]
+NAMES = C.NAMES  # the default assignment's 17, in contract order (test_ex_cases checks them against the contract)
 
 
 def batch(roster, out, cwd):
-  env = {k: v for k, v in os.environ.items() if k != "GRADER_SEED"}
-  env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  cmd = [
-    sys.executable,
-    "-m",
-    "grader",
+  return run_grader(
     "--batch",
     str(roster),
     "--out",
@@ -54,8 +30,8 @@ def batch(roster, out, cwd):
     "--sandbox",
     isolation.detect("auto"),
     "--allow-plain",
-  ]
-  return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    cwd=cwd,
+  )
 
 
 def gradebook(out):

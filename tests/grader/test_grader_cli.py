@@ -16,30 +16,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from cli_run import run_grader
 
+from grader import cases as C
 from grader import isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "tests" / "answers_f64"  # the float64 numpy answer set
-NAMES = [
-  "time_align",
-  "feature_align",
-  "feature_fusion",
-  "attention_fusion",
-  "encode",
-  "decode",
-  "self_attention",
-  "self_attention_fusion",
-  "scaled_dot_product_attention",
-  "multi_head_attention",
-  "tensor_fusion",
-  "low_rank_fusion",
-  "gated_fusion",
-  "film",
-  "clip_loss",
-  "interp_align",
-  "dtw",
-]
+NAMES = C.NAMES  # the default assignment's 17, in contract order (test_ex_cases checks them against the contract)
 STRONGEST = isolation.detect("auto")
 
 
@@ -63,11 +47,7 @@ class Run:
 def cli(*args, cwd, results=True, timeout=600):
   """Runs python -m grader ARGS (with --results cwd/results.json unless told not to)."""
   out = Path(cwd) / "results.json"
-  cmd = [sys.executable, "-m", "grader", *map(str, args)] + (["--results", str(out)] if results else [])
-  env = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "LC_ALL", "LANGUAGE")}
-  env.update(LANG="C.UTF-8", PYTHONPATH=str(ROOT))
-  proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-  return Run(proc, out)
+  return Run(run_grader(*args, *(["--results", out] if results else []), cwd=cwd, timeout=timeout), out)
 
 
 def work(factory, name):

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_run import run_grader as grader_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "tests" / "answers_f64"
@@ -39,17 +40,6 @@ def env():
   e = {k: v for k, v in os.environ.items() if k not in ("GRADER_SEED", "PYTHONPATH")}
   e["LANG"] = "C.UTF-8"
   return e
-
-
-def grader_cli(*args, cwd):
-  return subprocess.run(
-    [sys.executable, "-m", "grader", *map(str, args)],
-    cwd=cwd,
-    env=dict(env(), PYTHONPATH=str(ROOT)),
-    capture_output=True,
-    text=True,
-    timeout=600,
-  )
 
 
 @pytest.fixture(scope="module")

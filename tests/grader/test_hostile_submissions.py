@@ -16,29 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from grader import cases as C
 from grader import isolation as iso
 
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "hostile"
 PROJECT = iso.PROJECT_ROOT
-ALL = [
-  "time_align",
-  "feature_align",
-  "feature_fusion",
-  "attention_fusion",
-  "encode",
-  "decode",
-  "self_attention",
-  "self_attention_fusion",
-  "scaled_dot_product_attention",
-  "multi_head_attention",
-  "tensor_fusion",
-  "low_rank_fusion",
-  "gated_fusion",
-  "film",
-  "clip_loss",
-  "interp_align",
-  "dtw",
-]
+ALL = C.NAMES  # the default assignment's 17, in contract order (test_ex_cases checks them against the contract)
 SECRET = "86753094217"  # passed as GRADER_SEED (an integer); no sandbox may see it
 CALL_TIMEOUT = "4"
 
